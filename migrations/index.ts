@@ -1,0 +1,13 @@
+import type { Migration } from "kysely/migration";
+import * as m20261124120000_better_auth from "./20261124120000_better_auth";
+
+/**
+ * Every migration, by name, in one static list: no filesystem reads, so the
+ * same registry runs in Node scripts and inside workerd.
+ *
+ * Names start with a fixed-width UTC timestamp because Kysely runs them in
+ * string order. `pnpm kysely:migrate make <name>` appends here.
+ */
+export const migrations: Record<string, Migration> = {
+  "20261124120000_better_auth": m20261124120000_better_auth,
+};

@@ -1,0 +1,52 @@
+/**
+ * `pnpm kysely:migrate <command>`: Kysely's Migrator over the D1 binding.
+ * Exit codes: 0 done, 1 a migration failed (nothing applied), 2 bad usage.
+ */
+import { migrations } from "../migrations/index";
+import { inlineParameters } from "../src/db/migration/inline-parameters";
+import { runMigrations } from "../src/db/migration/run-migrations";
+import { listMigrations } from "../src/db/migration/list-migrations";
+import { exitWithError } from "./lib/exit-with-error";
+import { formatRunReport } from "./lib/format-run-report";
+import { makeMigration } from "./lib/make-migration";
+import { parseMigrateArgs } from "./lib/parse-migrate-args";
+import { usingD1 } from "./lib/using-d1";
+
+async function main(argv: string[]): Promise<number> {
+  const cli = parseMigrateArgs(argv);
+  switch (cli.kind) {
+    case "make": {
+      const file = await makeMigration("migrations", cli.name, new Date());
+      console.log(`created  ${file} (registered in migrations/index.ts)`);
+      return 0;
+    }
+    case "list": {
+      const rows = await usingD1(cli.target, (db) => listMigrations(db, migrations));
+      const width = Math.max(4, ...rows.map((row) => row.name.length));
+      console.log(`${"name".padEnd(width)}  status`);
+      for (const row of rows) {
+        console.log(`${row.name.padEnd(width)}  ${row.executedAt ? `applied ${row.executedAt.toISOString()}` : "pending"}`);
+      }
+      return 0;
+    }
+    case "sql": {
+      const report = await usingD1(cli.target, (db) => runMigrations(db, cli.command, { migrations, mode: "preview" }));
+      if (report.error) return printRun(report);
+      for (const statement of report.statements) console.log(`${inlineParameters(statement.sql, statement.parameters)};`);
+      if (report.statements.length === 0) console.error("nothing to do: no statements");
+      return 0;
+    }
+    case "run": {
+      const report = await usingD1(cli.target, (db) => runMigrations(db, cli.command, { migrations }));
+      return printRun(report);
+    }
+  }
+}
+
+function printRun(report: Parameters<typeof formatRunReport>[0]): number {
+  const { lines, exitCode } = formatRunReport(report);
+  for (const line of lines) (exitCode === 0 ? console.log : console.error)(line);
+  return exitCode;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);

@@ -1,0 +1,41 @@
+import { BatchStatementError } from "../../src/db/migration/apply-batch";
+import { migrationOfStatement, type MigrationRunReport } from "../../src/db/migration/run-migrations";
+
+/**
+ * Turns a run report into CLI lines (one per migration, then what failed)
+ * and the exit code: 0 success, 1 failure.
+ */
+export function formatRunReport(report: MigrationRunReport): { lines: string[]; exitCode: 0 | 1 } {
+  if (report.doneByAnotherRun) {
+    return {
+      lines: report.results.map((r) => `${r.direction === "Up" ? "applied" : "reverted"} by another run  ${r.migrationName}`),
+      exitCode: 0,
+    };
+  }
+  const lines = report.results.map(({ migrationName, direction, status }) => {
+    const label =
+      status === "Success" ? (direction === "Up" ? "applied " : "reverted") : status === "Error" ? "failed  " : "not run ";
+    return `${label} ${migrationName}`;
+  });
+  if (!report.error) {
+    if (report.results.length === 0) lines.push("nothing to do: already at the requested migration");
+    return { lines, exitCode: 0 };
+  }
+  lines.push(...describeError(report));
+  lines.push("nothing was applied: the run is one atomic D1 batch");
+  return { lines, exitCode: 1 };
+}
+
+function describeError(report: MigrationRunReport): string[] {
+  const error = report.error;
+  if (error instanceof BatchStatementError) {
+    const migration = migrationOfStatement(report.statements, error.statementIndex);
+    return [
+      `error: ${migration ?? "the run"}: statement #${error.statementIndex + 1} of ${report.statements.length} failed: ${error.databaseMessage}`,
+      `  ${error.statement.sql}`,
+    ];
+  }
+  const failed = report.results.find((result) => result.status === "Error");
+  const message = error instanceof Error ? error.message : String(error);
+  return [`error: ${failed ? `${failed.migrationName}: ` : ""}${message}`];
+}

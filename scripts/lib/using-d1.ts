@@ -1,0 +1,68 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { getPlatformProxy, unstable_readConfig } from "wrangler";
+import type { TargetOptions } from "./parse-migrate-args";
+import { UsageError } from "./parse-migrate-args";
+
+const BINDING = "DB";
+
+/**
+ * Opens the `DB` binding through wrangler's `getPlatformProxy()`, runs
+ * `callback`, and always disposes the proxy so the process can exit.
+ *
+ * Local: the same Miniflare state `wrangler dev` uses (or `--persist-to`).
+ * Remote: the Cloudflare D1 from the config, through wrangler's remote bindings.
+ *
+ * @example
+ * ```ts
+ * await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations }))
+ * ```
+ */
+export async function usingD1<T>(target: TargetOptions, callback: (db: D1Database) => Promise<T>): Promise<T> {
+  const remoteConfig = target.remote ? await writeRemoteConfig(target) : undefined;
+  try {
+    const proxy = await getPlatformProxy<{ DB: D1Database }>({
+      configPath: remoteConfig?.path ?? target.config,
+      environment: remoteConfig ? undefined : target.env,
+      // Like `wrangler dev --persist-to <dir>`, which keeps D1 under <dir>/v3.
+      persist: target.remote ? false : { path: path.join(target.persistTo ?? ".wrangler/state", "v3") },
+      remoteBindings: target.remote,
+      envFiles: [],
+    });
+    try {
+      return await callback(proxy.env[BINDING]);
+    } finally {
+      await proxy.dispose();
+    }
+  } finally {
+    if (remoteConfig) await rm(remoteConfig.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * getPlatformProxy reaches Cloudflare only for bindings marked `remote`.
+ * Rather than asking users to mark the binding (which would make `wrangler dev`
+ * remote too), write a throwaway config holding just that binding, marked.
+ */
+async function writeRemoteConfig(target: TargetOptions): Promise<{ dir: string; path: string }> {
+  const config = unstable_readConfig({ config: target.config, env: target.env });
+  const binding = config.d1_databases.find((database: { binding: string }) => database.binding === BINDING);
+  if (!binding?.database_id || /^0{8}-/.test(binding.database_id)) {
+    throw new UsageError(
+      `${target.config} has no real database_id for the ${BINDING} binding${target.env ? ` in env '${target.env}'` : ""}; run 'wrangler d1 create <name>' and paste its id there`,
+    );
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), "kysely-migrate-remote-"));
+  const configPath = path.join(dir, "wrangler.json");
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      name: config.name,
+      compatibility_date: config.compatibility_date,
+      account_id: config.account_id,
+      d1_databases: [{ ...binding, remote: true }],
+    }),
+  );
+  return { dir, path: configPath };
+}

@@ -1,0 +1,109 @@
+import { DEFAULT_MIGRATION_LOCK_TABLE } from "kysely/migration";
+import { LEDGER_VERSION_ROW, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
+
+/** A statement of the run failed; D1 rolled the whole batch back. */
+export class BatchStatementError extends Error {
+  constructor(
+    /** 0-based position of the failing statement within the run. */
+    readonly statementIndex: number,
+    readonly statement: BufferedStatement,
+    /** D1's own message. */
+    readonly databaseMessage: string,
+  ) {
+    super(`statement #${statementIndex + 1} failed: ${databaseMessage}`);
+    this.name = "BatchStatementError";
+  }
+}
+
+/** Another run committed migrations after this run read the ledger; nothing of this run was applied. */
+export class LedgerChangedError extends Error {
+  constructor() {
+    super("another migration run changed the database while this run was planned; nothing was applied");
+    this.name = "LedgerChangedError";
+  }
+}
+
+/**
+ * Applies a buffered migration run as one atomic `D1Database.batch()`.
+ *
+ * The batch is framed by an optimistic-lock check (fails if another run
+ * committed since this one read the ledger) and a version bump. On failure
+ * nothing is applied, and the error says which statement failed.
+ *
+ * @example
+ * ```ts
+ * await applyBatch(env.DB, run) // throws BatchStatementError | LedgerChangedError
+ * ```
+ */
+export async function applyBatch(database: D1Database, run: BufferedRun): Promise<void> {
+  if (run.statements.length === 0) return;
+  const framed = [ledgerGuard(run.ledgerVersion), ...run.statements, ledgerBump(run.ledgerVersion)];
+  try {
+    await database.batch(framed.map((statement) => prepare(database, statement)));
+  } catch (error) {
+    const failedAt = await locateFailingStatement(database, framed);
+    if (failedAt === 0) throw new LedgerChangedError();
+    const index = failedAt === undefined ? run.statements.length - 1 : failedAt - 1;
+    throw new BatchStatementError(index, run.statements[index]!, messageOf(error));
+  }
+}
+
+// Inserting the version row again violates its primary key, but only when the
+// stored version is no longer the one this run read: a compare-and-swap in SQL.
+function ledgerGuard(version: number): BufferedStatement {
+  return {
+    sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select "is_locked" from "${DEFAULT_MIGRATION_LOCK_TABLE}" where "id" = ?) is not ?`,
+    parameters: [LEDGER_VERSION_ROW, LEDGER_VERSION_ROW, version],
+  };
+}
+
+function ledgerBump(version: number): BufferedStatement {
+  return {
+    sql: `update "${DEFAULT_MIGRATION_LOCK_TABLE}" set "is_locked" = ? where "id" = ?`,
+    parameters: [version + 1, LEDGER_VERSION_ROW],
+  };
+}
+
+const PROBE_TABLE = "__migration_rollback_probe__";
+
+/**
+ * Finds the first statement that fails, without applying anything.
+ *
+ * D1 does not say which statement of a batch failed, so this bisects: each
+ * probe runs a prefix followed by a statement that always fails (a missing
+ * table), which guarantees the probe itself rolls back.
+ */
+async function locateFailingStatement(
+  database: D1Database,
+  statements: BufferedStatement[],
+): Promise<number | undefined> {
+  const sentinel = database.prepare(`select * from "${PROBE_TABLE}"`);
+  const prefixFails = async (end: number): Promise<boolean> => {
+    try {
+      await database.batch([
+        ...statements.slice(0, end + 1).map((statement) => prepare(database, statement)),
+        sentinel,
+      ]);
+      return false;
+    } catch (error) {
+      return !messageOf(error).includes(PROBE_TABLE);
+    }
+  };
+  let low = 0;
+  let high = statements.length - 1;
+  if (!(await prefixFails(high))) return undefined;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (await prefixFails(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+function prepare(database: D1Database, statement: BufferedStatement): D1PreparedStatement {
+  return database.prepare(statement.sql).bind(...statement.parameters);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

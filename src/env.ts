@@ -1,0 +1,8 @@
+/** The Worker's bindings: `wrangler.toml` plus secrets from `.dev.vars` / `wrangler secret put`. */
+export interface Env {
+  DB: D1Database;
+  /** Signs Better Auth's session cookies; at least 32 random characters. */
+  BETTER_AUTH_SECRET: string;
+  /** The public origin of this Worker, e.g. http://localhost:8787. */
+  BETTER_AUTH_URL: string;
+}

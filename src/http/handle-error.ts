@@ -1,0 +1,22 @@
+import type { Context } from "hono";
+import { ApiError } from "./api-error";
+
+/** The API's one error shape. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+/** Hono `onError`: every thrown error leaves as the one error shape. */
+export function handleError(error: Error, c: Context): Response {
+  const apiError = error instanceof ApiError ? error : new ApiError("INTERNAL_ERROR", { cause: error });
+  if (apiError.status >= 500) console.error(error);
+  const body: ErrorBody = {
+    error: { code: apiError.code, message: apiError.message, ...(apiError.details && { details: apiError.details }) },
+  };
+  return c.json(body, apiError.status);
+}
+
+/** Hono `notFound`: unknown routes answer in the same shape. */
+export function handleNotFound(c: Context): Response {
+  return handleError(new ApiError("NOT_FOUND", { message: `No route for ${c.req.method} ${c.req.path}.` }), c);
+}
