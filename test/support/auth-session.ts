@@ -1,0 +1,62 @@
+import { exports } from "cloudflare:workers";
+
+export const ORIGIN = "http://localhost:8787";
+
+let nextClientIp = 1;
+
+/**
+ * A distinct client IP per test user. Better Auth rate-limits sign-up and
+ * sign-in per IP (3 per 10 s), and its counters live in D1, so users that
+ * share an IP would throttle each other.
+ */
+export function freshClientIp(): string {
+  const n = nextClientIp++;
+  return `198.51.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+}
+
+/** Calls the Worker like a browser on {@link ORIGIN} would. */
+export function callWorker(path: string, init: RequestInit & { ip?: string; cookie?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("origin", ORIGIN);
+  if (init.ip) headers.set("cf-connecting-ip", init.ip);
+  if (init.cookie) headers.set("cookie", init.cookie);
+  if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }));
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  ip: string;
+  /** `better-auth.session_token=…`, ready for a `cookie` header. */
+  cookie: string;
+}
+
+/**
+ * Signs a new user up through the Worker's Better Auth endpoint.
+ *
+ * @example
+ * ```ts
+ * const alice = await signUp("alice@example.com")
+ * await callWorker("/api/billing/subscriptions", { cookie: alice.cookie })
+ * ```
+ */
+export async function signUp(email: string, password = "correct-horse-battery-staple"): Promise<TestUser> {
+  const ip = freshClientIp();
+  const response = await callWorker("/api/auth/sign-up/email", {
+    method: "POST",
+    ip,
+    body: JSON.stringify({ email, password, name: email.split("@")[0] }),
+  });
+  if (response.status !== 200) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
+  const { user } = await response.json<{ user: { id: string } }>();
+  return { id: user.id, email, password, ip, cookie: sessionCookie(response) };
+}
+
+/** The session cookie a Better Auth response sets, as a `cookie` header value. */
+export function sessionCookie(response: Response): string {
+  const setCookie = response.headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="));
+  if (!setCookie) throw new Error("response set no session cookie");
+  return setCookie.split(";")[0]!;
+}
