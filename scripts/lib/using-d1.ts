@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { getPlatformProxy, unstable_readConfig } from "wrangler";
 import type { TargetOptions } from "./parse-migrate-args";
-import { UsageError } from "./parse-migrate-args";
 
 const BINDING = "DB";
 
@@ -49,7 +48,8 @@ async function writeRemoteConfig(target: TargetOptions): Promise<{ dir: string; 
   const config = unstable_readConfig({ config: target.config, env: target.env });
   const binding = config.d1_databases.find((database: { binding: string }) => database.binding === BINDING);
   if (!binding?.database_id || /^0{8}-/.test(binding.database_id)) {
-    throw new UsageError(
+    // A setup step is missing, not a usage mistake: one line, no usage text.
+    throw new Error(
       `${target.config} has no real database_id for the ${BINDING} binding${target.env ? ` in env '${target.env}'` : ""}; run 'wrangler d1 create <name>' and paste its id there`,
     );
   }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { parseMigrateArgs, UsageError, type TargetOptions } from "../../scripts/lib/parse-migrate-args";
+
+const LOCAL: TargetOptions = { remote: false, env: undefined, persistTo: undefined, config: "wrangler.toml" };
+
+describe("parseMigrateArgs", () => {
+  it.each<{ argv: string[]; expected: ReturnType<typeof parseMigrateArgs> }>([
+    { argv: ["latest"], expected: { kind: "run", command: { verb: "latest" }, target: LOCAL, force: false } },
+    { argv: ["up"], expected: { kind: "run", command: { verb: "up" }, target: LOCAL, force: false } },
+    { argv: ["down"], expected: { kind: "run", command: { verb: "down" }, target: LOCAL, force: false } },
+    { argv: ["down", "--all"], expected: { kind: "run", command: { verb: "down-all" }, target: LOCAL, force: false } },
+    { argv: ["--all", "down"], expected: { kind: "run", command: { verb: "down-all" }, target: LOCAL, force: false } },
+    {
+      argv: ["to", "20261124120000_better_auth"],
+      expected: { kind: "run", command: { verb: "to", target: "20261124120000_better_auth" }, target: LOCAL, force: false },
+    },
+    { argv: ["latest", "--force"], expected: { kind: "run", command: { verb: "latest" }, target: LOCAL, force: true } },
+    { argv: ["list"], expected: { kind: "list", target: LOCAL } },
+    { argv: ["make", "add_invoices"], expected: { kind: "make", name: "add_invoices" } },
+    { argv: ["make", "v2_plans"], expected: { kind: "make", name: "v2_plans" } },
+    { argv: ["sql"], expected: { kind: "sql", command: { verb: "latest" }, target: LOCAL } },
+    { argv: ["sql", "down", "--all"], expected: { kind: "sql", command: { verb: "down-all" }, target: LOCAL } },
+    { argv: ["latest", "--local"], expected: { kind: "run", command: { verb: "latest" }, target: LOCAL, force: false } },
+    {
+      argv: ["latest", "--remote"],
+      expected: { kind: "run", command: { verb: "latest" }, target: { ...LOCAL, remote: true }, force: false },
+    },
+    {
+      argv: ["list", "--remote", "--env", "staging"],
+      expected: { kind: "list", target: { ...LOCAL, remote: true, env: "staging" } },
+    },
+    {
+      argv: ["latest", "--persist-to", "/tmp/state", "--config", "other.toml", "--env", "dev"],
+      expected: {
+        kind: "run",
+        command: { verb: "latest" },
+        target: { remote: false, env: "dev", persistTo: "/tmp/state", config: "other.toml" },
+        force: false,
+      },
+    },
+  ])("$argv", ({ argv, expected }) => {
+    expect(parseMigrateArgs(argv)).toEqual(expected);
+  });
+
+  it.each([
+    { argv: [], message: "missing command" },
+    { argv: ["frobnicate"], message: "unknown command 'frobnicate'" },
+    { argv: ["latest", "--frobnicate"], message: "unknown flag --frobnicate" },
+    { argv: ["latest", "-f"], message: "unknown flag -f" },
+    { argv: ["latest", "extra"], message: "unexpected argument 'extra'" },
+    { argv: ["to"], message: "'to' needs a migration name" },
+    { argv: ["to", "a", "b"], message: "unexpected argument 'b'" },
+    { argv: ["make"], message: "'make' needs a migration name" },
+    { argv: ["make", "Bad-Name"], message: "migration name 'Bad-Name' must be snake_case" },
+    { argv: ["make", "1_starts_with_digit"], message: "must be snake_case" },
+    { argv: ["make", "add_invoices", "--remote"], message: "--remote does not apply to 'make'" },
+    { argv: ["make", "add_invoices", "--persist-to", "x"], message: "--persist-to does not apply to 'make'" },
+    { argv: ["list", "--all"], message: "--all does not apply to 'list'" },
+    { argv: ["latest", "--all"], message: "--all does not apply to 'latest'" },
+    { argv: ["latest", "--local", "--remote"], message: "choose one of --local and --remote" },
+    { argv: ["latest", "--remote", "--persist-to", "x"], message: "--persist-to is for the local database" },
+    { argv: ["latest", "--persist-to"], message: "--persist-to needs a value" },
+    { argv: ["latest", "--env", "--remote"], message: "--env needs a value" },
+    { argv: ["sql", "up"], message: "'sql' takes latest, down [--all] or to <name>" },
+  ])("$argv is a usage error: $message", ({ argv, message }) => {
+    expect(() => parseMigrateArgs(argv)).toThrow(UsageError);
+    expect(() => parseMigrateArgs(argv)).toThrow(message);
+  });
+});

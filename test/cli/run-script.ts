@@ -1,0 +1,56 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (this file lives in test/cli/). */
+export const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+const BIN = path.join(REPO_ROOT, "node_modules", ".bin");
+
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a TypeScript script of the repository the way `pnpm <script>` does:
+ * through the project's tsx, with the project's Node 22 first on PATH.
+ * Never throws on a non-zero exit; the test inspects it.
+ *
+ * @example
+ * ```ts
+ * const { code, stdout } = await runScript("scripts/kysely-migrate.ts", ["list", "--persist-to", dir])
+ * ```
+ */
+export function runScript(script: string, args: string[], options: { cwd?: string } = {}): Promise<ScriptRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`, NO_COLOR: "1" };
+  // DEBUG makes the CLI print stack traces on purpose; the tests check there are none.
+  delete env.DEBUG;
+  // No stdin: a CLI that waits for an answer gets EOF instead of hanging the test.
+  const child = spawn(path.join(BIN, "tsx"), [path.join(REPO_ROOT, script), ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so a hung run can be killed with its tsx child and workerd.
+    detached: true,
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  // Below the CLI project's 60 s test timeout, so a hung run reports its output.
+  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 45_000);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr: signal ? `${stderr}\n[killed: ${signal}]` : stderr });
+    });
+  });
+}
+
+/** True when the output carries a JavaScript stack trace. */
+export function hasStackTrace(output: string): boolean {
+  return /^\s+at .+[(:]\d+/m.test(output);
+}
