@@ -7,10 +7,12 @@ import { inlineParameters } from "../src/db/migration/inline-parameters";
 import { runMigrations } from "../src/db/migration/run-migrations";
 import { listMigrations } from "../src/db/migration/list-migrations";
 import { exitWithError } from "./lib/exit-with-error";
+import { formatDestructiveChange } from "./lib/format-destructive-change";
 import { formatRunReport } from "./lib/format-run-report";
 import { makeMigration } from "./lib/make-migration";
 import { parseMigrateArgs } from "./lib/parse-migrate-args";
 import { usingD1 } from "./lib/using-d1";
+import { writeBackupFile } from "./lib/write-backup-file";
 
 async function main(argv: string[]): Promise<number> {
   const cli = parseMigrateArgs(argv);
@@ -34,10 +36,28 @@ async function main(argv: string[]): Promise<number> {
       if (report.error) return printRun(report);
       for (const statement of report.statements) console.log(`${inlineParameters(statement.sql, statement.parameters)};`);
       if (report.statements.length === 0) console.error("nothing to do: no statements");
+      // On stderr, so stdout stays a runnable script.
+      for (const change of report.destructiveChanges) {
+        const [what, howToProceed] = formatDestructiveChange(change);
+        console.error(`note: ${what}`);
+        console.error(howToProceed);
+      }
       return 0;
     }
     case "run": {
-      const report = await usingD1(cli.target, (db) => runMigrations(db, cli.command, { migrations }));
+      const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
+      const report = await usingD1(cli.target, (db) =>
+        runMigrations(db, cli.command, {
+          migrations,
+          force: cli.force,
+          // Written before the batch is sent: if writing fails, nothing is applied.
+          saveBackup: async (backup) => {
+            const file = await writeBackupFile(cli.backupDir ?? "migrations/backups", backup, label, new Date());
+            const rows = backup.tables.map(({ table, rows }) => `${rows} row(s) of "${table}"`).join(", ");
+            console.log(`backup   ${file} (${rows}); restore with: wrangler d1 execute <database> --file ${file}`);
+          },
+        }),
+      );
       return printRun(report);
     }
   }

@@ -1,5 +1,9 @@
 import { BatchStatementError } from "../../src/db/migration/apply-batch";
-import { migrationOfStatement, type MigrationRunReport } from "../../src/db/migration/run-migrations";
+import { inlineParameters } from "../../src/db/migration/inline-parameters";
+import { migrationOfStatement } from "../../src/db/migration/ledger-entries";
+import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
+import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
+import { formatDestructiveChange } from "./format-destructive-change";
 
 /**
  * Turns a run report into CLI lines (one per migration, then what failed)
@@ -22,7 +26,11 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
     return { lines, exitCode: 0 };
   }
   lines.push(...describeError(report));
-  lines.push("nothing was applied: the run is one atomic D1 batch");
+  lines.push(
+    report.error instanceof UnsafeMigrationError
+      ? "nothing was applied: the run was refused before it was sent"
+      : "nothing was applied: the run is one atomic D1 batch",
+  );
   return { lines, exitCode: 1 };
 }
 
@@ -32,8 +40,14 @@ function describeError(report: MigrationRunReport): string[] {
     const migration = migrationOfStatement(report.statements, error.statementIndex);
     return [
       `error: ${migration ?? "the run"}: statement #${error.statementIndex + 1} of ${report.statements.length} failed: ${error.databaseMessage}`,
-      `  ${error.statement.sql}`,
+      `  ${inlineParameters(error.statement.sql, error.statement.parameters)}`,
     ];
+  }
+  if (error instanceof UnsafeMigrationError) {
+    return error.changes.flatMap((change) => {
+      const [what, howToProceed] = formatDestructiveChange(change);
+      return [`error: ${what}`, howToProceed];
+    });
   }
   const failed = report.results.find((result) => result.status === "Error");
   const message = error instanceof Error ? error.message : String(error);

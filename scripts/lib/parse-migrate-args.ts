@@ -9,7 +9,7 @@ export interface TargetOptions {
 }
 
 export type MigrateCliCommand =
-  | { kind: "run"; command: MigrationCommand; target: TargetOptions; force: boolean }
+  | { kind: "run"; command: MigrationCommand; target: TargetOptions; force: boolean; backupDir?: string }
   | { kind: "sql"; command: MigrationCommand; target: TargetOptions }
   | { kind: "list"; target: TargetOptions }
   | { kind: "make"; name: string };
@@ -40,9 +40,10 @@ flags:
   --env <name>       a wrangler environment
   --persist-to <dir> where local state lives (default: .wrangler/state)
   --config <path>    the wrangler config (default: wrangler.toml)
-  --force            run a change that drops rows, after writing a backup`;
+  --force            run a change that drops rows, after writing a backup
+  --backup-dir <dir> where --force writes that backup (default: migrations/backups)`;
 
-const VALUE_FLAGS = new Set(["--env", "--persist-to", "--config"]);
+const VALUE_FLAGS = new Set(["--env", "--persist-to", "--config", "--backup-dir"]);
 const BOOLEAN_FLAGS = new Set(["--local", "--remote", "--all", "--force"]);
 
 /**
@@ -83,6 +84,11 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
     config: values.get("--config") ?? "wrangler.toml",
   };
 
+  const backupDir = values.get("--backup-dir");
+  if (backupDir !== undefined && !flags.has("--force")) {
+    throw new UsageError("--backup-dir goes with --force: it is where the backup of the dropped rows is written");
+  }
+
   const [verb, ...rest] = positional;
   const allowOnly = (allowed: string[]) => {
     for (const flag of flags) {
@@ -100,7 +106,7 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
     case "up":
       allowOnly(["--force"]);
       noMoreArguments(0);
-      return { kind: "run", command: { verb }, target, force: flags.has("--force") };
+      return { kind: "run", command: { verb }, target, force: flags.has("--force"), backupDir };
     case "down":
       allowOnly(["--all", "--force"]);
       noMoreArguments(0);
@@ -109,11 +115,12 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
         command: { verb: flags.has("--all") ? "down-all" : "down" },
         target,
         force: flags.has("--force"),
+        backupDir,
       };
     case "to":
       allowOnly(["--force"]);
       noMoreArguments(1);
-      return { kind: "run", command: { verb: "to", target: requireName(rest[0], "to") }, target, force: flags.has("--force") };
+      return { kind: "run", command: { verb: "to", target: requireName(rest[0], "to") }, target, force: flags.has("--force"), backupDir };
     case "list":
       allowOnly([]);
       noMoreArguments(0);
@@ -122,7 +129,9 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
       allowOnly(["--all"]);
       return { kind: "sql", command: parseSqlCommand(rest, flags.has("--all")), target };
     case "make": {
-      allowOnly([]);
+      // make only writes files: a database flag here is a misunderstanding, not a no-op.
+      const databaseFlag = [...flags, ...values.keys()][0];
+      if (databaseFlag) throw new UsageError(`${databaseFlag} does not apply to 'make'`);
       noMoreArguments(1);
       const name = requireName(rest[0], "make");
       if (!/^[a-z][a-z0-9_]*$/.test(name)) {

@@ -43,8 +43,12 @@ export async function applyBatch(database: D1Database, run: BufferedRun): Promis
   } catch (error) {
     const failedAt = await locateFailingStatement(database, framed);
     if (failedAt === 0) throw new LedgerChangedError();
-    const index = failedAt === undefined ? run.statements.length - 1 : failedAt - 1;
-    throw new BatchStatementError(index, run.statements[index]!, messageOf(error));
+    const index = failedAt === undefined ? -1 : failedAt - 1;
+    const statement = run.statements[index];
+    // No statement fails on its own (a failure only at commit, such as a
+    // deferred foreign key, or a transient error): D1's message is all we have.
+    if (!statement) throw error;
+    throw new BatchStatementError(index, statement, messageOf(error));
   }
 }
 
@@ -64,29 +68,29 @@ function ledgerBump(version: number): BufferedStatement {
   };
 }
 
-const PROBE_TABLE = "__migration_rollback_probe__";
-
 /**
  * Finds the first statement that fails, without applying anything.
  *
  * D1 does not say which statement of a batch failed, so this bisects: each
- * probe runs a prefix followed by a statement that always fails (a missing
- * table), which guarantees the probe itself rolls back.
+ * probe runs a prefix followed by a statement that always fails (a table no
+ * one can have created: its name is random), which guarantees the probe
+ * itself rolls back.
  */
 async function locateFailingStatement(
   database: D1Database,
   statements: BufferedStatement[],
 ): Promise<number | undefined> {
-  const sentinel = database.prepare(`select * from "${PROBE_TABLE}"`);
+  const probeTable = `__migration_rollback_probe_${crypto.randomUUID().replaceAll("-", "")}`;
+  const sentinel = database.prepare(`select * from "${probeTable}"`);
   const prefixFails = async (end: number): Promise<boolean> => {
     try {
       await database.batch([
         ...statements.slice(0, end + 1).map((statement) => prepare(database, statement)),
         sentinel,
       ]);
-      return false;
+      return false; // unreachable: the sentinel's table cannot exist
     } catch (error) {
-      return !messageOf(error).includes(PROBE_TABLE);
+      return !messageOf(error).includes(probeTable);
     }
   };
   let low = 0;

@@ -107,6 +107,13 @@ class BatchedD1Adapter extends SqliteAdapter {
     return true;
   }
 
+  // A connection is a stateless handle over the binding (D1 orders queries
+  // itself). Kysely would otherwise serialise connections, and the commit
+  // hook's immediate reads would wait forever for the Migrator's connection.
+  override get supportsMultipleConnections(): boolean {
+    return true;
+  }
+
   // The Migrator calls this after creating its tables and before reading the
   // ledger: the right moment to note the version this run is based on.
   override async acquireMigrationLock(db: Kysely<any>, options: MigrationLockOptions): Promise<void> {

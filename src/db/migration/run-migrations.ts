@@ -1,13 +1,11 @@
 import { Kysely } from "kysely";
-import {
-  DEFAULT_MIGRATION_TABLE,
-  Migrator,
-  NO_MIGRATIONS,
-  type Migration,
-  type MigrationResult,
-} from "kysely/migration";
+import { Migrator, NO_MIGRATIONS, type Migration, type MigrationResult } from "kysely/migration";
 import { applyBatch, LedgerChangedError } from "./apply-batch";
+import { backupRows, type RowBackup } from "./backup-rows";
 import { BatchedD1Dialect, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
+import { findDestructiveChanges, type DestructiveChange } from "./find-destructive-changes";
+import { ledgerEntries } from "./ledger-entries";
+import { blockingChanges, UnsafeMigrationError } from "./unsafe-migration-error";
 
 /** What to migrate: the verbs users know from kysely-ctl. */
 export type MigrationCommand =
@@ -22,6 +20,13 @@ export interface RunMigrationsOptions {
   migrations: Record<string, Migration>;
   /** `preview` runs the migrations, captures their statements and applies nothing. */
   mode?: "apply" | "preview";
+  /** Apply a run that drops rows (after backing them up). Never lifts the parent-table guard. */
+  force?: boolean;
+  /**
+   * Stores the backup of the rows a forced run drops; called before the batch
+   * is sent, and a throw stops the run. The backup is in the report either way.
+   */
+  saveBackup?: (backup: RowBackup) => Promise<void>;
 }
 
 export interface MigrationRunReport {
@@ -29,6 +34,10 @@ export interface MigrationRunReport {
   results: readonly MigrationResult[];
   /** The statements of the run, in order (applied, or only previewed). */
   statements: BufferedStatement[];
+  /** Drops of rows and of parents with children the run holds (in preview: would hold). */
+  destructiveChanges: DestructiveChange[];
+  /** The rows a forced run dropped, as restorable SQL. */
+  backup?: RowBackup;
   /** Set when the run failed; then nothing of it was applied. */
   error?: unknown;
   /** The run lost a race, but the other run left every planned migration as this one would have. */
@@ -36,7 +45,12 @@ export interface MigrationRunReport {
 }
 
 /**
- * Runs Kysely's `Migrator` over a D1 database as one all-or-nothing batch.
+ * Runs Kysely's `Migrator` over a D1 database as one all-or-nothing batch,
+ * after checking the run's statements for destructive changes.
+ *
+ * One thing happens outside the batch: on first contact the Migrator creates
+ * its ledger tables (and this runner its ledger-version row), idempotently,
+ * so even a failed or previewed first run leaves those behind, empty.
  *
  * @example
  * ```ts
@@ -47,22 +61,40 @@ export interface MigrationRunReport {
 export async function runMigrations(
   database: D1Database,
   command: MigrationCommand,
-  { migrations, mode = "apply" }: RunMigrationsOptions,
+  { migrations, mode = "apply", force = false, saveBackup }: RunMigrationsOptions,
 ): Promise<MigrationRunReport> {
   let captured: BufferedRun = { statements: [], ledgerVersion: 0 };
-  const db = new Kysely<any>({
+  let destructiveChanges: DestructiveChange[] = [];
+  let backup: RowBackup | undefined;
+  const db: Kysely<any> = new Kysely<any>({
     dialect: new BatchedD1Dialect({
       database,
       commit: async (run) => {
         captured = run;
-        if (mode === "apply") await applyBatch(database, run);
+        // Outside the Migrator's transaction, so these reads run now, before the batch.
+        destructiveChanges = await findDestructiveChanges(db, run.statements, migrations);
+        if (mode === "preview") return;
+        const blocking = blockingChanges(destructiveChanges, force);
+        if (blocking.length > 0) throw new UnsafeMigrationError(blocking);
+        const droppedRows = destructiveChanges.flatMap((change) => (change.kind === "drops-rows" ? [change.rowsOf] : []));
+        if (droppedRows.length > 0) {
+          backup = await backupRows(db, [...new Set(droppedRows)]);
+          await saveBackup?.(backup);
+        }
+        await applyBatch(database, run);
       },
     }),
   });
   try {
     const migrator = createMigrator(db, migrations);
     const { error, results } = await migrate(migrator, command);
-    const report = { results: results ?? plannedResults(captured.statements), statements: captured.statements, error };
+    const report: MigrationRunReport = {
+      results: results ?? plannedResults(captured.statements),
+      statements: captured.statements,
+      destructiveChanges,
+      ...(backup && { backup }),
+      ...(error !== undefined && { error }),
+    };
     if (error instanceof LedgerChangedError) {
       return { ...report, doneByAnotherRun: await isDoneByAnotherRun(migrator, report.results) };
     }
@@ -109,26 +141,4 @@ function plannedResults(statements: BufferedStatement[]): MigrationResult[] {
     direction,
     status: "NotExecuted",
   }));
-}
-
-interface LedgerEntry {
-  /** Index of the ledger statement in the run. */
-  index: number;
-  migrationName: string;
-  direction: "Up" | "Down";
-}
-
-/** The Migrator's own ledger writes (one per migration), in run order. */
-export function ledgerEntries(statements: BufferedStatement[]): LedgerEntry[] {
-  const insert = `insert into "${DEFAULT_MIGRATION_TABLE}"`;
-  const remove = `delete from "${DEFAULT_MIGRATION_TABLE}"`;
-  return statements.flatMap((statement, index) => {
-    const direction = statement.sql.startsWith(insert) ? "Up" : statement.sql.startsWith(remove) ? "Down" : undefined;
-    return direction ? [{ index, migrationName: String(statement.parameters[0]), direction }] : [];
-  });
-}
-
-/** The migration a statement belongs to: the first ledger write at or after it. */
-export function migrationOfStatement(statements: BufferedStatement[], index: number): string | undefined {
-  return ledgerEntries(statements).find((entry) => entry.index >= index)?.migrationName;
 }

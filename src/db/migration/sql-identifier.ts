@@ -1,0 +1,45 @@
+/**
+ * Quotes a SQLite identifier (table or column name) with double quotes.
+ *
+ * @example
+ * ```ts
+ * quoteIdentifier('my "table"') // "my ""table"""
+ * ```
+ */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The name a SQLite identifier token stands for: strips `"…"`, `` `…` `` or
+ * `[…]` quoting and undoes doubled quotes.
+ *
+ * @example
+ * ```ts
+ * unquoteIdentifier('"user"') // user
+ * ```
+ */
+export function unquoteIdentifier(token: string): string {
+  const first = token[0];
+  const last = token[token.length - 1];
+  if ((first === '"' && last === '"') || (first === "`" && last === "`")) {
+    return token.slice(1, -1).replaceAll(`${first}${first}`, first);
+  }
+  if (first === "[" && last === "]") return token.slice(1, -1);
+  return token;
+}
+
+/** One identifier token in any of SQLite's quoting styles (a regex source, no groups). */
+export const IDENTIFIER_PATTERN = String.raw`(?:"(?:[^"]|"")+"|` + "`(?:[^`]|``)+`" + String.raw`|\[[^\]]+\]|[A-Za-z_][\w$]*)`;
+
+/**
+ * Whether two names denote the same SQLite object (SQLite folds ASCII case).
+ *
+ * @example
+ * ```ts
+ * sameName("User", "user") // true
+ * ```
+ */
+export function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
