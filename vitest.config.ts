@@ -12,6 +12,12 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 BETTER_AUTH_SECRET: "test-secret-that-is-at-least-32-characters-long",
+                // Billing test secrets (never used outside tests): two token keys so rotation is exercised.
+                TOKEN_ENCRYPTION_KEYS:
+                  "k2:OCkZxhsZYBOH+j4UQmiIQuZue0icYgS5WZZfJ5u2E/o=,k1:u2z+GJPCgygIE1LAYQDO9Dq/++O4Uk8sC0Fi9yCLWwQ=",
+                TOKEN_FINGERPRINT_KEY: "d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
+                WEBHOOK_SECRET_GOCARDLESS: "whsec_test_gocardless_0123456789abcdef",
+                BILLING_OPERATOR_EMAILS: "operator@example.com",
               },
             },
           }),

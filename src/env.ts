@@ -10,6 +10,18 @@ declare global {
       BETTER_AUTH_SECRET: string;
       /** The public origin of this Worker, e.g. http://localhost:8787. */
       BETTER_AUTH_URL: string;
+      /**
+       * AES-256-GCM keys for direct-debit tokens: `"<id>:<base64 of 32 bytes>,…"`,
+       * first = current (encrypts new tokens), the rest still decrypt (rotation).
+       * Missing or malformed → token routes answer 500 TOKEN_ENCRYPTION_UNAVAILABLE.
+       */
+      TOKEN_ENCRYPTION_KEYS?: string;
+      /** HMAC-SHA256 key (base64, ≥ 32 bytes) for token fingerprints; never rotated casually. */
+      TOKEN_FINGERPRINT_KEY?: string;
+      /** GoCardless webhook signing secret(s), comma-separated while rotating. */
+      WEBHOOK_SECRET_GOCARDLESS?: string;
+      /** Comma-separated e-mails of users who may manage plans (their e-mail must be verified). */
+      BILLING_OPERATOR_EMAILS?: string;
     }
   }
 }

@@ -19,6 +19,52 @@ export interface Account {
   userId: string;
 }
 
+export interface BillingWebhookEvents {
+  eventId: string;
+  eventType: string;
+  id: string;
+  outcome: "applied" | "ignored";
+  processedAt: string;
+  provider: string;
+}
+
+export interface DirectDebitTokens {
+  accountLast4: string | null;
+  bankName: string | null;
+  createdAt: string;
+  id: string;
+  isDefault: 0 | 1;
+  mandateReference: string | null;
+  provider: string;
+  revokedAt: string | null;
+  status: "pending" | "active" | "revoked" | "failed" | "expired";
+  tokenCiphertext: string;
+  tokenFingerprint: string;
+  tokenKeyId: string;
+  updatedAt: string;
+  userId: string;
+}
+
+export interface PaymentAttempts {
+  amountMinor: number;
+  attemptNumber: number;
+  createdAt: string;
+  currency: string;
+  directDebitTokenId: string | null;
+  failureCode: string | null;
+  failureMessage: string | null;
+  id: string;
+  idempotencyKey: string;
+  nextRetryAt: string | null;
+  provider: string;
+  providerPaymentId: string | null;
+  requestFingerprint: string;
+  status: "pending" | "processing" | "succeeded" | "failed" | "canceled";
+  subscriptionId: string | null;
+  updatedAt: string;
+  userId: string;
+}
+
 export interface RateLimit {
   count: number;
   id: string;
@@ -37,6 +83,22 @@ export interface Session {
   userId: string;
 }
 
+export interface SubscriptionPlans {
+  active: 0 | 1;
+  amountMinor: number;
+  code: string;
+  createdAt: string;
+  createdBy: string | null;
+  currency: string;
+  description: string | null;
+  id: string;
+  interval: "day" | "week" | "month" | "year";
+  intervalCount: number;
+  name: string;
+  trialDays: number;
+  updatedAt: string;
+}
+
 export interface User {
   createdAt: string;
   email: string;
@@ -45,6 +107,23 @@ export interface User {
   image: string | null;
   name: string;
   updatedAt: string;
+}
+
+export interface UserSubscriptions {
+  cancelAtPeriodEnd: 0 | 1;
+  canceledAt: string | null;
+  createdAt: string;
+  currentPeriodEnd: string;
+  currentPeriodStart: string;
+  endedAt: string | null;
+  id: string;
+  planId: string;
+  provider: string | null;
+  providerSubscriptionId: string | null;
+  status: "incomplete" | "incomplete_expired" | "trialing" | "active" | "past_due" | "unpaid" | "paused" | "canceled";
+  trialEndsAt: string | null;
+  updatedAt: string;
+  userId: string;
 }
 
 export interface Verification {
@@ -58,8 +137,13 @@ export interface Verification {
 
 export interface DB {
   account: Account;
+  billing_webhook_events: BillingWebhookEvents;
+  direct_debit_tokens: DirectDebitTokens;
+  payment_attempts: PaymentAttempts;
   rateLimit: RateLimit;
   session: Session;
+  subscription_plans: SubscriptionPlans;
   user: User;
+  user_subscriptions: UserSubscriptions;
   verification: Verification;
 }

@@ -7,6 +7,55 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: "Not found." },
   INTERNAL_ERROR: { status: 500, message: "Something went wrong on our side." },
+
+  // Requests
+  INVALID_JSON: { status: 400, message: "The request body is not valid JSON." },
+  VALIDATION_FAILED: { status: 400, message: "Some fields are invalid; see details.fields." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json." },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
+  UNAUTHENTICATED: { status: 401, message: "Sign in first: this route needs a session." },
+  FORBIDDEN: { status: 403, message: "Your account may not do this." },
+
+  // Idempotency (payment attempts)
+  IDEMPOTENCY_KEY_REQUIRED: { status: 400, message: "Send an Idempotency-Key header (1-255 printable ASCII characters, no spaces)." },
+  IDEMPOTENCY_KEY_INVALID: { status: 400, message: "The Idempotency-Key must be 1-255 printable ASCII characters without spaces." },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    message: "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+  },
+
+  // Billing
+  PLAN_NOT_FOUND: { status: 404, message: "No such plan." },
+  PLAN_EXISTS: { status: 409, message: "A plan with this code already exists." },
+  PLAN_HAS_SUBSCRIBERS: {
+    status: 409,
+    message: "This plan has live subscribers, so its price cannot change; create a new plan and move subscribers to it.",
+  },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, message: "No such subscription." },
+  SUBSCRIPTION_EXISTS: { status: 409, message: "You already have a live subscription to this plan." },
+  SUBSCRIPTION_NOT_PAYABLE: { status: 409, message: "This subscription cannot take a payment in its current state." },
+  INVALID_TRANSITION: { status: 409, message: "The subscription cannot move from its current state to the requested one." },
+  NOTHING_TO_PAY: { status: 409, message: "This plan is free: there is nothing to pay." },
+  PAYMENT_IN_PROGRESS: {
+    status: 409,
+    message: "A payment for this subscription is already pending; wait for its outcome before starting another.",
+  },
+  PAYMENT_ATTEMPT_NOT_FOUND: { status: 404, message: "No such payment attempt." },
+  TOKEN_NOT_FOUND: { status: 404, message: "No such direct-debit token." },
+  TOKEN_EXISTS: { status: 409, message: "This direct-debit mandate is already stored." },
+  TOKEN_NOT_ACTIVE: { status: 409, message: "This direct-debit token is not active (its mandate is pending, revoked, failed or expired)." },
+  NO_DEFAULT_TOKEN: {
+    status: 409,
+    message: "You have no active default direct-debit token; add one (and wait for its mandate to activate) or name one.",
+  },
+  TOKEN_ENCRYPTION_UNAVAILABLE: {
+    status: 500,
+    message: "Token encryption is not configured on the server; nothing was stored.",
+  },
+
+  // Webhooks
+  INVALID_SIGNATURE: { status: 401, message: "The webhook signature is missing, invalid or stale." },
+  WEBHOOK_NOT_CONFIGURED: { status: 500, message: "This webhook provider has no signing secret configured." },
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

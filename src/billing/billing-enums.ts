@@ -1,0 +1,50 @@
+/**
+ * The allowed values of the billing tables' enum-like columns, in one place.
+ *
+ * The migration keeps its own frozen copy of these lists in its `CHECK`s, and
+ * `.kysely-codegenrc.json` types the columns with the same unions; the
+ * billing tests fail when any of the three drift apart.
+ *
+ * @example
+ * ```ts
+ * if (!SUBSCRIPTION_STATUSES.includes(input)) throw new Error("unknown status")
+ * const live = LIVE_SUBSCRIPTION_STATUSES // may hold at most one per user and plan
+ * ```
+ */
+
+/** `subscription_plans.interval`: the unit of a billing period (`intervalCount` of them make one). */
+export const BILLING_INTERVALS = ["day", "week", "month", "year"] as const;
+export type BillingInterval = (typeof BILLING_INTERVALS)[number];
+
+/** `user_subscriptions.status`: Stripe's subscription lifecycle. */
+export const SUBSCRIPTION_STATUSES = [
+  "incomplete",
+  "incomplete_expired",
+  "trialing",
+  "active",
+  "past_due",
+  "unpaid",
+  "paused",
+  "canceled",
+] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+/** Statuses after which a subscription is over for good; any other status is live. */
+export const ENDED_SUBSCRIPTION_STATUSES = ["canceled", "incomplete_expired"] as const satisfies readonly SubscriptionStatus[];
+
+/**
+ * Live statuses: a user holds at most one subscription in one of these per
+ * plan (a partial unique index in the database).
+ */
+export const LIVE_SUBSCRIPTION_STATUSES = SUBSCRIPTION_STATUSES.filter(
+  (status): status is Exclude<SubscriptionStatus, (typeof ENDED_SUBSCRIPTION_STATUSES)[number]> =>
+    !(ENDED_SUBSCRIPTION_STATUSES as readonly string[]).includes(status),
+);
+
+/** `payment_attempts.status`. */
+export const PAYMENT_ATTEMPT_STATUSES = ["pending", "processing", "succeeded", "failed", "canceled"] as const;
+export type PaymentAttemptStatus = (typeof PAYMENT_ATTEMPT_STATUSES)[number];
+
+/** `direct_debit_tokens.status`: the mandate's state at the provider. */
+export const DIRECT_DEBIT_TOKEN_STATUSES = ["pending", "active", "revoked", "failed", "expired"] as const;
+export type DirectDebitTokenStatus = (typeof DIRECT_DEBIT_TOKEN_STATUSES)[number];

@@ -1,0 +1,148 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../db/generated";
+import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/schema/billing";
+import type { Compilable } from "./d1-batch";
+
+/** The columns a token may be shown with: never the ciphertext, key id or fingerprint. */
+export const MASKED_TOKEN_COLUMNS = [
+  "id",
+  "provider",
+  "mandateReference",
+  "accountLast4",
+  "bankName",
+  "status",
+  "isDefault",
+  "createdAt",
+  "updatedAt",
+  "revokedAt",
+] as const satisfies readonly (keyof DirectDebitTokenRow)[];
+
+export type MaskedTokenRow = Pick<DirectDebitTokenRow, (typeof MASKED_TOKEN_COLUMNS)[number]>;
+
+/**
+ * Stores an (already encrypted) token unless the same mandate is stored
+ * already: the unique (provider, tokenFingerprint) index decides.
+ *
+ * @returns whether the row was inserted.
+ * @example
+ * ```ts
+ * if (!(await insertToken(db, row))) throw new ApiError("TOKEN_EXISTS")
+ * ```
+ */
+export async function insertToken(db: Kysely<DB>, row: NewDirectDebitToken): Promise<boolean> {
+  const result = await db
+    .insertInto("direct_debit_tokens")
+    .values(row)
+    .onConflict((conflict) => conflict.doNothing())
+    .executeTakeFirst();
+  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
+/**
+ * The user's tokens, masked, newest first.
+ *
+ * @example
+ * ```ts
+ * const tokens = await listTokens(db, user.id)
+ * ```
+ */
+export function listTokens(db: Kysely<DB>, userId: string): Promise<MaskedTokenRow[]> {
+  return db
+    .selectFrom("direct_debit_tokens")
+    .select(MASKED_TOKEN_COLUMNS)
+    .where("userId", "=", userId)
+    .orderBy("createdAt", "desc")
+    .orderBy("id", "desc")
+    .execute();
+}
+
+/** One of the user's tokens, masked; another user's id finds nothing. */
+export function findToken(db: Kysely<DB>, userId: string, id: string): Promise<MaskedTokenRow | undefined> {
+  return db
+    .selectFrom("direct_debit_tokens")
+    .select(MASKED_TOKEN_COLUMNS)
+    .where("userId", "=", userId)
+    .where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/** The user's active default token (at most one: a partial unique index). */
+export function findDefaultToken(db: Kysely<DB>, userId: string): Promise<MaskedTokenRow | undefined> {
+  return db
+    .selectFrom("direct_debit_tokens")
+    .select(MASKED_TOKEN_COLUMNS)
+    .where("userId", "=", userId)
+    .where("isDefault", "=", 1)
+    .where("status", "=", "active")
+    .executeTakeFirst();
+}
+
+/**
+ * The two writes of "make this token my default", for one D1 batch: clear the
+ * old default, set the new one. Both carry the condition "the new token is
+ * mine and active", so if it was revoked meanwhile neither does anything and
+ * the old default stays.
+ *
+ * @example
+ * ```ts
+ * const [, set] = await runBatch(env.DB, setDefaultTokenQueries(db, user.id, id, now))
+ * ```
+ */
+export function setDefaultTokenQueries(db: Kysely<DB>, userId: string, tokenId: string, now: string): [Compilable, Compilable] {
+  const targetIsActive = db
+    .selectFrom("direct_debit_tokens as target")
+    .select("target.id")
+    .where("target.id", "=", tokenId)
+    .where("target.userId", "=", userId)
+    .where("target.status", "=", "active");
+  return [
+    db
+      .updateTable("direct_debit_tokens")
+      .set({ isDefault: 0, updatedAt: now })
+      .where("userId", "=", userId)
+      .where("isDefault", "=", 1)
+      .where("id", "!=", tokenId)
+      .where(({ exists }) => exists(targetIsActive)),
+    db
+      .updateTable("direct_debit_tokens")
+      .set({ isDefault: 1, updatedAt: now })
+      .where("userId", "=", userId)
+      .where("id", "=", tokenId)
+      .where("status", "=", "active"),
+  ];
+}
+
+/**
+ * Revokes one of the user's tokens: status `revoked`, `revokedAt`, no longer
+ * default. Revoking a revoked token changes nothing.
+ *
+ * @returns whether a row changed.
+ * @example
+ * ```ts
+ * await revokeToken(db, user.id, id, new Date().toISOString())
+ * ```
+ */
+export async function revokeToken(db: Kysely<DB>, userId: string, id: string, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable("direct_debit_tokens")
+    .set({ status: "revoked", revokedAt: now, isDefault: 0, updatedAt: now })
+    .where("userId", "=", userId)
+    .where("id", "=", id)
+    .where("status", "!=", "revoked")
+    .executeTakeFirst();
+  return (result.numUpdatedRows ?? 0n) > 0n;
+}
+
+/** A token by the provider's mandate fingerprint (for webhooks; any user). */
+export function findTokenByFingerprint(
+  db: Kysely<DB>,
+  provider: string,
+  fingerprint: string,
+): Promise<Pick<DirectDebitTokenRow, "id" | "userId" | "status"> | undefined> {
+  return db
+    .selectFrom("direct_debit_tokens")
+    .select(["id", "userId", "status"])
+    .where("provider", "=", provider)
+    .where("tokenFingerprint", "=", fingerprint)
+    .executeTakeFirst();
+}

@@ -1,0 +1,175 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../db/generated";
+import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
+import type { KeysetPosition } from "./keyset-cursor";
+
+/** Attempts whose outcome is still open: a subscription has at most one (see insertAttemptIfIdle). */
+export const OPEN_ATTEMPT_STATUSES = ["pending", "processing"] as const;
+
+/**
+ * The user's attempt made with this idempotency key, if any.
+ *
+ * @example
+ * ```ts
+ * const earlier = await findAttemptByIdempotencyKey(db, user.id, key)
+ * ```
+ */
+export function findAttemptByIdempotencyKey(db: Kysely<DB>, userId: string, key: string): Promise<PaymentAttemptRow | undefined> {
+  return db
+    .selectFrom("payment_attempts")
+    .selectAll()
+    .where("userId", "=", userId)
+    .where("idempotencyKey", "=", key)
+    .executeTakeFirst();
+}
+
+/**
+ * Inserts a new attempt in one statement that does nothing when
+ * - the user already used the idempotency key (`on conflict do nothing`), or
+ * - the subscription already has an open (pending/processing) attempt, so two
+ *   different keys cannot start two collections of the same amount.
+ *
+ * Race-safe by construction: SQLite runs the statement atomically. The caller
+ * reads the row back by key to learn which case happened.
+ *
+ * @example
+ * ```ts
+ * await insertAttemptIfIdle(db, row)
+ * const stored = await findAttemptByIdempotencyKey(db, row.userId, row.idempotencyKey)
+ * ```
+ */
+export async function insertAttemptIfIdle(db: Kysely<DB>, row: NewPaymentAttempt & { subscriptionId: string }): Promise<void> {
+  const columns = Object.keys(row) as (keyof typeof row & string)[];
+  await db
+    .insertInto("payment_attempts")
+    .columns(columns)
+    .expression(
+      db
+        .selectNoFrom((eb) => columns.map((column) => eb.val(row[column]).as(column)))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("payment_attempts")
+                .select("id")
+                .where("subscriptionId", "=", row.subscriptionId)
+                .where("status", "in", OPEN_ATTEMPT_STATUSES),
+            ),
+          ),
+        ),
+    )
+    .onConflict((conflict) => conflict.doNothing())
+    .execute();
+}
+
+/**
+ * The number the next attempt for a subscription gets: 1 + the failures since
+ * its last success (so the retry schedule restarts after every success).
+ *
+ * @example
+ * ```ts
+ * const attemptNumber = await nextAttemptNumber(db, subscription.id)
+ * ```
+ */
+export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string): Promise<number> {
+  const row = await db
+    .selectFrom("payment_attempts")
+    .select((eb) => eb.fn.countAll<number>().as("failures"))
+    .where("subscriptionId", "=", subscriptionId)
+    .where("status", "=", "failed")
+    .where((eb) =>
+      eb(
+        "createdAt",
+        ">",
+        eb.fn.coalesce(
+          eb
+            .selectFrom("payment_attempts")
+            .select((inner) => inner.fn.max("createdAt").as("lastSuccess"))
+            .where("subscriptionId", "=", subscriptionId)
+            .where("status", "=", "succeeded"),
+          eb.val(""),
+        ),
+      ),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.failures) + 1;
+}
+
+/**
+ * One page of the user's attempts, newest first, after `after` (keyset
+ * pagination on (createdAt, id): stable while new rows arrive).
+ *
+ * @example
+ * ```ts
+ * const rows = await listAttempts(db, user.id, { after: decodeCursor(cursor), limit: 21 })
+ * ```
+ */
+export function listAttempts(
+  db: Kysely<DB>,
+  userId: string,
+  page: { after: KeysetPosition | undefined; limit: number },
+): Promise<PaymentAttemptRow[]> {
+  let query = db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId);
+  const after = page.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([eb("createdAt", "<", after.createdAt), eb.and([eb("createdAt", "=", after.createdAt), eb("id", "<", after.id)])]),
+    );
+  }
+  return query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(page.limit).execute();
+}
+
+/** One of the user's attempts; another user's id finds nothing. */
+export function findAttempt(db: Kysely<DB>, userId: string, id: string): Promise<PaymentAttemptRow | undefined> {
+  return db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId).where("id", "=", id).executeTakeFirst();
+}
+
+/** What a payment webhook needs to know about the attempt it reports on. */
+export interface AttemptForEvent {
+  id: string;
+  status: PaymentAttemptRow["status"];
+  attemptNumber: number;
+  subscriptionId: string | null;
+  subscriptionStatus: UserSubscriptionRow["status"] | null;
+  currentPeriodEnd: string | null;
+  interval: SubscriptionPlanRow["interval"] | null;
+  intervalCount: number | null;
+}
+
+/**
+ * The attempt a provider's payment event is about, with its subscription and
+ * plan: by the provider's payment id once known, else by our attempt id
+ * (which the provider echoes from the payment's metadata).
+ *
+ * @example
+ * ```ts
+ * const attempt = await findAttemptForEvent(db, "gocardless", { providerPaymentId: "PM123", paymentAttemptId })
+ * ```
+ */
+export function findAttemptForEvent(
+  db: Kysely<DB>,
+  provider: string,
+  ref: { providerPaymentId: string; paymentAttemptId: string | undefined },
+): Promise<AttemptForEvent | undefined> {
+  return db
+    .selectFrom("payment_attempts as attempt")
+    .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
+    .leftJoin("subscription_plans as plan", "plan.id", "subscription.planId")
+    .select([
+      "attempt.id",
+      "attempt.status",
+      "attempt.attemptNumber",
+      "attempt.subscriptionId",
+      "subscription.status as subscriptionStatus",
+      "subscription.currentPeriodEnd",
+      "plan.interval",
+      "plan.intervalCount",
+    ])
+    .where("attempt.provider", "=", provider)
+    .where((eb) =>
+      eb.or([
+        eb("attempt.providerPaymentId", "=", ref.providerPaymentId),
+        eb.and([eb("attempt.id", "=", ref.paymentAttemptId ?? null), eb("attempt.providerPaymentId", "is", null)]),
+      ]),
+    )
+    .executeTakeFirst();
+}

@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { subscriptionPlanFields } from "./billing-validation";
+
+const planFields = subscriptionPlanFields.pick({
+  code: true,
+  name: true,
+  description: true,
+  amountMinor: true,
+  currency: true,
+  interval: true,
+  intervalCount: true,
+  trialDays: true,
+});
+
+/**
+ * A plan as an operator describes it (API body of `POST /plans`, one entry of
+ * `billing/plans.json`): the table's rules, `intervalCount` defaulting to 1,
+ * `trialDays` to 0 and `active` (a boolean here) to true. Unknown fields are
+ * refused.
+ *
+ * @example
+ * ```ts
+ * planInputSchema.parse({ code: "pro-monthly", name: "Pro", amountMinor: 1500, currency: "EUR", interval: "month" })
+ * ```
+ */
+export const planInputSchema = planFields.extend({
+  intervalCount: planFields.shape.intervalCount.default(1),
+  trialDays: planFields.shape.trialDays.default(0),
+  active: z.boolean().default(true),
+});
+export type PlanInput = z.output<typeof planInputSchema>;
+
+/** `PATCH /plans/:code` body: any field of {@link planInputSchema} but the code, at least one. */
+export const planPatchSchema = planFields
+  .omit({ code: true })
+  .extend({ active: z.boolean() })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, { message: "send at least one field to change" });

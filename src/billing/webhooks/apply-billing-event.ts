@@ -1,0 +1,184 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../../db/generated";
+import { addInterval } from "../billing-period";
+import { runBatch, type Compilable } from "../d1-batch";
+import { findTokenByFingerprint } from "../direct-debit-tokens.repository";
+import { findAttemptForEvent, OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
+import { nextRetryAt } from "../retry-schedule";
+import { canTransition } from "../subscription-transitions";
+import { fingerprintToken } from "../token-fingerprint";
+import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";
+import type { BillingEvent } from "./billing-event";
+
+/** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
+export type EventOutcome = "applied" | "ignored" | "duplicate";
+
+/** What applying events needs besides the event. */
+export interface ApplyContext {
+  db: Kysely<DB>;
+  d1: D1Database;
+  provider: string;
+  /** The token fingerprint key, loaded only when a mandate event needs it. */
+  fingerprintKey: () => Promise<CryptoKey>;
+  now: Date;
+}
+
+/**
+ * Applies one verified provider event exactly once: reads what it is about,
+ * then writes the processed-event record and every effect in one D1 batch.
+ * A redelivery finds the record and changes nothing; a concurrent delivery
+ * loses on the record's unique index, which rolls its whole batch back.
+ *
+ * @example
+ * ```ts
+ * const fingerprintKey = () => loadFingerprintKey(env.TOKEN_FINGERPRINT_KEY)
+ * const outcome = await applyBillingEvent({ db, d1: env.DB, provider: "gocardless", fingerprintKey, now: new Date() }, event)
+ * ```
+ */
+export async function applyBillingEvent(context: ApplyContext, event: BillingEvent): Promise<EventOutcome> {
+  const { db, d1, provider, now } = context;
+  if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
+
+  const effects = await effectsOf(context, event);
+  const outcome = effects.length > 0 ? "applied" : "ignored";
+  const record = recordEventQuery(db, {
+    id: crypto.randomUUID(),
+    provider,
+    eventId: event.eventId,
+    eventType: event.eventType,
+    outcome,
+    processedAt: now.toISOString(),
+  });
+  try {
+    await runBatch(d1, [record, ...effects]);
+  } catch (error) {
+    if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
+    throw error;
+  }
+  return outcome;
+}
+
+async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Compilable[]> {
+  switch (event.kind) {
+    case "payment_succeeded":
+    case "payment_failed": {
+      const attempt = await findAttemptForEvent(context.db, context.provider, event);
+      // Unknown attempt, or its outcome is already settled: acknowledge, change nothing.
+      if (!attempt || !(OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status)) return [];
+      return event.kind === "payment_succeeded"
+        ? paymentSucceeded(context, attempt, event.providerPaymentId)
+        : paymentFailed(context, attempt, event);
+    }
+    case "mandate_changed":
+      return mandateChanged(context, event);
+    case "other":
+      return [];
+  }
+}
+
+function paymentSucceeded({ db, now }: ApplyContext, attempt: AttemptForEvent, providerPaymentId: string): Compilable[] {
+  const at = now.toISOString();
+  const effects: Compilable[] = [
+    db
+      .updateTable("payment_attempts")
+      .set({ status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at })
+      .where("id", "=", attempt.id)
+      .where("status", "in", OPEN_ATTEMPT_STATUSES),
+  ];
+  const { subscriptionId, subscriptionStatus, currentPeriodEnd, interval, intervalCount } = attempt;
+  if (subscriptionId && subscriptionStatus && currentPeriodEnd && interval && intervalCount && canTransition(subscriptionStatus, "active")) {
+    // A never-paid (incomplete) subscription's first paid period starts now;
+    // otherwise the paid period follows the current one, keeping the billing anchor.
+    const start = subscriptionStatus === "incomplete" ? now : new Date(currentPeriodEnd);
+    effects.push(
+      db
+        .updateTable("user_subscriptions")
+        .set({
+          status: "active",
+          currentPeriodStart: start.toISOString(),
+          currentPeriodEnd: addInterval(start, interval, intervalCount).toISOString(),
+          updatedAt: at,
+        })
+        .where("id", "=", subscriptionId)
+        .where("status", "=", subscriptionStatus),
+    );
+  }
+  return effects;
+}
+
+function paymentFailed(
+  { db, now }: ApplyContext,
+  attempt: AttemptForEvent,
+  event: Extract<BillingEvent, { kind: "payment_failed" }>,
+): Compilable[] {
+  const at = now.toISOString();
+  const retryAt = nextRetryAt(attempt.attemptNumber, now);
+  const effects: Compilable[] = [
+    db
+      .updateTable("payment_attempts")
+      .set({
+        status: "failed",
+        providerPaymentId: event.providerPaymentId,
+        failureCode: event.failureCode,
+        failureMessage: event.failureMessage,
+        nextRetryAt: retryAt?.toISOString() ?? null,
+        updatedAt: at,
+      })
+      .where("id", "=", attempt.id)
+      .where("status", "in", OPEN_ATTEMPT_STATUSES),
+  ];
+  const { subscriptionId, subscriptionStatus } = attempt;
+  if (subscriptionId && subscriptionStatus) {
+    // Retries left: past_due. Schedule exhausted while already past_due: unpaid.
+    const target = retryAt === null && subscriptionStatus === "past_due" ? "unpaid" : "past_due";
+    if (target !== subscriptionStatus && canTransition(subscriptionStatus, target)) {
+      effects.push(
+        db
+          .updateTable("user_subscriptions")
+          .set({ status: target, updatedAt: at })
+          .where("id", "=", subscriptionId)
+          .where("status", "=", subscriptionStatus),
+      );
+    }
+  }
+  return effects;
+}
+
+async function mandateChanged(
+  { db, provider, fingerprintKey, now }: ApplyContext,
+  event: Extract<BillingEvent, { kind: "mandate_changed" }>,
+): Promise<Compilable[]> {
+  const fingerprint = await fingerprintToken(await fingerprintKey(), provider, event.mandateId);
+  const token = await findTokenByFingerprint(db, provider, fingerprint);
+  if (!token) return [];
+  const at = now.toISOString();
+  const update = db.updateTable("direct_debit_tokens").where("id", "=", token.id).where("status", "=", token.status);
+
+  if (event.status === "active") {
+    // Only a pending mandate activates: a token the user revoked stays revoked.
+    if (token.status !== "pending") return [];
+    return [
+      update.set({ status: "active", updatedAt: at }),
+      // The first active mandate becomes the default, so the user can pay at once.
+      db
+        .updateTable("direct_debit_tokens")
+        .set({ isDefault: 1 })
+        .where("id", "=", token.id)
+        .where("status", "=", "active")
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("direct_debit_tokens as other")
+                .select("other.id")
+                .where("other.userId", "=", token.userId)
+                .where("other.isDefault", "=", 1)
+                .where("other.status", "=", "active"),
+            ),
+          ),
+        ),
+    ];
+  }
+  if (token.status === "revoked" || token.status === event.status) return [];
+  if (event.status === "revoked") return [update.set({ status: "revoked", revokedAt: at, isDefault: 0, updatedAt: at })];
+  return [update.set({ status: event.status, isDefault: 0, updatedAt: at })];
+}

@@ -1,0 +1,24 @@
+import type { Env } from "../../env";
+import type { BillingEvent } from "./billing-event";
+
+/**
+ * What billing needs from one payment provider's webhooks. Adding a provider
+ * means writing one of these and listing it in `webhook-providers.ts`.
+ *
+ * @example
+ * ```ts
+ * const adapter = findWebhookProvider("gocardless")
+ * if (!(await adapter.verify(request.headers, rawBody, adapter.secrets(env), new Date()))) throw …
+ * const events = adapter.parseEvents(rawBody)
+ * ```
+ */
+export interface WebhookProviderAdapter {
+  /** The URL segment (`/api/billing/webhooks/<name>`) and the `provider` column value. */
+  readonly name: string;
+  /** The signing secrets configured for this provider (empty when none is). */
+  secrets(env: Env): string[];
+  /** Whether the request is authentic and fresh. Must compare in constant time. */
+  verify(headers: Headers, rawBody: string, secrets: readonly string[], now: Date): Promise<boolean>;
+  /** The events of a verified body; throws ApiError VALIDATION_FAILED on a malformed one. */
+  parseEvents(rawBody: string): BillingEvent[];
+}

@@ -1,0 +1,274 @@
+/**
+ * The billing tables for Drizzle, exactly as the billing migrations
+ * (migrations/20261124130000_billing_tables.ts and later) create them, plus
+ * their Kysely row types. The migrations are the source of truth; a test
+ * compares these definitions (columns, foreign keys, indexes, checks) with
+ * the migrated database and fails on any difference.
+ *
+ * Booleans are 0/1 and dates ISO-8601 strings, as stored, so Drizzle and
+ * Kysely return the same row shapes.
+ *
+ * @example
+ * ```ts
+ * const db = drizzle(env.DB, { schema })
+ * const plans = await db.select().from(subscriptionPlans).where(eq(subscriptionPlans.active, 1))
+ * ```
+ */
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Insertable, Selectable, Updateable } from "kysely";
+import { BILLING_LIMITS as L } from "../../billing/billing-limits";
+import {
+  BILLING_INTERVALS,
+  DIRECT_DEBIT_TOKEN_STATUSES,
+  ENDED_SUBSCRIPTION_STATUSES,
+  PAYMENT_ATTEMPT_STATUSES,
+  SUBSCRIPTION_STATUSES,
+} from "../../billing/billing-enums";
+import type { DB } from "../generated";
+import { user } from "./auth";
+import {
+  integerBetween,
+  iso4217,
+  isoTimestamp,
+  lengthBetween,
+  noneOf,
+  oneOf,
+  providerName,
+  sha256Hex,
+} from "./check-expressions";
+
+export const subscriptionPlans = sqliteTable(
+  "subscription_plans",
+  {
+    id: text("id").primaryKey().notNull(),
+    code: text("code").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    amountMinor: integer("amountMinor").notNull(),
+    currency: text("currency").notNull(),
+    interval: text("interval", { enum: BILLING_INTERVALS }).notNull(),
+    intervalCount: integer("intervalCount").notNull(),
+    trialDays: integer("trialDays").notNull(),
+    active: integer("active").$type<0 | 1>().notNull(),
+    createdBy: text("createdBy").references(() => user.id, { onDelete: "set null" }),
+    createdAt: text("createdAt").notNull(),
+    updatedAt: text("updatedAt").notNull(),
+  },
+  (t) => [
+    uniqueIndex("subscription_plans_code_unique").on(t.code),
+    index("subscription_plans_createdBy_idx").on(t.createdBy),
+    check("subscription_plans_id_length", lengthBetween(t.id, 1, L.idLength)),
+    check(
+      "subscription_plans_code_format",
+      sql`length(${t.code}) between 1 and ${sql.raw(String(L.planCodeLength))} and ${t.code} glob '[a-z0-9]*' and ${t.code} not glob '*[^a-z0-9-]*'`,
+    ),
+    check("subscription_plans_name_length", lengthBetween(t.name, 1, L.planNameLength)),
+    check("subscription_plans_description_length", lengthBetween(t.description, 1, L.planDescriptionLength)),
+    check("subscription_plans_amountMinor_range", integerBetween(t.amountMinor, 0, L.maxAmountMinor)),
+    check("subscription_plans_currency_iso4217", iso4217(t.currency)),
+    check("subscription_plans_interval_enum", oneOf(t.interval, BILLING_INTERVALS)),
+    check("subscription_plans_intervalCount_range", integerBetween(t.intervalCount, 1, L.maxIntervalCount)),
+    check("subscription_plans_trialDays_range", integerBetween(t.trialDays, 0, L.maxTrialDays)),
+    check("subscription_plans_active_boolean", oneOf(t.active, [0, 1])),
+    check("subscription_plans_createdAt_iso8601", isoTimestamp(t.createdAt)),
+    check("subscription_plans_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
+  ],
+);
+
+export const userSubscriptions = sqliteTable(
+  "user_subscriptions",
+  {
+    id: text("id").primaryKey().notNull(),
+    userId: text("userId")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    planId: text("planId")
+      .notNull()
+      .references(() => subscriptionPlans.id, { onDelete: "restrict" }),
+    status: text("status", { enum: SUBSCRIPTION_STATUSES }).notNull(),
+    currentPeriodStart: text("currentPeriodStart").notNull(),
+    currentPeriodEnd: text("currentPeriodEnd").notNull(),
+    trialEndsAt: text("trialEndsAt"),
+    cancelAtPeriodEnd: integer("cancelAtPeriodEnd").$type<0 | 1>().notNull(),
+    canceledAt: text("canceledAt"),
+    endedAt: text("endedAt"),
+    provider: text("provider"),
+    providerSubscriptionId: text("providerSubscriptionId"),
+    createdAt: text("createdAt").notNull(),
+    updatedAt: text("updatedAt").notNull(),
+  },
+  (t) => [
+    index("user_subscriptions_userId_createdAt_idx").on(t.userId, t.createdAt),
+    index("user_subscriptions_planId_idx").on(t.planId),
+    uniqueIndex("user_subscriptions_live_unique")
+      .on(t.userId, t.planId)
+      .where(noneOf(t.status, ENDED_SUBSCRIPTION_STATUSES)),
+    uniqueIndex("user_subscriptions_providerSubscriptionId_unique")
+      .on(t.provider, t.providerSubscriptionId)
+      .where(sql`${t.providerSubscriptionId} is not null`),
+    check("user_subscriptions_id_length", lengthBetween(t.id, 1, L.idLength)),
+    check("user_subscriptions_status_enum", oneOf(t.status, SUBSCRIPTION_STATUSES)),
+    check("user_subscriptions_currentPeriodStart_iso8601", isoTimestamp(t.currentPeriodStart)),
+    check("user_subscriptions_currentPeriodEnd_iso8601", isoTimestamp(t.currentPeriodEnd)),
+    check("user_subscriptions_period_order", sql`${t.currentPeriodEnd} > ${t.currentPeriodStart}`),
+    check("user_subscriptions_trialEndsAt_iso8601", isoTimestamp(t.trialEndsAt)),
+    check("user_subscriptions_cancelAtPeriodEnd_boolean", oneOf(t.cancelAtPeriodEnd, [0, 1])),
+    check("user_subscriptions_canceledAt_iso8601", isoTimestamp(t.canceledAt)),
+    check("user_subscriptions_endedAt_iso8601", isoTimestamp(t.endedAt)),
+    check("user_subscriptions_provider_format", providerName(t.provider)),
+    check(
+      "user_subscriptions_providerSubscriptionId_length",
+      lengthBetween(t.providerSubscriptionId, 1, L.providerIdLength),
+    ),
+    check(
+      "user_subscriptions_providerSubscriptionId_needs_provider",
+      sql`${t.providerSubscriptionId} is null or ${t.provider} is not null`,
+    ),
+    check("user_subscriptions_createdAt_iso8601", isoTimestamp(t.createdAt)),
+    check("user_subscriptions_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
+  ],
+);
+
+export const directDebitTokens = sqliteTable(
+  "direct_debit_tokens",
+  {
+    id: text("id").primaryKey().notNull(),
+    userId: text("userId")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    tokenCiphertext: text("tokenCiphertext").notNull(),
+    tokenKeyId: text("tokenKeyId").notNull(),
+    tokenFingerprint: text("tokenFingerprint").notNull(),
+    mandateReference: text("mandateReference"),
+    accountLast4: text("accountLast4"),
+    bankName: text("bankName"),
+    status: text("status", { enum: DIRECT_DEBIT_TOKEN_STATUSES }).notNull(),
+    isDefault: integer("isDefault").$type<0 | 1>().notNull(),
+    createdAt: text("createdAt").notNull(),
+    updatedAt: text("updatedAt").notNull(),
+    revokedAt: text("revokedAt"),
+  },
+  (t) => [
+    index("direct_debit_tokens_userId_idx").on(t.userId),
+    uniqueIndex("direct_debit_tokens_tokenFingerprint_unique").on(t.provider, t.tokenFingerprint),
+    uniqueIndex("direct_debit_tokens_default_unique")
+      .on(t.userId)
+      .where(sql`${t.isDefault} = 1 and ${t.status} = 'active'`),
+    check("direct_debit_tokens_id_length", lengthBetween(t.id, 1, L.idLength)),
+    check("direct_debit_tokens_provider_format", providerName(t.provider)),
+    check("direct_debit_tokens_tokenCiphertext_length", lengthBetween(t.tokenCiphertext, 1, L.tokenCiphertextLength)),
+    check("direct_debit_tokens_tokenKeyId_length", lengthBetween(t.tokenKeyId, 1, L.tokenKeyIdLength)),
+    check("direct_debit_tokens_tokenFingerprint_hex", sha256Hex(t.tokenFingerprint)),
+    check("direct_debit_tokens_mandateReference_length", lengthBetween(t.mandateReference, 1, L.providerIdLength)),
+    check("direct_debit_tokens_accountLast4_digits", sql`${t.accountLast4} glob '[0-9][0-9][0-9][0-9]'`),
+    check("direct_debit_tokens_bankName_length", lengthBetween(t.bankName, 1, L.bankNameLength)),
+    check("direct_debit_tokens_status_enum", oneOf(t.status, DIRECT_DEBIT_TOKEN_STATUSES)),
+    check("direct_debit_tokens_isDefault_boolean", oneOf(t.isDefault, [0, 1])),
+    check("direct_debit_tokens_createdAt_iso8601", isoTimestamp(t.createdAt)),
+    check("direct_debit_tokens_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
+    check("direct_debit_tokens_revokedAt_iso8601", isoTimestamp(t.revokedAt)),
+    check("direct_debit_tokens_revokedAt_when_revoked", sql`(${t.status} = 'revoked') = (${t.revokedAt} is not null)`),
+  ],
+);
+
+export const paymentAttempts = sqliteTable(
+  "payment_attempts",
+  {
+    id: text("id").primaryKey().notNull(),
+    userId: text("userId")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    subscriptionId: text("subscriptionId").references(() => userSubscriptions.id, { onDelete: "cascade" }),
+    directDebitTokenId: text("directDebitTokenId").references(() => directDebitTokens.id, { onDelete: "set null" }),
+    amountMinor: integer("amountMinor").notNull(),
+    currency: text("currency").notNull(),
+    status: text("status", { enum: PAYMENT_ATTEMPT_STATUSES }).notNull(),
+    attemptNumber: integer("attemptNumber").notNull(),
+    idempotencyKey: text("idempotencyKey").notNull(),
+    requestFingerprint: text("requestFingerprint").notNull(),
+    provider: text("provider").notNull(),
+    providerPaymentId: text("providerPaymentId"),
+    failureCode: text("failureCode"),
+    failureMessage: text("failureMessage"),
+    nextRetryAt: text("nextRetryAt"),
+    createdAt: text("createdAt").notNull(),
+    updatedAt: text("updatedAt").notNull(),
+  },
+  (t) => [
+    uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
+    index("payment_attempts_subscriptionId_attemptNumber_idx").on(t.subscriptionId, t.attemptNumber),
+    index("payment_attempts_directDebitTokenId_idx").on(t.directDebitTokenId),
+    uniqueIndex("payment_attempts_providerPaymentId_unique")
+      .on(t.provider, t.providerPaymentId)
+      .where(sql`${t.providerPaymentId} is not null`),
+    index("payment_attempts_nextRetryAt_idx").on(t.nextRetryAt).where(sql`${t.nextRetryAt} is not null`),
+    check("payment_attempts_id_length", lengthBetween(t.id, 1, L.idLength)),
+    check("payment_attempts_amountMinor_range", integerBetween(t.amountMinor, 1, L.maxAmountMinor)),
+    check("payment_attempts_currency_iso4217", iso4217(t.currency)),
+    check("payment_attempts_status_enum", oneOf(t.status, PAYMENT_ATTEMPT_STATUSES)),
+    check("payment_attempts_attemptNumber_range", integerBetween(t.attemptNumber, 1, L.maxAttemptNumber)),
+    check(
+      "payment_attempts_idempotencyKey_format",
+      sql`length(${t.idempotencyKey}) between 1 and ${sql.raw(String(L.idempotencyKeyLength))} and ${t.idempotencyKey} not glob '*[^!-~]*'`,
+    ),
+    check("payment_attempts_requestFingerprint_hex", sha256Hex(t.requestFingerprint)),
+    check("payment_attempts_provider_format", providerName(t.provider)),
+    check("payment_attempts_providerPaymentId_length", lengthBetween(t.providerPaymentId, 1, L.providerIdLength)),
+    check("payment_attempts_failureCode_length", lengthBetween(t.failureCode, 1, L.failureCodeLength)),
+    check("payment_attempts_failureMessage_length", lengthBetween(t.failureMessage, 1, L.failureMessageLength)),
+    check("payment_attempts_nextRetryAt_iso8601", isoTimestamp(t.nextRetryAt)),
+    check("payment_attempts_createdAt_iso8601", isoTimestamp(t.createdAt)),
+    check("payment_attempts_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
+  ],
+);
+
+/**
+ * Processed provider webhook events (migrations/20261124140000_billing_webhook_events.ts,
+ * owned by the billing API): one row per (provider, event id).
+ */
+export const billingWebhookEvents = sqliteTable(
+  "billing_webhook_events",
+  {
+    id: text("id").primaryKey().notNull(),
+    provider: text("provider").notNull(),
+    eventId: text("eventId").notNull(),
+    eventType: text("eventType").notNull(),
+    outcome: text("outcome", { enum: ["applied", "ignored"] }).notNull(),
+    processedAt: text("processedAt").notNull(),
+  },
+  (t) => [
+    uniqueIndex("billing_webhook_events_provider_eventId_unique").on(t.provider, t.eventId),
+    check("billing_webhook_events_id_length", lengthBetween(t.id, 1, L.idLength)),
+    check("billing_webhook_events_provider_format", providerName(t.provider)),
+    check("billing_webhook_events_eventId_length", lengthBetween(t.eventId, 1, L.providerIdLength)),
+    check("billing_webhook_events_eventType_length", lengthBetween(t.eventType, 1, 100)),
+    check("billing_webhook_events_outcome_enum", oneOf(t.outcome, ["applied", "ignored"])),
+    check("billing_webhook_events_processedAt_iso8601", isoTimestamp(t.processedAt)),
+  ],
+);
+
+/** A plan of the catalog, as read. */
+export type SubscriptionPlanRow = Selectable<DB["subscription_plans"]>;
+export type NewSubscriptionPlan = Insertable<DB["subscription_plans"]>;
+export type SubscriptionPlanUpdate = Updateable<DB["subscription_plans"]>;
+
+/** One user's subscription to one plan, as read. */
+export type UserSubscriptionRow = Selectable<DB["user_subscriptions"]>;
+export type NewUserSubscription = Insertable<DB["user_subscriptions"]>;
+export type UserSubscriptionUpdate = Updateable<DB["user_subscriptions"]>;
+
+/** One try at collecting one payment, as read. */
+export type PaymentAttemptRow = Selectable<DB["payment_attempts"]>;
+export type NewPaymentAttempt = Insertable<DB["payment_attempts"]>;
+export type PaymentAttemptUpdate = Updateable<DB["payment_attempts"]>;
+
+/** A user's direct-debit mandate (token encrypted), as read. */
+export type DirectDebitTokenRow = Selectable<DB["direct_debit_tokens"]>;
+export type NewDirectDebitToken = Insertable<DB["direct_debit_tokens"]>;
+export type DirectDebitTokenUpdate = Updateable<DB["direct_debit_tokens"]>;
+
+/** A processed provider webhook event, as read. */
+export type BillingWebhookEventRow = Selectable<DB["billing_webhook_events"]>;
+export type NewBillingWebhookEvent = Insertable<DB["billing_webhook_events"]>;

@@ -1,0 +1,22 @@
+import type { Context } from "hono";
+import { ApiError } from "./api-error";
+
+// Printable ASCII without spaces, as the database CHECK says: keys end up in logs and a unique index.
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The request's `Idempotency-Key` header (Stripe's convention): missing → 400
+ * IDEMPOTENCY_KEY_REQUIRED; not 1–255 printable ASCII characters (no spaces) → 400
+ * IDEMPOTENCY_KEY_INVALID.
+ *
+ * @example
+ * ```ts
+ * const key = readIdempotencyKey(c) // e.g. a UUID the client generated once per intended payment
+ * ```
+ */
+export function readIdempotencyKey(c: Context): string {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined || key === "") throw new ApiError("IDEMPOTENCY_KEY_REQUIRED");
+  if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError("IDEMPOTENCY_KEY_INVALID");
+  return key;
+}

@@ -1,0 +1,34 @@
+import type { z } from "zod";
+import { ApiError } from "./api-error";
+
+/** One failing field: a dotted path (`""` for the whole value) and why. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * Parses `value` with a zod schema; on failure throws 400 VALIDATION_FAILED
+ * listing every failing field in `details.fields` (unknown fields of strict
+ * objects are listed one by one).
+ *
+ * @example
+ * ```ts
+ * const { limit } = validate(listQuerySchema, c.req.query())
+ * ```
+ */
+export function validate<Schema extends z.ZodType>(schema: Schema, value: unknown): z.output<Schema> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ApiError("VALIDATION_FAILED", { details: { fields: fieldErrors(result.error) } });
+}
+
+function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: "unknown field" }));
+    }
+    return [{ path, message: issue.message }];
+  });
+}

@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import type { SessionEnv } from "../http/session-env";
+import { tokenRoutes } from "./direct-debit-tokens";
+import { paymentAttemptRoutes } from "./payment-attempts";
+import { planRoutes } from "./plans";
+import { subscriptionRoutes } from "./subscriptions";
+import { webhookRoutes } from "./webhooks";
+
+/**
+ * Everything under `/api/billing`, one route file per resource. Each route
+ * names its own guards (session, operator), because plans' GET and webhooks
+ * are public.
+ */
+export const billingRoutes = new Hono<SessionEnv>()
+  .route("/plans", planRoutes)
+  .route("/subscriptions", subscriptionRoutes)
+  .route("/", paymentAttemptRoutes)
+  .route("/direct-debit-tokens", tokenRoutes)
+  .route("/webhooks", webhookRoutes);

@@ -1,0 +1,105 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { tokenView } from "../billing/api-views";
+import { directDebitTokenFields } from "../billing/billing-validation";
+import { runBatch } from "../billing/d1-batch";
+import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
+import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
+import { fingerprintToken, loadFingerprintKey } from "../billing/token-fingerprint";
+import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
+import { createDb } from "../db/create-db";
+import { ApiError } from "../http/api-error";
+import { readJsonBody } from "../http/read-json-body";
+import { requireSession } from "../http/require-session";
+import type { SessionEnv } from "../http/session-env";
+
+/**
+ * `POST /direct-debit-tokens` body. `token` is the provider's mandate id (e.g.
+ * GoCardless `MD…`); only providers with a webhook adapter are accepted, since
+ * a mandate from any other could never become active.
+ */
+const createTokenBody = directDebitTokenFields
+  .pick({ mandateReference: true, accountLast4: true, bankName: true })
+  .extend({
+    provider: z.enum(WEBHOOK_PROVIDER_NAMES as [string, ...string[]]),
+    token: z.string().regex(/^[!-~]{1,255}$/, "must be 1–255 printable ASCII characters without spaces"),
+    mandateReference: directDebitTokenFields.shape.mandateReference.unwrap().unwrap(),
+    accountLast4: directDebitTokenFields.shape.accountLast4.unwrap().unwrap(),
+  });
+
+/**
+ * `/api/billing/direct-debit-tokens`: the user's direct-debit mandates. The
+ * token is stored only AES-GCM encrypted, with a keyed fingerprint for
+ * uniqueness, and never leaves the server again.
+ *
+ * A new token is `pending` until the provider's mandate-activated webhook
+ * makes it `active` (and the default, when the user has none); only active
+ * tokens can become the default or be charged.
+ */
+export const tokenRoutes = new Hono<SessionEnv>();
+
+tokenRoutes.post("/", requireSession, async (c) => {
+  const body = await readJsonBody(c, createTokenBody);
+  // Both keys first: with either missing, fail closed before anything is stored.
+  const keyring = await loadTokenKeyring(c.env.TOKEN_ENCRYPTION_KEYS);
+  const fingerprintKey = await loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY);
+
+  const userId = c.get("user").id;
+  const id = crypto.randomUUID();
+  const sealed = await sealToken(keyring, body.token, id);
+  const now = new Date().toISOString();
+  const db = createDb(c.env.DB);
+  const inserted = await insertToken(db, {
+    id,
+    userId,
+    provider: body.provider,
+    tokenCiphertext: sealed.ciphertext,
+    tokenKeyId: sealed.keyId,
+    tokenFingerprint: await fingerprintToken(fingerprintKey, body.provider, body.token),
+    mandateReference: body.mandateReference,
+    accountLast4: body.accountLast4,
+    bankName: body.bankName ?? null,
+    status: "pending",
+    isDefault: 0,
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: null,
+  });
+  if (!inserted) throw new ApiError("TOKEN_EXISTS");
+  return c.json({ token: tokenView((await findToken(db, userId, id))!) }, 201);
+});
+
+tokenRoutes.get("/", requireSession, async (c) => {
+  const tokens = await listTokens(createDb(c.env.DB), c.get("user").id);
+  return c.json({ tokens: tokens.map(tokenView) });
+});
+
+tokenRoutes.get("/:id", requireSession, async (c) => {
+  const token = await findToken(createDb(c.env.DB), c.get("user").id, c.req.param("id"));
+  if (!token) throw new ApiError("TOKEN_NOT_FOUND");
+  return c.json({ token: tokenView(token) });
+});
+
+tokenRoutes.post("/:id/default", requireSession, async (c) => {
+  const userId = c.get("user").id;
+  const id = c.req.param("id");
+  const db = createDb(c.env.DB);
+  const token = await findToken(db, userId, id);
+  if (!token) throw new ApiError("TOKEN_NOT_FOUND");
+  if (token.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
+  // Clearing the old default and setting the new one commit together or not at all.
+  const [, set] = await runBatch(c.env.DB, setDefaultTokenQueries(db, userId, id, new Date().toISOString()));
+  if (!set?.meta.changes) throw new ApiError("TOKEN_NOT_ACTIVE");
+  return c.json({ token: tokenView((await findToken(db, userId, id))!) });
+});
+
+tokenRoutes.delete("/:id", requireSession, async (c) => {
+  const userId = c.get("user").id;
+  const id = c.req.param("id");
+  const db = createDb(c.env.DB);
+  const token = await findToken(db, userId, id);
+  if (!token) throw new ApiError("TOKEN_NOT_FOUND");
+  // Revoking twice is harmless: the second call changes nothing and answers the same.
+  await revokeToken(db, userId, id, new Date().toISOString());
+  return c.json({ token: tokenView((await findToken(db, userId, id))!) });
+});

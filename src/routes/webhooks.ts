@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import { loadFingerprintKey } from "../billing/token-fingerprint";
+import { applyBillingEvent, type EventOutcome } from "../billing/webhooks/apply-billing-event";
+import { findWebhookProvider } from "../billing/webhooks/webhook-providers";
+import { createDb } from "../db/create-db";
+import type { Env } from "../env";
+import { ApiError } from "../http/api-error";
+
+/** GoCardless sends at most 250 events per request; this leaves ample room. */
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+/**
+ * `POST /api/billing/webhooks/:provider`: payment outcomes and mandate changes
+ * from a provider. No session: the body's signature is the authentication
+ * (401 INVALID_SIGNATURE when it is missing, wrong or older than 5 minutes,
+ * and nothing changes). Each event is applied once; redeliveries answer 200.
+ */
+export const webhookRoutes = new Hono<{ Bindings: Env }>();
+
+webhookRoutes.post("/:provider", async (c) => {
+  const adapter = findWebhookProvider(c.req.param("provider"));
+  if (!adapter) throw new ApiError("NOT_FOUND", { message: `No webhook provider '${c.req.param("provider")}'.` });
+  const secrets = adapter.secrets(c.env);
+  if (secrets.length === 0) throw new ApiError("WEBHOOK_NOT_CONFIGURED");
+
+  if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
+  const rawBody = await c.req.text();
+  if (rawBody.length > MAX_WEBHOOK_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
+  const now = new Date();
+  if (!(await adapter.verify(c.req.raw.headers, rawBody, secrets, now))) throw new ApiError("INVALID_SIGNATURE");
+
+  const events = adapter.parseEvents(rawBody);
+  const context = {
+    db: createDb(c.env.DB),
+    d1: c.env.DB,
+    provider: adapter.name,
+    fingerprintKey: () => loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY),
+    now,
+  };
+  const results: { eventId: string; outcome: EventOutcome }[] = [];
+  // In order: a provider's events about one resource usually arrive in the order they happened.
+  for (const event of events) results.push({ eventId: event.eventId, outcome: await applyBillingEvent(context, event) });
+  return c.json({ received: events.length, results });
+});

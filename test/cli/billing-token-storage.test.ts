@@ -1,0 +1,117 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unstable_startWorker } from "wrangler";
+import { REPO_ROOT, runScript } from "./run-script";
+
+// Secrets at rest: store direct-debit tokens through the real Worker (bundled
+// and run in workerd by wrangler's unstable_startWorker, as `wrangler dev`
+// does) against a temp --persist-to, stop it, then search every byte of the
+// local D1's files (database, WAL, shared memory) for the plain tokens.
+//
+// Why this way: inside workerd a test cannot read the SQLite file, and a
+// Worker run in Node (getPlatformProxy + app.fetch) would not be the Worker.
+
+const ORIGIN = "http://localhost:8787";
+const SECRETS = {
+  BETTER_AUTH_SECRET: "storage-test-secret-at-least-32-characters",
+  TOKEN_ENCRYPTION_KEYS: "k1:OCkZxhsZYBOH+j4UQmiIQuZue0icYgS5WZZfJ5u2E/o=",
+  TOKEN_FINGERPRINT_KEY: "d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
+  WEBHOOK_SECRET_GOCARDLESS: "whsec_storage_test",
+};
+
+let dir: string;
+const tokens = Array.from({ length: 3 }, (_, i) => `MD${i}PLAINTEXT${crypto.randomUUID().replace(/-/g, "").toUpperCase()}`);
+const references = tokens.map((_, i) => `VISIBLE-REF-${i}-${crypto.randomUUID().slice(0, 8)}`);
+let ciphertextSamples: string[] = [];
+
+/** Every file the local D1 keeps, read whole. */
+async function d1Files(): Promise<{ file: string; bytes: Buffer }[]> {
+  const root = path.join(dir, "v3", "d1");
+  const names = (await readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  return Promise.all(
+    names.map(async (entry) => {
+      const file = path.join(entry.parentPath, entry.name);
+      return { file: path.relative(dir, file), bytes: await readFile(file) };
+    }),
+  );
+}
+
+async function sign(rawBody: string): Promise<string> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRETS.WEBHOOK_SECRET_GOCARDLESS), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${rawBody}`)));
+  return `t=${timestamp},v1=${Buffer.from(mac).toString("hex")}`;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "billing-token-storage-"));
+  const migrated = await runScript("scripts/kysely-migrate.ts", ["latest", "--persist-to", dir]);
+  expect(migrated.code).toBe(0);
+
+  const worker = await unstable_startWorker({
+    config: path.join(REPO_ROOT, "wrangler.toml"),
+    envFiles: [],
+    bindings: Object.fromEntries(Object.entries(SECRETS).map(([name, value]) => [name, { type: "secret_text" as const, value }])),
+    dev: { persist: dir, server: { port: 0 }, inspector: false, watch: false, logLevel: "error" },
+  });
+  try {
+    await worker.ready;
+    const call = (pathname: string, init: RequestInit & { headers?: Record<string, string> }) =>
+      worker.fetch(`${ORIGIN}${pathname}`, { ...init, headers: { origin: ORIGIN, "content-type": "application/json", ...init.headers } } as never);
+
+    const signedUp = await call("/api/auth/sign-up/email", {
+      method: "POST",
+      body: JSON.stringify({ email: "at-rest@example.com", password: "correct-horse-battery-staple", name: "At Rest" }),
+    });
+    expect(signedUp.status).toBe(200);
+    const cookie = signedUp.headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="))!.split(";")[0]!;
+
+    for (const [i, token] of tokens.entries()) {
+      const stored = await call("/api/billing/direct-debit-tokens", {
+        method: "POST",
+        headers: { cookie },
+        body: JSON.stringify({ provider: "gocardless", token, mandateReference: references[i], accountLast4: "1234", bankName: "Starling" }),
+      });
+      expect(stored.status).toBe(201);
+      expect(await stored.text()).not.toContain(token);
+    }
+    // A mandate id also travels through a webhook body: that must not be stored either.
+    const rawBody = JSON.stringify({ events: [{ id: "EV-AT-REST", resource_type: "mandates", action: "active", links: { mandate: tokens[0] } }] });
+    const webhook = await call("/api/billing/webhooks/gocardless", { method: "POST", body: rawBody, headers: { "Webhook-Signature": await sign(rawBody) } });
+    expect(webhook.status).toBe(200);
+    const listed = await call("/api/billing/direct-debit-tokens", { method: "GET", headers: { cookie } });
+    expect(((await listed.json()) as { tokens: { status: string }[] }).tokens.map((t) => t.status).sort()).toEqual(["active", "pending", "pending"]);
+  } finally {
+    await worker.dispose();
+  }
+  const { DatabaseSync } = await import("node:sqlite");
+  const file = (await d1Files()).find((f) => f.file.endsWith(".sqlite") && !f.file.endsWith("metadata.sqlite"))!;
+  const db = new DatabaseSync(path.join(dir, file.file), { readOnly: true });
+  ciphertextSamples = db.prepare("select tokenCiphertext from direct_debit_tokens").all().map((row) => String(row.tokenCiphertext));
+  db.close();
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("direct-debit tokens at rest", () => {
+  it("the search can see stored text: mandate references and ciphertexts are in the files", async () => {
+    const files = await d1Files();
+    expect(ciphertextSamples).toHaveLength(3);
+    for (const visible of [...references, ...ciphertextSamples, "at-rest@example.com"]) {
+      expect(files.some(({ bytes }) => bytes.includes(Buffer.from(visible, "utf8")))).toBe(true);
+    }
+  });
+
+  it("no file of the local D1 contains a plain token (UTF-8), WAL and shared memory included", async () => {
+    const files = await d1Files();
+    expect(files.map((f) => path.basename(f.file)).some((name) => name.endsWith(".sqlite"))).toBe(true);
+    for (const token of tokens) {
+      const hits = files.filter(({ bytes }) => bytes.includes(Buffer.from(token, "utf8"))).map(({ file }) => file);
+      expect({ token, hits }).toEqual({ token, hits: [] });
+    }
+  });
+});

@@ -1,0 +1,114 @@
+import { env } from "cloudflare:workers";
+import { app } from "../../src/app";
+import { callWorker, ORIGIN, signUp, type TestUser } from "./auth-session";
+
+/** Every billing response body the current test file saw (for the secrets check). */
+export const seenResponseBodies: string[] = [];
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+/**
+ * Calls the billing API as `user` (or anonymously) and parses the JSON answer;
+ * every body is kept in {@link seenResponseBodies}.
+ *
+ * @example
+ * ```ts
+ * const { status, body } = await api("/api/billing/subscriptions", { user: alice, method: "POST", json: { planCode: "pro" } })
+ * ```
+ */
+export async function api<T = any>(
+  path: string,
+  init: { user?: TestUser; method?: string; json?: unknown; body?: string; headers?: Record<string, string>; concurrent?: boolean } = {},
+): Promise<ApiResponse<T>> {
+  const request = {
+    method: init.method ?? (init.json === undefined && init.body === undefined ? "GET" : "POST"),
+    cookie: init.user?.cookie,
+    ip: init.user?.ip,
+    headers: init.headers,
+    body: init.json === undefined ? init.body : JSON.stringify(init.json),
+  };
+  const response = init.concurrent ? await callAppConcurrently(path, request) : await callWorker(path, request);
+  const text = await response.text();
+  seenResponseBodies.push(text);
+  let body: unknown = undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: response.status, body: body as T, text };
+}
+
+/**
+ * Calls the Worker's Hono app (the module `src/index.ts` exports) in this
+ * isolate with the same bindings. Calls through `exports.default.fetch` are
+ * handled one at a time by the test runtime, so races (one idempotency key
+ * sent 50 times at once, one webhook delivered twice at once) need this path
+ * to really overlap: their D1 queries interleave.
+ */
+export function callAppConcurrently(path: string, init: Parameters<typeof callWorker>[1] = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("origin", ORIGIN);
+  if (init.ip) headers.set("cf-connecting-ip", init.ip);
+  if (init.cookie) headers.set("cookie", init.cookie);
+  if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return Promise.resolve(app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), env));
+}
+
+/**
+ * Signs up an operator (an e-mail in BILLING_OPERATOR_EMAILS) and marks the
+ * e-mail verified, as the verification link would.
+ */
+export async function signUpOperator(email = "operator@example.com"): Promise<TestUser> {
+  const operator = await signUp(email);
+  await env.DB.prepare(`update "user" set "emailVerified" = 1 where id = ?`).bind(operator.id).run();
+  return operator;
+}
+
+export const BILLING_TABLES = [
+  "subscription_plans",
+  "user_subscriptions",
+  "payment_attempts",
+  "direct_debit_tokens",
+  "billing_webhook_events",
+] as const;
+
+/** Every row of every billing table, ordered by id: compare two snapshots to prove nothing changed. */
+export async function billingSnapshot(): Promise<Record<string, unknown[]>> {
+  const snapshot: Record<string, unknown[]> = {};
+  for (const table of BILLING_TABLES) {
+    snapshot[table] = (await env.DB.prepare(`select * from "${table}" order by id`).all()).results;
+  }
+  return snapshot;
+}
+
+/** Row counts of every billing table. */
+export async function billingCounts(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of BILLING_TABLES) {
+    counts[table] = (await env.DB.prepare(`select count(*) as n from "${table}"`).first<{ n: number }>())!.n;
+  }
+  return counts;
+}
+
+/** A plan body for the operator API, with overrides. */
+export function planBody(code: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { code, name: `Plan ${code}`, amountMinor: 1500, currency: "EUR", interval: "month", ...overrides };
+}
+
+/** A direct-debit token body with a fresh mandate id (the plain token). */
+export function tokenBody(overrides: Record<string, unknown> = {}): { provider: string; token: string; mandateReference: string; accountLast4: string; bankName: string } {
+  const suffix = crypto.randomUUID().replace(/-/g, "").slice(0, 12).toUpperCase();
+  return {
+    provider: "gocardless",
+    token: `MD${suffix}`,
+    mandateReference: `REF-${suffix.slice(0, 6)}`,
+    accountLast4: "4321",
+    bankName: "Monzo",
+    ...overrides,
+  } as ReturnType<typeof tokenBody>;
+}

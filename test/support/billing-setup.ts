@@ -1,0 +1,68 @@
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { insertPlan } from "../../src/billing/plans.repository";
+import { createDb } from "../../src/db/create-db";
+import type { TestUser } from "./auth-session";
+import { api, tokenBody } from "./billing-api";
+import { mandateEvent, sendWebhook } from "./webhook-signer";
+
+/**
+ * Puts a plan in the catalog directly (no operator sign-up needed in files
+ * that are not about plan management).
+ *
+ * @example
+ * ```ts
+ * await seedPlan("basic", { amountMinor: 500 })
+ * ```
+ */
+export async function seedPlan(code: string, overrides: Partial<Parameters<typeof insertPlan>[1]> = {}): Promise<void> {
+  const now = new Date().toISOString();
+  const inserted = await insertPlan(createDb(env.DB), {
+    id: crypto.randomUUID(),
+    code,
+    name: `Plan ${code}`,
+    description: null,
+    amountMinor: 1500,
+    currency: "EUR",
+    interval: "month",
+    intervalCount: 1,
+    trialDays: 0,
+    active: 1,
+    createdBy: null,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  });
+  expect(inserted).toBe(true);
+}
+
+/** Subscribes `user` to a plan through the API; returns the subscription id. */
+export async function subscribe(user: TestUser, planCode: string): Promise<string> {
+  const response = await api("/api/billing/subscriptions", { user, json: { planCode } });
+  expect(response.status).toBe(201);
+  return response.body.subscription.id;
+}
+
+/**
+ * Stores a token for `user` through the API and activates its mandate with a
+ * signed webhook, as the provider would; returns its id and plain mandate id.
+ */
+export async function addActiveToken(user: TestUser): Promise<{ id: string; mandateId: string }> {
+  const body = tokenBody();
+  const created = await api("/api/billing/direct-debit-tokens", { user, json: body });
+  expect(created.status).toBe(201);
+  const activated = await sendWebhook([mandateEvent(body.token, "active")]);
+  expect(activated.status).toBe(200);
+  return { id: created.body.token.id, mandateId: body.token };
+}
+
+/** Starts a payment attempt through the API; returns the attempt. */
+export async function startPayment(user: TestUser, subscriptionId: string, key = crypto.randomUUID()): Promise<{ id: string; attemptNumber: number }> {
+  const response = await api(`/api/billing/subscriptions/${subscriptionId}/payment-attempts`, {
+    user,
+    method: "POST",
+    headers: { "Idempotency-Key": key },
+  });
+  expect(response.status).toBe(201);
+  return response.body.paymentAttempt;
+}

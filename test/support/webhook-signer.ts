@@ -1,0 +1,85 @@
+import { env } from "cloudflare:workers";
+import { callWorker } from "./auth-session";
+import { callAppConcurrently, seenResponseBodies } from "./billing-api";
+
+/**
+ * Signs webhook bodies the way the provider would, written independently of
+ * src/ (so a bug in the Worker's verifier cannot agree with itself):
+ * `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+ */
+export async function signatureHeader(rawBody: string, options: { secret?: string; timestamp?: number } = {}): Promise<string> {
+  const secret = options.secret ?? env.WEBHOOK_SECRET_GOCARDLESS!;
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${rawBody}`)));
+  return `t=${timestamp},v1=${Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** A GoCardless-style event, as the provider would send it. */
+export type GoCardlessEvent = Record<string, unknown> & { id: string };
+
+let nextEvent = 1;
+function eventId(): string {
+  return `EV${String(nextEvent++).padStart(6, "0")}${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+}
+
+/** `payments.confirmed` for one of our attempts (its id travels in the payment's metadata). */
+export function paymentConfirmed(attemptId: string, paymentId = `PM${crypto.randomUUID().slice(0, 10)}`): GoCardlessEvent {
+  return {
+    id: eventId(),
+    created_at: new Date().toISOString(),
+    resource_type: "payments",
+    action: "confirmed",
+    details: { origin: "gocardless", cause: "payment_confirmed", description: "Payment was confirmed as collected" },
+    links: { payment: paymentId },
+    resource_metadata: { payment_attempt_id: attemptId },
+  };
+}
+
+/** `payments.failed` with GoCardless's cause and description. */
+export function paymentFailed(attemptId: string, cause = "insufficient_funds", paymentId = `PM${crypto.randomUUID().slice(0, 10)}`): GoCardlessEvent {
+  return {
+    id: eventId(),
+    created_at: new Date().toISOString(),
+    resource_type: "payments",
+    action: "failed",
+    details: { origin: "bank", cause, description: "The customer's account had insufficient funds to make this payment.", scheme: "sepa_core", reason_code: "AM04" },
+    links: { payment: paymentId },
+    resource_metadata: { payment_attempt_id: attemptId },
+  };
+}
+
+/** `mandates.<action>` for a mandate id (the plain token a user stored). */
+export function mandateEvent(mandateId: string, action: "active" | "cancelled" | "failed" | "expired"): GoCardlessEvent {
+  return {
+    id: eventId(),
+    created_at: new Date().toISOString(),
+    resource_type: "mandates",
+    action,
+    details: { origin: "bank", cause: `mandate_${action}`, description: `The mandate is ${action}.` },
+    links: { mandate: mandateId },
+  };
+}
+
+/**
+ * POSTs events to the GoCardless webhook, signed (or as `options` say);
+ * the response body is kept in `seenResponseBodies` too.
+ *
+ * @example
+ * ```ts
+ * const response = await sendWebhook([mandateEvent("MD0001", "active")])
+ * ```
+ */
+export async function sendWebhook(
+  events: GoCardlessEvent[],
+  options: { secret?: string; timestamp?: number; signature?: string | null; rawBody?: string; provider?: string; concurrent?: boolean } = {},
+): Promise<Response> {
+  const rawBody = options.rawBody ?? JSON.stringify({ events });
+  const signature = options.signature === undefined ? await signatureHeader(rawBody, options) : options.signature;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (signature !== null) headers["Webhook-Signature"] = signature;
+  const call = options.concurrent ? callAppConcurrently : callWorker;
+  const response = await call(`/api/billing/webhooks/${options.provider ?? "gocardless"}`, { method: "POST", body: rawBody, headers });
+  seenResponseBodies.push(await response.clone().text());
+  return response;
+}

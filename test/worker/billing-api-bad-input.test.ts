@@ -1,0 +1,165 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { signUp, type TestUser } from "../support/auth-session";
+import { api, billingCounts, planBody, signUpOperator, tokenBody } from "../support/billing-api";
+import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
+import { migrateToLatest } from "../support/migrate-to-latest";
+
+// Bad input of every kind is refused with a 4xx in the one error shape, and
+// not one row is written to any billing table.
+
+let operator: TestUser;
+let erin: TestUser;
+let subscriptionId: string;
+let pendingTokenId: string;
+
+interface Case {
+  name: string;
+  as: "operator" | "erin";
+  method: string;
+  path: () => string;
+  json?: unknown;
+  body?: string;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+}
+
+const key = { "Idempotency-Key": "bad-input-key" };
+const pay = () => `/api/billing/subscriptions/${subscriptionId}/payment-attempts`;
+const plans = () => "/api/billing/plans";
+const tokens = () => "/api/billing/direct-debit-tokens";
+const invalid = (name: string, as: Case["as"], method: string, path: () => string, json: unknown, extra: Partial<Case> = {}): Case => ({
+  name,
+  as,
+  method,
+  path,
+  json,
+  status: 400,
+  code: "VALIDATION_FAILED",
+  ...extra,
+});
+
+const CASES: Case[] = [
+  // Plan administration
+  invalid("plan: negative amount", "operator", "POST", plans, planBody("neg", { amountMinor: -1 })),
+  invalid("plan: huge amount (1e20)", "operator", "POST", plans, planBody("huge", { amountMinor: 1e20 })),
+  invalid("plan: amount just above MAX_SAFE_INTEGER", "operator", "POST", plans, planBody("unsafe", { amountMinor: 9007199254740992 })),
+  invalid("plan: amount as a string", "operator", "POST", plans, planBody("str", { amountMinor: "1500" })),
+  invalid("plan: fractional amount", "operator", "POST", plans, planBody("frac", { amountMinor: 15.5 })),
+  invalid("plan: lower-case currency", "operator", "POST", plans, planBody("cur1", { currency: "eur" })),
+  invalid("plan: four-letter currency", "operator", "POST", plans, planBody("cur2", { currency: "EURO" })),
+  invalid("plan: unknown interval", "operator", "POST", plans, planBody("int", { interval: "fortnight" })),
+  invalid("plan: intervalCount 0", "operator", "POST", plans, planBody("cnt", { intervalCount: 0 })),
+  invalid("plan: negative trialDays", "operator", "POST", plans, planBody("trial", { trialDays: -1 })),
+  invalid("plan: code with spaces and capitals", "operator", "POST", plans, planBody("Bad Code!")),
+  invalid("plan: empty name", "operator", "POST", plans, planBody("empty", { name: "" })),
+  invalid("plan: missing name", "operator", "POST", plans, { code: "noname", amountMinor: 1, currency: "EUR", interval: "month" }),
+  invalid("plan: unknown field createdBy", "operator", "POST", plans, planBody("owner", { createdBy: "someone" })),
+  invalid("plan: a JSON array body", "operator", "POST", plans, []),
+  invalid("plan update: empty patch", "operator", "PATCH", () => "/api/billing/plans/pro", {}),
+  invalid("plan update: the code cannot change", "operator", "PATCH", () => "/api/billing/plans/pro", { code: "pro-2" }),
+  invalid("plan update: negative amount", "operator", "PATCH", () => "/api/billing/plans/pro", { amountMinor: -5 }),
+  { name: "plan update: unknown plan", as: "operator", method: "PATCH", path: () => "/api/billing/plans/nope", json: { name: "x" }, status: 404, code: "PLAN_NOT_FOUND" },
+  { name: "plan: malformed JSON", as: "operator", method: "POST", path: plans, body: '{"code": "x",', status: 400, code: "INVALID_JSON" },
+  {
+    name: "plan: a text/plain body",
+    as: "operator",
+    method: "POST",
+    path: plans,
+    body: JSON.stringify(planBody("text")),
+    headers: { "content-type": "text/plain" },
+    status: 415,
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  },
+  { name: "plan: not an operator", as: "erin", method: "POST", path: plans, json: planBody("mine"), status: 403, code: "FORBIDDEN" },
+  // Subscriptions
+  invalid("subscribe: no planCode", "erin", "POST", () => "/api/billing/subscriptions", {}),
+  invalid("subscribe: planCode is a number", "erin", "POST", () => "/api/billing/subscriptions", { planCode: 42 }),
+  invalid("subscribe: unknown field", "erin", "POST", () => "/api/billing/subscriptions", { planCode: "basic", status: "active" }),
+  invalid("subscribe: a null body", "erin", "POST", () => "/api/billing/subscriptions", null),
+  { name: "subscribe: unknown plan", as: "erin", method: "POST", path: () => "/api/billing/subscriptions", json: { planCode: "no-such-plan" }, status: 404, code: "PLAN_NOT_FOUND" },
+  invalid("cancel: atPeriodEnd is a string", "erin", "POST", () => `/api/billing/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: "yes" }),
+  { name: "cancel: no body", as: "erin", method: "POST", path: () => `/api/billing/subscriptions/${subscriptionId}/cancel`, status: 400, code: "INVALID_JSON" },
+  { name: "subscription: unknown id", as: "erin", method: "GET", path: () => "/api/billing/subscriptions/does-not-exist", status: 404, code: "SUBSCRIPTION_NOT_FOUND" },
+  // Payment attempts
+  { name: "pay: missing Idempotency-Key", as: "erin", method: "POST", path: pay, json: {}, status: 400, code: "IDEMPOTENCY_KEY_REQUIRED" },
+  { name: "pay: oversize key (256 chars)", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "k".repeat(256) }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
+  { name: "pay: key with a space", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "two words" }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
+  { name: "pay: key with a control character (tab)", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "tab\there" }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
+  invalid("pay: amountMinor in the body", "erin", "POST", pay, { amountMinor: 1 }, { headers: key }),
+  invalid("pay: a negative amountMinor in the body", "erin", "POST", pay, { amountMinor: -100 }, { headers: key }),
+  invalid("pay: directDebitTokenId is a number", "erin", "POST", pay, { directDebitTokenId: 5 }, { headers: key }),
+  { name: "pay: malformed JSON", as: "erin", method: "POST", path: pay, body: "{", headers: key, status: 400, code: "INVALID_JSON" },
+  invalid("pay: empty directDebitTokenId", "erin", "POST", pay, { directDebitTokenId: "" }, { headers: key }),
+  { name: "pay: named token not active", as: "erin", method: "POST", path: pay, json: {}, headers: key, status: 409, code: "TOKEN_NOT_ACTIVE" },
+  invalid("list attempts: limit 0", "erin", "GET", () => "/api/billing/payment-attempts?limit=0", undefined),
+  invalid("list attempts: limit 101", "erin", "GET", () => "/api/billing/payment-attempts?limit=101", undefined),
+  invalid("list attempts: limit abc", "erin", "GET", () => "/api/billing/payment-attempts?limit=abc", undefined),
+  invalid("list attempts: a forged cursor", "erin", "GET", () => "/api/billing/payment-attempts?cursor=bm90LWEtY3Vyc29y", undefined),
+  invalid("list attempts: unknown query parameter", "erin", "GET", () => "/api/billing/payment-attempts?userId=someone", undefined),
+  // Direct-debit tokens
+  invalid("token: unknown provider", "erin", "POST", tokens, tokenBody({ provider: "stripe" })),
+  invalid("token: last4 with a letter", "erin", "POST", tokens, tokenBody({ accountLast4: "12a4" })),
+  invalid("token: last4 with five digits", "erin", "POST", tokens, tokenBody({ accountLast4: "12345" })),
+  invalid("token: empty token", "erin", "POST", tokens, tokenBody({ token: "" })),
+  invalid("token: token with spaces", "erin", "POST", tokens, tokenBody({ token: "MD 0001" })),
+  invalid("token: oversize token", "erin", "POST", tokens, tokenBody({ token: "M".repeat(256) })),
+  invalid("token: oversize bank name", "erin", "POST", tokens, tokenBody({ bankName: "B".repeat(201) })),
+  invalid("token: unknown field isDefault", "erin", "POST", tokens, { ...tokenBody(), isDefault: true }),
+  invalid("token: missing mandateReference", "erin", "POST", tokens, { ...tokenBody(), mandateReference: undefined }),
+  { name: "token: default for a pending token", as: "erin", method: "POST", path: () => `/api/billing/direct-debit-tokens/${pendingTokenId}/default`, status: 409, code: "TOKEN_NOT_ACTIVE" },
+  { name: "token: body over 64 KiB", as: "erin", method: "POST", path: tokens, json: { ...tokenBody(), bankName: "x".repeat(70_000) }, status: 413, code: "PAYLOAD_TOO_LARGE" },
+];
+
+/** The newest updatedAt of any billing row: an UPDATE that slipped through would move it. */
+async function latestUpdate(): Promise<unknown> {
+  return env.DB.prepare(
+    `select max(updatedAt) as latest from (
+       select updatedAt from subscription_plans union all select updatedAt from user_subscriptions
+       union all select updatedAt from direct_debit_tokens union all select updatedAt from payment_attempts)`,
+  ).first();
+}
+
+beforeAll(async () => {
+  await migrateToLatest(env.DB);
+  await seedPlan("pro");
+  await seedPlan("basic", { amountMinor: 500 });
+  operator = await signUpOperator();
+  erin = await signUp("erin@example.com");
+  subscriptionId = await subscribe(erin, "basic");
+  await addActiveToken(erin);
+  // One stored but still pending token, for the "not active" cases.
+  pendingTokenId = (await api(tokens(), { user: erin, json: tokenBody() })).body.token.id;
+  const namedPending = CASES.find((c) => c.name === "pay: named token not active")!;
+  namedPending.json = { directDebitTokenId: pendingTokenId };
+});
+
+describe(`${CASES.length} table-driven invalid requests → 4xx in the error shape, and no billing row changes`, () => {
+  it("has at least 30 cases", () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const before = await billingCounts();
+    const lastWrite = await latestUpdate();
+
+    const response = await api(c.path(), {
+      user: c.as === "operator" ? operator : erin,
+      method: c.method,
+      json: c.json,
+      body: c.body,
+      headers: c.headers,
+    });
+
+    expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status: c.status, code: c.code });
+    expect(Object.keys(response.body).sort()).toEqual(["error"]);
+    expect(response.body.error).toEqual({ code: c.code, message: expect.any(String), ...(response.body.error.details && { details: expect.any(Object) }) });
+    if (c.code === "VALIDATION_FAILED") {
+      expect(response.body.error.details.fields.length).toBeGreaterThan(0);
+      for (const field of response.body.error.details.fields) expect(field).toEqual({ path: expect.any(String), message: expect.any(String) });
+    }
+    expect(await billingCounts()).toEqual(before);
+    expect(await latestUpdate()).toEqual(lastWrite);
+  });
+});

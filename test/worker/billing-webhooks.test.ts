@@ -1,0 +1,183 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
+import { SIGNATURE_TOLERANCE_SECONDS } from "../../src/billing/webhooks/webhook-signature";
+import { app } from "../../src/app";
+import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { api, billingSnapshot } from "../support/billing-api";
+import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { migrateToLatest } from "../support/migrate-to-latest";
+import { paymentConfirmed, paymentFailed, sendWebhook, signatureHeader } from "../support/webhook-signer";
+
+// The provider's side of billing: signed GoCardless-style events through
+// POST /api/billing/webhooks/:provider, on a real local D1.
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+let carol: TestUser;
+let subscriptionId: string;
+
+async function attemptRow(id: string) {
+  return env.DB.prepare("select * from payment_attempts where id = ?").bind(id).first<Record<string, any>>();
+}
+async function subscriptionStatus(): Promise<string> {
+  return (await env.DB.prepare("select status from user_subscriptions where id = ?").bind(subscriptionId).first<{ status: string }>())!.status;
+}
+
+beforeAll(async () => {
+  await migrateToLatest(env.DB);
+  await seedPlan("weekly", { amountMinor: 700, interval: "week", intervalCount: 2 });
+  carol = await signUp("carol@example.com");
+  subscriptionId = await subscribe(carol, "weekly");
+  await addActiveToken(carol);
+});
+
+describe("signatures", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const cases: [string, (body: string) => Promise<Record<string, unknown>>][] = [
+    ["no signature header", async () => ({ signature: null })],
+    ["an empty header", async () => ({ signature: "" })],
+    ["a header without v1", async () => ({ signature: `t=${now()}` })],
+    ["a header without t", async (body) => ({ signature: (await signatureHeader(body)).split(",")[1] })],
+    ["garbage", async () => ({ signature: "sha256=deadbeef" })],
+    ["the wrong secret", async () => ({ secret: "whsec_not_the_right_one" })],
+    ["a stale timestamp (5 min + 1 s ago)", async () => ({ timestamp: now() - SIGNATURE_TOLERANCE_SECONDS - 1 })],
+    ["a timestamp 5 min + 1 s in the future", async () => ({ timestamp: now() + SIGNATURE_TOLERANCE_SECONDS + 1 })],
+    ["a signature of another body", async () => ({ signature: await signatureHeader('{"events":[]}') })],
+    ["a timestamp swapped after signing", async (body) => ({ signature: (await signatureHeader(body)).replace(/^t=\d+/, `t=${now() - 1}`) })],
+    ["an upper-cased hex signature", async (body) => ({ signature: (await signatureHeader(body)).toUpperCase().replace("T=", "t=").replace("V1=", "v1=") })],
+  ];
+
+  it.each(cases)("refuses %s: 401 INVALID_SIGNATURE and nothing changes", async (_name, options) => {
+    const attempt = await startPayment(carol, subscriptionId, `sig-${crypto.randomUUID()}`);
+    const events = [paymentConfirmed(attempt.id)];
+    const rawBody = JSON.stringify({ events });
+    const before = await billingSnapshot();
+
+    const response = await sendWebhook(events, { rawBody, ...(await options(rawBody)) });
+
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: { code: "INVALID_SIGNATURE", message: expect.any(String) } });
+    expect(await billingSnapshot()).toEqual(before);
+    // Settle the attempt with a good signature so the next case can start one.
+    expect((await sendWebhook(events)).status).toBe(200);
+    expect((await attemptRow(attempt.id))!.status).toBe("succeeded");
+  });
+
+  it("accepts a signature a little under 5 minutes old, and any one of several v1 values", async () => {
+    const attempt = await startPayment(carol, subscriptionId);
+    const events = [paymentConfirmed(attempt.id)];
+    const rawBody = JSON.stringify({ events });
+    const good = await signatureHeader(rawBody, { timestamp: now() - SIGNATURE_TOLERANCE_SECONDS + 10 });
+    const [t, v1] = good.split(",");
+    const response = await sendWebhook(events, { rawBody, signature: `${t},v1=${"0".repeat(64)},${v1}` });
+    expect(response.status).toBe(200);
+  });
+
+  it("accepts either secret while WEBHOOK_SECRET_GOCARDLESS lists two (rotation); none configured is 500", async () => {
+    const attempt = await startPayment(carol, subscriptionId);
+    const rawBody = JSON.stringify({ events: [paymentConfirmed(attempt.id)] });
+    const post = (bindings: object, signature: string) =>
+      app.fetch(
+        new Request(`${ORIGIN}/api/billing/webhooks/gocardless`, {
+          method: "POST",
+          body: rawBody,
+          headers: { "content-type": "application/json", "Webhook-Signature": signature },
+        }),
+        { ...env, ...bindings },
+      );
+    const rotating = { WEBHOOK_SECRET_GOCARDLESS: "whsec_new_secret, whsec_old_secret" };
+    expect((await post(rotating, await signatureHeader(rawBody, { secret: "whsec_nobody" }))).status).toBe(401);
+    const unconfigured = await post({ WEBHOOK_SECRET_GOCARDLESS: "" }, await signatureHeader(rawBody));
+    expect(unconfigured.status).toBe(500);
+    expect(((await unconfigured.json()) as any).error.code).toBe("WEBHOOK_NOT_CONFIGURED");
+    expect((await post(rotating, await signatureHeader(rawBody, { secret: "whsec_old_secret" }))).status).toBe(200);
+    expect((await attemptRow(attempt.id))!.status).toBe("succeeded");
+  });
+
+  it("an unknown provider is 404", async () => {
+    const response = await sendWebhook([], { provider: "stripe" });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as any).error.code).toBe("NOT_FOUND");
+  });
+});
+
+describe("events", () => {
+  it("a signed but malformed body is 400 and changes nothing", async () => {
+    const before = await billingSnapshot();
+    const notJson = await sendWebhook([], { rawBody: "{not json" });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as any).error.code).toBe("INVALID_JSON");
+    const noLink = await sendWebhook([{ id: "EV-NOLINK", resource_type: "payments", action: "confirmed", links: {} }]);
+    expect(noLink.status).toBe(400);
+    expect(((await noLink.json()) as any).error).toMatchObject({ code: "VALIDATION_FAILED", details: { fields: [{ path: "events.0.links.payment" }] } });
+    expect(await billingSnapshot()).toEqual(before);
+  });
+
+  it("events billing does not act on, or about unknown payments, are recorded as ignored and acknowledged", async () => {
+    const response = await sendWebhook([
+      { id: "EV-PAIDOUT", resource_type: "payments", action: "paid_out", links: { payment: "PM-X" } },
+      { id: "EV-CREDITOR", resource_type: "creditors", action: "updated", links: { creditor: "CR-1" } },
+      paymentConfirmed("no-such-attempt"),
+    ]);
+    expect(response.status).toBe(200);
+    const { results } = (await response.json()) as { results: { outcome: string }[] };
+    expect(results.map((result) => result.outcome)).toEqual(["ignored", "ignored", "ignored"]);
+    const rows = await env.DB.prepare("select eventType, outcome from billing_webhook_events where eventId in ('EV-PAIDOUT','EV-CREDITOR') order by eventId").all();
+    expect(rows.results).toEqual([
+      { eventType: "creditors.updated", outcome: "ignored" },
+      { eventType: "payments.paid_out", outcome: "ignored" },
+    ]);
+  });
+
+  it("the same event delivered 5 times at once is applied exactly once", async () => {
+    const attempt = await startPayment(carol, subscriptionId);
+    const event = paymentFailed(attempt.id);
+    const before = (await env.DB.prepare("select count(*) as n from billing_webhook_events").first<{ n: number }>())!.n;
+
+    const responses = await Promise.all(Array.from({ length: 5 }, () => sendWebhook([event], { concurrent: true })));
+
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    const outcomes = await Promise.all(responses.map(async (r) => ((await r.json()) as any).results[0].outcome));
+    expect(outcomes.filter((outcome) => outcome === "applied")).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === "duplicate")).toHaveLength(4);
+    const after = (await env.DB.prepare("select count(*) as n from billing_webhook_events").first<{ n: number }>())!.n;
+    expect(after - before).toBe(1);
+    expect((await attemptRow(attempt.id))!.status).toBe("failed");
+  });
+
+  it("retries follow the schedule (+1, +3, +7 days); when it runs out the subscription is unpaid; a success reactivates it", async () => {
+    // The previous test left one failure since the last success: attempt number 2 is next.
+    const seen: { attemptNumber: number; retryInDays: number | null }[] = [];
+    for (let i = 0; i < RETRY_DELAYS_DAYS.length; i++) {
+      const attempt = await startPayment(carol, subscriptionId);
+      const failedAt = Date.now();
+      await sendWebhook([paymentFailed(attempt.id, "refer_to_payer")]);
+      const row = (await attemptRow(attempt.id))!;
+      seen.push({
+        attemptNumber: row.attemptNumber,
+        retryInDays: row.nextRetryAt === null ? null : Math.round((Date.parse(row.nextRetryAt) - failedAt) / DAY_MS),
+      });
+    }
+    expect(seen).toEqual([
+      { attemptNumber: 2, retryInDays: RETRY_DELAYS_DAYS[1] },
+      { attemptNumber: 3, retryInDays: RETRY_DELAYS_DAYS[2] },
+      { attemptNumber: 4, retryInDays: null },
+    ]);
+    expect(await subscriptionStatus()).toBe("unpaid");
+
+    const attempt = await startPayment(carol, subscriptionId);
+    expect(attempt.attemptNumber).toBe(5);
+    await sendWebhook([paymentConfirmed(attempt.id)]);
+    expect(await subscriptionStatus()).toBe("active");
+    expect((await startPayment(carol, subscriptionId)).attemptNumber).toBe(1);
+  });
+
+  it("the period advances by the plan's interval × intervalCount (2 weeks)", async () => {
+    const before = await env.DB.prepare("select currentPeriodEnd from user_subscriptions where id = ?").bind(subscriptionId).first<{ currentPeriodEnd: string }>();
+    const { paymentAttempts } = (await api("/api/billing/payment-attempts?limit=1", { user: carol })).body;
+    await sendWebhook([paymentConfirmed(paymentAttempts[0].id)]);
+    const after = await env.DB.prepare("select currentPeriodStart, currentPeriodEnd from user_subscriptions where id = ?").bind(subscriptionId).first<{ currentPeriodStart: string; currentPeriodEnd: string }>();
+    expect(after!.currentPeriodStart).toBe(before!.currentPeriodEnd);
+    expect(Date.parse(after!.currentPeriodEnd) - Date.parse(after!.currentPeriodStart)).toBe(14 * DAY_MS);
+  });
+});
