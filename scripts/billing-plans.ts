@@ -11,12 +11,12 @@ import { runBatch } from "../src/billing/d1-batch";
 import { parsePlanCatalog, planCatalogChanges, PlanCatalogError, PlanPriceLockedError } from "../src/billing/plan-catalog";
 import { createDb } from "../src/db/create-db";
 import { exitWithError } from "./lib/exit-with-error";
-import { UsageError, type TargetOptions } from "./lib/parse-migrate-args";
+import { parseFlags, parseTarget, TARGET_BOOLEAN_FLAGS, TARGET_VALUE_FLAGS, UsageError, type TargetOptions } from "./lib/cli-flags";
 import { usingD1 } from "./lib/using-d1";
 
 const USAGE = "usage: pnpm billing:plans [--file billing/plans.json] [--local|--remote] [--env <name>] [--persist-to <dir>] [--config <path>] [--dry-run]";
-const VALUE_FLAGS = new Set(["--file", "--env", "--persist-to", "--config"]);
-const BOOLEAN_FLAGS = new Set(["--local", "--remote", "--dry-run"]);
+const VALUE_FLAGS = [...TARGET_VALUE_FLAGS, "--file"];
+const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--dry-run"];
 
 interface Cli {
   file: string;
@@ -25,31 +25,12 @@ interface Cli {
 }
 
 function parseArgs(argv: readonly string[]): Cli {
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (VALUE_FLAGS.has(arg)) {
-      const value = argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-      values.set(arg, value);
-    } else if (BOOLEAN_FLAGS.has(arg)) {
-      flags.add(arg);
-    } else {
-      throw new UsageError(`unexpected argument '${arg}'`);
-    }
-  }
-  if (flags.has("--local") && flags.has("--remote")) throw new UsageError("choose one of --local and --remote");
-  if (flags.has("--remote") && values.has("--persist-to")) throw new UsageError("--persist-to is for the local database; drop it or drop --remote");
+  const parsed = parseFlags(argv, VALUE_FLAGS, BOOLEAN_FLAGS);
+  if (parsed.positional.length > 0) throw new UsageError(`unexpected argument '${parsed.positional[0]}'`);
   return {
-    file: values.get("--file") ?? "billing/plans.json",
-    dryRun: flags.has("--dry-run"),
-    target: {
-      remote: flags.has("--remote"),
-      env: values.get("--env"),
-      persistTo: values.get("--persist-to"),
-      config: values.get("--config") ?? "wrangler.toml",
-    },
+    file: parsed.values.get("--file") ?? "billing/plans.json",
+    dryRun: parsed.flags.has("--dry-run"),
+    target: parseTarget(parsed),
   };
 }
 
@@ -73,15 +54,12 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError) {
-      console.error(`error: ${error.message} (${USAGE})`);
-      process.exit(2);
-    }
     // An invalid file is bad input (2); a refused price change is a conflict with the database (1).
     if (error instanceof PlanCatalogError || error instanceof PlanPriceLockedError) {
       console.error(`error: ${error.message}`);
       process.exit(error instanceof PlanCatalogError ? 2 : 1);
     }
-    exitWithError(error);
+    // One line, usage included: this command's usage fits on it.
+    exitWithError(error instanceof UsageError ? new UsageError(`${error.message} (${USAGE})`) : error);
   },
 );

@@ -10,7 +10,7 @@ import { exitWithError } from "./lib/exit-with-error";
 import { formatDestructiveChange } from "./lib/format-destructive-change";
 import { formatRunReport } from "./lib/format-run-report";
 import { makeMigration } from "./lib/make-migration";
-import { parseMigrateArgs } from "./lib/parse-migrate-args";
+import { parseMigrateArgs, USAGE } from "./lib/parse-migrate-args";
 import { usingD1 } from "./lib/using-d1";
 import { writeBackupFile } from "./lib/write-backup-file";
 
@@ -69,4 +69,7 @@ function printRun(report: Parameters<typeof formatRunReport>[0]): number {
   return exitCode;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => exitWithError(error, USAGE),
+);

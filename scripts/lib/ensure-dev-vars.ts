@@ -18,7 +18,15 @@ export const RANDOM_SECRET_PLACEHOLDER = "__RANDOM_32_BYTES_BASE64__";
 export async function ensureDevVars(devVarsPath: string, examplePath: string): Promise<boolean> {
   if (await exists(devVarsPath)) return false;
   const example = await readFile(examplePath, "utf8");
-  const filled = example.replaceAll(RANDOM_SECRET_PLACEHOLDER, () => randomBytes(32).toString("base64"));
+  // Only values are filled: the comment that explains the placeholder keeps it.
+  const filled = example
+    .split("\n")
+    .map((line) =>
+      line.trimStart().startsWith("#")
+        ? line
+        : line.replaceAll(RANDOM_SECRET_PLACEHOLDER, () => randomBytes(32).toString("base64")),
+    )
+    .join("\n");
   await writeFile(devVarsPath, filled, { flag: "wx", mode: 0o600 });
   return true;
 }

@@ -1,26 +1,18 @@
 import type { MigrationCommand } from "../../src/db/migration/run-migrations";
-
-/** Where the D1 database is and how to reach it. */
-export interface TargetOptions {
-  remote: boolean;
-  env: string | undefined;
-  persistTo: string | undefined;
-  config: string;
-}
+import {
+  parseFlags,
+  parseTarget,
+  TARGET_BOOLEAN_FLAGS,
+  TARGET_VALUE_FLAGS,
+  UsageError,
+  type TargetOptions,
+} from "./cli-flags";
 
 export type MigrateCliCommand =
   | { kind: "run"; command: MigrationCommand; target: TargetOptions; force: boolean; backupDir?: string }
   | { kind: "sql"; command: MigrationCommand; target: TargetOptions }
   | { kind: "list"; target: TargetOptions }
   | { kind: "make"; name: string };
-
-/** A mistake in the command line: exit code 2 with the usage text. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 export const USAGE = `usage: pnpm kysely:migrate <command> [flags]
 
@@ -43,8 +35,8 @@ flags:
   --force            run a change that drops rows, after writing a backup
   --backup-dir <dir> where --force writes that backup (default: migrations/backups)`;
 
-const VALUE_FLAGS = new Set(["--env", "--persist-to", "--config", "--backup-dir"]);
-const BOOLEAN_FLAGS = new Set(["--local", "--remote", "--all", "--force"]);
+const VALUE_FLAGS = [...TARGET_VALUE_FLAGS, "--backup-dir"];
+const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--all", "--force"];
 
 /**
  * Parses `kysely:migrate` arguments; throws {@link UsageError} on anything off.
@@ -55,34 +47,9 @@ const BOOLEAN_FLAGS = new Set(["--local", "--remote", "--all", "--force"]);
  * ```
  */
 export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (VALUE_FLAGS.has(arg)) {
-      const value = argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-      values.set(arg, value);
-    } else if (BOOLEAN_FLAGS.has(arg)) {
-      flags.add(arg);
-    } else if (arg.startsWith("-")) {
-      throw new UsageError(`unknown flag ${arg}`);
-    } else {
-      positional.push(arg);
-    }
-  }
-
-  if (flags.has("--local") && flags.has("--remote")) throw new UsageError("choose one of --local and --remote");
-  if (flags.has("--remote") && values.has("--persist-to")) {
-    throw new UsageError("--persist-to is for the local database; drop it or drop --remote");
-  }
-  const target: TargetOptions = {
-    remote: flags.has("--remote"),
-    env: values.get("--env"),
-    persistTo: values.get("--persist-to"),
-    config: values.get("--config") ?? "wrangler.toml",
-  };
+  const parsed = parseFlags(argv, VALUE_FLAGS, BOOLEAN_FLAGS);
+  const { positional, values, flags } = parsed;
+  const target = parseTarget(parsed);
 
   const backupDir = values.get("--backup-dir");
   if (backupDir !== undefined && !flags.has("--force")) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { getPlatformProxy, unstable_readConfig } from "wrangler";
-import type { TargetOptions } from "./parse-migrate-args";
+import type { TargetOptions } from "./cli-flags";
 
 const BINDING = "DB";
 

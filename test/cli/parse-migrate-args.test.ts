@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseMigrateArgs, UsageError, type TargetOptions } from "../../scripts/lib/parse-migrate-args";
+import { UsageError, type TargetOptions } from "../../scripts/lib/cli-flags";
+import { parseMigrateArgs } from "../../scripts/lib/parse-migrate-args";
 
 const LOCAL: TargetOptions = { remote: false, env: undefined, persistTo: undefined, config: "wrangler.toml" };
 
