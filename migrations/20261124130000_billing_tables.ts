@@ -236,6 +236,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on("payment_attempts")
     .columns(["userId", "idempotencyKey"])
     .execute();
+  // A user's attempts, newest first (GET /api/billing/payment-attempts): one
+  // search in index order, with the keyset cursor on (createdAt, id), no sort.
+  await db.schema
+    .createIndex("payment_attempts_userId_createdAt_idx")
+    .on("payment_attempts")
+    .columns(["userId", "createdAt", "id"])
+    .execute();
   // A subscription's attempts in order; also the CASCADE lookup when a subscription is deleted.
   await db.schema
     .createIndex("payment_attempts_subscriptionId_attemptNumber_idx")

@@ -111,9 +111,9 @@ export function listAttempts(
   let query = db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId);
   const after = page.after;
   if (after) {
-    query = query.where((eb) =>
-      eb.or([eb("createdAt", "<", after.createdAt), eb.and([eb("createdAt", "=", after.createdAt), eb("id", "<", after.id)])]),
-    );
+    // A row-value comparison, so SQLite seeks straight to the cursor in the
+    // (userId, createdAt, id) index instead of walking every newer row.
+    query = query.where((eb) => eb(eb.refTuple("createdAt", "id"), "<", eb.tuple(after.createdAt, after.id)));
   }
   return query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(page.limit).execute();
 }

@@ -35,3 +35,31 @@ export async function isEventProcessed(db: Kysely<DB>, provider: string, eventId
 export function recordEventQuery(db: Kysely<DB>, record: NewBillingWebhookEvent): Compilable {
   return db.insertInto("billing_webhook_events").values(record);
 }
+
+/**
+ * The statement to put right after a write that must change a row: it inserts
+ * the event's record again, but only when that write changed nothing
+ * (SQLite's `changes()` counts the rows of the previous statement on the
+ * batch's connection). The copy collides with the record inserted first in the
+ * batch, so D1 rolls the whole batch back and the event stays unrecorded.
+ *
+ * The same compare-and-swap in SQL as the migration runner's ledger guard
+ * (src/db/migration/apply-batch.ts): a guarded write that finds no row means
+ * the state it was computed from has moved.
+ *
+ * @example
+ * ```ts
+ * await runBatch(env.DB, [recordEventQuery(db, record), update, recordAgainIfUnchangedQuery(db, record)])
+ * ```
+ */
+export function recordAgainIfUnchangedQuery(db: Kysely<DB>, record: NewBillingWebhookEvent): Compilable {
+  const columns = Object.keys(record) as (keyof NewBillingWebhookEvent & string)[];
+  return db
+    .insertInto("billing_webhook_events")
+    .columns(columns)
+    .expression(
+      db
+        .selectNoFrom((eb) => columns.map((column) => eb.val(record[column]).as(column)))
+        .where((eb) => eb(eb.fn<number>("changes"), "=", 0)),
+    );
+}

@@ -14,6 +14,8 @@ const MAX_WEBHOOK_BYTES = 1024 * 1024;
  * from a provider. No session: the body's signature is the authentication
  * (401 INVALID_SIGNATURE when it is missing, wrong or older than 5 minutes,
  * and nothing changes). Each event is applied once; redeliveries answer 200.
+ * An event that other writes keep overtaking answers 500 with nothing
+ * recorded, so the provider redelivers it (see applyBillingEvent).
  */
 export const webhookRoutes = new Hono<{ Bindings: Env }>();
 

@@ -7,7 +7,7 @@ import { findAttemptForEvent, OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from
 import { nextRetryAt } from "../retry-schedule";
 import { canTransition } from "../subscription-transitions";
 import { fingerprintToken } from "../token-fingerprint";
-import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";
+import { isEventProcessed, recordAgainIfUnchangedQuery, recordEventQuery } from "../webhook-events.repository";
 import type { BillingEvent } from "./billing-event";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
@@ -24,10 +24,24 @@ export interface ApplyContext {
 }
 
 /**
+ * How often an event is read and written before giving up while other writes
+ * keep overtaking it (each try re-reads the rows it is about).
+ */
+export const APPLY_TRIES = 3;
+
+/**
  * Applies one verified provider event exactly once: reads what it is about,
  * then writes the processed-event record and every effect in one D1 batch.
  * A redelivery finds the record and changes nothing; a concurrent delivery
  * loses on the record's unique index, which rolls its whole batch back.
+ *
+ * The effects are computed from rows read before the batch, and D1 cannot
+ * hold a lock between the read and the batch: each effect's update is guarded
+ * by the state it was computed from, and when another event has changed that
+ * row meanwhile the guard matches nothing, the batch fails and nothing is
+ * recorded (see {@link mustChange}). The event is then read and computed
+ * again, up to {@link APPLY_TRIES} times; after that this throws (the route
+ * answers 500 and the provider redelivers later).
  *
  * @example
  * ```ts
@@ -36,29 +50,63 @@ export interface ApplyContext {
  * ```
  */
 export async function applyBillingEvent(context: ApplyContext, event: BillingEvent): Promise<EventOutcome> {
-  const { db, d1, provider, now } = context;
+  const { db, provider } = context;
   if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
 
-  const effects = await effectsOf(context, event);
+  for (let tries = 1; ; tries++) {
+    const effects = await effectsOf(context, event);
+    try {
+      return await commit(context, event, effects);
+    } catch (error) {
+      if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
+      // Not recorded by anyone: a row this event read has moved on (a guarded
+      // write found nothing), so read again. Any other failure repeats and is thrown below.
+      if (tries === APPLY_TRIES) {
+        throw new Error(`event ${event.eventId} was overtaken by other writes ${APPLY_TRIES} times; nothing was recorded`, { cause: error });
+      }
+    }
+  }
+}
+
+/** One write of an event's effect. */
+interface Effect {
+  write: Compilable;
+  /** The write was computed from rows read earlier: changing no row means those rows moved. */
+  mustChange: boolean;
+}
+
+/**
+ * Marks a write guarded by the state it was computed from (`where status = <read>`):
+ * it must change a row, or the whole batch fails and the event is tried again.
+ */
+function mustChange(write: Compilable): Effect {
+  return { write, mustChange: true };
+}
+
+/** Marks a write that may rightly change nothing (its condition is part of the effect). */
+function mayChange(write: Compilable): Effect {
+  return { write, mustChange: false };
+}
+
+async function commit({ db, d1, provider, now }: ApplyContext, event: BillingEvent, effects: Effect[]): Promise<EventOutcome> {
   const outcome = effects.length > 0 ? "applied" : "ignored";
-  const record = recordEventQuery(db, {
+  const record = {
     id: crypto.randomUUID(),
     provider,
     eventId: event.eventId,
     eventType: event.eventType,
     outcome,
     processedAt: now.toISOString(),
-  });
-  try {
-    await runBatch(d1, [record, ...effects]);
-  } catch (error) {
-    if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
-    throw error;
-  }
+  } as const;
+  // The check must follow its write directly: changes() only sees the previous statement.
+  const writes = effects.flatMap((effect) =>
+    effect.mustChange ? [effect.write, recordAgainIfUnchangedQuery(db, record)] : [effect.write],
+  );
+  await runBatch(d1, [recordEventQuery(db, record), ...writes]);
   return outcome;
 }
 
-async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Compilable[]> {
+async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Effect[]> {
   switch (event.kind) {
     case "payment_succeeded":
     case "payment_failed": {
@@ -76,14 +124,16 @@ async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Co
   }
 }
 
-function paymentSucceeded({ db, now }: ApplyContext, attempt: AttemptForEvent, providerPaymentId: string): Compilable[] {
+function paymentSucceeded({ db, now }: ApplyContext, attempt: AttemptForEvent, providerPaymentId: string): Effect[] {
   const at = now.toISOString();
-  const effects: Compilable[] = [
-    db
-      .updateTable("payment_attempts")
-      .set({ status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at })
-      .where("id", "=", attempt.id)
-      .where("status", "in", OPEN_ATTEMPT_STATUSES),
+  const effects = [
+    mustChange(
+      db
+        .updateTable("payment_attempts")
+        .set({ status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at })
+        .where("id", "=", attempt.id)
+        .where("status", "in", OPEN_ATTEMPT_STATUSES),
+    ),
   ];
   const { subscriptionId, subscriptionStatus, currentPeriodEnd, interval, intervalCount } = attempt;
   if (subscriptionId && subscriptionStatus && currentPeriodEnd && interval && intervalCount && canTransition(subscriptionStatus, "active")) {
@@ -91,16 +141,20 @@ function paymentSucceeded({ db, now }: ApplyContext, attempt: AttemptForEvent, p
     // otherwise the paid period follows the current one, keeping the billing anchor.
     const start = subscriptionStatus === "incomplete" ? now : new Date(currentPeriodEnd);
     effects.push(
-      db
-        .updateTable("user_subscriptions")
-        .set({
-          status: "active",
-          currentPeriodStart: start.toISOString(),
-          currentPeriodEnd: addInterval(start, interval, intervalCount).toISOString(),
-          updatedAt: at,
-        })
-        .where("id", "=", subscriptionId)
-        .where("status", "=", subscriptionStatus),
+      mustChange(
+        db
+          .updateTable("user_subscriptions")
+          .set({
+            status: "active",
+            currentPeriodStart: start.toISOString(),
+            currentPeriodEnd: addInterval(start, interval, intervalCount).toISOString(),
+            updatedAt: at,
+          })
+          .where("id", "=", subscriptionId)
+          .where("status", "=", subscriptionStatus)
+          // The new period is computed from the end that was read.
+          .where("currentPeriodEnd", "=", currentPeriodEnd),
+      ),
     );
   }
   return effects;
@@ -110,22 +164,24 @@ function paymentFailed(
   { db, now }: ApplyContext,
   attempt: AttemptForEvent,
   event: Extract<BillingEvent, { kind: "payment_failed" }>,
-): Compilable[] {
+): Effect[] {
   const at = now.toISOString();
   const retryAt = nextRetryAt(attempt.attemptNumber, now);
-  const effects: Compilable[] = [
-    db
-      .updateTable("payment_attempts")
-      .set({
-        status: "failed",
-        providerPaymentId: event.providerPaymentId,
-        failureCode: event.failureCode,
-        failureMessage: event.failureMessage,
-        nextRetryAt: retryAt?.toISOString() ?? null,
-        updatedAt: at,
-      })
-      .where("id", "=", attempt.id)
-      .where("status", "in", OPEN_ATTEMPT_STATUSES),
+  const effects = [
+    mustChange(
+      db
+        .updateTable("payment_attempts")
+        .set({
+          status: "failed",
+          providerPaymentId: event.providerPaymentId,
+          failureCode: event.failureCode,
+          failureMessage: event.failureMessage,
+          nextRetryAt: retryAt?.toISOString() ?? null,
+          updatedAt: at,
+        })
+        .where("id", "=", attempt.id)
+        .where("status", "in", OPEN_ATTEMPT_STATUSES),
+    ),
   ];
   const { subscriptionId, subscriptionStatus } = attempt;
   if (subscriptionId && subscriptionStatus) {
@@ -133,11 +189,13 @@ function paymentFailed(
     const target = retryAt === null && subscriptionStatus === "past_due" ? "unpaid" : "past_due";
     if (target !== subscriptionStatus && canTransition(subscriptionStatus, target)) {
       effects.push(
-        db
-          .updateTable("user_subscriptions")
-          .set({ status: target, updatedAt: at })
-          .where("id", "=", subscriptionId)
-          .where("status", "=", subscriptionStatus),
+        mustChange(
+          db
+            .updateTable("user_subscriptions")
+            .set({ status: target, updatedAt: at })
+            .where("id", "=", subscriptionId)
+            .where("status", "=", subscriptionStatus),
+        ),
       );
     }
   }
@@ -147,7 +205,7 @@ function paymentFailed(
 async function mandateChanged(
   { db, provider, fingerprintKey, now }: ApplyContext,
   event: Extract<BillingEvent, { kind: "mandate_changed" }>,
-): Promise<Compilable[]> {
+): Promise<Effect[]> {
   const fingerprint = await fingerprintToken(await fingerprintKey(), provider, event.mandateId);
   const token = await findTokenByFingerprint(db, provider, fingerprint);
   if (!token) return [];
@@ -158,27 +216,30 @@ async function mandateChanged(
     // Only a pending mandate activates: a token the user revoked stays revoked.
     if (token.status !== "pending") return [];
     return [
-      update.set({ status: "active", updatedAt: at }),
-      // The first active mandate becomes the default, so the user can pay at once.
-      db
-        .updateTable("direct_debit_tokens")
-        .set({ isDefault: 1 })
-        .where("id", "=", token.id)
-        .where("status", "=", "active")
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom("direct_debit_tokens as other")
-                .select("other.id")
-                .where("other.userId", "=", token.userId)
-                .where("other.isDefault", "=", 1)
-                .where("other.status", "=", "active"),
+      mustChange(update.set({ status: "active", updatedAt: at })),
+      // The first active mandate becomes the default, so the user can pay at once;
+      // when the user already has a default this rightly changes nothing.
+      mayChange(
+        db
+          .updateTable("direct_debit_tokens")
+          .set({ isDefault: 1 })
+          .where("id", "=", token.id)
+          .where("status", "=", "active")
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom("direct_debit_tokens as other")
+                  .select("other.id")
+                  .where("other.userId", "=", token.userId)
+                  .where("other.isDefault", "=", 1)
+                  .where("other.status", "=", "active"),
+              ),
             ),
           ),
-        ),
+      ),
     ];
   }
   if (token.status === "revoked" || token.status === event.status) return [];
-  if (event.status === "revoked") return [update.set({ status: "revoked", revokedAt: at, isDefault: 0, updatedAt: at })];
-  return [update.set({ status: event.status, isDefault: 0, updatedAt: at })];
+  if (event.status === "revoked") return [mustChange(update.set({ status: "revoked", revokedAt: at, isDefault: 0, updatedAt: at }))];
+  return [mustChange(update.set({ status: event.status, isDefault: 0, updatedAt: at }))];
 }

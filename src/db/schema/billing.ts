@@ -198,6 +198,7 @@ export const paymentAttempts = sqliteTable(
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
+    index("payment_attempts_userId_createdAt_idx").on(t.userId, t.createdAt, t.id),
     index("payment_attempts_subscriptionId_attemptNumber_idx").on(t.subscriptionId, t.attemptNumber),
     index("payment_attempts_directDebitTokenId_idx").on(t.directDebitTokenId),
     uniqueIndex("payment_attempts_providerPaymentId_unique")
