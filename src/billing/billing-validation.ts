@@ -30,15 +30,17 @@ import { BILLING_LIMITS as L } from "./billing-limits";
 
 /**
  * Text of `min`–`max` characters, counted like SQLite's `length()` (code
- * points, where `String#length` counts UTF-16 units).
+ * points, where `String#length` counts UTF-16 units), without NUL: SQLite's
+ * `length()` stops at the first NUL, so the database's length CHECKs would
+ * see a different length than this one (and refuse `"\u0000…"` as a 500).
  */
 function chars(min: number, max: number) {
   return z.string().refine(
     (value) => {
       const length = [...value].length;
-      return length >= min && length <= max;
+      return length >= min && length <= max && !value.includes("\u0000");
     },
-    { message: `must be ${min}–${max} characters` },
+    { message: `must be ${min}–${max} characters, without NUL` },
   );
 }
 

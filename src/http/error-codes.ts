@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
   UNAUTHENTICATED: { status: 401, message: "Sign in first: this route needs a session." },
   FORBIDDEN: { status: 403, message: "Your account may not do this." },
+  UNTRUSTED_ORIGIN: {
+    status: 403,
+    message: "A cookie-authenticated write must come from the app's own origin; send an Origin header matching BETTER_AUTH_URL.",
+  },
 
   // Idempotency (payment attempts)
   IDEMPOTENCY_KEY_REQUIRED: { status: 400, message: "Send an Idempotency-Key header (1-255 printable ASCII characters, no spaces)." },

@@ -38,8 +38,10 @@ export async function readJsonBody<Schema extends z.ZodType>(
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new ApiError("INVALID_JSON", { message: `The request body is not valid JSON: ${(error as Error).message}` });
+  } catch {
+    // Not the parser's message: V8 quotes the text around the error, which
+    // would echo part of the body (e.g. a mandate token) into the response.
+    throw new ApiError("INVALID_JSON");
   }
   return validate(schema, value);
 }

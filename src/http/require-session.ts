@@ -2,10 +2,13 @@ import { createMiddleware } from "hono/factory";
 import { getAuth } from "../auth/create-auth";
 import { ApiError } from "./api-error";
 import type { SessionEnv } from "./session-env";
+import { assertTrustedOrigin } from "./trusted-origin";
 
 /**
  * Middleware: requires a Better Auth session (its cookie) and puts the user
- * on the context; without one the request ends as 401 UNAUTHENTICATED.
+ * on the context; without one the request ends as 401 UNAUTHENTICATED. A
+ * write carrying the cookie from an untrusted origin ends as 403
+ * UNTRUSTED_ORIGIN first (see assertTrustedOrigin).
  *
  * @example
  * ```ts
@@ -14,6 +17,7 @@ import type { SessionEnv } from "./session-env";
  * ```
  */
 export const requireSession = createMiddleware<SessionEnv>(async (c, next) => {
+  await assertTrustedOrigin(c.req.raw, c.env);
   const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
   if (!session) throw new ApiError("UNAUTHENTICATED");
   c.set("user", { id: session.user.id, email: session.user.email, emailVerified: session.user.emailVerified });
