@@ -12,16 +12,18 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
+import { UsageError } from "./lib/cli-flags";
 import { exitWithError } from "./lib/exit-with-error";
 import { usingD1 } from "./lib/using-d1";
 
 const CONFIG_FILE = ".kysely-codegenrc.json";
 const OUT_FILE = "src/db/generated.ts";
+const USAGE = "usage: pnpm codegen [--verify]";
 
 async function main(argv: string[]): Promise<number> {
   const verify = argv.includes("--verify");
   const unknown = argv.filter((arg) => arg !== "--verify");
-  if (unknown.length > 0) throw new Error(`unknown argument '${unknown[0]}'; usage: pnpm codegen [--verify]`);
+  if (unknown.length > 0) throw new UsageError(`unknown argument '${unknown[0]}'`);
 
   const stateDir = await mkdtemp(path.join(tmpdir(), "codegen-d1-"));
   try {
@@ -66,4 +68,7 @@ async function findDatabaseFile(stateDir: string): Promise<string> {
   return path.join(dir, files[0]!);
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => exitWithError(error, USAGE),
+);

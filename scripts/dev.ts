@@ -3,10 +3,13 @@
  * the local D1 to latest, then serves the Worker with `wrangler dev`.
  */
 import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { constants } from "node:os";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatRunReport } from "./lib/format-run-report";
+import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
 import { usingD1 } from "./lib/using-d1";
 
@@ -14,15 +17,24 @@ async function main(wranglerArgs: string[]): Promise<number> {
   if (await ensureDevVars(".dev.vars", ".dev.vars.example")) {
     console.log("created .dev.vars with fresh random secrets (git-ignored)");
   }
-  const target = { remote: false, env: undefined, persistTo: undefined, config: "wrangler.toml" };
+  // The database wrangler dev will serve, given the flags passed through to it.
+  const target = devTarget(wranglerArgs);
   const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations }));
   const { lines, exitCode } = formatRunReport(report);
   for (const line of lines) console.log(line);
   if (exitCode !== 0) return exitCode;
 
-  const wrangler = spawn("wrangler", ["dev", ...wranglerArgs], { stdio: "inherit" });
-  // Ctrl-C reaches wrangler through the terminal's process group; just wait for it.
-  return new Promise((resolve) => wrangler.on("exit", (code, signal) => resolve(code ?? (signal ? 130 : 1))));
+  // wrangler's own JS on this Node, not its bin shims: a shim (a shell) that
+  // gets a signal dies alone and leaves wrangler and workerd running.
+  const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
+  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...wranglerArgs], { stdio: "inherit" });
+  // Ctrl-C reaches wrangler through the terminal's process group, but a
+  // SIGTERM or SIGHUP sent to this process alone must reach it too; then wait
+  // for it to stop workerd.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => wrangler.kill(signal));
+  return new Promise((resolve) =>
+    wrangler.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))),
+  );
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);

@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { migrations } from "../migrations/index";
 import { captureMigrationSql } from "./lib/capture-migration-sql";
+import { UsageError } from "./lib/cli-flags";
 import { exitWithError } from "./lib/exit-with-error";
 import { GENERATOR, renderDownScript, renderUpScript } from "./lib/render-sql-script";
 
@@ -54,7 +55,7 @@ function parseArgs(argv: string[]): { verify: boolean; outDir: string } {
     const arg = argv[i];
     if (arg === "--verify") verify = true;
     else if (arg === "--out" && argv[i + 1] && !argv[i + 1]!.startsWith("--")) outDir = argv[++i]!;
-    else throw new Error(`unexpected argument '${arg}'${arg === "--out" ? " (it needs a directory)" : ""}; ${USAGE}`);
+    else throw new UsageError(arg === "--out" ? "--out needs a directory" : `unexpected argument '${arg}'`);
   }
   return { verify, outDir };
 }
@@ -69,4 +70,7 @@ async function readSqlFiles(dir: string): Promise<Map<string, string>> {
   return new Map(await Promise.all(files.map(async (name) => [name, await readFile(path.join(dir, name), "utf8")] as const)));
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => exitWithError(error, USAGE),
+);

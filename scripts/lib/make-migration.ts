@@ -33,10 +33,21 @@ export async function makeMigration(migrationsDir: string, name: string, now: Da
   const entryLine = `  "${fullName}": ${identifier},\n`;
   const lastImport = registry.lastIndexOf("import * as ");
   const importEnd = registry.indexOf("\n", lastImport) + 1;
-  const listEnd = registry.lastIndexOf("};");
-  if (lastImport < 0 || listEnd < 0) throw new Error(`${registryFile} is not in the expected shape (import lines, then the migrations object)`);
+  // The `};` that closes the migrations object, not a later object's.
+  const listStart = registry.search(/^export const migrations\b/m);
+  const listEnd = listStart < 0 ? -1 : registry.indexOf("\n};", listStart) + 1;
+  if (lastImport < 0 || listEnd <= 0) throw new Error(`${registryFile} is not in the expected shape (import lines, then the migrations object)`);
+  // A last entry written without a trailing comma needs one before the new entry.
+  const lastEntryEnd = registry.slice(0, listEnd).trimEnd().length;
+  const comma = /[,{]$/.test(registry.slice(0, lastEntryEnd)) ? "" : ",";
   const updated =
-    registry.slice(0, importEnd) + importLine + registry.slice(importEnd, listEnd) + entryLine + registry.slice(listEnd);
+    registry.slice(0, importEnd) +
+    importLine +
+    registry.slice(importEnd, lastEntryEnd) +
+    comma +
+    registry.slice(lastEntryEnd, listEnd) +
+    entryLine +
+    registry.slice(listEnd);
   await writeFile(file, TEMPLATE, { flag: "wx" });
   await writeFile(registryFile, updated);
   return file;

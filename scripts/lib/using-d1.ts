@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { getPlatformProxy, unstable_readConfig } from "wrangler";
-import type { TargetOptions } from "./cli-flags";
+import { experimental_readRawConfig, getPlatformProxy, unstable_readConfig } from "wrangler";
+import { UsageError, type TargetOptions } from "./cli-flags";
 
 const BINDING = "DB";
 
@@ -12,6 +12,8 @@ const BINDING = "DB";
  *
  * Local: the same Miniflare state `wrangler dev` uses (or `--persist-to`).
  * Remote: the Cloudflare D1 from the config, through wrangler's remote bindings.
+ * An `--env` the config does not define is a {@link UsageError}: wrangler
+ * would silently fall back to the top-level (production) binding.
  *
  * @example
  * ```ts
@@ -19,23 +21,33 @@ const BINDING = "DB";
  * ```
  */
 export async function usingD1<T>(target: TargetOptions, callback: (db: D1Database) => Promise<T>): Promise<T> {
+  assertEnvironmentExists(target);
   const remoteConfig = target.remote ? await writeRemoteConfig(target) : undefined;
   try {
     const proxy = await getPlatformProxy<{ DB: D1Database }>({
       configPath: remoteConfig?.path ?? target.config,
       environment: remoteConfig ? undefined : target.env,
-      // Like `wrangler dev --persist-to <dir>`, which keeps D1 under <dir>/v3.
-      persist: target.remote ? false : { path: path.join(target.persistTo ?? ".wrangler/state", "v3") },
+      // Like `wrangler dev [--persist-to <dir>]`, which keeps D1 under <dir>/v3,
+      // <dir> defaulting to .wrangler/state next to the config (not the cwd).
+      persist: target.remote ? false : { path: path.join(target.persistTo ?? path.join(path.dirname(target.config), ".wrangler", "state"), "v3") },
       remoteBindings: target.remote,
       envFiles: [],
     });
     try {
-      return await callback(proxy.env[BINDING]);
+      const database = proxy.env[BINDING];
+      if (!database) throw new Error(`${target.config} has no D1 binding named ${BINDING} ([[d1_databases]] binding = "${BINDING}")`);
+      return await callback(database);
     } finally {
       await proxy.dispose();
     }
   } finally {
     if (remoteConfig) await rm(remoteConfig.dir, { recursive: true, force: true });
+  }
+}
+
+function assertEnvironmentExists({ config, env }: TargetOptions): void {
+  if (env !== undefined && !experimental_readRawConfig({ config }).rawConfig.env?.[env]) {
+    throw new UsageError(`${config} has no [env.${env}]; check --env`);
   }
 }
 

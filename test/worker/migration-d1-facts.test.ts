@@ -82,6 +82,12 @@ describe("D1 facts the migration runner relies on", () => {
     expect(await read(`select "table" from pragma_foreign_key_list('c_cascade')`)).toEqual([{ table: "p_old" }]);
   });
 
+  it("prepare() runs every statement of a string, even after a select, so the runner accepts one per query", async () => {
+    await prepare(`select 1 as one; create table multi_statement_fact (id integer)`).all();
+
+    expect(await read(`select name from sqlite_master where name = 'multi_statement_fact'`)).toEqual([{ name: "multi_statement_fact" }]);
+  });
+
   it("temporary tables are not allowed, so helpers keep rows in ordinary tables", async () => {
     await expect(env.DB.exec(`create temp table scratch (id integer)`)).rejects.toThrow(/not authorized/);
   });

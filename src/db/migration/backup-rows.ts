@@ -16,7 +16,9 @@ export interface RowBackup {
  *
  * Values are rendered by SQLite's own `quote()`, so text, blobs, integers
  * beyond 2^53 and reals round-trip exactly; one row per line. Parents come before their
- * children, so the inserts satisfy D1's always-on foreign keys.
+ * children, and the file defers foreign-key checks to its end (rows of a
+ * self-referencing table are in storage order), so the inserts satisfy D1's
+ * always-on foreign keys.
  *
  * @example
  * ```ts
@@ -44,6 +46,10 @@ export async function backupRows(db: Kysely<any>, tables: readonly string[]): Pr
     "-- Restore into tables of the same shape (recreate them first if they are gone, e.g. by",
     "-- migrating back to where they exist), then run:",
     "--   wrangler d1 execute <database> [--remote] --file <this file>",
+    // Rows come out in storage order, and a table that references itself (or a
+    // cycle of tables) can list a child before its parent: check foreign keys
+    // at the end of the file's transaction, not on each insert.
+    "PRAGMA defer_foreign_keys = on;",
   ];
   return { sql: `${[header.join("\n"), ...sections].join("\n\n")}\n`, tables: counts };
 }

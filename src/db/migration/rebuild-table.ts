@@ -28,8 +28,9 @@ export interface RebuildTableOptions {
  *
  * Declare it in the migration (`export const handlesChildrenOf = ["user"]`) so
  * the parent-table guard lets the drop through; dropping a table that holds
- * rows still needs `--force` (and writes a backup). Indexes of the old table go
- * with it: create them again after this call.
+ * rows still needs `--force` (and writes a backup). Indexes and triggers of the
+ * old table go with it: create them again after this call. The children's rows
+ * are deleted and inserted again, so their own DELETE and INSERT triggers fire.
  *
  * The descendants are read from the database now, so children created earlier
  * in the same run are not seen (they hold no rows yet, unless the run wrote
@@ -66,9 +67,17 @@ export async function rebuildTable(db: Kysely<any>, { table, create, columns }: 
   await run(`alter table ${quoteIdentifier(rebuilt)} rename to ${quoteIdentifier(table)}`);
 
   for (const child of descendants) {
-    await run(`insert into ${quoteIdentifier(child)} select * from ${quoteIdentifier(keep(child))}`);
+    // Named columns: `select *` would also carry generated columns, which SQLite recomputes and refuses to insert.
+    const childColumns = (await storedColumns(db, child)).map(quoteIdentifier).join(", ");
+    await run(`insert into ${quoteIdentifier(child)} (${childColumns}) select ${childColumns} from ${quoteIdentifier(keep(child))}`);
     await run(`drop table ${quoteIdentifier(keep(child))}`);
   }
+}
+
+/** The table's columns that take values (table_info leaves generated and hidden ones out), read now. */
+async function storedColumns(db: Kysely<any>, table: string): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table}) order by cid`.execute(db);
+  return rows.map((row) => row.name);
 }
 
 /** Every table that references `table` directly or through other tables, each after the tables it references. */

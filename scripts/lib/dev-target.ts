@@ -1,0 +1,28 @@
+import type { TargetOptions } from "./cli-flags";
+
+/**
+ * The local database `wrangler dev` will serve for these `wrangler dev`
+ * arguments (`--persist-to`, `--config`/`-c`, `--env`/`-e`, as `--flag value`
+ * or `--flag=value`), so `pnpm dev` migrates that one and not another.
+ *
+ * @example
+ * ```ts
+ * devTarget(["--port", "8788", "--persist-to", "/tmp/dev"]) // { remote: false, persistTo: "/tmp/dev", env: undefined, config: "wrangler.toml" }
+ * ```
+ */
+export function devTarget(wranglerArgs: readonly string[]): TargetOptions {
+  const value = (...names: string[]): string | undefined => {
+    let found: string | undefined;
+    wranglerArgs.forEach((arg, index) => {
+      const name = names.find((candidate) => arg === candidate || arg.startsWith(`${candidate}=`));
+      if (name) found = arg === name ? wranglerArgs[index + 1] : arg.slice(name.length + 1);
+    });
+    return found;
+  };
+  return {
+    remote: false,
+    env: value("--env", "-e"),
+    persistTo: value("--persist-to"),
+    config: value("--config", "-c") ?? "wrangler.toml",
+  };
+}
