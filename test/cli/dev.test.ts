@@ -5,6 +5,7 @@ import { constants, tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
+import { UsageError } from "../../scripts/lib/cli-flags";
 import { devTarget } from "../../scripts/lib/dev-target";
 import { readState } from "./local-d1-file";
 import { REPO_ROOT } from "./run-script";
@@ -110,5 +111,9 @@ describe("devTarget (which local database pnpm dev migrates)", () => {
     [["--config=w.toml", "--env=dev", "--persist-to=s"], { remote: false, env: "dev", persistTo: "s", config: "w.toml" }],
   ])("%j", (args, expected) => {
     expect(devTarget(args)).toEqual(expected);
+  });
+
+  it.each([["--remote"], ["-r"], ["--remote=true"]])("refuses %s: it would migrate the local D1 but serve the remote one", (flag) => {
+    expect(() => devTarget(["--port", "8788", flag])).toThrow(UsageError);
   });
 });
