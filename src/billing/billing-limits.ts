@@ -25,6 +25,8 @@ export const BILLING_LIMITS = {
   idempotencyKeyLength: 255,
   failureCodeLength: 64,
   failureMessageLength: 1000,
+  /** A processed webhook event's `<resource>.<action>`. */
+  webhookEventTypeLength: 100,
   tokenCiphertextLength: 4096,
   tokenKeyIdLength: 64,
   bankNameLength: 200,

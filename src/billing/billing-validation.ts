@@ -27,21 +27,15 @@ import {
   SUBSCRIPTION_STATUSES,
 } from "./billing-enums";
 import { BILLING_LIMITS as L } from "./billing-limits";
+import { isStorableText } from "./storable-text";
 
 /**
- * Text of `min`–`max` characters, counted like SQLite's `length()` (code
- * points, where `String#length` counts UTF-16 units), without NUL: SQLite's
- * `length()` stops at the first NUL, so the database's length CHECKs would
- * see a different length than this one (and refuse `"\u0000…"` as a 500).
+ * Text of `min`–`max` characters without NUL, exactly as the database's
+ * length CHECKs count it (see isStorableText), so a value accepted here is
+ * never refused by D1 as a 500.
  */
 function chars(min: number, max: number) {
-  return z.string().refine(
-    (value) => {
-      const length = [...value].length;
-      return length >= min && length <= max && !value.includes("\u0000");
-    },
-    { message: `must be ${min}–${max} characters, without NUL` },
-  );
+  return z.string().refine((value) => isStorableText(value, min, max), { message: `must be ${min}–${max} characters, without NUL` });
 }
 
 /** An id of a billing row. */

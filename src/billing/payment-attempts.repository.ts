@@ -27,18 +27,25 @@ export function findAttemptByIdempotencyKey(db: Kysely<DB>, userId: string, key:
  * Inserts a new attempt in one statement that does nothing when
  * - the user already used the idempotency key (`on conflict do nothing`), or
  * - the subscription already has an open (pending/processing) attempt, so two
- *   different keys cannot start two collections of the same amount.
+ *   different keys cannot start two collections of the same amount, or
+ * - the subscription is no longer as `asRead` (status, period end,
+ *   cancelAtPeriodEnd): the caller decided the payment was due from that
+ *   state, and a payment that settled meanwhile has moved the period on.
  *
  * Race-safe by construction: SQLite runs the statement atomically. The caller
  * reads the row back by key to learn which case happened.
  *
  * @example
  * ```ts
- * await insertAttemptIfIdle(db, row)
+ * await insertAttemptIfIdle(db, row, subscription)
  * const stored = await findAttemptByIdempotencyKey(db, row.userId, row.idempotencyKey)
  * ```
  */
-export async function insertAttemptIfIdle(db: Kysely<DB>, row: NewPaymentAttempt & { subscriptionId: string }): Promise<void> {
+export async function insertAttemptIfIdle(
+  db: Kysely<DB>,
+  row: NewPaymentAttempt & { subscriptionId: string },
+  asRead: Pick<UserSubscriptionRow, "status" | "currentPeriodEnd" | "cancelAtPeriodEnd">,
+): Promise<void> {
   const columns = Object.keys(row) as (keyof typeof row & string)[];
   await db
     .insertInto("payment_attempts")
@@ -46,15 +53,25 @@ export async function insertAttemptIfIdle(db: Kysely<DB>, row: NewPaymentAttempt
     .expression(
       db
         .selectNoFrom((eb) => columns.map((column) => eb.val(row[column]).as(column)))
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom("payment_attempts")
-                .select("id")
-                .where("subscriptionId", "=", row.subscriptionId)
-                .where("status", "in", OPEN_ATTEMPT_STATUSES),
+        .where(({ and, not, exists, selectFrom }) =>
+          and([
+            not(
+              exists(
+                selectFrom("payment_attempts")
+                  .select("id")
+                  .where("subscriptionId", "=", row.subscriptionId)
+                  .where("status", "in", OPEN_ATTEMPT_STATUSES),
+              ),
             ),
-          ),
+            exists(
+              selectFrom("user_subscriptions")
+                .select("id")
+                .where("id", "=", row.subscriptionId)
+                .where("status", "=", asRead.status)
+                .where("currentPeriodEnd", "=", asRead.currentPeriodEnd)
+                .where("cancelAtPeriodEnd", "=", asRead.cancelAtPeriodEnd),
+            ),
+          ]),
         ),
     )
     .onConflict((conflict) => conflict.doNothing())

@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   SUBSCRIPTION_NOT_PAYABLE: { status: 409, message: "This subscription cannot take a payment in its current state." },
   INVALID_TRANSITION: { status: 409, message: "The subscription cannot move from its current state to the requested one." },
   NOTHING_TO_PAY: { status: 409, message: "This plan is free: there is nothing to pay." },
+  PAYMENT_NOT_DUE: {
+    status: 409,
+    message: "Nothing is due on this subscription yet: its renewal can be paid from details.dueFrom (never when it ends at the period's end).",
+  },
   PAYMENT_IN_PROGRESS: {
     status: 409,
     message: "A payment for this subscription is already pending; wait for its outcome before starting another.",

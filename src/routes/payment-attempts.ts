@@ -2,19 +2,17 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { paymentAttemptView } from "../billing/api-views";
 import { billingIdSchema } from "../billing/billing-validation";
-import { BILLING_LIMITS } from "../billing/billing-limits";
-import { findDefaultToken, findToken } from "../billing/direct-debit-tokens.repository";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
+import { newPaymentAttempt } from "../billing/new-payment-attempt";
 import {
   findAttempt,
   findAttemptByIdempotencyKey,
   insertAttemptIfIdle,
   listAttempts,
-  nextAttemptNumber,
 } from "../billing/payment-attempts.repository";
-import { findPlanById } from "../billing/plans.repository";
+import { sameDueState } from "../billing/payment-due";
 import { requestFingerprint } from "../billing/request-fingerprint";
-import { findSubscription } from "../billing/subscriptions.repository";
+import { findSubscription, type SubscriptionWithPlan } from "../billing/subscriptions.repository";
 import { createDb } from "../db/create-db";
 import type { PaymentAttemptRow } from "../db/schema/billing";
 import { ApiError } from "../http/api-error";
@@ -35,8 +33,8 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-/** Subscription states in which a payment can be started. */
-const PAYABLE_STATUSES = ["incomplete", "trialing", "active", "past_due", "unpaid"] as const;
+/** How often a payment start re-reads a subscription that keeps changing under it before giving up. */
+const START_TRIES = 3;
 
 /**
  * Payment attempts: a user starts one (idempotently); only the provider's
@@ -51,46 +49,28 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
   const fingerprint = await requestFingerprint(c.req.method, c.req.path, body);
   const db = createDb(c.env.DB);
 
+  // A retry replays the first answer before anything else is checked: even
+  // when its payment has since settled and nothing is due any more.
   const earlier = await findAttemptByIdempotencyKey(db, userId, idempotencyKey);
   if (earlier) return replay(c, earlier, fingerprint);
 
-  const subscription = await findSubscription(db, userId, c.req.param("id"));
-  if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
-  if (!(PAYABLE_STATUSES as readonly string[]).includes(subscription.status)) {
-    throw new ApiError("SUBSCRIPTION_NOT_PAYABLE", { details: { status: subscription.status } });
+  // Optimistic, like cancel: the insert applies only while the subscription is
+  // still as read. When it moved meanwhile (typically the open attempt's
+  // payment settled and advanced the period), decide again from the fresh row.
+  let previous: SubscriptionWithPlan | undefined;
+  for (let tries = 0; tries < START_TRIES; tries++) {
+    const subscription = await findSubscription(db, userId, c.req.param("id"));
+    if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
+    // Unchanged, yet the insert did nothing: an open attempt stopped it.
+    if (previous && sameDueState(previous, subscription)) throw new ApiError("PAYMENT_IN_PROGRESS");
+    previous = subscription;
+    const attempt = await newPaymentAttempt(db, userId, subscription, { directDebitTokenId: body.directDebitTokenId, idempotencyKey, fingerprint });
+    await insertAttemptIfIdle(db, attempt, subscription);
+    // Whoever inserted, every request with this key now answers from the stored row.
+    const stored = await findAttemptByIdempotencyKey(db, userId, idempotencyKey);
+    if (stored) return replay(c, stored, fingerprint);
   }
-  const plan = (await findPlanById(db, subscription.planId))!;
-  if (plan.amountMinor === 0) throw new ApiError("NOTHING_TO_PAY");
-
-  const token = body.directDebitTokenId ? await findToken(db, userId, body.directDebitTokenId) : await findDefaultToken(db, userId);
-  if (!token) throw new ApiError(body.directDebitTokenId ? "TOKEN_NOT_FOUND" : "NO_DEFAULT_TOKEN");
-  if (token.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
-
-  const now = new Date().toISOString();
-  await insertAttemptIfIdle(db, {
-    id: crypto.randomUUID(),
-    userId,
-    subscriptionId: subscription.id,
-    directDebitTokenId: token.id,
-    // The amount due comes from the plan, never from the request.
-    amountMinor: plan.amountMinor,
-    currency: plan.currency,
-    status: "pending",
-    attemptNumber: Math.min(await nextAttemptNumber(db, subscription.id), BILLING_LIMITS.maxAttemptNumber),
-    idempotencyKey,
-    requestFingerprint: fingerprint,
-    provider: token.provider,
-    providerPaymentId: null,
-    failureCode: null,
-    failureMessage: null,
-    nextRetryAt: null,
-    createdAt: now,
-    updatedAt: now,
-  });
-  // Whoever inserted, every request with this key now answers from the stored row.
-  const stored = await findAttemptByIdempotencyKey(db, userId, idempotencyKey);
-  if (!stored) throw new ApiError("PAYMENT_IN_PROGRESS");
-  return replay(c, stored, fingerprint);
+  throw new Error(`subscription ${previous?.id} kept changing while a payment was being started`);
 });
 
 paymentAttemptRoutes.get("/payment-attempts", requireSession, async (c) => {

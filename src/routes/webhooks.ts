@@ -15,7 +15,10 @@ const MAX_WEBHOOK_BYTES = 1024 * 1024;
  * (401 INVALID_SIGNATURE when it is missing, wrong or older than 5 minutes,
  * and nothing changes). Each event is applied once; redeliveries answer 200.
  * An event that other writes keep overtaking answers 500 with nothing
- * recorded, so the provider redelivers it (see applyBillingEvent).
+ * recorded, so the provider redelivers it (see applyBillingEvent). An event
+ * whose values the database would refuse never does: its text is clamped, or
+ * it is recorded as ignored (normaliseBillingEvent), so the rest of the
+ * delivery still applies.
  */
 export const webhookRoutes = new Hono<{ Bindings: Env }>();
 

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { app } from "../../src/app";
+import type { Env } from "../../src/env";
 import { callWorker, ORIGIN, signUp, type TestUser } from "./auth-session";
 
 /** Every billing response body the current test file saw (for the secrets check). */
@@ -45,18 +46,19 @@ export async function api<T = any>(
 
 /**
  * Calls the Worker's Hono app (the module `src/index.ts` exports) in this
- * isolate with the same bindings. Calls through `exports.default.fetch` are
- * handled one at a time by the test runtime, so races (one idempotency key
- * sent 50 times at once, one webhook delivered twice at once) need this path
- * to really overlap: their D1 queries interleave.
+ * isolate with the same bindings (or `bindings`, e.g. a D1 that runs a hook
+ * before one statement). Calls through `exports.default.fetch` are handled
+ * one at a time by the test runtime, so races (one idempotency key sent 50
+ * times at once, one webhook delivered twice at once) need this path to
+ * really overlap: their D1 queries interleave.
  */
-export function callAppConcurrently(path: string, init: Parameters<typeof callWorker>[1] = {}): Promise<Response> {
+export function callAppConcurrently(path: string, init: Parameters<typeof callWorker>[1] = {}, bindings: Env = env): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("origin", ORIGIN);
   if (init.ip) headers.set("cf-connecting-ip", init.ip);
   if (init.cookie) headers.set("cookie", init.cookie);
   if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
-  return Promise.resolve(app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), env));
+  return Promise.resolve(app.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }), bindings));
 }
 
 /**

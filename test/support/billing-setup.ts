@@ -66,3 +66,38 @@ export async function startPayment(user: TestUser, subscriptionId: string, key =
   expect(response.status).toBe(201);
   return response.body.paymentAttempt;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * State setup by a direct UPDATE, because the API has no way to move time:
+ * shifts the subscription's current period (keeping its length) so that it
+ * ends `endsInDays` from now (negative: ended that long ago), optionally in
+ * another status. While trialing, the trial's end moves with the period.
+ * Returns the new period.
+ *
+ * @example
+ * ```ts
+ * await setSubscriptionState(subscriptionId, { periodEndsInDays: 1 }) // the renewal is due
+ * ```
+ */
+export async function setSubscriptionState(
+  subscriptionId: string,
+  state: { periodEndsInDays: number; status?: string },
+): Promise<{ currentPeriodStart: string; currentPeriodEnd: string }> {
+  const row = await env.DB.prepare("select status, currentPeriodStart, currentPeriodEnd from user_subscriptions where id = ?")
+    .bind(subscriptionId)
+    .first<{ status: string; currentPeriodStart: string; currentPeriodEnd: string }>();
+  expect(row).not.toBeNull();
+  const length = Date.parse(row!.currentPeriodEnd) - Date.parse(row!.currentPeriodStart);
+  const end = Date.now() + state.periodEndsInDays * DAY_MS;
+  const period = { currentPeriodStart: new Date(end - length).toISOString(), currentPeriodEnd: new Date(end).toISOString() };
+  const status = state.status ?? row!.status;
+  await env.DB.prepare(
+    `update user_subscriptions set status = ?, currentPeriodStart = ?, currentPeriodEnd = ?,
+       trialEndsAt = case when ? = 'trialing' then ? else trialEndsAt end where id = ?`,
+  )
+    .bind(status, period.currentPeriodStart, period.currentPeriodEnd, status, period.currentPeriodEnd, subscriptionId)
+    .run();
+  return period;
+}

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
 import { signUp, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, planBody, seenResponseBodies, signUpOperator, tokenBody } from "../support/billing-api";
+import { setSubscriptionState } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, paymentConfirmed, paymentFailed, sendWebhook } from "../support/webhook-signer";
 
@@ -188,7 +189,18 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
   });
 
   it("a renewal that fails → attempt failed with the retry schedule; subscription past_due", async () => {
+    // Just paid: the next period is not due yet.
+    const ahead = await api(`/api/billing/subscriptions/${subscriptionId}/payment-attempts`, {
+      user: alice,
+      method: "POST",
+      headers: { "Idempotency-Key": "alice-pay-ahead" },
+    });
+    expect(ahead.status).toBe(409);
+    expect(ahead.body.error.code).toBe("PAYMENT_NOT_DUE");
+    // A day before the period ends, the renewal is due.
+    await setSubscriptionState(subscriptionId, { periodEndsInDays: 1 });
     const { subscription: active } = (await api(`/api/billing/subscriptions/${subscriptionId}`, { user: alice })).body;
+    expect(active.status).toBe("active");
     const started = await api(`/api/billing/subscriptions/${subscriptionId}/payment-attempts`, {
       user: alice,
       method: "POST",

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { signUp, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot } from "../support/billing-api";
-import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
+import { addActiveToken, seedPlan, setSubscriptionState, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, sendWebhook } from "../support/webhook-signer";
 
@@ -64,6 +64,8 @@ describe("Idempotency-Key on POST /subscriptions/:id/payment-attempts", () => {
     expect(await attemptCount(key)).toBe(1);
     await sendWebhook([paymentConfirmed(first.body.paymentAttempt.id)]);
 
+    // Paid: the renewal is due once the period is about to end.
+    await setSubscriptionState(otherSubscriptionId, { periodEndsInDays: 1 });
     const named = crypto.randomUUID();
     const one = await pay(named, { subscription: otherSubscriptionId, json: { directDebitTokenId: tokenId } });
     const two = await pay(named, { subscription: otherSubscriptionId, body: `{ "directDebitTokenId" :\n"${tokenId}" }` });
@@ -73,6 +75,7 @@ describe("Idempotency-Key on POST /subscriptions/:id/payment-attempts", () => {
   });
 
   it("the same key with another body, or for another subscription, is 409 IDEMPOTENCY_KEY_REUSED and stores nothing", async () => {
+    await setSubscriptionState(otherSubscriptionId, { periodEndsInDays: 1 });
     const key = crypto.randomUUID();
     const first = await pay(key, { subscription: otherSubscriptionId, json: { directDebitTokenId: tokenId } });
     expect(first.status).toBe(201);
@@ -93,6 +96,8 @@ describe("Idempotency-Key on POST /subscriptions/:id/payment-attempts", () => {
     await seedPlan("race-b");
     const [a, b] = [await subscribe(dana, "race-a"), await subscribe(dana, "race-b")];
     for (let round = 0; round < 5; round++) {
+      // Whichever was paid in an earlier round: due again.
+      for (const subscription of [a, b]) await setSubscriptionState(subscription, { periodEndsInDays: 1 });
       const key = `race-${round}-${crypto.randomUUID()}`;
       const responses = await Promise.all([pay(key, { subscription: a, concurrent: true }), pay(key, { subscription: b, concurrent: true })]);
       expect(responses.map((response) => response.status).sort()).toEqual([201, 409]);

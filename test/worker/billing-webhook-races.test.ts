@@ -9,7 +9,7 @@ import type { BillingEvent } from "../../src/billing/webhooks/billing-event";
 import { gocardlessAdapter } from "../../src/billing/webhooks/gocardless-adapter";
 import { createDb } from "../../src/db/create-db";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
-import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentFailed, signatureHeader, type GoCardlessEvent } from "../support/webhook-signer";
 
@@ -61,7 +61,10 @@ function d1WithHook(beforeBatch: (batchNumber: number) => Promise<unknown>): { d
   return { d1, batches: () => batches };
 }
 
-/** A fresh subscription of dana's on its own 30-day plan: `incomplete`, or `active` after a first paid period. */
+/**
+ * A fresh subscription of dana's on its own 30-day plan: `incomplete`, or
+ * `active` after a first paid period that ends tomorrow (so its renewal is due).
+ */
 async function newSubscription(status: "incomplete" | "active"): Promise<string> {
   const code = `race-${++plans}`;
   await seedPlan(code, { amountMinor: 900, interval: "day", intervalCount: PERIOD_DAYS });
@@ -69,6 +72,7 @@ async function newSubscription(status: "incomplete" | "active"): Promise<string>
   if (status === "active") {
     const first = await startPayment(dana, subscriptionId);
     expect(await applyBillingEvent(contextFor(), parsed(paymentConfirmed(first.id)))).toBe("applied");
+    await setSubscriptionState(subscriptionId, { periodEndsInDays: 1 });
   }
   expect(await subscriptionRow(subscriptionId)).toMatchObject({ status });
   return subscriptionId;

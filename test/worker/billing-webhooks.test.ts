@@ -5,7 +5,7 @@ import { SIGNATURE_TOLERANCE_SECONDS } from "../../src/billing/webhooks/webhook-
 import { app } from "../../src/app";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot } from "../support/billing-api";
-import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentFailed, sendWebhook, signatureHeader } from "../support/webhook-signer";
 
@@ -21,6 +21,11 @@ async function attemptRow(id: string) {
 }
 async function subscriptionStatus(): Promise<string> {
   return (await env.DB.prepare("select status from user_subscriptions where id = ?").bind(subscriptionId).first<{ status: string }>())!.status;
+}
+/** Starts carol's next payment once it is due: her period is moved to end tomorrow first (each success advances it). */
+async function startRenewal(key?: string) {
+  await setSubscriptionState(subscriptionId, { periodEndsInDays: 1 });
+  return startPayment(carol, subscriptionId, key);
 }
 
 beforeAll(async () => {
@@ -48,7 +53,7 @@ describe("signatures", () => {
   ];
 
   it.each(cases)("refuses %s: 401 INVALID_SIGNATURE and nothing changes", async (_name, options) => {
-    const attempt = await startPayment(carol, subscriptionId, `sig-${crypto.randomUUID()}`);
+    const attempt = await startRenewal(`sig-${crypto.randomUUID()}`);
     const events = [paymentConfirmed(attempt.id)];
     const rawBody = JSON.stringify({ events });
     const before = await billingSnapshot();
@@ -64,7 +69,7 @@ describe("signatures", () => {
   });
 
   it("accepts a signature a little under 5 minutes old, and any one of several v1 values", async () => {
-    const attempt = await startPayment(carol, subscriptionId);
+    const attempt = await startRenewal();
     const events = [paymentConfirmed(attempt.id)];
     const rawBody = JSON.stringify({ events });
     const good = await signatureHeader(rawBody, { timestamp: now() - SIGNATURE_TOLERANCE_SECONDS + 10 });
@@ -74,7 +79,7 @@ describe("signatures", () => {
   });
 
   it("accepts either secret while WEBHOOK_SECRET_GOCARDLESS lists two (rotation); none configured is 500", async () => {
-    const attempt = await startPayment(carol, subscriptionId);
+    const attempt = await startRenewal();
     const rawBody = JSON.stringify({ events: [paymentConfirmed(attempt.id)] });
     const post = (bindings: object, signature: string) =>
       app.fetch(
@@ -102,14 +107,16 @@ describe("signatures", () => {
 });
 
 describe("events", () => {
-  it("a signed but malformed body is 400 and changes nothing", async () => {
+  it("a signed body of another shape is 400 and changes nothing", async () => {
     const before = await billingSnapshot();
     const notJson = await sendWebhook([], { rawBody: "{not json" });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as any).error.code).toBe("INVALID_JSON");
-    const noLink = await sendWebhook([{ id: "EV-NOLINK", resource_type: "payments", action: "confirmed", links: {} }]);
-    expect(noLink.status).toBe(400);
-    expect(((await noLink.json()) as any).error).toMatchObject({ code: "VALIDATION_FAILED", details: { fields: [{ path: "events.0.links.payment" }] } });
+    // (An event that has the shape but values the database would refuse is
+    // ignored or clamped instead: billing-webhook-poison.test.ts.)
+    const noId = await sendWebhook([], { rawBody: JSON.stringify({ events: [{ resource_type: "payments", action: "confirmed", links: { payment: "PM-NOID" } }] }) });
+    expect(noId.status).toBe(400);
+    expect(((await noId.json()) as any).error).toMatchObject({ code: "VALIDATION_FAILED", details: { fields: [{ path: "events.0.id" }] } });
     expect(await billingSnapshot()).toEqual(before);
   });
 
@@ -130,7 +137,7 @@ describe("events", () => {
   });
 
   it("the same event delivered 5 times at once is applied exactly once", async () => {
-    const attempt = await startPayment(carol, subscriptionId);
+    const attempt = await startRenewal();
     const event = paymentFailed(attempt.id);
     const before = (await env.DB.prepare("select count(*) as n from billing_webhook_events").first<{ n: number }>())!.n;
 
@@ -165,11 +172,19 @@ describe("events", () => {
     ]);
     expect(await subscriptionStatus()).toBe("unpaid");
 
+    // Suspended for a while: the period paid before is long over.
+    await setSubscriptionState(subscriptionId, { periodEndsInDays: -30 });
     const attempt = await startPayment(carol, subscriptionId);
     expect(attempt.attemptNumber).toBe(5);
+    const before = new Date().toISOString();
     await sendWebhook([paymentConfirmed(attempt.id)]);
+    const after = new Date().toISOString();
     expect(await subscriptionStatus()).toBe("active");
-    expect((await startPayment(carol, subscriptionId)).attemptNumber).toBe(1);
+    // The paid period starts at the payment, not at the end of the old one.
+    const period = (await env.DB.prepare("select currentPeriodStart, currentPeriodEnd from user_subscriptions where id = ?").bind(subscriptionId).first<{ currentPeriodStart: string; currentPeriodEnd: string }>())!;
+    expect(period.currentPeriodStart >= before && period.currentPeriodStart <= after).toBe(true);
+    expect(Date.parse(period.currentPeriodEnd) - Date.parse(period.currentPeriodStart)).toBe(14 * DAY_MS);
+    expect((await startRenewal()).attemptNumber).toBe(1);
   });
 
   it("the period advances by the plan's interval × intervalCount (2 weeks)", async () => {

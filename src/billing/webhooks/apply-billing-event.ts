@@ -1,14 +1,15 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import { addInterval } from "../billing-period";
 import { runBatch, type Compilable } from "../d1-batch";
 import { findTokenByFingerprint } from "../direct-debit-tokens.repository";
+import { paidPeriod } from "../paid-period";
 import { findAttemptForEvent, OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
 import { canTransition } from "../subscription-transitions";
 import { fingerprintToken } from "../token-fingerprint";
 import { isEventProcessed, recordAgainIfUnchangedQuery, recordEventQuery } from "../webhook-events.repository";
 import type { BillingEvent } from "./billing-event";
+import { normaliseBillingEvent } from "./normalise-billing-event";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
 export type EventOutcome = "applied" | "ignored" | "duplicate";
@@ -41,7 +42,9 @@ export const APPLY_TRIES = 3;
  * row meanwhile the guard matches nothing, the batch fails and nothing is
  * recorded (see {@link mustChange}). The event is then read and computed
  * again, up to {@link APPLY_TRIES} times; after that this throws (the route
- * answers 500 and the provider redelivers later).
+ * answers 500 and the provider redelivers later). Values the database would
+ * refuse never get that far: the event is normalised first
+ * (normaliseBillingEvent), so one bad event cannot fail its delivery forever.
  *
  * @example
  * ```ts
@@ -49,9 +52,11 @@ export const APPLY_TRIES = 3;
  * const outcome = await applyBillingEvent({ db, d1: env.DB, provider: "gocardless", fingerprintKey, now: new Date() }, event)
  * ```
  */
-export async function applyBillingEvent(context: ApplyContext, event: BillingEvent): Promise<EventOutcome> {
+export async function applyBillingEvent(context: ApplyContext, sent: BillingEvent): Promise<EventOutcome> {
   const { db, provider } = context;
+  const event = await normaliseBillingEvent(sent);
   if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
+  if (event.kind === "unusable") console.warn(`${provider} event ${event.eventId} (${event.eventType}) ignored: ${event.reason}`);
 
   for (let tries = 1; ; tries++) {
     const effects = await effectsOf(context, event);
@@ -120,6 +125,7 @@ async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Ef
     case "mandate_changed":
       return mandateChanged(context, event);
     case "other":
+    case "unusable":
       return [];
   }
 }
@@ -137,17 +143,15 @@ function paymentSucceeded({ db, now }: ApplyContext, attempt: AttemptForEvent, p
   ];
   const { subscriptionId, subscriptionStatus, currentPeriodEnd, interval, intervalCount } = attempt;
   if (subscriptionId && subscriptionStatus && currentPeriodEnd && interval && intervalCount && canTransition(subscriptionStatus, "active")) {
-    // A never-paid (incomplete) subscription's first paid period starts now;
-    // otherwise the paid period follows the current one, keeping the billing anchor.
-    const start = subscriptionStatus === "incomplete" ? now : new Date(currentPeriodEnd);
+    const period = paidPeriod({ status: subscriptionStatus, currentPeriodEnd }, { interval, intervalCount }, now);
     effects.push(
       mustChange(
         db
           .updateTable("user_subscriptions")
           .set({
             status: "active",
-            currentPeriodStart: start.toISOString(),
-            currentPeriodEnd: addInterval(start, interval, intervalCount).toISOString(),
+            currentPeriodStart: period.start.toISOString(),
+            currentPeriodEnd: period.end.toISOString(),
             updatedAt: at,
           })
           .where("id", "=", subscriptionId)

@@ -33,4 +33,16 @@ export type BillingEvent =
       kind: "other";
       eventId: string;
       eventType: string;
+    }
+  | {
+      /**
+       * An event whose ids cannot be valid (empty, too long, NUL), so it cannot
+       * be matched or stored as sent (see normaliseBillingEvent): recorded as
+       * ignored, so the rest of its delivery still applies.
+       */
+      kind: "unusable";
+      eventId: string;
+      eventType: string;
+      /** What is wrong with it, for the log. */
+      reason: string;
     };

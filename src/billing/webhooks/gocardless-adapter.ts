@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { ApiError } from "../../http/api-error";
 import { validate } from "../../http/validate";
-import { BILLING_LIMITS } from "../billing-limits";
 import type { BillingEvent } from "./billing-event";
 import type { WebhookProviderAdapter } from "./provider-adapter";
 import { verifyWebhookSignature } from "./webhook-signature";
@@ -11,12 +10,16 @@ export const GOCARDLESS_SIGNATURE_HEADER = "Webhook-Signature";
 
 // GoCardless's webhook body: `{ "events": [...] }`, up to 250 events per
 // request. Provider payloads grow new fields over time, so unknown fields are
-// ignored here (unlike our own API, which refuses them).
+// ignored here (unlike our own API, which refuses them). Only the shape is
+// checked here: a body of another shape is 400, but values the database
+// would refuse (an empty or over-long id, NUL, long text) are left to
+// normaliseBillingEvent, which ignores or clamps that one event instead of
+// refusing its whole delivery.
 const eventSchema = z.object({
-  id: z.string().min(1).max(BILLING_LIMITS.providerIdLength),
+  id: z.string(),
   created_at: z.string().optional(),
-  resource_type: z.string().min(1).max(50),
-  action: z.string().min(1).max(49),
+  resource_type: z.string(),
+  action: z.string(),
   links: z.record(z.string(), z.string()).default({}),
   details: z.object({ cause: z.string().optional(), description: z.string().optional() }).default({}),
   // GoCardless copies the resource's metadata into each event; we put our attempt id there.
@@ -34,7 +37,8 @@ const MANDATE_STATUS = { active: "active", cancelled: "revoked", failed: "failed
  * - `mandates.active | cancelled | failed | expired` → token status;
  * - anything else is recorded and acknowledged.
  * Payments are matched by `links.payment`, or first by
- * `resource_metadata.payment_attempt_id`; mandates by `links.mandate`.
+ * `resource_metadata.payment_attempt_id`; mandates by `links.mandate`. The
+ * events come out as sent: applyBillingEvent normalises them.
  *
  * @example
  * ```ts
@@ -57,11 +61,12 @@ export const gocardlessAdapter: WebhookProviderAdapter = {
   },
 };
 
-function toBillingEvent(event: GoCardlessEvent, index: number): BillingEvent {
+function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   const eventType = `${event.resource_type}.${event.action}`;
   const base = { eventId: event.id, eventType };
   if (event.resource_type === "payments" && (event.action === "confirmed" || event.action === "failed")) {
-    const providerPaymentId = requireLink(event, "payment", index);
+    // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
+    const providerPaymentId = event.links.payment ?? "";
     const attemptId = event.resource_metadata?.payment_attempt_id;
     const paymentAttemptId = typeof attemptId === "string" ? attemptId : undefined;
     if (event.action === "confirmed") return { kind: "payment_succeeded", ...base, paymentAttemptId, providerPaymentId };
@@ -70,27 +75,14 @@ function toBillingEvent(event: GoCardlessEvent, index: number): BillingEvent {
       ...base,
       paymentAttemptId,
       providerPaymentId,
-      failureCode: clip(event.details.cause ?? "failed", BILLING_LIMITS.failureCodeLength),
-      failureMessage: clip(event.details.description ?? "The payment failed.", BILLING_LIMITS.failureMessageLength),
+      failureCode: event.details.cause ?? "failed",
+      failureMessage: event.details.description ?? "The payment failed.",
     };
   }
-  if (event.resource_type === "mandates" && event.action in MANDATE_STATUS) {
+  // Own keys only: `"constructor" in MANDATE_STATUS` is true through the prototype.
+  if (event.resource_type === "mandates" && Object.hasOwn(MANDATE_STATUS, event.action)) {
     const status = MANDATE_STATUS[event.action as keyof typeof MANDATE_STATUS];
-    return { kind: "mandate_changed", ...base, mandateId: requireLink(event, "mandate", index), status };
+    return { kind: "mandate_changed", ...base, mandateId: event.links.mandate ?? "", status };
   }
   return { kind: "other", ...base };
-}
-
-function requireLink(event: GoCardlessEvent, name: string, index: number): string {
-  const link = event.links[name];
-  if (!link || link.length > BILLING_LIMITS.providerIdLength) {
-    throw new ApiError("VALIDATION_FAILED", {
-      details: { fields: [{ path: `events.${index}.links.${name}`, message: `a ${event.resource_type} event needs links.${name}` }] },
-    });
-  }
-  return link;
-}
-
-function clip(text: string, max: number): string {
-  return text.length > max ? text.slice(0, max) : text || "unknown";
 }

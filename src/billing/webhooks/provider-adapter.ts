@@ -19,6 +19,11 @@ export interface WebhookProviderAdapter {
   secrets(env: Env): string[];
   /** Whether the request is authentic and fresh. Must compare in constant time. */
   verify(headers: Headers, rawBody: string, secrets: readonly string[], now: Date): Promise<boolean>;
-  /** The events of a verified body; throws ApiError VALIDATION_FAILED on a malformed one. */
+  /**
+   * The events of a verified body, with values as sent; throws ApiError
+   * VALIDATION_FAILED only for a body of another shape. Values the database
+   * would refuse are left to normaliseBillingEvent, which handles one event
+   * without failing the delivery.
+   */
   parseEvents(rawBody: string): BillingEvent[];
 }

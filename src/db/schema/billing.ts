@@ -244,7 +244,7 @@ export const billingWebhookEvents = sqliteTable(
     check("billing_webhook_events_id_length", lengthBetween(t.id, 1, L.idLength)),
     check("billing_webhook_events_provider_format", providerName(t.provider)),
     check("billing_webhook_events_eventId_length", lengthBetween(t.eventId, 1, L.providerIdLength)),
-    check("billing_webhook_events_eventType_length", lengthBetween(t.eventType, 1, 100)),
+    check("billing_webhook_events_eventType_length", lengthBetween(t.eventType, 1, L.webhookEventTypeLength)),
     check("billing_webhook_events_outcome_enum", oneOf(t.outcome, ["applied", "ignored"])),
     check("billing_webhook_events_processedAt_iso8601", isoTimestamp(t.processedAt)),
   ],

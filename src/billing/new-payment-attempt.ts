@@ -1,0 +1,67 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../db/generated";
+import type { NewPaymentAttempt } from "../db/schema/billing";
+import { ApiError } from "../http/api-error";
+import { BILLING_LIMITS } from "./billing-limits";
+import { findDefaultToken, findToken } from "./direct-debit-tokens.repository";
+import { nextAttemptNumber } from "./payment-attempts.repository";
+import { assertPaymentDue } from "./payment-due";
+import { findPlanById } from "./plans.repository";
+import type { SubscriptionWithPlan } from "./subscriptions.repository";
+
+/** Subscription states in which a payment can be started at all (whether one is due: payment-due.ts). */
+const PAYABLE_STATUSES = ["incomplete", "trialing", "active", "past_due", "unpaid"] as const;
+
+/**
+ * The pending attempt for the amount due on `subscription`, after checking
+ * that a payment can be started now: a payable status (else 409
+ * SUBSCRIPTION_NOT_PAYABLE), a payment due (PAYMENT_NOT_DUE), a plan that is
+ * not free (NOTHING_TO_PAY), and an active token of the user's, named or the
+ * default (TOKEN_NOT_FOUND, NO_DEFAULT_TOKEN, TOKEN_NOT_ACTIVE). Writes nothing.
+ *
+ * @example
+ * ```ts
+ * const attempt = await newPaymentAttempt(db, user.id, subscription, { directDebitTokenId, idempotencyKey, fingerprint })
+ * await insertAttemptIfIdle(db, attempt, subscription)
+ * ```
+ */
+export async function newPaymentAttempt(
+  db: Kysely<DB>,
+  userId: string,
+  subscription: SubscriptionWithPlan,
+  request: { directDebitTokenId: string | undefined; idempotencyKey: string; fingerprint: string },
+): Promise<NewPaymentAttempt & { subscriptionId: string }> {
+  if (!(PAYABLE_STATUSES as readonly string[]).includes(subscription.status)) {
+    throw new ApiError("SUBSCRIPTION_NOT_PAYABLE", { details: { status: subscription.status } });
+  }
+  const now = new Date();
+  assertPaymentDue(subscription, now);
+  const plan = (await findPlanById(db, subscription.planId))!;
+  if (plan.amountMinor === 0) throw new ApiError("NOTHING_TO_PAY");
+
+  const { directDebitTokenId } = request;
+  const token = directDebitTokenId ? await findToken(db, userId, directDebitTokenId) : await findDefaultToken(db, userId);
+  if (!token) throw new ApiError(directDebitTokenId ? "TOKEN_NOT_FOUND" : "NO_DEFAULT_TOKEN");
+  if (token.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
+
+  return {
+    id: crypto.randomUUID(),
+    userId,
+    subscriptionId: subscription.id,
+    directDebitTokenId: token.id,
+    // The amount due comes from the plan, never from the request.
+    amountMinor: plan.amountMinor,
+    currency: plan.currency,
+    status: "pending",
+    attemptNumber: Math.min(await nextAttemptNumber(db, subscription.id), BILLING_LIMITS.maxAttemptNumber),
+    idempotencyKey: request.idempotencyKey,
+    requestFingerprint: request.fingerprint,
+    provider: token.provider,
+    providerPaymentId: null,
+    failureCode: null,
+    failureMessage: null,
+    nextRetryAt: null,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+}
