@@ -1,5 +1,7 @@
 import { DEFAULT_MIGRATION_LOCK_TABLE } from "kysely/migration";
 import { LEDGER_VERSION_ROW, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
+import type { CountedTable } from "./find-destructive-changes";
+import { quoteIdentifier } from "./sql-identifier";
 
 /** A statement of the run failed; D1 rolled the whole batch back. */
 export class BatchStatementError extends Error {
@@ -24,26 +26,50 @@ export class LedgerChangedError extends Error {
 }
 
 /**
+ * A table the run drops no longer holds the rows the destructive-change guard
+ * counted (and a forced run backed up): the app wrote to it after the count.
+ * Nothing of the run was applied.
+ */
+export class RowsChangedError extends Error {
+  constructor(
+    readonly table: string,
+    /** The rows counted before the batch was sent. */
+    readonly countedRows: number,
+  ) {
+    super(`table "${table}" changed while this run was being applied (${countedRows} row(s) counted); nothing was applied — run again`);
+    this.name = "RowsChangedError";
+  }
+}
+
+/**
  * Applies a buffered migration run as one atomic `D1Database.batch()`.
  *
  * The batch is framed by an optimistic-lock check (fails if another run
- * committed since this one read the ledger) and a version bump. On failure
- * nothing is applied, and the error says which statement failed.
+ * committed since this one read the ledger), then a check per `counted` table
+ * (fails if it no longer holds the counted rows), and ends with a version
+ * bump. On failure nothing is applied, and the error says which statement or
+ * check failed.
  *
  * @example
  * ```ts
- * await applyBatch(env.DB, run) // throws BatchStatementError | LedgerChangedError
+ * await applyBatch(env.DB, run, [{ table: "rateLimit", rows: 0 }]) // throws BatchStatementError | LedgerChangedError | RowsChangedError
  * ```
  */
-export async function applyBatch(database: D1Database, run: BufferedRun): Promise<void> {
+export async function applyBatch(database: D1Database, run: BufferedRun, counted: readonly CountedTable[] = []): Promise<void> {
   if (run.statements.length === 0) return;
-  const framed = [ledgerGuard(run.ledgerVersion), ...run.statements, ledgerBump(run.ledgerVersion)];
+  // The checks go first, not before each drop: the batch is one transaction,
+  // so at its start only the app can have changed a table since the count,
+  // while right before a drop the run's own earlier writes to it would count too.
+  const checks = counted.map(rowCountCheck);
+  const framed = [ledgerGuard(run.ledgerVersion), ...checks, ...run.statements, ledgerBump(run.ledgerVersion)];
   try {
     await database.batch(framed.map((statement) => prepare(database, statement)));
   } catch (error) {
     const failedAt = await locateFailingStatement(database, framed);
     if (failedAt === 0) throw new LedgerChangedError();
-    const index = failedAt === undefined ? -1 : failedAt - 1;
+    const changed = failedAt === undefined ? undefined : counted[failedAt - 1];
+    if (changed) throw new RowsChangedError(changed.table, changed.rows);
+    const index = failedAt === undefined ? -1 : failedAt - 1 - checks.length;
     const statement = run.statements[index];
     // No statement fails on its own (a failure only at commit, such as a
     // deferred foreign key, or a transient error): D1's message is all we have.
@@ -58,6 +84,15 @@ function ledgerGuard(version: number): BufferedStatement {
   return {
     sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select "is_locked" from "${DEFAULT_MIGRATION_LOCK_TABLE}" where "id" = ?) is not ?`,
     parameters: [LEDGER_VERSION_ROW, LEDGER_VERSION_ROW, version],
+  };
+}
+
+// The same trick: the version row collides with itself only when the table
+// no longer holds the counted rows. No table of its own, nothing left behind.
+function rowCountCheck({ table, rows }: CountedTable): BufferedStatement {
+  return {
+    sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select count(*) from ${quoteIdentifier(table)}) is not ?`,
+    parameters: [LEDGER_VERSION_ROW, rows],
   };
 }
 

@@ -49,6 +49,21 @@ export interface ChangesChildrenFinding extends FindingBase {
 
 export type DestructiveChange = DropsRowsFinding | ChangesChildrenFinding;
 
+/** A table that existed before the run and that the run drops, with the rows counted before the run. */
+export interface CountedTable {
+  table: string;
+  rows: number;
+}
+
+export interface DestructiveChangeFindings {
+  changes: DestructiveChange[];
+  /**
+   * Every table counted, empty ones included: the batch asserts these counts
+   * still hold (see `applyBatch`), since the app may write between the count and the batch.
+   */
+  counted: CountedTable[];
+}
+
 // The actions that silently delete or rewrite child rows when the parent row
 // goes. RESTRICT and NO ACTION instead make the drop fail, which is loud.
 const SILENT_ACTIONS: readonly OnDeleteAction[] = ["CASCADE", "SET NULL", "SET DEFAULT"];
@@ -64,20 +79,21 @@ const SILENT_ACTIONS: readonly OnDeleteAction[] = ["CASCADE", "SET NULL", "SET D
  *
  * @example
  * ```ts
- * const changes = await findDestructiveChanges(db, run.statements, migrations)
+ * const { changes, counted } = await findDestructiveChanges(db, run.statements, migrations)
  * ```
  */
 export async function findDestructiveChanges(
   db: Kysely<any>,
   statements: readonly BufferedStatement[],
   migrations: Readonly<Record<string, Migration>>,
-): Promise<DestructiveChange[]> {
+): Promise<DestructiveChangeFindings> {
   const parsed = statements.map((statement) => parseSchemaStatement(statement.sql));
   // Most runs drop nothing: spare them the reads.
-  if (!parsed.some((statement) => statement?.kind === "drop-table")) return [];
+  if (!parsed.some((statement) => statement?.kind === "drop-table")) return { changes: [], counted: [] };
 
   const model = new SchemaModel(await readTableNames(db), await readForeignKeys(db));
   const changes: DestructiveChange[] = [];
+  const counted: CountedTable[] = [];
   for (const [statementIndex, statement] of parsed.entries()) {
     if (statement?.kind === "drop-table") {
       const table = model.table(statement.table);
@@ -90,6 +106,7 @@ export async function findDestructiveChanges(
           rebuild: isRecreatedLater(parsed.slice(statementIndex + 1), table.name),
         };
         const rows = table.existingTable ? await countRows(db, table.existingTable) : 0;
+        if (table.existingTable) counted.push({ table: table.existingTable, rows });
         if (rows > 0) changes.push({ kind: "drops-rows", ...base, rowsOf: table.existingTable!, rows });
         const children = model
           .referencesTo(table.name)
@@ -102,7 +119,7 @@ export async function findDestructiveChanges(
     }
     if (statement) model.apply(statement);
   }
-  return changes;
+  return { changes, counted };
 }
 
 function isRecreatedLater(rest: readonly (SchemaStatement | undefined)[], table: string): boolean {

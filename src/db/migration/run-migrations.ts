@@ -24,7 +24,8 @@ export interface RunMigrationsOptions {
   force?: boolean;
   /**
    * Stores the backup of the rows a forced run drops; called before the batch
-   * is sent, and a throw stops the run. The backup is in the report either way.
+   * is sent, and a throw stops the run. The backup is in the report either way,
+   * and stays stored when the batch then fails (e.g. with `RowsChangedError`).
    */
   saveBackup?: (backup: RowBackup) => Promise<void>;
 }
@@ -36,7 +37,7 @@ export interface MigrationRunReport {
   statements: BufferedStatement[];
   /** Drops of rows and of parents with children the run holds (in preview: would hold). */
   destructiveChanges: DestructiveChange[];
-  /** The rows a forced run dropped, as restorable SQL. */
+  /** The rows a forced run backed up before sending its batch (and dropped, unless `error`), as restorable SQL. */
   backup?: RowBackup;
   /** Set when the run failed; then nothing of it was applied. */
   error?: unknown;
@@ -71,8 +72,10 @@ export async function runMigrations(
       database,
       commit: async (run) => {
         captured = run;
-        // Outside the Migrator's transaction, so these reads run now, before the batch.
-        destructiveChanges = await findDestructiveChanges(db, run.statements, migrations);
+        // Outside the Migrator's transaction, so these reads run now, before the
+        // batch; the batch re-checks the counts, as the app may write meanwhile.
+        const { changes, counted } = await findDestructiveChanges(db, run.statements, migrations);
+        destructiveChanges = changes;
         if (mode === "preview") return;
         const blocking = blockingChanges(destructiveChanges, force);
         if (blocking.length > 0) throw new UnsafeMigrationError(blocking);
@@ -81,7 +84,7 @@ export async function runMigrations(
           backup = await backupRows(db, [...new Set(droppedRows)]);
           await saveBackup?.(backup);
         }
-        await applyBatch(database, run);
+        await applyBatch(database, run, counted);
       },
     }),
   });
