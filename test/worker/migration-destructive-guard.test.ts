@@ -5,20 +5,14 @@ import type { RowBackup } from "../../src/db/migration/backup-rows";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { notebookMigrations } from "../support/migration-fixtures/notebook-migrations";
-import { d1Reader, exactRows, ledgerSnapshot, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";
+import { notebookState } from "../support/migration-fixtures/notebook-state";
+import { d1Reader, exactRows } from "../support/migration-fixtures/schema-snapshot";
 
 // Tests share this file's database and run in order.
 const read = d1Reader(env.DB);
 const [NAME] = Object.keys(notebookMigrations) as [string];
 
-async function databaseState() {
-  return {
-    schema: await schemaSnapshot(read),
-    ledger: await ledgerSnapshot(read),
-    notebooks: await exactRows(read, "notebook"),
-    notes: await exactRows(read, "note"),
-  };
-}
+const databaseState = () => notebookState(read);
 
 describe("a run that drops rows", () => {
   let seeded: Awaited<ReturnType<typeof databaseState>>;
