@@ -3,9 +3,10 @@
  * Exit codes: 0 done, 1 a migration failed (nothing applied), 2 bad usage.
  */
 import { migrations } from "../migrations/index";
-import { inlineParameters } from "../src/db/migration/inline-parameters";
 import { runMigrations } from "../src/db/migration/run-migrations";
 import { listMigrations } from "../src/db/migration/list-migrations";
+import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
+import { statementText } from "../src/db/migration/statement-text";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatDestructiveChange } from "./lib/format-destructive-change";
 import { formatRunReport } from "./lib/format-run-report";
@@ -32,9 +33,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "sql": {
-      const report = await usingD1(cli.target, (db) => runMigrations(db, cli.command, { migrations, mode: "preview" }));
+      const report = await usingD1(cli.target, (db) => runMigrations(db, cli.command, { migrations, analyser: sqliteWasmAnalyser(), mode: "preview" }));
       if (report.error) return printRun(report);
-      for (const statement of report.statements) console.log(`${inlineParameters(statement.sql, statement.parameters)};`);
+      for (const statement of report.statements) console.log(`${statementText(statement)};`);
       if (report.statements.length === 0) console.error("nothing to do: no statements");
       // On stderr, so stdout stays a runnable script.
       for (const change of report.destructiveChanges) {
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       const report = await usingD1(cli.target, (db) =>
         runMigrations(db, cli.command, {
           migrations,
+          analyser: sqliteWasmAnalyser(),
           force: cli.force,
           // Written before the batch is sent: if writing fails, nothing is applied.
           saveBackup: async (backup) => {

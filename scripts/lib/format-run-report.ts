@@ -1,7 +1,7 @@
 import { BatchStatementError } from "../../src/db/migration/apply-batch";
-import { inlineParameters } from "../../src/db/migration/inline-parameters";
 import { migrationOfStatement } from "../../src/db/migration/ledger-entries";
 import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
+import { statementText } from "../../src/db/migration/statement-text";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { formatDestructiveChange } from "./format-destructive-change";
 
@@ -40,7 +40,7 @@ function describeError(report: MigrationRunReport): string[] {
     const migration = migrationOfStatement(report.statements, error.statementIndex);
     return [
       `error: ${migration ?? "the run"}: statement #${error.statementIndex + 1} of ${report.statements.length} failed: ${error.databaseMessage}`,
-      `  ${inlineParameters(error.statement.sql, error.statement.parameters)}`,
+      `  ${statementText(error.statement)}`,
     ];
   }
   if (error instanceof UnsafeMigrationError) {

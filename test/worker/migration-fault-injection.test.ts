@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { formatRunReport } from "../../scripts/lib/format-run-report";
 import { BatchStatementError } from "../../src/db/migration/apply-batch";
 import { ledgerEntries, migrationOfStatement } from "../../src/db/migration/ledger-entries";
-import { runMigrations, type MigrationCommand } from "../../src/db/migration/run-migrations";
+import { runMigrations, type MigrationCommand } from "../support/run-migrations";
 import { countSteps, INJECTED_FAILURE_TABLE, stepMigrations, withInjectedFailure } from "../support/migration-fixtures/inject-failure";
 import { librarySteps } from "../support/migration-fixtures/library-migrations";
 import { d1Reader, ledgerSnapshot, schemaSnapshot, tableRows } from "../support/migration-fixtures/schema-snapshot";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATION_TABLE } from "kysely/migration";
 import type { BufferedStatement } from "../../src/db/migration/batched-d1-dialect";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { stepMigrations } from "../support/migration-fixtures/inject-failure";
 import { librarySteps } from "../support/migration-fixtures/library-migrations";
 import { d1Reader, ledgerSnapshot, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";

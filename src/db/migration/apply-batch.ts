@@ -89,9 +89,10 @@ function ledgerGuard(version: number): BufferedStatement {
 
 // The same trick: the version row collides with itself only when the table
 // no longer holds the counted rows. No table of its own, nothing left behind.
-function rowCountCheck({ table, rows }: CountedTable): BufferedStatement {
+function rowCountCheck({ table, column, rows }: CountedTable): BufferedStatement {
+  const counted = column === undefined ? "*" : quoteIdentifier(column);
   return {
-    sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select count(*) from ${quoteIdentifier(table)}) is not ?`,
+    sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select count(${counted}) from ${quoteIdentifier(table)}) is not ?`,
     parameters: [LEDGER_VERSION_ROW, rows],
   };
 }

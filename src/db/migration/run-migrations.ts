@@ -5,6 +5,7 @@ import { backupRows, type RowBackup } from "./backup-rows";
 import { BatchedD1Dialect, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
 import { findDestructiveChanges, type DestructiveChange } from "./find-destructive-changes";
 import { ledgerEntries } from "./ledger-entries";
+import type { RunAnalyser } from "./run-analyser";
 import { blockingChanges, UnsafeMigrationError } from "./unsafe-migration-error";
 
 /** What to migrate: the verbs users know from kysely-ctl. */
@@ -18,6 +19,11 @@ export type MigrationCommand =
 export interface RunMigrationsOptions {
   /** The registry: migration name → module. Names sort in run order. */
   migrations: Record<string, Migration>;
+  /**
+   * Reads the run with SQLite: `sqliteWasmAnalyser()` in Node (the CLI),
+   * `d1ScratchAnalyser(scratchDatabase)` inside workerd.
+   */
+  analyser: RunAnalyser;
   /** `preview` runs the migrations, captures their statements and applies nothing. */
   mode?: "apply" | "preview";
   /** Apply a run that drops rows (after backing them up). Never lifts the parent-table guard. */
@@ -62,24 +68,25 @@ export interface MigrationRunReport {
 export async function runMigrations(
   database: D1Database,
   command: MigrationCommand,
-  { migrations, mode = "apply", force = false, saveBackup }: RunMigrationsOptions,
+  { migrations, analyser, mode = "apply", force = false, saveBackup }: RunMigrationsOptions,
 ): Promise<MigrationRunReport> {
-  let captured: BufferedRun = { statements: [], ledgerVersion: 0 };
+  let captured: BufferedRun = { statements: [], ledgerVersion: 0, effects: [] };
   let destructiveChanges: DestructiveChange[] = [];
   let backup: RowBackup | undefined;
   const db: Kysely<any> = new Kysely<any>({
     dialect: new BatchedD1Dialect({
       database,
+      analyser,
       commit: async (run) => {
         captured = run;
         // Outside the Migrator's transaction, so these reads run now, before the
         // batch; the batch re-checks the counts, as the app may write meanwhile.
-        const { changes, counted } = await findDestructiveChanges(db, run.statements, migrations);
+        const { changes, counted } = await findDestructiveChanges(db, run.statements, run.effects, migrations);
         destructiveChanges = changes;
         if (mode === "preview") return;
         const blocking = blockingChanges(destructiveChanges, force);
         if (blocking.length > 0) throw new UnsafeMigrationError(blocking);
-        const droppedRows = destructiveChanges.flatMap((change) => (change.kind === "drops-rows" ? [change.rowsOf] : []));
+        const droppedRows = destructiveChanges.flatMap((change) => (change.kind === "changes-children" ? [] : [change.rowsOf]));
         if (droppedRows.length > 0) {
           backup = await backupRows(db, [...new Set(droppedRows)]);
           await saveBackup?.(backup);
