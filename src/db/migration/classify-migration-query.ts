@@ -21,7 +21,7 @@ export async function classifyMigrationQuery(compiledQuery: CompiledQuery, sessi
     if ("returning" in node && node.returning) throw returningError(compiledQuery.sql);
     return "write";
   }
-  const facts = await session.inspect(compiledQuery.sql);
+  const facts = await session.inspect(compiledQuery.sql, compiledQuery.parameters);
   if (facts.statements > 1) {
     throw new Error(
       `a migration sent several SQL statements in one query; D1 would run them all but the runner checks one: send each with its own query (${excerpt(compiledQuery.sql)})`,

@@ -31,12 +31,12 @@ export function d1ScratchAnalyser(scratch: D1Database): RunAnalyser {
 
 function d1ScratchEngine(scratch: D1Database): MirrorEngine {
   return {
-    async inspect(sql): Promise<StatementFacts> {
+    async inspect(sql, parameters): Promise<StatementFacts> {
       const statements = splitStatements(tokenizeSql(sql)).length;
       if (statements !== 1) return { statements, readonly: statements === 0, returnsRows: false, changesSchema: false, droppedTables: [] };
       let rows: Record<string, unknown>[];
       try {
-        rows = (await scratch.prepare(`explain ${sql}`).all<Record<string, unknown>>()).results;
+        rows = (await scratch.prepare(`explain ${sql}`).bind(...parameters).all<Record<string, unknown>>()).results;
       } catch (error) {
         return { statements: 1, readonly: false, returnsRows: false, changesSchema: false, droppedTables: [], error: messageOf(error) };
       }

@@ -41,7 +41,7 @@ export interface StatementEffect {
  */
 export interface MirrorEngine {
   /** Asks SQLite about `sql` without running it. */
-  inspect(sql: string): Promise<StatementFacts>;
+  inspect(sql: string, parameters: readonly unknown[]): Promise<StatementFacts>;
   /** Runs a schema change on the copy. */
   run(sql: string, parameters: readonly unknown[]): Promise<void>;
   /** Runs a read on the copy. */
@@ -54,7 +54,7 @@ export interface MirrorEngine {
 
 /** One run's view of the copy: classify queries, replay writes, report what each did. */
 export interface AnalysisSession {
-  inspect(sql: string): Promise<StatementFacts>;
+  inspect(sql: string, parameters: readonly unknown[]): Promise<StatementFacts>;
   /** Replays a buffered write on the copy (schema changes only) and reports its effect. */
   apply(statement: BufferedStatement): Promise<StatementEffect>;
 }
@@ -89,13 +89,13 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
     shared.applied = applied.length;
   };
   return {
-    inspect: (sql) => shared.lock(async () => {
+    inspect: (sql, parameters) => shared.lock(async () => {
       await sync();
-      return engine.inspect(sql);
+      return engine.inspect(sql, parameters);
     }),
     apply: (statement) => shared.lock(async () => {
       await sync();
-      const facts = await engine.inspect(statement.sql);
+      const facts = await engine.inspect(statement.sql, statement.parameters);
       const before = (current ??= await readMirrorTables(engine));
       const inlined = statement.parameters.length > 0 && !facts.error ? await engine.inline(statement.sql, statement.parameters) : undefined;
       if (facts.changesSchema && !facts.error) {

@@ -88,7 +88,7 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
         const first = prepareFirst(sql);
         if ("error" in first) return { statements: 1, readonly: false, returnsRows: false, changesSchema: false, droppedTables: [], error: first.error };
         // Leading `;`s and comments: SQLite skips them, as D1 does.
-        if (!first.stmt) return first.tail.trim() === "" ? empty() : this.inspect(first.tail);
+        if (!first.stmt) return first.tail.trim() === "" ? empty() : this.inspect(first.tail, []);
         const facts: StatementFacts = {
           statements: 1,
           readonly: capi.sqlite3_stmt_readonly(first.stmt) !== 0,
