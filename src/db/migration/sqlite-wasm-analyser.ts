@@ -111,21 +111,25 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
       return db.exec({ sql, rowMode: "object", returnValue: "resultRows" }) as T[];
     },
     async inline(sql, parameters) {
-      const first = prepareFirst(sql);
-      if ("error" in first || !first.stmt) return undefined;
+      let stmt;
+      try {
+        stmt = db.prepare(sql);
+      } catch {
+        return undefined;
+      }
       try {
         // SQLite places the parameters: bind each to a marker no SQL text can
         // hold, expand, then swap each marker's literal for quote() of the value.
         const markers = parameters.map(() => `__parameter_${crypto.randomUUID()}__`);
-        markers.forEach((marker, index) => capi.sqlite3_bind_text(first.stmt!, index + 1, marker, -1, capi.SQLITE_TRANSIENT));
-        let text = capi.sqlite3_expanded_sql(first.stmt) ?? "";
+        stmt.bind(markers);
+        let text = capi.sqlite3_expanded_sql(stmt.pointer!) ?? "";
         for (const [index, marker] of markers.entries()) {
           const literal = String(db.selectValue("select quote(?)", [toBindable(parameters[index]) as never]));
           text = text.replace(`'${marker}'`, () => literal);
         }
         return text;
       } finally {
-        capi.sqlite3_finalize(first.stmt);
+        stmt.finalize();
       }
     },
     async reset() {

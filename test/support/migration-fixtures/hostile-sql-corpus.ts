@@ -8,10 +8,10 @@
  * - `drops`: the tables SQLite says the statements drop.
  */
 export interface CorpusEntry {
-  sql: string | string[];
+  sql: string | readonly string[];
   class: "read" | "write" | "several" | "returning";
-  refused?: string[];
-  drops?: string[];
+  refused?: readonly string[];
+  drops?: readonly string[];
 }
 
 export const CORPUS_SCHEMA = [
