@@ -193,9 +193,10 @@ class BatchedD1Connection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const buffer = this.#buffer;
-    if (buffer && (await classifyMigrationQuery(compiledQuery, buffer.session)) === "write") {
+    const kind = buffer && (await classifyMigrationQuery(compiledQuery, buffer.session));
+    if (buffer && kind !== "read") {
       const statement: BufferedStatement = { sql: compiledQuery.sql, parameters: compiledQuery.parameters };
-      const effect = await buffer.session.apply(statement);
+      const effect = await buffer.session.apply(statement, kind === "data" || kind === "index" ? { builderKind: kind } : {});
       buffer.statements.push(effect.inlined === undefined ? statement : { ...statement, inlined: effect.inlined });
       buffer.effects.push(effect);
       return { rows: [] };

@@ -58,6 +58,7 @@ function d1ScratchEngine(scratch: D1Database): MirrorEngine {
       return (await scratch.prepare(sql).all<T>()).results;
     },
     // D1 has no sqlite3_expanded_sql; the CLI's analyser renders statements.
+    inlines: false,
     async inline() {
       return undefined;
     },

@@ -46,6 +46,8 @@ export interface MirrorEngine {
   run(sql: string, parameters: readonly unknown[]): Promise<void>;
   /** Runs a read on the copy. */
   all<T>(sql: string): Promise<T[]>;
+  /** Whether {@link inline} renders anything. */
+  readonly inlines: boolean;
   /** The statement with its parameters inlined by SQLite (`undefined` if this engine cannot). */
   inline(sql: string, parameters: readonly unknown[]): Promise<string | undefined>;
   /** Drops everything from the copy. */
@@ -55,8 +57,13 @@ export interface MirrorEngine {
 /** One run's view of the copy: classify queries, replay writes, report what each did. */
 export interface AnalysisSession {
   inspect(sql: string, parameters: readonly unknown[]): Promise<StatementFacts>;
-  /** Replays a buffered write on the copy (schema changes only) and reports its effect. */
-  apply(statement: BufferedStatement): Promise<StatementEffect>;
+  /**
+   * Replays a buffered write on the copy (schema changes only) and reports its
+   * effect. `builderKind`, from the query builder's node, spares asking SQLite
+   * what cannot change tables: `data` (INSERT, UPDATE, DELETE) never changes
+   * the schema, `index` (CREATE/DROP INDEX) changes no table.
+   */
+  apply(statement: BufferedStatement, options?: { builderKind?: "data" | "index" }): Promise<StatementEffect>;
 }
 
 /**
@@ -93,8 +100,17 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
       await sync();
       return engine.inspect(sql, parameters);
     }),
-    apply: (statement) => shared.lock(async () => {
+    apply: (statement, { builderKind } = {}) => shared.lock(async () => {
+      if (builderKind === "data" && current && !(engine.inlines && statement.parameters.length > 0)) {
+        return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: false, droppedTables: [] }, before: current, after: current };
+      }
       await sync();
+      if (builderKind === "index" && current) {
+        applied.push(statement);
+        await engine.run(statement.sql, statement.parameters).catch(() => {});
+        shared.applied = applied.length;
+        return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: true, droppedTables: [] }, before: current, after: current };
+      }
       const facts = await engine.inspect(statement.sql, statement.parameters);
       const before = (current ??= await readMirrorTables(engine));
       const inlined = statement.parameters.length > 0 && !facts.error ? await engine.inline(statement.sql, statement.parameters) : undefined;

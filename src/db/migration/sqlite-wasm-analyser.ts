@@ -110,6 +110,7 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
     async all<T>(sql: string) {
       return db.exec({ sql, rowMode: "object", returnValue: "resultRows" }) as T[];
     },
+    inlines: true,
     async inline(sql, parameters) {
       let stmt;
       try {
