@@ -1,4 +1,4 @@
-import { BatchStatementError } from "../../src/db/migration/apply-batch";
+import { BatchOutcomeUnknownError, BatchStatementError } from "../../src/db/migration/apply-batch";
 import { migrationOfStatement } from "../../src/db/migration/ledger-entries";
 import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { statementText } from "../../src/db/migration/statement-text";
@@ -16,9 +16,20 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
       exitCode: 0,
     };
   }
+  const unknown = report.error instanceof BatchOutcomeUnknownError;
+  // What happened to each migration in this run: when the run failed, none was
+  // applied or reverted, whatever Kysely's per-migration status says (it
+  // reports Success for a migration whose statements were only buffered).
   const lines = report.results.map(({ migrationName, direction, status }) => {
-    const label =
-      status === "Success" ? (direction === "Up" ? "applied " : "reverted") : status === "Error" ? "failed  " : "not run ";
+    const label = unknown
+      ? "unknown "
+      : status === "Error"
+        ? "failed  "
+        : report.error !== undefined || status !== "Success"
+          ? "not run "
+          : direction === "Up"
+            ? "applied "
+            : "reverted";
     return `${label} ${migrationName}`;
   });
   if (!report.error) {
@@ -27,9 +38,11 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
   }
   lines.push(...describeError(report));
   lines.push(
-    report.error instanceof UnsafeMigrationError
-      ? "nothing was applied: the run was refused before it was sent"
-      : "nothing was applied: the run is one atomic D1 batch",
+    unknown
+      ? "outcome unknown: the run is one atomic D1 batch, applied whole or not at all; check with `kysely:migrate list`"
+      : report.error instanceof UnsafeMigrationError
+        ? "nothing was applied: the run was refused before it was sent"
+        : "nothing was applied: the run is one atomic D1 batch",
   );
   return { lines, exitCode: 1 };
 }
