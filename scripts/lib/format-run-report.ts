@@ -1,4 +1,5 @@
 import { BatchOutcomeUnknownError, BatchStatementError } from "../../src/db/migration/apply-batch";
+import { BatchTooLargeError } from "../../src/db/migration/batch-limits";
 import { migrationOfStatement } from "../../src/db/migration/ledger-entries";
 import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { statementText } from "../../src/db/migration/statement-text";
@@ -40,7 +41,7 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
   lines.push(
     unknown
       ? "outcome unknown: the run is one atomic D1 batch, applied whole or not at all; check with `kysely:migrate list`"
-      : report.error instanceof UnsafeMigrationError
+      : report.error instanceof UnsafeMigrationError || report.error instanceof BatchTooLargeError
         ? "nothing was applied: the run was refused before it was sent"
         : "nothing was applied: the run is one atomic D1 batch",
   );

@@ -2,6 +2,7 @@ import { Kysely } from "kysely";
 import { Migrator, NO_MIGRATIONS, type Migration, type MigrationResult } from "kysely/migration";
 import { applyBatch, LedgerChangedError } from "./apply-batch";
 import { backupRows, type RowBackup } from "./backup-rows";
+import { assertWithinBatchLimits } from "./batch-limits";
 import { BatchedD1Dialect, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
 import { findDestructiveChanges, type DestructiveChange } from "./find-destructive-changes";
 import { ledgerEntries } from "./ledger-entries";
@@ -86,6 +87,8 @@ export async function runMigrations(
         if (mode === "preview") return;
         const blocking = blockingChanges(destructiveChanges, force);
         if (blocking.length > 0) throw new UnsafeMigrationError(blocking);
+        // The ledger check and bump, and one check per counted table, frame the batch.
+        assertWithinBatchLimits(run.statements, 2 + counted.length);
         const droppedRows = destructiveChanges.flatMap((change) => (change.kind === "changes-children" ? [] : [change.rowsOf]));
         if (droppedRows.length > 0) {
           backup = await backupRows(db, [...new Set(droppedRows)]);
