@@ -35,6 +35,8 @@ export interface RunMigrationsOptions {
    * and stays stored when the batch then fails (e.g. with `RowsChangedError`).
    */
   saveBackup?: (backup: RowBackup) => Promise<void>;
+  /** Called right before the batch is sent (after the guards and the backup); a throw stops the run. */
+  beforeSend?: (run: BufferedRun) => Promise<void>;
 }
 
 export interface MigrationRunReport {
@@ -69,7 +71,7 @@ export interface MigrationRunReport {
 export async function runMigrations(
   database: D1Database,
   command: MigrationCommand,
-  { migrations, analyser, mode = "apply", force = false, saveBackup }: RunMigrationsOptions,
+  { migrations, analyser, mode = "apply", force = false, saveBackup, beforeSend }: RunMigrationsOptions,
 ): Promise<MigrationRunReport> {
   let captured: BufferedRun = { statements: [], ledgerVersion: 0, effects: [] };
   let destructiveChanges: DestructiveChange[] = [];
@@ -94,6 +96,7 @@ export async function runMigrations(
           backup = await backupRows(db, [...new Set(droppedRows)]);
           await saveBackup?.(backup);
         }
+        await beforeSend?.(run);
         await applyBatch(database, run, counted);
       },
     }),
