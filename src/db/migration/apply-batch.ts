@@ -144,7 +144,8 @@ async function commitFailure(database: D1Database, framed: BufferedStatement[], 
       database.prepare(`select * from "${probeTable}"`),
     ]);
   } catch (probeError) {
-    if (!messageOf(probeError).includes(probeTable) && isStatementError(probeError)) {
+    // The check collides with the ledger's version row only when a key is violated.
+    if (/UNIQUE constraint failed/.test(messageOf(probeError)) && messageOf(probeError).includes(DEFAULT_MIGRATION_LOCK_TABLE)) {
       return "FOREIGN KEY constraint failed: a deferred foreign key is still violated when the batch commits (rows reference a parent that does not exist)";
     }
   }
@@ -198,9 +199,13 @@ async function locateFailingStatement(
 
 class LocateAborted extends Error {}
 
-/** An error SQLite raised for a statement (D1 prefixes them `D1_ERROR`, SQLite codes read `SQLITE_…`). */
+/**
+ * An error SQLite raised for a statement (D1 prefixes them `D1_ERROR`, SQLite
+ * codes read `SQLITE_…`), not contention or a fault of the database itself.
+ */
 function isStatementError(error: unknown): boolean {
-  return /D1_ERROR|SQLITE_[A-Z]+/.test(messageOf(error));
+  const message = messageOf(error);
+  return /D1_ERROR|SQLITE_[A-Z]+/.test(message) && !/SQLITE_(BUSY|LOCKED|INTERNAL|IOERR|NOMEM|FULL)/.test(message) && !/internal error/i.test(message);
 }
 
 /** No answer from D1: the request failed or timed out on the way. */
