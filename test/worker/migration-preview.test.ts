@@ -67,10 +67,11 @@ describe("previewing a run", () => {
       `drop table "author"`,
       `delete from "${DEFAULT_MIGRATION_TABLE}" where "name" = ?`,
     ]);
-    expect(report.destructiveChanges.map((change) => change.kind === "drops-rows" && [change.table, change.rows])).toEqual([
-      ["tag", 1],
-      ["book", 2],
-      ["author", 2],
+    expect(report.destructiveChanges.map((change) => [change.kind, change.table, change.kind === "changes-children" ? undefined : change.rows])).toEqual([
+      ["drops-rows", "tag", 1],
+      ["drops-column", "book", 1],
+      ["drops-rows", "book", 2],
+      ["drops-rows", "author", 2],
     ]);
     expect(await databaseState()).toEqual(before);
   });
