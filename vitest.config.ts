@@ -10,6 +10,8 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // An empty D1 the migration analyser copies schemas into (test/support/run-migrations.ts).
+              d1Databases: ["MIGRATION_SCRATCH"],
               bindings: {
                 BETTER_AUTH_SECRET: "test-secret-that-is-at-least-32-characters-long",
                 // Billing test secrets (never used outside tests): two token keys so rotation is exercised.

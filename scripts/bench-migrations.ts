@@ -21,6 +21,7 @@
  * corepack pnpm -s exec tsx scripts/bench-migrations.ts --runs 20
  * ```
  */
+import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -111,7 +112,7 @@ function parseArgs(argv: string[]): { runs: number; help: boolean } | string {
 
 /** The shipped registry: `latest` on an empty database, `down --all`, and the `sql latest` preview. */
 async function benchShipped({ database, counts }: CountingD1, runs: number): Promise<Row[]> {
-  const options = { migrations: shippedMigrations };
+  const options = { migrations: shippedMigrations, analyser: sqliteWasmAnalyser() };
   const latest = newRow("shipped: latest (empty db)");
   const downAll = newRow("shipped: down --all");
   const preview = newRow("shipped: sql latest (preview)");
@@ -128,8 +129,9 @@ async function benchShipped({ database, counts }: CountingD1, runs: number): Pro
 
 /** S `create table` statements in one migration: applied (then undone, untimed), and failing at the last. */
 async function benchSynthetic({ database, counts }: CountingD1, size: number, runs: number): Promise<Row[]> {
-  const succeeding = { migrations: syntheticRegistry(size, false) };
-  const failing = { migrations: syntheticRegistry(size, true) };
+  const analyser = sqliteWasmAnalyser();
+  const succeeding = { migrations: syntheticRegistry(size, false), analyser };
+  const failing = { migrations: syntheticRegistry(size, true), analyser };
   const applied = { ...newRow(`synthetic S=${size}: latest`), synthetic: { size, failing: false } };
   const failed = {
     ...newRow(`synthetic S=${size}: latest, fails at #${size}`),

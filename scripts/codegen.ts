@@ -12,6 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
+import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
 import { UsageError } from "./lib/cli-flags";
 import { exitWithError } from "./lib/exit-with-error";
 import { usingD1 } from "./lib/using-d1";
@@ -48,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
 async function generate(stateDir: string, outFile: string): Promise<void> {
   const target = { remote: false, env: undefined, persistTo: stateDir, config: "wrangler.toml" };
   await usingD1(target, async (db) => {
-    const report = await runMigrations(db, { verb: "latest" }, { migrations });
+    const report = await runMigrations(db, { verb: "latest" }, { migrations, analyser: sqliteWasmAnalyser() });
     if (report.error) throw report.error;
   });
   const sqliteFile = await findDatabaseFile(stateDir);

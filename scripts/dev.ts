@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { constants } from "node:os";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
+import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatRunReport } from "./lib/format-run-report";
 import { devTarget } from "./lib/dev-target";
@@ -19,7 +20,7 @@ async function main(wranglerArgs: string[]): Promise<number> {
   }
   // The database wrangler dev will serve, given the flags passed through to it.
   const target = devTarget(wranglerArgs);
-  const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations }));
+  const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations, analyser: sqliteWasmAnalyser() }));
   const { lines, exitCode } = formatRunReport(report);
   for (const line of lines) console.log(line);
   if (exitCode !== 0) return exitCode;

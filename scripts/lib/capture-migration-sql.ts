@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_MIGRATION_LOCK_TABLE, DEFAULT_MIGRATION_TABLE, type Migration } from "kysely/migration";
 import type { BufferedStatement } from "../../src/db/migration/batched-d1-dialect";
+import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { runMigrations, type MigrationCommand, type MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { usingD1 } from "./using-d1";
 
@@ -34,15 +35,16 @@ export async function captureMigrationSql(migrations: Record<string, Migration>)
   const stateDir = await mkdtemp(path.join(tmpdir(), "migration-sql-"));
   try {
     const target = { remote: false, env: undefined, persistTo: stateDir, config: "wrangler.toml" };
+    const analyser = sqliteWasmAnalyser();
     return await usingD1(target, async (database) => {
       const run = async (command: MigrationCommand, mode: "apply" | "preview"): Promise<MigrationRunReport> => {
         // force: the throwaway database's rows are nobody's; the parent-table guard still applies.
-        const report = await runMigrations(database, command, { migrations, mode, force: true });
+        const report = await runMigrations(database, command, { migrations, analyser, mode, force: true });
         if (report.error) throw report.error;
         return report;
       };
       // An empty run makes the Migrator create its ledger tables.
-      await runMigrations(database, { verb: "latest" }, { migrations: {} });
+      await runMigrations(database, { verb: "latest" }, { migrations: {}, analyser });
       const ledgerTables = await database
         .prepare(`select sql from sqlite_master where type = 'table' and name in (?, ?) order by name`)
         .bind(DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE)

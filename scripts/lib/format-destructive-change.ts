@@ -18,6 +18,12 @@ export function formatDestructiveChange(change: DestructiveChange): [string, str
       "  to proceed: run again with --force; it first writes these rows to a backup file (SQL inserts, restorable with 'wrangler d1 execute --file')",
     ];
   }
+  if (change.kind === "drops-column") {
+    return [
+      `${where} drops column "${change.column}" of table "${change.table}"${change.rowsOf === change.table ? "" : ` (renamed from "${change.rowsOf}" in this run)`}, which holds ${change.rows} non-null value(s)`,
+      "  to proceed: run again with --force; it first writes the table's rows to a backup file (SQL inserts, restorable with 'wrangler d1 execute --file')",
+    ];
+  }
   const children = change.children.map((child) => `"${child.table}" (ON DELETE ${child.onDelete})`).join(", ");
   return [
     `${where} ${verb} "${change.table}", which ${children} reference: D1 always enforces foreign keys, so dropping it deletes or changes their rows`,

@@ -1,7 +1,8 @@
-import { BatchStatementError } from "../../src/db/migration/apply-batch";
-import { inlineParameters } from "../../src/db/migration/inline-parameters";
+import { BatchOutcomeUnknownError, BatchStatementError } from "../../src/db/migration/apply-batch";
+import { BatchTooLargeError } from "../../src/db/migration/batch-limits";
 import { migrationOfStatement } from "../../src/db/migration/ledger-entries";
 import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
+import { statementText } from "../../src/db/migration/statement-text";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { formatDestructiveChange } from "./format-destructive-change";
 
@@ -16,9 +17,20 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
       exitCode: 0,
     };
   }
+  const unknown = report.error instanceof BatchOutcomeUnknownError;
+  // What happened to each migration in this run: when the run failed, none was
+  // applied or reverted, whatever Kysely's per-migration status says (it
+  // reports Success for a migration whose statements were only buffered).
   const lines = report.results.map(({ migrationName, direction, status }) => {
-    const label =
-      status === "Success" ? (direction === "Up" ? "applied " : "reverted") : status === "Error" ? "failed  " : "not run ";
+    const label = unknown
+      ? "unknown "
+      : status === "Error"
+        ? "failed  "
+        : report.error !== undefined || status !== "Success"
+          ? "not run "
+          : direction === "Up"
+            ? "applied "
+            : "reverted";
     return `${label} ${migrationName}`;
   });
   if (!report.error) {
@@ -27,9 +39,11 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
   }
   lines.push(...describeError(report));
   lines.push(
-    report.error instanceof UnsafeMigrationError
-      ? "nothing was applied: the run was refused before it was sent"
-      : "nothing was applied: the run is one atomic D1 batch",
+    unknown
+      ? "outcome unknown: the run is one atomic D1 batch, applied whole or not at all; check with `kysely:migrate list`"
+      : report.error instanceof UnsafeMigrationError || report.error instanceof BatchTooLargeError
+        ? "nothing was applied: the run was refused before it was sent"
+        : "nothing was applied: the run is one atomic D1 batch",
   );
   return { lines, exitCode: 1 };
 }
@@ -40,7 +54,7 @@ function describeError(report: MigrationRunReport): string[] {
     const migration = migrationOfStatement(report.statements, error.statementIndex);
     return [
       `error: ${migration ?? "the run"}: statement #${error.statementIndex + 1} of ${report.statements.length} failed: ${error.databaseMessage}`,
-      `  ${inlineParameters(error.statement.sql, error.statement.parameters)}`,
+      `  ${statementText(error.statement)}`,
     ];
   }
   if (error instanceof UnsafeMigrationError) {

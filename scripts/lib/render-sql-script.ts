@@ -1,6 +1,7 @@
 import { DEFAULT_MIGRATION_LOCK_TABLE, DEFAULT_MIGRATION_TABLE } from "kysely/migration";
 import { LEDGER_VERSION_ROW, type BufferedStatement } from "../../src/db/migration/batched-d1-dialect";
-import { inlineParameters, toSqlLiteral } from "../../src/db/migration/inline-parameters";
+import { quoteText } from "../../src/db/migration/sql-identifier";
+import { statementText } from "../../src/db/migration/statement-text";
 import { ledgerEntries } from "../../src/db/migration/ledger-entries";
 import type { CapturedSql, MigrationSql } from "./capture-migration-sql";
 
@@ -23,7 +24,7 @@ export function renderUpScript(migration: MigrationSql, ledgerTables: CapturedSq
   const ledgerRow = ledgerEntries(migration.up).find((entry) => entry.direction === "Up");
   const statements = migration.up.map((statement, index) =>
     index === ledgerRow?.index
-      ? `insert into "${DEFAULT_MIGRATION_TABLE}" ("name", "timestamp") values (${toSqlLiteral(migration.name)}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`
+      ? `insert into "${DEFAULT_MIGRATION_TABLE}" ("name", "timestamp") values (${quoteText(migration.name)}, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`
       : inline(statement),
   );
   return render(
@@ -83,9 +84,12 @@ function render(comments: string[], statements: string[]): string {
 }
 
 function inline(statement: BufferedStatement): string {
-  return inlineParameters(statement.sql, statement.parameters);
+  if (statement.parameters.length > 0 && statement.inlined === undefined) {
+    throw new Error(`SQLite could not inline the parameters of: ${statement.sql}`);
+  }
+  return statementText(statement);
 }
 
 function ledgerBump(): string {
-  return `update "${DEFAULT_MIGRATION_LOCK_TABLE}" set "is_locked" = "is_locked" + 1 where "id" = ${toSqlLiteral(LEDGER_VERSION_ROW)}`;
+  return `update "${DEFAULT_MIGRATION_LOCK_TABLE}" set "is_locked" = "is_locked" + 1 where "id" = ${quoteText(LEDGER_VERSION_ROW)}`;
 }

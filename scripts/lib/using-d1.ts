@@ -5,6 +5,8 @@ import { experimental_readRawConfig, getPlatformProxy, unstable_readConfig } fro
 import { UsageError, type TargetOptions } from "./cli-flags";
 
 const BINDING = "DB";
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /**
  * Opens the `DB` binding through wrangler's `getPlatformProxy()`, runs
@@ -23,8 +25,20 @@ const BINDING = "DB";
 export async function usingD1<T>(target: TargetOptions, callback: (db: D1Database) => Promise<T>): Promise<T> {
   assertEnvironmentExists(target);
   const remoteConfig = target.remote ? await writeRemoteConfig(target) : undefined;
+  // The proxy's workerd is a child process: on a catchable signal, stop it
+  // before exiting, or it outlives the CLI (and may still apply a batch). The
+  // handlers go first, as workerd starts before getPlatformProxy resolves.
+  let proxy: Awaited<ReturnType<typeof getPlatformProxy<{ DB: D1Database }>>> | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  const exit = (signal: NodeJS.Signals) => void (proxy?.dispose() ?? Promise.resolve()).finally(() => process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1)));
+  const stop = (signal: NodeJS.Signals) => {
+    console.error(`interrupted by ${signal}: stopped the local database process; if a run was being sent, its outcome is unknown: check with \`kysely:migrate list\``);
+    interrupted = signal;
+    if (proxy) exit(signal);
+  };
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
-    const proxy = await getPlatformProxy<{ DB: D1Database }>({
+    proxy = await getPlatformProxy<{ DB: D1Database }>({
       configPath: remoteConfig?.path ?? target.config,
       environment: remoteConfig ? undefined : target.env,
       // Like `wrangler dev [--persist-to <dir>]`, which keeps D1 under <dir>/v3,
@@ -33,6 +47,10 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
       remoteBindings: target.remote,
       envFiles: [],
     });
+    if (interrupted) {
+      exit(interrupted);
+      return await new Promise<never>(() => {});
+    }
     try {
       const database = proxy.env[BINDING];
       if (!database) throw new Error(`${target.config} has no D1 binding named ${BINDING} ([[d1_databases]] binding = "${BINDING}")`);
@@ -41,6 +59,7 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
       await proxy.dispose();
     }
   } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
     if (remoteConfig) await rm(remoteConfig.dir, { recursive: true, force: true });
   }
 }

@@ -15,6 +15,7 @@ export async function writeBackupFile(dir: string, backup: RowBackup, label: str
   await mkdir(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
   const file = path.join(dir, `${stamp}-${label}.sql`);
-  await writeFile(file, backup.sql, { flag: "wx" });
+  // 0600: the rows hold e-mails and token ciphertexts.
+  await writeFile(file, backup.sql, { flag: "wx", mode: 0o600 });
   return file;
 }

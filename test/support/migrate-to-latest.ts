@@ -1,5 +1,5 @@
 import { migrations } from "../../migrations/index";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "./run-migrations";
 
 /** Brings the test's local D1 to the latest migration; fails the test loudly otherwise. */
 export async function migrateToLatest(database: D1Database): Promise<void> {

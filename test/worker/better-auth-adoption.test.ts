@@ -3,7 +3,7 @@ import { getMigrations } from "better-auth/db/migration";
 import { describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { authOptions } from "../../src/auth/create-auth";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { callWorker, freshClientIp, signUp } from "../support/auth-session";
 
 const BASELINE = "20261124120000_better_auth";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { callWorker, signUp, type TestUser } from "../support/auth-session";
 
 const BASELINE = "20261124120000_better_auth";

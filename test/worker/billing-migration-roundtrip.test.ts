@@ -3,7 +3,7 @@ import { getMigrations } from "better-auth/db/migration";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { authOptions } from "../../src/auth/create-auth";
-import { runMigrations, type MigrationCommand, type RunMigrationsOptions } from "../../src/db/migration/run-migrations";
+import { runMigrations, type MigrationCommand, type RunMigrationsOptions } from "../support/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { signUp } from "../support/auth-session";
 import { quotedRows } from "../support/billing-quoted-rows";

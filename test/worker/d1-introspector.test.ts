@@ -4,7 +4,7 @@ import { D1Dialect } from "kysely-d1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { ProjectD1Dialect } from "../../src/db/d1-dialect";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 
 const AUTH_TABLES = ["account", "rateLimit", "session", "user", "verification"];
 

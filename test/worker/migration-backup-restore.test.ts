@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { categoryMigrations } from "../support/migration-fixtures/category-migrations";
 import { d1Reader, tableRows } from "../support/migration-fixtures/schema-snapshot";
 

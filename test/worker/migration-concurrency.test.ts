@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatRunReport } from "../../scripts/lib/format-run-report";
 import { LedgerChangedError } from "../../src/db/migration/apply-batch";
-import { runMigrations, type MigrationCommand, type MigrationRunReport } from "../../src/db/migration/run-migrations";
+import { runMigrations, type MigrationCommand, type MigrationRunReport } from "../support/run-migrations";
 import { barrier, waitingIn } from "../support/migration-fixtures/barrier";
 import { stepMigrations } from "../support/migration-fixtures/inject-failure";
 import { librarySteps } from "../support/migration-fixtures/library-migrations";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatRunReport } from "../../scripts/lib/format-run-report";
 import type { RowBackup } from "../../src/db/migration/backup-rows";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { notebookMigrations } from "../support/migration-fixtures/notebook-migrations";
 import { notebookState } from "../support/migration-fixtures/notebook-state";

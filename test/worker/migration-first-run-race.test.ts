@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LedgerChangedError } from "../../src/db/migration/apply-batch";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { barrier, waitingIn } from "../support/migration-fixtures/barrier";
 import { stepMigrations } from "../support/migration-fixtures/inject-failure";
 import { librarySteps } from "../support/migration-fixtures/library-migrations";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 
 // Tests share this file's database and run in order.

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatRunReport } from "../../scripts/lib/format-run-report";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { CREATE_FAMILY, familyMigrations, REBUILD_AUTHOR } from "../support/migration-fixtures/family-migrations";
 import { d1Reader, exactRows, ledgerSnapshot, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";

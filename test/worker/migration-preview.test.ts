@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MIGRATION_TABLE } from "kysely/migration";
 import type { BufferedStatement } from "../../src/db/migration/batched-d1-dialect";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { stepMigrations } from "../support/migration-fixtures/inject-failure";
 import { librarySteps } from "../support/migration-fixtures/library-migrations";
 import { d1Reader, ledgerSnapshot, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";
@@ -67,10 +67,11 @@ describe("previewing a run", () => {
       `drop table "author"`,
       `delete from "${DEFAULT_MIGRATION_TABLE}" where "name" = ?`,
     ]);
-    expect(report.destructiveChanges.map((change) => change.kind === "drops-rows" && [change.table, change.rows])).toEqual([
-      ["tag", 1],
-      ["book", 2],
-      ["author", 2],
+    expect(report.destructiveChanges.map((change) => [change.kind, change.table, change.kind === "changes-children" ? undefined : change.rows])).toEqual([
+      ["drops-rows", "tag", 1],
+      ["drops-column", "book", 1],
+      ["drops-rows", "book", 2],
+      ["drops-rows", "author", 2],
     ]);
     expect(await databaseState()).toEqual(before);
   });

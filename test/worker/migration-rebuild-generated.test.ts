@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations } from "../support/run-migrations";
 import { CREATE_SHOP, shopMigrations } from "../support/migration-fixtures/shop-migrations";
 import { d1Reader, exactRows } from "../support/migration-fixtures/schema-snapshot";
 

@@ -17,6 +17,28 @@ export class BatchStatementError extends Error {
   }
 }
 
+/**
+ * The batch was sent but no answer came back (`fetch failed`, a timeout): D1
+ * may have committed it or not. Only the ledger can tell.
+ */
+export class BatchOutcomeUnknownError extends Error {
+  constructor(cause: unknown) {
+    super(`the batch was sent but its answer was lost (${messageOf(cause)}); outcome unknown: check with \`kysely:migrate list\``, { cause });
+    this.name = "BatchOutcomeUnknownError";
+  }
+}
+
+/** The batch failed when D1 committed it, after every statement ran: no statement is to blame. */
+export class BatchCommitError extends Error {
+  constructor(
+    /** What failed, in D1's (or SQLite's) words. */
+    readonly databaseMessage: string,
+  ) {
+    super(`the batch failed at commit: ${databaseMessage}`);
+    this.name = "BatchCommitError";
+  }
+}
+
 /** Another run committed migrations after this run read the ledger; nothing of this run was applied. */
 export class LedgerChangedError extends Error {
   constructor() {
@@ -65,15 +87,18 @@ export async function applyBatch(database: D1Database, run: BufferedRun, counted
   try {
     await database.batch(framed.map((statement) => prepare(database, statement)));
   } catch (error) {
+    // Without an answer the batch may have committed: bisecting would then
+    // find the ledger moved (by this very run) and blame another run.
+    if (isTransportError(error)) throw new BatchOutcomeUnknownError(error);
     const failedAt = await locateFailingStatement(database, framed);
     if (failedAt === 0) throw new LedgerChangedError();
     const changed = failedAt === undefined ? undefined : counted[failedAt - 1];
     if (changed) throw new RowsChangedError(changed.table, changed.rows);
     const index = failedAt === undefined ? -1 : failedAt - 1 - checks.length;
     const statement = run.statements[index];
-    // No statement fails on its own (a failure only at commit, such as a
-    // deferred foreign key, or a transient error): D1's message is all we have.
-    if (!statement) throw error;
+    // No statement fails on its own: the failure is at commit, where D1
+    // locally reports only "internal error"; ask SQLite about deferred keys.
+    if (!statement) throw new BatchCommitError(await commitFailure(database, framed, error));
     throw new BatchStatementError(index, statement, messageOf(error));
   }
 }
@@ -89,9 +114,10 @@ function ledgerGuard(version: number): BufferedStatement {
 
 // The same trick: the version row collides with itself only when the table
 // no longer holds the counted rows. No table of its own, nothing left behind.
-function rowCountCheck({ table, rows }: CountedTable): BufferedStatement {
+function rowCountCheck({ table, column, rows }: CountedTable): BufferedStatement {
+  const counted = column === undefined ? "*" : quoteIdentifier(column);
   return {
-    sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select count(*) from ${quoteIdentifier(table)}) is not ?`,
+    sql: `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where (select count(${counted}) from ${quoteIdentifier(table)}) is not ?`,
     parameters: [LEDGER_VERSION_ROW, rows],
   };
 }
@@ -101,6 +127,29 @@ function ledgerBump(version: number): BufferedStatement {
     sql: `update "${DEFAULT_MIGRATION_LOCK_TABLE}" set "is_locked" = ? where "id" = ?`,
     parameters: [version + 1, LEDGER_VERSION_ROW],
   };
+}
+
+/**
+ * Why a batch whose statements all succeed fails at commit: a deferred foreign
+ * key still violated (SQLite's `pragma_foreign_key_check`, probed in a batch
+ * that rolls back), else D1's own message.
+ */
+async function commitFailure(database: D1Database, framed: BufferedStatement[], error: unknown): Promise<string> {
+  const probeTable = `__migration_rollback_probe_${crypto.randomUUID().replaceAll("-", "")}`;
+  const violations = `insert into "${DEFAULT_MIGRATION_LOCK_TABLE}" ("id", "is_locked") select ?, 0 where exists (select 1 from pragma_foreign_key_check)`;
+  try {
+    await database.batch([
+      ...framed.map((statement) => prepare(database, statement)),
+      database.prepare(violations).bind(LEDGER_VERSION_ROW),
+      database.prepare(`select * from "${probeTable}"`),
+    ]);
+  } catch (probeError) {
+    // The check collides with the ledger's version row only when a key is violated.
+    if (/UNIQUE constraint failed/.test(messageOf(probeError)) && messageOf(probeError).includes(DEFAULT_MIGRATION_LOCK_TABLE)) {
+      return "FOREIGN KEY constraint failed: a deferred foreign key is still violated when the batch commits (rows reference a parent that does not exist)";
+    }
+  }
+  return messageOf(error);
 }
 
 /**
@@ -125,18 +174,43 @@ async function locateFailingStatement(
       ]);
       return false; // unreachable: the sentinel's table cannot exist
     } catch (error) {
-      return !messageOf(error).includes(probeTable);
+      if (messageOf(error).includes(probeTable)) return false;
+      // Only a statement's own error blames a prefix; anything else (a lost
+      // answer, an internal error) says nothing about where the run fails.
+      if (!isStatementError(error)) throw new LocateAborted();
+      return true;
     }
   };
   let low = 0;
   let high = statements.length - 1;
-  if (!(await prefixFails(high))) return undefined;
-  while (low < high) {
-    const middle = Math.floor((low + high) / 2);
-    if (await prefixFails(middle)) high = middle;
-    else low = middle + 1;
+  try {
+    if (!(await prefixFails(high))) return undefined;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if (await prefixFails(middle)) high = middle;
+      else low = middle + 1;
+    }
+  } catch (error) {
+    if (error instanceof LocateAborted) return undefined;
+    throw error;
   }
   return low;
+}
+
+class LocateAborted extends Error {}
+
+/**
+ * An error SQLite raised for a statement (D1 prefixes them `D1_ERROR`, SQLite
+ * codes read `SQLITE_…`), not contention or a fault of the database itself.
+ */
+function isStatementError(error: unknown): boolean {
+  const message = messageOf(error);
+  return /D1_ERROR|SQLITE_[A-Z]+/.test(message) && !/SQLITE_(BUSY|LOCKED|INTERNAL|IOERR|NOMEM|FULL)/.test(message) && !/internal error/i.test(message);
+}
+
+/** No answer from D1: the request failed or timed out on the way. */
+function isTransportError(error: unknown): boolean {
+  return !isStatementError(error) && /fetch failed|timed? ?out|network connection lost|ECONN|socket hang up/i.test(messageOf(error));
 }
 
 function prepare(database: D1Database, statement: BufferedStatement): D1PreparedStatement {

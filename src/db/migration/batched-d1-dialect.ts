@@ -11,12 +11,15 @@ import {
   type QueryResult,
 } from "kysely";
 import { D1Introspector } from "../d1-introspector";
-import { isRead } from "./classify-migration-query";
+import { classifyMigrationQuery } from "./classify-migration-query";
+import { readLiveSchema, type AnalysisSession, type RunAnalyser, type StatementEffect } from "./run-analyser";
 
 /** A write the migrator buffered instead of executing. */
 export interface BufferedStatement {
   sql: string;
   parameters: readonly unknown[];
+  /** The statement with its parameters inlined by SQLite, when the run's analyser can render it. */
+  inlined?: string;
 }
 
 /** One migration run's writes, handed over when the Migrator commits. */
@@ -25,6 +28,8 @@ export interface BufferedRun {
   statements: BufferedStatement[];
   /** The ledger version read when the run started; see {@link LEDGER_VERSION_ROW}. */
   ledgerVersion: number;
+  /** Per statement, what SQLite says it did to a copy of the schema. */
+  effects: StatementEffect[];
 }
 
 /** Receives a run's buffered writes. Throwing rolls the whole run back. */
@@ -44,6 +49,8 @@ export interface BatchedD1DialectConfig {
   database: D1Database;
   /** Applies (or captures) the buffered writes. */
   commit: CommitBuffer;
+  /** Reads each query with SQLite; see {@link RunAnalyser}. */
+  analyser: RunAnalyser;
 }
 
 /**
@@ -149,14 +156,12 @@ class BatchedD1Driver implements Driver {
   }
 
   async beginTransaction(connection: BatchedD1Connection): Promise<void> {
-    connection.startBuffering();
+    const { database, analyser } = this.#config;
+    connection.startBuffering(await analyser.open(await readLiveSchema(database)));
   }
 
   async commitTransaction(connection: BatchedD1Connection): Promise<void> {
-    await this.#config.commit({
-      statements: connection.takeBuffer(),
-      ledgerVersion: this.#runState.ledgerVersion,
-    });
+    await this.#config.commit({ ...connection.takeBuffer(), ledgerVersion: this.#runState.ledgerVersion });
   }
 
   async rollbackTransaction(connection: BatchedD1Connection): Promise<void> {
@@ -170,25 +175,30 @@ class BatchedD1Driver implements Driver {
 
 class BatchedD1Connection implements DatabaseConnection {
   readonly #database: D1Database;
-  #buffer: BufferedStatement[] | undefined;
+  #buffer: { session: AnalysisSession; statements: BufferedStatement[]; effects: StatementEffect[] } | undefined;
 
   constructor(database: D1Database) {
     this.#database = database;
   }
 
-  startBuffering(): void {
-    this.#buffer = [];
+  startBuffering(session: AnalysisSession): void {
+    this.#buffer = { session, statements: [], effects: [] };
   }
 
-  takeBuffer(): BufferedStatement[] {
-    const buffer = this.#buffer ?? [];
+  takeBuffer(): { statements: BufferedStatement[]; effects: StatementEffect[] } {
+    const { statements = [], effects = [] } = this.#buffer ?? {};
     this.#buffer = undefined;
-    return buffer;
+    return { statements, effects };
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    if (this.#buffer && !isRead(compiledQuery)) {
-      this.#buffer.push({ sql: compiledQuery.sql, parameters: compiledQuery.parameters });
+    const buffer = this.#buffer;
+    const kind = buffer && (await classifyMigrationQuery(compiledQuery, buffer.session));
+    if (buffer && kind !== "read") {
+      const statement: BufferedStatement = { sql: compiledQuery.sql, parameters: compiledQuery.parameters };
+      const effect = await buffer.session.apply(statement, kind === "data" || kind === "index" ? { builderKind: kind } : {});
+      buffer.statements.push(effect.inlined === undefined ? statement : { ...statement, inlined: effect.inlined });
+      buffer.effects.push(effect);
       return { rows: [] };
     }
     const result = await this.#database

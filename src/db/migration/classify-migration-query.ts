@@ -1,63 +1,46 @@
 import type { CompiledQuery } from "kysely";
-import { splitStatements, tokenizeSql, type SqlToken } from "./sql-tokens";
+import type { AnalysisSession } from "./run-analyser";
 
 /**
  * Reads run at once (a migration may inspect the database); anything else is
- * buffered. Refuses what one batch cannot honour: several statements in one
- * query (D1's `prepare()` runs them all, even after a `select`, while the
- * guards and error reports would see only the first), and a write with
- * `RETURNING` (its rows do not exist until the batch: it would return none).
+ * buffered (as `data` or `index` when the builder's node says it changes no
+ * table). A builder query is classified by its Kysely node; raw SQL by what
+ * SQLite says about it (read = writes nothing and returns rows). Refuses what
+ * one batch cannot honour: several statements in one query (D1's `prepare()`
+ * runs them all, while the guards would see only the first), and a write that
+ * returns rows (`RETURNING`: its rows do not exist until the batch).
  *
  * @example
  * ```ts
- * if (buffering && !isRead(compiledQuery)) buffer.push(compiledQuery) // else run it now
+ * if ((await classifyMigrationQuery(compiledQuery, session)) !== "read") buffer.push(compiledQuery) // else run it now
  * ```
  */
-export function isRead(compiledQuery: CompiledQuery): boolean {
-  const statements = splitStatements(tokenizeSql(compiledQuery.sql));
-  if (statements.length > 1) {
+export async function classifyMigrationQuery(compiledQuery: CompiledQuery, session: AnalysisSession): Promise<"read" | "write" | "data" | "index"> {
+  const node = compiledQuery.query;
+  if (node.kind === "SelectQueryNode") return "read";
+  if (node.kind !== "RawNode") {
+    if ("returning" in node && node.returning) throw returningError(compiledQuery.sql);
+    return DATA_WRITES.has(node.kind) ? "data" : INDEX_WRITES.has(node.kind) ? "index" : "write";
+  }
+  const facts = await session.inspect(compiledQuery.sql, compiledQuery.parameters);
+  if (facts.statements > 1) {
     throw new Error(
-      `a migration sent ${statements.length} SQL statements in one query; D1 would run them all but the runner checks one: send each with its own query (${excerpt(compiledQuery.sql)})`,
+      `a migration sent several SQL statements in one query; D1 would run them all but the runner checks one: send each with its own query (${excerpt(compiledQuery.sql)})`,
     );
   }
-  const tokens = statements[0] ?? [];
-  const verb = statementVerb(tokens);
-  if (WRITE_VERBS.includes(verb) && tokens.some((token) => token.depth === 0 && token.text === "returning")) {
-    throw new Error(
-      `a migration's write uses RETURNING, but writes are buffered until the run's batch, so it would return no rows (${excerpt(compiledQuery.sql)})`,
-    );
-  }
-  if (compiledQuery.query.kind === "SelectQueryNode") return true;
-  if (compiledQuery.query.kind !== "RawNode") return false;
-  return verb === "select" || verb === "values" || verb === "explain" || (verb === "pragma" && isReadingPragma(tokens));
+  if (facts.error) return "write"; // the batch reports SQLite's error
+  if (facts.returnsRows && facts.readonly) return "read";
+  if (facts.returnsRows) throw returningError(compiledQuery.sql);
+  return "write";
 }
 
-const WRITE_VERBS = ["insert", "replace", "update", "delete"];
+// Builder nodes that write rows and never change the schema.
+const DATA_WRITES = new Set(["InsertQueryNode", "UpdateQueryNode", "DeleteQueryNode", "MergeQueryNode"]);
+// Builder nodes that change the schema but no table.
+const INDEX_WRITES = new Set(["CreateIndexNode", "DropIndexNode"]);
 
-// Pragmas whose parenthesised argument names what to read about; for any
-// other pragma `name(value)` sets it, like `name = value`.
-const QUERY_PRAGMAS = new Set([
-  "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
-  "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
-]);
-// Pragmas that act even without an argument.
-const ACTING_PRAGMAS = new Set(["optimize", "incremental_vacuum", "wal_checkpoint"]);
-
-/** The statement's verb, lower-cased; for `WITH …` the verb of the statement the CTEs serve. */
-function statementVerb(tokens: readonly SqlToken[]): string {
-  const first = tokens[0]?.kind === "word" ? tokens[0].text : "";
-  if (first !== "with") return first;
-  const main = tokens.find((token) => token.depth === 0 && ["select", "values", ...WRITE_VERBS].includes(token.text));
-  return main?.text ?? first;
-}
-
-/** `pragma [schema.]name`, or `pragma [schema.]name(table)` for a query pragma; not `= value`. */
-function isReadingPragma(tokens: readonly SqlToken[]): boolean {
-  const nameAt = tokens[2]?.text === "." ? 3 : 1;
-  const name = tokens[nameAt]?.text ?? "";
-  const next = tokens[nameAt + 1]?.text;
-  if (next === undefined) return !ACTING_PRAGMAS.has(name);
-  return next === "(" && QUERY_PRAGMAS.has(name);
+function returningError(sql: string): Error {
+  return new Error(`a migration's write returns rows (RETURNING), but writes are buffered until the run's batch, so it would return none (${excerpt(sql)})`);
 }
 
 function excerpt(sql: string): string {

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
-import type { OnDeleteAction } from "./parse-schema-statement";
+/** What a foreign key does to child rows when its parent row is deleted. */
+export type OnDeleteAction = "CASCADE" | "SET NULL" | "SET DEFAULT" | "RESTRICT" | "NO ACTION";
 
 /** One foreign key of the database: `child` references `parent`. */
 export interface ForeignKey {

@@ -2,9 +2,11 @@ import { Kysely } from "kysely";
 import { Migrator, NO_MIGRATIONS, type Migration, type MigrationResult } from "kysely/migration";
 import { applyBatch, LedgerChangedError } from "./apply-batch";
 import { backupRows, type RowBackup } from "./backup-rows";
+import { assertWithinBatchLimits } from "./batch-limits";
 import { BatchedD1Dialect, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
 import { findDestructiveChanges, type DestructiveChange } from "./find-destructive-changes";
 import { ledgerEntries } from "./ledger-entries";
+import type { RunAnalyser } from "./run-analyser";
 import { blockingChanges, UnsafeMigrationError } from "./unsafe-migration-error";
 
 /** What to migrate: the verbs users know from kysely-ctl. */
@@ -18,6 +20,11 @@ export type MigrationCommand =
 export interface RunMigrationsOptions {
   /** The registry: migration name → module. Names sort in run order. */
   migrations: Record<string, Migration>;
+  /**
+   * Reads the run with SQLite: `sqliteWasmAnalyser()` in Node (the CLI),
+   * `d1ScratchAnalyser(scratchDatabase)` inside workerd.
+   */
+  analyser: RunAnalyser;
   /** `preview` runs the migrations, captures their statements and applies nothing. */
   mode?: "apply" | "preview";
   /** Apply a run that drops rows (after backing them up). Never lifts the parent-table guard. */
@@ -28,6 +35,8 @@ export interface RunMigrationsOptions {
    * and stays stored when the batch then fails (e.g. with `RowsChangedError`).
    */
   saveBackup?: (backup: RowBackup) => Promise<void>;
+  /** Called right before the batch is sent (after the guards and the backup); a throw stops the run. */
+  beforeSend?: (run: BufferedRun) => Promise<void>;
 }
 
 export interface MigrationRunReport {
@@ -62,28 +71,32 @@ export interface MigrationRunReport {
 export async function runMigrations(
   database: D1Database,
   command: MigrationCommand,
-  { migrations, mode = "apply", force = false, saveBackup }: RunMigrationsOptions,
+  { migrations, analyser, mode = "apply", force = false, saveBackup, beforeSend }: RunMigrationsOptions,
 ): Promise<MigrationRunReport> {
-  let captured: BufferedRun = { statements: [], ledgerVersion: 0 };
+  let captured: BufferedRun = { statements: [], ledgerVersion: 0, effects: [] };
   let destructiveChanges: DestructiveChange[] = [];
   let backup: RowBackup | undefined;
   const db: Kysely<any> = new Kysely<any>({
     dialect: new BatchedD1Dialect({
       database,
+      analyser,
       commit: async (run) => {
         captured = run;
         // Outside the Migrator's transaction, so these reads run now, before the
         // batch; the batch re-checks the counts, as the app may write meanwhile.
-        const { changes, counted } = await findDestructiveChanges(db, run.statements, migrations);
+        const { changes, counted } = await findDestructiveChanges(db, run.statements, run.effects, migrations);
         destructiveChanges = changes;
         if (mode === "preview") return;
         const blocking = blockingChanges(destructiveChanges, force);
         if (blocking.length > 0) throw new UnsafeMigrationError(blocking);
-        const droppedRows = destructiveChanges.flatMap((change) => (change.kind === "drops-rows" ? [change.rowsOf] : []));
+        // The ledger check and bump, and one check per counted table, frame the batch.
+        assertWithinBatchLimits(run.statements, 2 + counted.length);
+        const droppedRows = destructiveChanges.flatMap((change) => (change.kind === "changes-children" ? [] : [change.rowsOf]));
         if (droppedRows.length > 0) {
           backup = await backupRows(db, [...new Set(droppedRows)]);
           await saveBackup?.(backup);
         }
+        await beforeSend?.(run);
         await applyBatch(database, run, counted);
       },
     }),

@@ -11,26 +11,16 @@ export function quoteIdentifier(name: string): string {
 }
 
 /**
- * The name a SQLite identifier token stands for: strips `"…"`, `` `…` `` or
- * `[…]` quoting and undoes doubled quotes.
+ * A text value as a SQLite string literal.
  *
  * @example
  * ```ts
- * unquoteIdentifier('"user"') // user
+ * quoteText("it's") // 'it''s'
  * ```
  */
-export function unquoteIdentifier(token: string): string {
-  const first = token[0];
-  const last = token[token.length - 1];
-  if ((first === '"' && last === '"') || (first === "`" && last === "`")) {
-    return token.slice(1, -1).replaceAll(`${first}${first}`, first);
-  }
-  if (first === "[" && last === "]") return token.slice(1, -1);
-  return token;
+export function quoteText(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
-
-/** One identifier token in any of SQLite's quoting styles (a regex source, no groups). */
-export const IDENTIFIER_PATTERN = String.raw`(?:"(?:[^"]|"")+"|` + "`(?:[^`]|``)+`" + String.raw`|\[[^\]]+\]|[A-Za-z_][\w$]*)`;
 
 /**
  * Whether two names denote the same SQLite object (SQLite folds ASCII case).

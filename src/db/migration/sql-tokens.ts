@@ -1,3 +1,11 @@
+// The one SQL scanner left, and only for the scratch-D1 analyser in workerd:
+// D1 runs every statement of a string it is given, even behind EXPLAIN (and
+// workerd fails internally when a later one changes the schema while the
+// EXPLAIN is read), while workerd cannot compile SQLite-WASM to ask
+// sqlite3_complete(). So the string is split here before D1 sees it. The CLI's
+// analyser asks SQLite (sqlite3_prepare_v3's tail) and never uses this.
+// Remove it when workerd can host an embedded SQLite.
+
 /** One significant token of a SQL string (whitespace and comments are dropped). */
 export interface SqlToken {
   /** `word`: a bare keyword or name, lower-cased; `literal`: a quoted string, name or blob; `symbol`: anything else. */

@@ -1,0 +1,175 @@
+import type { BufferedStatement } from "./batched-d1-dialect";
+import type { OnDeleteAction } from "./read-foreign-keys";
+
+/** What SQLite says about one SQL string, prepared against the run's schema so far (never run on the real database). */
+export interface StatementFacts {
+  /** How many statements SQLite finds in the string (2 means "more than one"). */
+  statements: number;
+  /** Writes no database content (`sqlite3_stmt_readonly`). */
+  readonly: boolean;
+  /** Produces result rows (has result columns). */
+  returnsRows: boolean;
+  /** Creates, drops or alters a schema object. */
+  changesSchema: boolean;
+  /** Tables the statement drops, as SQLite resolved the name. */
+  droppedTables: string[];
+  /** SQLite could not prepare it against the copy (the real batch will report why). */
+  error?: string;
+}
+
+/** One table of the copy: its columns in order and the tables it references. */
+export interface MirrorTable {
+  name: string;
+  columns: string[];
+  foreignKeys: { parent: string; onDelete: OnDeleteAction }[];
+}
+
+/** What one buffered write did to the copy of the schema. */
+export interface StatementEffect {
+  facts: StatementFacts;
+  /** Tables before the statement ran (every table, as the copy held them). */
+  before: MirrorTable[];
+  /** Tables after it ran. */
+  after: MirrorTable[];
+  /** The statement with its parameters inlined as SQLite literals, when the analyser can render it. */
+  inlined?: string;
+}
+
+/**
+ * The engine a {@link RunAnalyser} runs on: a SQLite database holding a copy
+ * of the live schema (no rows), which only ever sees the run's schema changes.
+ */
+export interface MirrorEngine {
+  /** Asks SQLite about `sql` without running it. */
+  inspect(sql: string, parameters: readonly unknown[]): Promise<StatementFacts>;
+  /** Runs a schema change on the copy. */
+  run(sql: string, parameters: readonly unknown[]): Promise<void>;
+  /** Runs a read on the copy. */
+  all<T>(sql: string): Promise<T[]>;
+  /** Whether {@link inline} renders anything. */
+  readonly inlines: boolean;
+  /** The statement with its parameters inlined by SQLite (`undefined` if this engine cannot). */
+  inline(sql: string, parameters: readonly unknown[]): Promise<string | undefined>;
+  /** Drops everything from the copy. */
+  reset(): Promise<void>;
+}
+
+/** One run's view of the copy: classify queries, replay writes, report what each did. */
+export interface AnalysisSession {
+  inspect(sql: string, parameters: readonly unknown[]): Promise<StatementFacts>;
+  /**
+   * Replays a buffered write on the copy (schema changes only) and reports its
+   * effect. `builderKind`, from the query builder's node, spares asking SQLite
+   * what cannot change tables: `data` (INSERT, UPDATE, DELETE) never changes
+   * the schema, `index` (CREATE/DROP INDEX) changes no table.
+   */
+  apply(statement: BufferedStatement, options?: { builderKind?: "data" | "index" }): Promise<StatementEffect>;
+}
+
+/**
+ * Reads a migration run with SQLite itself: the runner's analyser, passed in
+ * because what can host an embedded SQLite differs by place (SQLite-WASM in
+ * Node; a scratch local D1 inside workerd, which cannot compile WebAssembly
+ * at run time).
+ */
+export interface RunAnalyser {
+  /** Starts a session over a copy of `schema` (the live `sqlite_master.sql` texts, tables first). */
+  open(schema: readonly string[]): Promise<AnalysisSession>;
+}
+
+/**
+ * A session over an engine that several sessions may share (the scratch D1 is
+ * one database per binding, and runs may interleave): before each call the
+ * copy is rebuilt for this session unless it is already this session's.
+ */
+export function mirroredSession(engine: MirrorEngine, schema: readonly string[], shared: SharedMirror): AnalysisSession {
+  const owner = Symbol("run");
+  const applied: BufferedStatement[] = [];
+  // The copy's tables as of the last change; only schema changes alter them.
+  let current: MirrorTable[] | undefined;
+  const sync = async () => {
+    if (shared.owner === owner && shared.applied === applied.length) return;
+    await engine.reset();
+    for (const sql of schema) await engine.run(sql, []);
+    for (const statement of applied) await engine.run(statement.sql, statement.parameters).catch(() => {});
+    shared.owner = owner;
+    shared.applied = applied.length;
+  };
+  return {
+    inspect: (sql, parameters) => shared.lock(async () => {
+      await sync();
+      return engine.inspect(sql, parameters);
+    }),
+    apply: (statement, { builderKind } = {}) => shared.lock(async () => {
+      if (builderKind === "data" && current && !(engine.inlines && statement.parameters.length > 0)) {
+        return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: false, droppedTables: [] }, before: current, after: current };
+      }
+      await sync();
+      if (builderKind === "index" && current) {
+        applied.push(statement);
+        await engine.run(statement.sql, statement.parameters).catch(() => {});
+        shared.applied = applied.length;
+        return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: true, droppedTables: [] }, before: current, after: current };
+      }
+      const facts = await engine.inspect(statement.sql, statement.parameters);
+      const before = (current ??= await readMirrorTables(engine));
+      const inlined = statement.parameters.length > 0 && !facts.error ? await engine.inline(statement.sql, statement.parameters) : undefined;
+      if (facts.changesSchema && !facts.error) {
+        applied.push(statement);
+        // A statement the copy refuses fails the real batch too, which reports it.
+        await engine.run(statement.sql, statement.parameters).catch(() => {});
+        shared.applied = applied.length;
+      }
+      const after = facts.changesSchema ? (current = await readMirrorTables(engine)) : before;
+      return { facts, before, after, ...(inlined !== undefined && { inlined }) };
+    }),
+  };
+}
+
+/** Who holds a shared copy, how far it is replayed, and a lock serialising its use. */
+export interface SharedMirror {
+  owner: symbol | undefined;
+  applied: number;
+  lock<T>(task: () => Promise<T>): Promise<T>;
+}
+
+/** A fresh {@link SharedMirror}. */
+export function sharedMirror(): SharedMirror {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    owner: undefined,
+    applied: 0,
+    lock<T>(task: () => Promise<T>): Promise<T> {
+      const result = tail.then(task, task);
+      tail = result.catch(() => {});
+      return result;
+    },
+  };
+}
+
+async function readMirrorTables(engine: MirrorEngine): Promise<MirrorTable[]> {
+  const rows = await engine.all<{ name: string; columns: string; foreignKeys: string }>(
+    `select m.name as name,
+       (select json_group_array(c.name) from (select name from pragma_table_info(m.name) order by cid) c) as columns,
+       (select json_group_array(json_object('parent', f."table", 'onDelete', upper(f.on_delete))) from pragma_foreign_key_list(m.name) f) as foreignKeys
+     from sqlite_master m
+     where m.type = 'table' and m.name not like 'sqlite\\_%' escape '\\' and m.name not like '\\_cf\\_%' escape '\\'
+     order by m.name`,
+  );
+  return rows.map((row) => ({ name: row.name, columns: JSON.parse(row.columns), foreignKeys: JSON.parse(row.foreignKeys) }));
+}
+
+/**
+ * The live database's schema as SQL, tables first (views and triggers may
+ * name them), for {@link RunAnalyser.open}.
+ */
+export async function readLiveSchema(database: D1Database): Promise<string[]> {
+  const { results } = await database
+    .prepare(
+      `select sql from sqlite_master
+       where sql is not null and name not like 'sqlite\\_%' escape '\\' and name not like '\\_cf\\_%' escape '\\'
+       order by case type when 'table' then 0 when 'index' then 1 when 'view' then 2 else 3 end, rowid`,
+    )
+    .all<{ sql: string }>();
+  return results.map((row) => row.sql);
+}

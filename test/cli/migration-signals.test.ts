@@ -1,0 +1,103 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { inFlightRunFile } from "../../scripts/lib/in-flight-run";
+import { REPO_ROOT, runScript } from "./run-script";
+
+// The CLI's workerd is its child: a catchable signal must end it too, and
+// after an uncatchable one the next call reports the run from the ledger.
+
+const SCRIPT = "scripts/kysely-migrate.ts";
+const BIN = path.join(REPO_ROOT, "node_modules", ".bin");
+const groups: number[] = [];
+const dirs: string[] = [];
+
+/** Processes still alive in a process group. */
+function groupMembers(pgid: number): string[] {
+  try {
+    return execFileSync("ps", ["-o", "pid=,ppid=,comm=", "-g", String(pgid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
+}
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 40_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function startLatest(persistTo: string) {
+  const child = spawn(path.join(BIN, "tsx"), [path.join(REPO_ROOT, SCRIPT), "latest", "--persist-to", persistTo], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  groups.push(child.pid!);
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdout.resume();
+  const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return { pgid: child.pid!, closed, stderr: () => stderr };
+}
+
+afterEach(async () => {
+  for (const pgid of groups.splice(0)) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {}
+  }
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe("kysely:migrate and its workerd", { timeout: 90_000 }, () => {
+  it("SIGTERM during a run ends the CLI and its workerd", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "migrate-signal-"));
+    dirs.push(dir);
+    const cli = startLatest(dir);
+    const workerd = await until(() => groupMembers(cli.pgid).find((line) => line.includes("workerd")), "workerd to start");
+
+    // To the CLI's own Node process (tsx runs it as a grandchild), the parent of workerd.
+    process.kill(Number(workerd.trim().split(/\s+/)[1]), "SIGTERM");
+    const code = await cli.closed;
+
+    await until(() => (groupMembers(cli.pgid).length === 0 ? true : undefined), "every process of the CLI to exit", 10_000);
+    expect({ code, stderr: cli.stderr() }).toMatchObject(code === 0 ? { code: 0 } : { stderr: expect.stringMatching(/interrupted by SIGTERM/) });
+  });
+
+  it("after a SIGKILL mid-batch, the next list reports the run's outcome from the ledger", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "migrate-kill-"));
+    dirs.push(dir);
+    const target = { remote: false, env: undefined, persistTo: dir, config: path.join(REPO_ROOT, "wrangler.toml") };
+    const cli = startLatest(dir);
+    const run = await until(async () => {
+      try {
+        return JSON.parse(await readFile(inFlightRunFile(target), "utf8")) as { pid: number; planned: { migrationName: string }[] };
+      } catch {
+        return undefined;
+      }
+    }, "the run to be sent");
+
+    process.kill(run.pid, "SIGKILL"); // the CLI's own Node process; its workerd is orphaned
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    process.kill(-cli.pgid, "SIGKILL");
+    const { code, stdout, stderr } = await runScript(SCRIPT, ["list", "--persist-to", dir]);
+
+    expect(code).toBe(0);
+    const noted = stderr.trim().split("\n");
+    expect(noted[0]).toMatch(new RegExp(`^note: the run started by pid ${run.pid} at .* ended before it reported; the ledger now shows:$`));
+    for (const { migrationName } of run.planned) {
+      const applied = stdout.split("\n").some((line) => line.startsWith(migrationName) && line.includes("applied 20"));
+      expect(noted).toContain(`  ${applied ? "applied " : "not applied"} ${migrationName}`);
+    }
+    // Reported once: the record is gone.
+    await expect(readFile(inFlightRunFile(target))).rejects.toThrow(/ENOENT/);
+  });
+});
