@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { hermeticWranglerConfig } from "./test/support/hermetic-wrangler-config";
 
 export default defineConfig({
   test: {
@@ -8,7 +9,8 @@ export default defineConfig({
         // Worker, Better Auth and migrations inside workerd, on a real local D1.
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            // wrangler.toml's copy in a directory with no .dev.vars: the bindings below are the only secrets.
+            wrangler: { configPath: hermeticWranglerConfig("wrangler.toml", "node_modules/.cache/test-wrangler") },
             miniflare: {
               bindings: {
                 BETTER_AUTH_SECRET: "test-secret-that-is-at-least-32-characters-long",
@@ -27,6 +29,10 @@ export default defineConfig({
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
         test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+      },
+      {
+        // Pure modules: plain Node, no workerd, no database, no subprocess.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
     ],
   },
