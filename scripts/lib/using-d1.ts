@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { experimental_readRawConfig, getPlatformProxy, unstable_readConfig } from "wrangler";
 import { UsageError, type TargetOptions } from "./cli-flags";
 
 const BINDING = "DB";
@@ -21,10 +20,13 @@ const BINDING = "DB";
  * ```
  */
 export async function usingD1<T>(target: TargetOptions, callback: (db: D1Database) => Promise<T>): Promise<T> {
-  assertEnvironmentExists(target);
-  const bindingConfig = await writeBindingConfig(target);
+  // Imported here, not at the top: loading wrangler takes seconds, and a
+  // command that fails on its arguments (or makes a file) never needs it.
+  const wrangler = await import("wrangler");
+  assertEnvironmentExists(wrangler, target);
+  const bindingConfig = await writeBindingConfig(wrangler, target);
   try {
-    const proxy = await getPlatformProxy<{ DB: D1Database }>({
+    const proxy = await wrangler.getPlatformProxy<{ DB: D1Database }>({
       configPath: bindingConfig.path,
       // Like `wrangler dev [--persist-to <dir>]`, which keeps D1 under <dir>/v3,
       // <dir> defaulting to .wrangler/state next to the config (not the cwd).
@@ -41,8 +43,10 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
   }
 }
 
-function assertEnvironmentExists({ config, env }: TargetOptions): void {
-  if (env !== undefined && !experimental_readRawConfig({ config }).rawConfig.env?.[env]) {
+type Wrangler = typeof import("wrangler");
+
+function assertEnvironmentExists(wrangler: Wrangler, { config, env }: TargetOptions): void {
+  if (env !== undefined && !wrangler.experimental_readRawConfig({ config }).rawConfig.env?.[env]) {
     throw new UsageError(`${config} has no [env.${env}]; check --env`);
   }
 }
@@ -58,8 +62,8 @@ function assertEnvironmentExists({ config, env }: TargetOptions): void {
  *   (which would make `wrangler dev` remote too), keeps `--remote` explicit.
  * The binding's `database_id` is kept: the local D1 file is named after it.
  */
-async function writeBindingConfig(target: TargetOptions): Promise<{ dir: string; path: string }> {
-  const config = unstable_readConfig({ config: target.config, env: target.env });
+async function writeBindingConfig(wrangler: Wrangler, target: TargetOptions): Promise<{ dir: string; path: string }> {
+  const config = wrangler.unstable_readConfig({ config: target.config, env: target.env });
   const binding = config.d1_databases.find((database: { binding: string }) => database.binding === BINDING);
   if (!binding) throw new Error(`${target.config} has no D1 binding named ${BINDING} ([[d1_databases]] binding = "${BINDING}")`);
   if (target.remote && (!binding.database_id || /^0{8}-/.test(binding.database_id))) {
