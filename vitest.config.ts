@@ -28,7 +28,7 @@ export default defineConfig({
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
-        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
         // Pure modules: plain Node, no workerd, no database, no subprocess.

@@ -1,9 +1,11 @@
-import { readFile }  from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { migrations } from "../../migrations/index";
 import { runBatch } from "../../src/billing/d1-batch";
 import { parsePlanCatalog, planCatalogChanges, PlanCatalogError, PlanPriceLockedError } from "../../src/billing/plan-catalog";
 import { createDb } from "../../src/db/create-db";
 import type { CliIo } from "../lib/cli-io";
 import { parseFlags, parseTarget, TARGET_BOOLEAN_FLAGS, TARGET_VALUE_FLAGS, UsageError, type TargetOptions } from "../lib/cli-flags";
+import { requireMigrated } from "../lib/require-migrated";
 import { usingD1 } from "../lib/using-d1";
 
 export const USAGE = "usage: pnpm billing:plans [--file billing/plans.json] [--local|--remote] [--env <name>] [--persist-to <dir>] [--config <path>] [--dry-run]";
@@ -60,6 +62,7 @@ async function syncPlans(cli: Cli, io: CliIo): Promise<number> {
   // Every plan is validated before the database is opened: one bad entry writes nothing.
   const plans = parsePlanCatalog(text, cli.file);
   return usingD1(cli.target, async (d1) => {
+    await requireMigrated(d1, migrations, cli.target);
     const db = createDb(d1);
     const { changes, queries } = await planCatalogChanges(db, plans, new Date().toISOString());
     if (!cli.dryRun) await runBatch(d1, queries);

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withLocalD1 } from "./local-d1-file";
+import { migrations } from "../../migrations/index";
+import { tableNames, withLocalD1 } from "./local-d1-file";
 import { billingPlans } from "../../scripts/commands/billing-plans";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { hasStackTrace, REPO_ROOT, runInProcess, runScript } from "./run-script";
@@ -12,6 +13,7 @@ import { hasStackTrace, REPO_ROOT, runInProcess, runScript } from "./run-script"
 // exit codes); the first test runs it as an operator does, as a process.
 
 const SCRIPT = "scripts/billing-plans.ts";
+const NAMES = Object.keys(migrations).sort();
 let dir: string;
 
 function plansIn(persistTo: string): Record<string, unknown>[] {
@@ -109,5 +111,20 @@ describe("pnpm billing:plans", () => {
       "error: plan 'pro-yearly' has 1 live subscriber(s), so its amountMinor cannot change; add a new plan with a new code instead",
     );
     expect(plansIn(dir)).toEqual(before);
+  });
+
+  it("on a database that was never migrated, says to run kysely:migrate latest first (exit 1) and creates nothing", async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), "billing-plans-unmigrated-"));
+    try {
+      const run = await runInProcess(billingPlans, ["--persist-to", empty]);
+
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: "" });
+      expect(run.stderr.trimEnd().split("\n")).toEqual([
+        `error: the database is not migrated to latest (pending: ${NAMES.join(", ")}); run 'pnpm kysely:migrate latest --persist-to ${empty}' first`,
+      ]);
+      expect(tableNames(empty)).toEqual([]);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });
