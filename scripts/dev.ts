@@ -9,6 +9,7 @@ import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatRunReport } from "./lib/format-run-report";
+import { devAuthVars } from "./lib/dev-origin";
 import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
 import { usingD1 } from "./lib/using-d1";
@@ -19,6 +20,7 @@ async function main(wranglerArgs: string[]): Promise<number> {
   }
   // The database wrangler dev will serve, given the flags passed through to it.
   const target = devTarget(wranglerArgs);
+  const authVars = devAuthVars(wranglerArgs);
   const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations }));
   const { lines, exitCode } = formatRunReport(report);
   for (const line of lines) console.log(line);
@@ -27,7 +29,7 @@ async function main(wranglerArgs: string[]): Promise<number> {
   // wrangler's own JS on this Node, not its bin shims: a shim (a shell) that
   // gets a signal dies alone and leaves wrangler and workerd running.
   const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
-  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...wranglerArgs], { stdio: "inherit" });
+  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...wranglerArgs, ...authVars], { stdio: "inherit" });
   // Ctrl-C reaches wrangler through the terminal's process group, but a
   // SIGTERM or SIGHUP sent to this process alone must reach it too; then wait
   // for it to stop workerd.

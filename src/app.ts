@@ -6,6 +6,7 @@ import type { Env } from "./env";
 import { ApiError } from "./http/api-error";
 import { handleError, handleNotFound } from "./http/handle-error";
 import { noStore } from "./http/no-store";
+import { requireSecrets } from "./http/require-secrets";
 import { MAX_JSON_BODY_BYTES } from "./http/read-json-body";
 import { billingRoutes } from "./routes/billing";
 
@@ -15,7 +16,7 @@ export const app = new Hono<{ Bindings: Env }>();
 app.get("/health", (c) => c.json({ status: "ok" }));
 
 // Private, per-user answers: never cached, never sniffed into another type.
-app.use("/api/*", noStore, secureHeaders());
+app.use("/api/*", noStore, secureHeaders(), requireSecrets);
 
 // Better Auth reads whole bodies itself; the same limit as billing's JSON routes
 // (streamed bodies without Content-Length are counted as they arrive).
