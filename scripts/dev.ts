@@ -1,5 +1,6 @@
 /**
- * `pnpm dev [wrangler dev flags]`: creates .dev.vars on first run, migrates
+ * `pnpm dev [wrangler dev flags]`: creates .dev.vars on first run (or fills
+ * placeholders left in it), makes Better Auth trust the served origin, migrates
  * the local D1 to latest, then serves the Worker with `wrangler dev`.
  */
 import { spawn } from "node:child_process";
@@ -15,9 +16,9 @@ import { ensureDevVars } from "./lib/ensure-dev-vars";
 import { usingD1 } from "./lib/using-d1";
 
 async function main(wranglerArgs: string[]): Promise<number> {
-  if (await ensureDevVars(".dev.vars", ".dev.vars.example")) {
-    console.log("created .dev.vars with fresh random secrets (git-ignored)");
-  }
+  const devVars = await ensureDevVars(".dev.vars", ".dev.vars.example");
+  if (devVars === "created") console.log("created .dev.vars with fresh random secrets (git-ignored)");
+  if (devVars === "repaired") console.log("replaced the placeholder secrets in .dev.vars with fresh random ones");
   // The database wrangler dev will serve, given the flags passed through to it.
   const target = devTarget(wranglerArgs);
   const authVars = devAuthVars(wranglerArgs);
