@@ -4,6 +4,10 @@ import { hermeticWranglerConfig } from "./test/support/hermetic-wrangler-config.
 
 export default defineConfig({
   test: {
+    // Most test time is spent waiting on workerd (a separate process) and on
+    // child processes, so more files than cores run at once; vitest's default
+    // on a 2-core machine is one file at a time.
+    maxWorkers: 4,
     projects: [
       {
         // Worker, Better Auth and migrations inside workerd, on a real local D1.

@@ -26,9 +26,25 @@ function migrate(persistTo: string, ...args: string[]) {
   return runInProcess(kyselyMigrate, [...args, "--persist-to", persistTo], USAGE);
 }
 
-async function migrated(persistTo: string, ...args: string[]): Promise<void> {
-  const run = await migrate(persistTo, ...args);
-  if (run.code !== 0) throw new Error(`setup: kysely:migrate ${args.join(" ")} exited ${run.code}: ${run.stderr}`);
+// Setup states are migrated once per file and copied into each test's own
+// directory (a local D1 is a directory of SQLite files): every test still
+// starts from its own database, without paying a migration run for it.
+const templates = new Map<string, string>();
+let templateRoot = "";
+beforeAll(async () => {
+  templateRoot = await mkdtemp(path.join(tmpdir(), "kysely-migrate-templates-"));
+  for (const args of [["latest"], ["to", BASELINE]]) {
+    const dir = path.join(templateRoot, args.join("-"));
+    const run = await migrate(dir, ...args);
+    if (run.code !== 0) throw new Error(`setup: kysely:migrate ${args.join(" ")} exited ${run.code}: ${run.stderr}`);
+    templates.set(args.join(" "), dir);
+  }
+});
+afterAll(() => rm(templateRoot, { recursive: true, force: true }));
+
+/** Makes `persistTo` the database `kysely:migrate <args>` leaves on an empty one. */
+async function migrated(persistTo: string, ...args: ["latest"] | ["to", typeof BASELINE]): Promise<void> {
+  await cp(templates.get(args.join(" "))!, persistTo, { recursive: true });
 }
 
 function insertUser(persistTo: string): void {
