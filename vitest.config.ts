@@ -4,10 +4,10 @@ import { hermeticWranglerConfig } from "./test/support/hermetic-wrangler-config.
 
 export default defineConfig({
   test: {
-    // Most test time is spent waiting on workerd (a separate process) and on
-    // child processes, so more files than cores run at once; vitest's default
-    // on a 2-core machine is one file at a time.
-    maxWorkers: 4,
+    // Much of the CLI files' time is spent waiting on workerd and child
+    // processes, so two files run at once even on 2 cores (vitest's default
+    // there is one file at a time).
+    maxWorkers: 2,
     projects: [
       {
         // Worker, Better Auth and migrations inside workerd, on a real local D1.
@@ -32,7 +32,7 @@ export default defineConfig({
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
-        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },
+        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },
       },
       {
         // Pure modules: plain Node, no workerd, no database, no subprocess.

@@ -41,8 +41,8 @@ export function runScript(script: string, args: string[], options: { cwd?: strin
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  // Below the CLI project's 60 s test timeout, so a hung run reports its output.
-  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 45_000);
+  // Below the CLI project's 120 s test timeout, so a hung run reports its output.
+  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 100_000);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
