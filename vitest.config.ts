@@ -28,7 +28,8 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        // Better Auth's scrypt costs about a second per sign-up on an idle core; a loaded machine needs room.
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
