@@ -1,14 +1,20 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { hermeticWranglerConfig } from "./test/support/hermetic-wrangler-config.ts";
 
 export default defineConfig({
   test: {
+    // Much of the CLI files' time is spent waiting on workerd and child
+    // processes, so two files run at once even on 2 cores (vitest's default
+    // there is one file at a time).
+    maxWorkers: 2,
     projects: [
       {
         // Worker, Better Auth and migrations inside workerd, on a real local D1.
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            // wrangler.toml's copy in a directory with no .dev.vars: the bindings below are the only secrets.
+            wrangler: { configPath: hermeticWranglerConfig("wrangler.toml", "node_modules/.cache/test-wrangler") },
             miniflare: {
               // An empty D1 the migration analyser copies schemas into (test/support/run-migrations.ts).
               d1Databases: ["MIGRATION_SCRATCH"],
@@ -24,12 +30,18 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        // Better Auth's scrypt costs about a second per sign-up on an idle core; a loaded machine needs room.
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
-        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },
+      },
+      {
+        // Pure modules: plain Node, no workerd, no database, no subprocess.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
     ],
   },
 });
+

@@ -6,60 +6,8 @@
  * Exit codes: 0 done, 1 refused or failed (nothing written), 2 bad usage or an
  * invalid file (one line saying what to fix; nothing written).
  */
-import { readFile } from "node:fs/promises";
-import { runBatch } from "../src/billing/d1-batch";
-import { parsePlanCatalog, planCatalogChanges, PlanCatalogError, PlanPriceLockedError } from "../src/billing/plan-catalog";
-import { createDb } from "../src/db/create-db";
+import { billingPlans } from "./commands/billing-plans";
+import { consoleIo } from "./lib/cli-io";
 import { exitWithError } from "./lib/exit-with-error";
-import { parseFlags, parseTarget, TARGET_BOOLEAN_FLAGS, TARGET_VALUE_FLAGS, UsageError, type TargetOptions } from "./lib/cli-flags";
-import { usingD1 } from "./lib/using-d1";
 
-const USAGE = "usage: pnpm billing:plans [--file billing/plans.json] [--local|--remote] [--env <name>] [--persist-to <dir>] [--config <path>] [--dry-run]";
-const VALUE_FLAGS = [...TARGET_VALUE_FLAGS, "--file"];
-const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--dry-run"];
-
-interface Cli {
-  file: string;
-  dryRun: boolean;
-  target: TargetOptions;
-}
-
-function parseArgs(argv: readonly string[]): Cli {
-  const parsed = parseFlags(argv, VALUE_FLAGS, BOOLEAN_FLAGS);
-  if (parsed.positional.length > 0) throw new UsageError(`unexpected argument '${parsed.positional[0]}'`);
-  return {
-    file: parsed.values.get("--file") ?? "billing/plans.json",
-    dryRun: parsed.flags.has("--dry-run"),
-    target: parseTarget(parsed),
-  };
-}
-
-async function main(argv: string[]): Promise<number> {
-  const cli = parseArgs(argv);
-  const text = await readFile(cli.file, "utf8").catch(() => {
-    throw new PlanCatalogError(`cannot read ${cli.file}; pass --file <path> to a plan catalog`);
-  });
-  // Every plan is validated before the database is opened: one bad entry writes nothing.
-  const plans = parsePlanCatalog(text, cli.file);
-  return usingD1(cli.target, async (d1) => {
-    const db = createDb(d1);
-    const { changes, queries } = await planCatalogChanges(db, plans, new Date().toISOString());
-    if (!cli.dryRun) await runBatch(d1, queries);
-    const verb = { create: cli.dryRun ? "would create" : "created", update: cli.dryRun ? "would update" : "updated", unchanged: "unchanged" };
-    for (const change of changes) console.log(`${verb[change.action].padEnd(12)} ${change.code}`);
-    return 0;
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    // An invalid file is bad input (2); a refused price change is a conflict with the database (1).
-    if (error instanceof PlanCatalogError || error instanceof PlanPriceLockedError) {
-      console.error(`error: ${error.message}`);
-      process.exit(error instanceof PlanCatalogError ? 2 : 1);
-    }
-    // One line, usage included: this command's usage fits on it.
-    exitWithError(error instanceof UsageError ? new UsageError(`${error.message} (${USAGE})`) : error);
-  },
-);
+billingPlans(process.argv.slice(2), consoleIo).then((code) => process.exit(code), (error: unknown) => exitWithError(error));

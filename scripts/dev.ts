@@ -1,5 +1,6 @@
 /**
- * `pnpm dev [wrangler dev flags]`: creates .dev.vars on first run, migrates
+ * `pnpm dev [wrangler dev flags]`: creates .dev.vars on first run (or fills
+ * placeholders left in it), makes Better Auth trust the served origin, migrates
  * the local D1 to latest, then serves the Worker with `wrangler dev`.
  */
 import { spawn } from "node:child_process";
@@ -10,16 +11,18 @@ import { runMigrations } from "../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatRunReport } from "./lib/format-run-report";
+import { devAuthVars } from "./lib/dev-origin";
 import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
 import { usingD1 } from "./lib/using-d1";
 
 async function main(wranglerArgs: string[]): Promise<number> {
-  if (await ensureDevVars(".dev.vars", ".dev.vars.example")) {
-    console.log("created .dev.vars with fresh random secrets (git-ignored)");
-  }
+  const devVars = await ensureDevVars(".dev.vars", ".dev.vars.example");
+  if (devVars === "created") console.log("created .dev.vars with fresh random secrets (git-ignored)");
+  if (devVars === "repaired") console.log("replaced the placeholder secrets in .dev.vars with fresh random ones");
   // The database wrangler dev will serve, given the flags passed through to it.
   const target = devTarget(wranglerArgs);
+  const authVars = devAuthVars(wranglerArgs);
   const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations, analyser: sqliteWasmAnalyser() }));
   const { lines, exitCode } = formatRunReport(report);
   for (const line of lines) console.log(line);
@@ -28,7 +31,7 @@ async function main(wranglerArgs: string[]): Promise<number> {
   // wrangler's own JS on this Node, not its bin shims: a shim (a shell) that
   // gets a signal dies alone and leaves wrangler and workerd running.
   const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
-  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...wranglerArgs], { stdio: "inherit" });
+  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...wranglerArgs, ...authVars], { stdio: "inherit" });
   // Ctrl-C reaches wrangler through the terminal's process group, but a
   // SIGTERM or SIGHUP sent to this process alone must reach it too; then wait
   // for it to stop workerd.

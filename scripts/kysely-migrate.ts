@@ -1,97 +1,13 @@
 /**
- * `pnpm kysely:migrate <command>`: Kysely's Migrator over the D1 binding.
+ * `pnpm kysely:migrate <command>`: see commands/kysely-migrate.ts.
  * Exit codes: 0 done, 1 a migration failed (nothing applied), 2 bad usage.
  */
-import { migrations } from "../migrations/index";
-import { runMigrations } from "../src/db/migration/run-migrations";
-import { listMigrations } from "../src/db/migration/list-migrations";
-import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
-import { statementText } from "../src/db/migration/statement-text";
-import { BatchOutcomeUnknownError } from "../src/db/migration/apply-batch";
-import { ledgerEntries } from "../src/db/migration/ledger-entries";
-import type { TargetOptions } from "./lib/cli-flags";
+import { kyselyMigrate } from "./commands/kysely-migrate";
+import { consoleIo } from "./lib/cli-io";
 import { exitWithError } from "./lib/exit-with-error";
-import { formatDestructiveChange } from "./lib/format-destructive-change";
-import { formatRunReport } from "./lib/format-run-report";
-import { clearInFlightRun, describeOrphanedRun, readOrphanedRun, writeInFlightRun } from "./lib/in-flight-run";
-import { makeMigration } from "./lib/make-migration";
-import { parseMigrateArgs, USAGE } from "./lib/parse-migrate-args";
-import { usingD1 } from "./lib/using-d1";
-import { writeBackupFile } from "./lib/write-backup-file";
+import { USAGE } from "./lib/parse-migrate-args";
 
-async function main(argv: string[]): Promise<number> {
-  const cli = parseMigrateArgs(argv);
-  switch (cli.kind) {
-    case "make": {
-      const file = await makeMigration("migrations", cli.name, new Date());
-      console.log(`created  ${file} (registered in migrations/index.ts)`);
-      return 0;
-    }
-    case "list": {
-      const rows = await usingD1(cli.target, async (db) => {
-        await reportOrphanedRun(cli.target, db);
-        return listMigrations(db, migrations);
-      });
-      const width = Math.max(4, ...rows.map((row) => row.name.length));
-      console.log(`${"name".padEnd(width)}  status`);
-      for (const row of rows) {
-        console.log(`${row.name.padEnd(width)}  ${row.executedAt ? `applied ${row.executedAt.toISOString()}` : "pending"}`);
-      }
-      return 0;
-    }
-    case "sql": {
-      const report = await usingD1(cli.target, (db) => runMigrations(db, cli.command, { migrations, analyser: sqliteWasmAnalyser(), mode: "preview" }));
-      if (report.error) return printRun(report);
-      for (const statement of report.statements) console.log(`${statementText(statement)};`);
-      if (report.statements.length === 0) console.error("nothing to do: no statements");
-      // On stderr, so stdout stays a runnable script.
-      for (const change of report.destructiveChanges) {
-        const [what, howToProceed] = formatDestructiveChange(change);
-        console.error(`note: ${what}`);
-        console.error(howToProceed);
-      }
-      return 0;
-    }
-    case "run": {
-      const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
-      const report = await usingD1(cli.target, async (db) => {
-        await reportOrphanedRun(cli.target, db);
-        return runMigrations(db, cli.command, {
-          migrations,
-          analyser: sqliteWasmAnalyser(),
-          force: cli.force,
-          // Written before the batch is sent: if writing fails, nothing is applied.
-          saveBackup: async (backup) => {
-            const file = await writeBackupFile(cli.backupDir ?? "migrations/backups", backup, label, new Date());
-            const rows = backup.tables.map(({ table, rows }) => `${rows} row(s) of "${table}"`).join(", ");
-            console.log(`backup   ${file} (${rows}); restore with: wrangler d1 execute <database> --file ${file}`);
-          },
-          beforeSend: (run) =>
-            writeInFlightRun(cli.target, { pid: process.pid, startedAt: new Date().toISOString(), planned: ledgerEntries(run.statements) }),
-        });
-      });
-      // An unknown outcome stays recorded, for the next call to read from the ledger.
-      if (!(report.error instanceof BatchOutcomeUnknownError)) await clearInFlightRun(cli.target);
-      return printRun(report);
-    }
-  }
-}
-
-/** Reports (on stderr) what the ledger says of a run whose CLI process died before reporting it, then forgets it. */
-async function reportOrphanedRun(target: TargetOptions, db: D1Database): Promise<void> {
-  const orphan = await readOrphanedRun(target);
-  if (!orphan) return;
-  for (const line of describeOrphanedRun(orphan, await listMigrations(db, migrations))) console.error(line);
-  await clearInFlightRun(target);
-}
-
-function printRun(report: Parameters<typeof formatRunReport>[0]): number {
-  const { lines, exitCode } = formatRunReport(report);
-  for (const line of lines) (exitCode === 0 ? console.log : console.error)(line);
-  return exitCode;
-}
-
-main(process.argv.slice(2)).then(
+kyselyMigrate(process.argv.slice(2), consoleIo).then(
   (code) => process.exit(code),
   (error: unknown) => exitWithError(error, USAGE),
 );

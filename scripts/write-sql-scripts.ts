@@ -5,72 +5,11 @@
  * The directory is generated as a whole: files of unregistered migrations go.
  * `--verify` writes nothing and exits 1 listing stale, missing and extra files.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import path from "node:path";
-import { migrations } from "../migrations/index";
-import { captureMigrationSql } from "./lib/capture-migration-sql";
-import { UsageError } from "./lib/cli-flags";
+import { writeSqlScripts, USAGE } from "./commands/write-sql-scripts";
+import { consoleIo } from "./lib/cli-io";
 import { exitWithError } from "./lib/exit-with-error";
-import { GENERATOR, renderDownScript, renderUpScript } from "./lib/render-sql-script";
 
-const USAGE = "usage: pnpm migrations:sql [--verify] [--out <dir>]";
-
-async function main(argv: string[]): Promise<number> {
-  const { verify, outDir } = parseArgs(argv);
-  const captured = await captureMigrationSql(migrations);
-  const expected = new Map<string, string>();
-  for (const migration of captured.migrations) {
-    expected.set(`${migration.name}.up.sql`, renderUpScript(migration, captured.ledgerTables));
-    expected.set(`${migration.name}.down.sql`, renderDownScript(migration));
-  }
-  const present = await readSqlFiles(outDir);
-
-  if (verify) {
-    const problems = [
-      ...[...expected].flatMap(([file, text]) =>
-        !present.has(file) ? [`missing  ${path.join(outDir, file)}`] : present.get(file) !== text ? [`stale    ${path.join(outDir, file)}`] : [],
-      ),
-      ...[...present.keys()].filter((file) => !expected.has(file)).map((file) => `extra    ${path.join(outDir, file)}`),
-    ];
-    if (problems.length === 0) {
-      console.log(`${outDir} is up to date (${expected.size} files)`);
-      return 0;
-    }
-    console.error(`${outDir} is out of date with migrations/: run '${GENERATOR}' and commit the result`);
-    for (const problem of problems) console.error(`  ${problem}`);
-    return 1;
-  }
-
-  await mkdir(outDir, { recursive: true });
-  for (const [file, text] of expected) await writeFile(path.join(outDir, file), text);
-  for (const file of present.keys()) if (!expected.has(file)) await rm(path.join(outDir, file));
-  console.log(`wrote ${expected.size} files to ${outDir}`);
-  return 0;
-}
-
-function parseArgs(argv: string[]): { verify: boolean; outDir: string } {
-  let verify = false;
-  let outDir = path.join("migrations", "sql");
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--verify") verify = true;
-    else if (arg === "--out" && argv[i + 1] && !argv[i + 1]!.startsWith("--")) outDir = argv[++i]!;
-    else throw new UsageError(arg === "--out" ? "--out needs a directory" : `unexpected argument '${arg}'`);
-  }
-  return { verify, outDir };
-}
-
-/** The `.sql` files of the directory by name (none when it does not exist). */
-async function readSqlFiles(dir: string): Promise<Map<string, string>> {
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return [];
-    throw error;
-  });
-  const files = names.filter((name) => name.endsWith(".sql"));
-  return new Map(await Promise.all(files.map(async (name) => [name, await readFile(path.join(dir, name), "utf8")] as const)));
-}
-
-main(process.argv.slice(2)).then(
+writeSqlScripts(process.argv.slice(2), consoleIo).then(
   (code) => process.exit(code),
   (error: unknown) => exitWithError(error, USAGE),
 );

@@ -10,6 +10,8 @@ declare global {
       BETTER_AUTH_SECRET: string;
       /** The public origin of this Worker, e.g. http://localhost:8787. */
       BETTER_AUTH_URL: string;
+      /** Other origins whose browser requests Better Auth and billing writes accept, comma-separated. */
+      BETTER_AUTH_TRUSTED_ORIGINS?: string;
       /**
        * AES-256-GCM keys for direct-debit tokens: `"<id>:<base64 of 32 bytes>,…"`,
        * first = current (encrypts new tokens), the rest still decrypt (rotation).

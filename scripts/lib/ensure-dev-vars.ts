@@ -1,41 +1,45 @@
 import { randomBytes } from "node:crypto";
-import { access, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { SECRET_PLACEHOLDER } from "../../src/config/secret-problems";
 
 /** Placeholder in .dev.vars.example that becomes 32 fresh random bytes (base64) in .dev.vars. */
-export const RANDOM_SECRET_PLACEHOLDER = "__RANDOM_32_BYTES_BASE64__";
+export const RANDOM_SECRET_PLACEHOLDER = SECRET_PLACEHOLDER;
 
 /**
- * Creates `.dev.vars` from `.dev.vars.example` when it does not exist, filling
- * every placeholder with its own fresh random secret, so `pnpm dev` works on
- * a fresh clone. An existing `.dev.vars` is never touched.
+ * Makes `.dev.vars` usable without asking anything, so `pnpm dev` works on a
+ * fresh clone and after the usual `cp .dev.vars.example .dev.vars`:
+ * - missing: created from `.dev.vars.example`, each placeholder filled with
+ *   its own fresh random secret (`"created"`);
+ * - still holding placeholders: only those values are replaced, every other
+ *   line kept byte for byte (`"repaired"`);
+ * - otherwise left alone (`"unchanged"`).
+ * Comments keep their placeholder: the example explains it there.
  *
- * @returns true when the file was created.
  * @example
  * ```ts
- * if (await ensureDevVars(".dev.vars", ".dev.vars.example")) console.log("created .dev.vars")
+ * if ((await ensureDevVars(".dev.vars", ".dev.vars.example")) !== "unchanged") console.log("wrote .dev.vars")
  * ```
  */
-export async function ensureDevVars(devVarsPath: string, examplePath: string): Promise<boolean> {
-  if (await exists(devVarsPath)) return false;
-  const example = await readFile(examplePath, "utf8");
-  // Only values are filled: the comment that explains the placeholder keeps it.
-  const filled = example
-    .split("\n")
-    .map((line) =>
-      line.trimStart().startsWith("#")
-        ? line
-        : line.replaceAll(RANDOM_SECRET_PLACEHOLDER, () => randomBytes(32).toString("base64")),
-    )
-    .join("\n");
-  await writeFile(devVarsPath, filled, { flag: "wx", mode: 0o600 });
-  return true;
+export async function ensureDevVars(devVarsPath: string, examplePath: string): Promise<"created" | "repaired" | "unchanged"> {
+  const existing = await readFile(devVarsPath, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (existing === undefined) {
+    await writeFile(devVarsPath, fillPlaceholders(await readFile(examplePath, "utf8")), { flag: "wx", mode: 0o600 });
+    return "created";
+  }
+  const repaired = fillPlaceholders(existing);
+  if (repaired === existing) return "unchanged";
+  await writeFile(devVarsPath, repaired);
+  return "repaired";
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
+function fillPlaceholders(text: string): string {
+  return text
+    .split("\n")
+    .map((line) =>
+      line.trimStart().startsWith("#") ? line : line.replaceAll(RANDOM_SECRET_PLACEHOLDER, () => randomBytes(32).toString("base64")),
+    )
+    .join("\n");
 }

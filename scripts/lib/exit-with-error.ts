@@ -1,9 +1,23 @@
 import { UsageError } from "./cli-flags";
 
 /**
- * The one way a CLI here dies: a usage mistake prints what is wrong (and the
- * command's usage, when given) and exits 2; anything else prints one line (no
- * stack trace; DEBUG=1 shows it) and exits 1.
+ * What a CLI here prints and returns when `error` ends it: a usage mistake
+ * says what is wrong (and the command's usage, when given), exit 2; anything
+ * else is one line, exit 1.
+ *
+ * @example
+ * ```ts
+ * failureReport(new UsageError("missing command"), USAGE) // { code: 2, lines: ["error: missing command", "", USAGE] }
+ * ```
+ */
+export function failureReport(error: unknown, usage?: string): { code: 1 | 2; lines: string[] } {
+  if (error instanceof UsageError) return { code: 2, lines: [`error: ${error.message}`, ...(usage ? ["", usage] : [])] };
+  return { code: 1, lines: [`error: ${error instanceof Error ? error.message : String(error)}`] };
+}
+
+/**
+ * The one way a CLI here dies: prints {@link failureReport}'s lines on stderr
+ * (DEBUG=1 adds the stack trace) and exits with its code.
  *
  * @example
  * ```ts
@@ -11,11 +25,8 @@ import { UsageError } from "./cli-flags";
  * ```
  */
 export function exitWithError(error: unknown, usage?: string): never {
-  if (error instanceof UsageError) {
-    console.error(`error: ${error.message}${usage ? `\n\n${usage}` : ""}`);
-    process.exit(2);
-  }
-  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-  if (process.env.DEBUG) console.error(error);
-  process.exit(1);
+  const { code, lines } = failureReport(error, usage);
+  console.error(lines.join("\n"));
+  if (code === 1 && process.env.DEBUG) console.error(error);
+  process.exit(code);
 }

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { experimental_readRawConfig, getPlatformProxy, unstable_readConfig } from "wrangler";
 import { UsageError, type TargetOptions } from "./cli-flags";
 
 const BINDING = "DB";
@@ -23,68 +22,79 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 
  * ```
  */
 export async function usingD1<T>(target: TargetOptions, callback: (db: D1Database) => Promise<T>): Promise<T> {
-  assertEnvironmentExists(target);
-  const remoteConfig = target.remote ? await writeRemoteConfig(target) : undefined;
+  // Imported here, not at the top: loading wrangler takes seconds, and a
+  // command that fails on its arguments (or makes a file) never needs it.
+  const wrangler = await import("wrangler");
+  assertEnvironmentExists(wrangler, target);
+  const bindingConfig = await writeBindingConfig(wrangler, target);
   // The proxy's workerd is a child process: on a catchable signal, stop it
   // before exiting, or it outlives the CLI (and may still apply a batch). The
   // handlers go first, as workerd starts before getPlatformProxy resolves.
-  let proxy: Awaited<ReturnType<typeof getPlatformProxy<{ DB: D1Database }>>> | undefined;
+  let proxy: Awaited<ReturnType<typeof wrangler.getPlatformProxy<{ DB: D1Database }>>> | undefined;
   let interrupted: NodeJS.Signals | undefined;
-  const exit = (signal: NodeJS.Signals) => void (proxy?.dispose() ?? Promise.resolve()).finally(() => process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1)));
+  const exit = (signal: NodeJS.Signals) =>
+    void (proxy?.dispose() ?? Promise.resolve()).finally(() => process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1)));
   const stop = (signal: NodeJS.Signals) => {
-    console.error(`interrupted by ${signal}: stopped the local database process; if a run was being sent, its outcome is unknown: check with \`kysely:migrate list\``);
+    console.error(
+      `interrupted by ${signal}: stopped the local database process; if a run was being sent, its outcome is unknown: check with \`kysely:migrate list\``,
+    );
     interrupted = signal;
     if (proxy) exit(signal);
   };
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
-    proxy = await getPlatformProxy<{ DB: D1Database }>({
-      configPath: remoteConfig?.path ?? target.config,
-      environment: remoteConfig ? undefined : target.env,
+    proxy = await wrangler.getPlatformProxy<{ DB: D1Database }>({
+      configPath: bindingConfig.path,
       // Like `wrangler dev [--persist-to <dir>]`, which keeps D1 under <dir>/v3,
       // <dir> defaulting to .wrangler/state next to the config (not the cwd).
       persist: target.remote ? false : { path: path.join(target.persistTo ?? path.join(path.dirname(target.config), ".wrangler", "state"), "v3") },
       remoteBindings: target.remote,
-      envFiles: [],
     });
     if (interrupted) {
       exit(interrupted);
       return await new Promise<never>(() => {});
     }
     try {
-      const database = proxy.env[BINDING];
-      if (!database) throw new Error(`${target.config} has no D1 binding named ${BINDING} ([[d1_databases]] binding = "${BINDING}")`);
-      return await callback(database);
+      return await callback(proxy.env.DB);
     } finally {
       await proxy.dispose();
     }
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, stop);
-    if (remoteConfig) await rm(remoteConfig.dir, { recursive: true, force: true });
+    await rm(bindingConfig.dir, { recursive: true, force: true });
   }
 }
 
-function assertEnvironmentExists({ config, env }: TargetOptions): void {
-  if (env !== undefined && !experimental_readRawConfig({ config }).rawConfig.env?.[env]) {
+type Wrangler = typeof import("wrangler");
+
+function assertEnvironmentExists(wrangler: Wrangler, { config, env }: TargetOptions): void {
+  if (env !== undefined && !wrangler.experimental_readRawConfig({ config }).rawConfig.env?.[env]) {
     throw new UsageError(`${config} has no [env.${env}]; check --env`);
   }
 }
 
 /**
- * getPlatformProxy reaches Cloudflare only for bindings marked `remote`.
- * Rather than asking users to mark the binding (which would make `wrangler dev`
- * remote too), write a throwaway config holding just that binding, marked.
+ * The scripts need the D1 binding and nothing else, so getPlatformProxy gets a
+ * throwaway config holding just that binding, in an empty temp directory:
+ * - wrangler reads `.dev.vars`/`.env` next to the config it is given (even with
+ *   `envFiles: []`) and prints "Using secrets defined in .dev.vars"; an empty
+ *   directory has none, so no script depends on the developer's secrets;
+ * - getPlatformProxy reaches Cloudflare only for bindings marked `remote`;
+ *   marking it here, rather than asking users to mark it in wrangler.toml
+ *   (which would make `wrangler dev` remote too), keeps `--remote` explicit.
+ * The binding's `database_id` is kept: the local D1 file is named after it.
  */
-async function writeRemoteConfig(target: TargetOptions): Promise<{ dir: string; path: string }> {
-  const config = unstable_readConfig({ config: target.config, env: target.env });
+async function writeBindingConfig(wrangler: Wrangler, target: TargetOptions): Promise<{ dir: string; path: string }> {
+  const config = wrangler.unstable_readConfig({ config: target.config, env: target.env });
   const binding = config.d1_databases.find((database: { binding: string }) => database.binding === BINDING);
-  if (!binding?.database_id || /^0{8}-/.test(binding.database_id)) {
+  if (!binding) throw new Error(`${target.config} has no D1 binding named ${BINDING} ([[d1_databases]] binding = "${BINDING}")`);
+  if (target.remote && (!binding.database_id || /^0{8}-/.test(binding.database_id))) {
     // A setup step is missing, not a usage mistake: one line, no usage text.
     throw new Error(
       `${target.config} has no real database_id for the ${BINDING} binding${target.env ? ` in env '${target.env}'` : ""}; run 'wrangler d1 create <name>' and paste its id there`,
     );
   }
-  const dir = await mkdtemp(path.join(tmpdir(), "kysely-migrate-remote-"));
+  const dir = await mkdtemp(path.join(tmpdir(), "d1-binding-config-"));
   const configPath = path.join(dir, "wrangler.json");
   await writeFile(
     configPath,
@@ -92,7 +102,7 @@ async function writeRemoteConfig(target: TargetOptions): Promise<{ dir: string; 
       name: config.name,
       compatibility_date: config.compatibility_date,
       account_id: config.account_id,
-      d1_databases: [{ ...binding, remote: true }],
+      d1_databases: [target.remote ? { ...binding, remote: true } : binding],
     }),
   );
   return { dir, path: configPath };

@@ -10,6 +10,8 @@ export function authOptions(env: Env) {
   return {
     secret: env.BETTER_AUTH_SECRET,
     baseURL: env.BETTER_AUTH_URL,
+    // BETTER_AUTH_URL's origin is always trusted; these are the other ones (a browser app elsewhere, pnpm dev's 127.0.0.1).
+    trustedOrigins: env.BETTER_AUTH_TRUSTED_ORIGINS?.split(",").map((origin) => origin.trim()).filter(Boolean) ?? [],
     basePath: "/api/auth",
     database: { dialect: new ProjectD1Dialect({ database: env.DB }), type: "sqlite" as const },
     emailAndPassword: { enabled: true },

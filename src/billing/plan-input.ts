@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { subscriptionPlanFields } from "./billing-validation";
 
-const planFields = subscriptionPlanFields.pick({
+const rowFields = subscriptionPlanFields.pick({
   code: true,
   name: true,
   description: true,
@@ -12,11 +12,18 @@ const planFields = subscriptionPlanFields.pick({
   trialDays: true,
 });
 
+// Text an operator types is trimmed before the row's rules apply, so "   " is
+// refused as empty instead of stored as a name nobody can see.
+const planFields = rowFields.extend({
+  name: z.string().trim().pipe(rowFields.shape.name),
+  description: z.string().trim().pipe(rowFields.shape.description.unwrap().unwrap()).nullish(),
+});
+
 /**
  * A plan as an operator describes it (API body of `POST /plans`, one entry of
  * `billing/plans.json`): the table's rules, `intervalCount` defaulting to 1,
- * `trialDays` to 0 and `active` (a boolean here) to true. Unknown fields are
- * refused.
+ * `trialDays` to 0 and `active` (a boolean here) to true; `name` and
+ * `description` are trimmed, and must not be blank. Unknown fields are refused.
  *
  * @example
  * ```ts

@@ -7,6 +7,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: "Not found." },
   INTERNAL_ERROR: { status: 500, message: "Something went wrong on our side." },
+  SECRETS_NOT_CONFIGURED: {
+    status: 500,
+    message: "The server's secrets are missing, too short or still placeholders; its operator must set them (see the server log).",
+  },
 
   // Requests
   INVALID_JSON: { status: 400, message: "The request body is not valid JSON." },

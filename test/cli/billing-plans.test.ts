@@ -2,13 +2,18 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withLocalD1 } from "./local-d1-file";
-import { hasStackTrace, REPO_ROOT, runScript } from "./run-script";
+import { migrations } from "../../migrations/index";
+import { tableNames, withLocalD1 } from "./local-d1-file";
+import { billingPlans } from "../../scripts/commands/billing-plans";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { hasStackTrace, REPO_ROOT, runInProcess, runScript } from "./run-script";
 
-// `pnpm billing:plans` as an operator runs it: a Node process against a temp
-// --persist-to, its effects read back from the local D1's SQLite file.
+// `pnpm billing:plans` against a temp --persist-to, its effects read back from
+// the local D1's SQLite file. The command runs in this process (same lines and
+// exit codes); the first test runs it as an operator does, as a process.
 
 const SCRIPT = "scripts/billing-plans.ts";
+const NAMES = Object.keys(migrations).sort();
 let dir: string;
 
 function plansIn(persistTo: string): Record<string, unknown>[] {
@@ -22,11 +27,11 @@ async function catalog(plans: unknown[]): Promise<string> {
   return file;
 }
 const plan = (code: string, overrides: Record<string, unknown> = {}) => ({ code, name: `Plan ${code}`, amountMinor: 1000, currency: "EUR", interval: "month", ...overrides });
-const sync = (...args: string[]) => runScript(SCRIPT, [...args, "--persist-to", dir]);
+const sync = (...args: string[]) => runInProcess(billingPlans, [...args, "--persist-to", dir]);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "billing-plans-"));
-  const migrated = await runScript("scripts/kysely-migrate.ts", ["latest", "--persist-to", dir]);
+  const migrated = await runInProcess(kyselyMigrate, ["latest", "--persist-to", dir]);
   expect(migrated.code).toBe(0);
 });
 afterAll(async () => {
@@ -36,7 +41,7 @@ afterAll(async () => {
 describe("pnpm billing:plans", () => {
   it("creates the committed catalog (billing/plans.json), then finds it unchanged", async () => {
     const committed = JSON.parse(await readFile(path.join(REPO_ROOT, "billing/plans.json"), "utf8")) as { plans: { code: string; amountMinor: number }[] };
-    const first = await sync();
+    const first = await runScript(SCRIPT, ["--persist-to", dir]);
     expect(first).toMatchObject({ code: 0, stderr: "" });
     expect(first.stdout.trim().split("\n")).toEqual(committed.plans.map((p) => `created      ${p.code}`));
     const rows = plansIn(dir);
@@ -106,5 +111,20 @@ describe("pnpm billing:plans", () => {
       "error: plan 'pro-yearly' has 1 live subscriber(s), so its amountMinor cannot change; add a new plan with a new code instead",
     );
     expect(plansIn(dir)).toEqual(before);
+  });
+
+  it("on a database that was never migrated, says to run kysely:migrate latest first (exit 1) and creates nothing", async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), "billing-plans-unmigrated-"));
+    try {
+      const run = await runInProcess(billingPlans, ["--persist-to", empty]);
+
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: "" });
+      expect(run.stderr.trimEnd().split("\n")).toEqual([
+        `error: the database is not migrated to latest (pending: ${NAMES.join(", ")}); run 'pnpm kysely:migrate latest --persist-to ${empty}' first`,
+      ]);
+      expect(tableNames(empty)).toEqual([]);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });

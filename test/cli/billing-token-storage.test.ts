@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_startWorker } from "wrangler";
-import { REPO_ROOT, runScript } from "./run-script";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { hermeticWranglerConfig } from "../support/hermetic-wrangler-config";
+import { REPO_ROOT, runInProcess } from "./run-script";
 
 // Secrets at rest: store direct-debit tokens through the real Worker (bundled
 // and run in workerd by wrangler's unstable_startWorker, as `wrangler dev`
@@ -47,12 +49,12 @@ async function sign(rawBody: string): Promise<string> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "billing-token-storage-"));
-  const migrated = await runScript("scripts/kysely-migrate.ts", ["latest", "--persist-to", dir]);
+  const migrated = await runInProcess(kyselyMigrate, ["latest", "--persist-to", dir]);
   expect(migrated.code).toBe(0);
 
   const worker = await unstable_startWorker({
-    config: path.join(REPO_ROOT, "wrangler.toml"),
-    envFiles: [],
+    // A copy away from the developer's .dev.vars (wrangler reads it even with envFiles: []).
+    config: hermeticWranglerConfig(path.join(REPO_ROOT, "wrangler.toml"), path.join(dir, "config")),
     bindings: Object.fromEntries(Object.entries(SECRETS).map(([name, value]) => [name, { type: "secret_text" as const, value }])),
     dev: { persist: dir, server: { port: 0 }, inspector: false, watch: false, logLevel: "error" },
   });

@@ -78,7 +78,7 @@ describe("pnpm dev", () => {
     for (const stream of [dev.stdout!, dev.stderr!]) stream.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     // The exit status as a shell reports it: the code, or 128 + the signal's number.
     const exited = new Promise<number>((resolve) => dev.on("exit", (code, signal) => resolve(code ?? 128 + constants.signals[signal!])));
-    expect(await waitFor(() => output.includes("Ready on"), 45_000), output).toBe(true);
+    expect(await waitFor(() => output.includes("Ready on"), 100_000), output).toBe(true);
     return { dev, exited, output: () => output };
   }
 
@@ -91,7 +91,7 @@ describe("pnpm dev", () => {
     expect(await waitFor(() => !groupAlive(dev.pid!), 10_000), "processes left in the group").toBe(true);
     // The database wrangler dev served (--persist-to state) is the one that was migrated.
     expect(readState(path.join(project, "state")).ledger.map((row) => row.name), output()).toEqual(NAMES);
-  }, 90_000);
+  }, 150_000);
 
   it("Ctrl-C (SIGINT to the whole process group) stops everything and exits 130", async () => {
     const { dev, exited } = await startDev("state");
@@ -100,7 +100,7 @@ describe("pnpm dev", () => {
 
     expect(await exited).toBe(130);
     expect(await waitFor(() => !groupAlive(dev.pid!), 10_000), "processes left in the group").toBe(true);
-  }, 90_000);
+  }, 150_000);
 });
 
 describe("devTarget (which local database pnpm dev migrates)", () => {

@@ -1,17 +1,19 @@
 import { cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { USAGE } from "../../scripts/lib/parse-migrate-args";
 import { readState, tableNames, withLocalD1 } from "./local-d1-file";
-import { hasStackTrace, REPO_ROOT, runScript } from "./run-script";
+import { hasStackTrace, REPO_ROOT, runInProcess, runScript } from "./run-script";
 
-// `pnpm kysely:migrate …` run as a user runs it: a Node process (the
-// project's tsx and Node 22) against a temp `--persist-to` directory, its
-// effects read back from the SQLite file wrangler keeps the local D1 in.
-// The registry is the real one, so expectations derive from it: more
-// migrations may follow the baseline.
+// `pnpm kysely:migrate …` against a temp `--persist-to` directory, its effects
+// read back from the SQLite file wrangler keeps the local D1 in. The command
+// runs in this process (same lines, same exit codes); "as a user runs it"
+// checks one process per exit code (0, 1, 2) at the end. Each test builds
+// the state it needs. The registry is the real one, so expectations derive
+// from it: more migrations may follow the baseline.
 
 const SCRIPT = "scripts/kysely-migrate.ts";
 const BASELINE = "20261124120000_better_auth";
@@ -21,7 +23,28 @@ const AUTH_TABLES = ["account", "rateLimit", "session", "user", "verification"];
 const REFUSAL = /refusing to revert the auth schema: "user" holds 1 row\(s\)/;
 
 function migrate(persistTo: string, ...args: string[]) {
-  return runScript(SCRIPT, [...args, "--persist-to", persistTo]);
+  return runInProcess(kyselyMigrate, [...args, "--persist-to", persistTo], USAGE);
+}
+
+// Setup states are migrated once per file and copied into each test's own
+// directory (a local D1 is a directory of SQLite files): every test still
+// starts from its own database, without paying a migration run for it.
+const templates = new Map<string, string>();
+let templateRoot = "";
+beforeAll(async () => {
+  templateRoot = await mkdtemp(path.join(tmpdir(), "kysely-migrate-templates-"));
+  for (const args of [["latest"], ["to", BASELINE]]) {
+    const dir = path.join(templateRoot, args.join("-"));
+    const run = await migrate(dir, ...args);
+    if (run.code !== 0) throw new Error(`setup: kysely:migrate ${args.join(" ")} exited ${run.code}: ${run.stderr}`);
+    templates.set(args.join(" "), dir);
+  }
+});
+afterAll(() => rm(templateRoot, { recursive: true, force: true }));
+
+/** Makes `persistTo` the database `kysely:migrate <args>` leaves on an empty one. */
+async function migrated(persistTo: string, ...args: ["latest"] | ["to", typeof BASELINE]): Promise<void> {
+  await cp(templates.get(args.join(" "))!, persistTo, { recursive: true });
 }
 
 function insertUser(persistTo: string): void {
@@ -39,13 +62,13 @@ function deleteUsers(persistTo: string): void {
   withLocalD1(persistTo, (db) => db.exec(`delete from "user"`), { write: true });
 }
 
-/** A temp directory per describe block, removed afterwards. */
+/** A fresh temp directory per test, removed afterwards. */
 function useTempDir(prefix: string): () => string {
   let dir = "";
-  beforeAll(async () => {
+  beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), prefix));
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
   return () => dir;
@@ -73,6 +96,8 @@ describe("kysely:migrate latest, list, and latest again", () => {
   });
 
   it("list shows each migration applied, with the ledger's timestamp", async () => {
+    await migrated(dir(), "latest");
+
     const { code, stdout } = await migrate(dir(), "list");
 
     expect(code).toBe(0);
@@ -82,6 +107,7 @@ describe("kysely:migrate latest, list, and latest again", () => {
   });
 
   it("a second latest says there is nothing to do and changes nothing", async () => {
+    await migrated(dir(), "latest");
     const before = readState(dir());
 
     const { code, stdout } = await migrate(dir(), "latest");
@@ -104,6 +130,7 @@ describe("kysely:migrate down while users exist", () => {
   });
 
   it("down refuses with exit 1, names the migration and the reason, no stack trace, nothing changed", async () => {
+    await migrated(dir(), "to", BASELINE);
     insertUser(dir());
     const before = readState(dir());
     expect(before.users).toHaveLength(1);
@@ -120,7 +147,8 @@ describe("kysely:migrate down while users exist", () => {
   });
 
   it("down --all refuses as well, after latest, and changes nothing", async () => {
-    expect((await migrate(dir(), "latest")).code).toBe(0);
+    await migrated(dir(), "latest");
+    insertUser(dir());
     const before = readState(dir());
 
     const { code, stderr } = await migrate(dir(), "down", "--all");
@@ -133,6 +161,8 @@ describe("kysely:migrate down while users exist", () => {
   });
 
   it("once the users are gone, down --all reverts every migration and drops the auth tables", async () => {
+    await migrated(dir(), "latest");
+    insertUser(dir());
     deleteUsers(dir());
 
     const { code, stdout } = await migrate(dir(), "down", "--all");
@@ -148,7 +178,7 @@ describe("kysely:migrate down and to", () => {
   const dir = useTempDir("kysely-migrate-down-");
 
   it("down reverts only the last migration", async () => {
-    expect((await migrate(dir(), "latest")).code).toBe(0);
+    await migrated(dir(), "latest");
 
     const { code, stdout } = await migrate(dir(), "down");
 
@@ -158,7 +188,7 @@ describe("kysely:migrate down and to", () => {
   });
 
   it("down on the baseline of an empty database drops exactly the auth tables", async () => {
-    expect((await migrate(dir(), "to", BASELINE)).code).toBe(0);
+    await migrated(dir(), "to", BASELINE);
     expect(tableNames(dir())).toEqual(expect.arrayContaining(AUTH_TABLES));
     const tablesBefore = tableNames(dir());
 
@@ -178,6 +208,7 @@ describe("kysely:migrate down and to", () => {
   });
 
   it("to <unknown name> exits 1 with one line naming it, and changes nothing", async () => {
+    await migrated(dir(), "to", BASELINE);
     const before = readState(dir());
 
     const { code, stdout, stderr } = await migrate(dir(), "to", "20990101000000_no_such_migration");
@@ -241,18 +272,7 @@ describe("kysely:migrate make", () => {
   });
 });
 
-describe.concurrent("kysely:migrate bad usage", () => {
-  let cwd = "";
-
-  beforeAll(async () => {
-    cwd = await mkdtemp(path.join(tmpdir(), "kysely-migrate-usage-"));
-    await cp(path.join(REPO_ROOT, "migrations"), path.join(cwd, "migrations"), { recursive: true });
-  });
-
-  afterAll(async () => {
-    await rm(cwd, { recursive: true, force: true });
-  });
-
+describe("kysely:migrate bad usage", () => {
   it.each([
     { args: [], message: "missing command" },
     { args: ["frobnicate"], message: "unknown command 'frobnicate'" },
@@ -262,17 +282,37 @@ describe.concurrent("kysely:migrate bad usage", () => {
     { args: ["latest", "--remote", "--persist-to", "x"], message: "--persist-to is for the local database" },
     { args: ["latest", "--local", "--remote"], message: "choose one of --local and --remote" },
   ])("$args exits 2 with '$message' and the usage text, writing nothing", async ({ args, message }) => {
-    const { code, stdout, stderr } = await runScript(SCRIPT, args, { cwd });
+    const migrationsBefore = await readdir(path.join(REPO_ROOT, "migrations"));
+
+    const { code, stdout, stderr } = await runInProcess(kyselyMigrate, args, USAGE);
 
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr.startsWith(`error: ${message}`)).toBe(true);
     expect(stderr).toContain(USAGE);
     expect(hasStackTrace(stderr)).toBe(false);
-    expect(await readdir(cwd)).toEqual(["migrations"]);
-    expect((await readdir(path.join(cwd, "migrations"))).sort()).toEqual(
-      (await readdir(path.join(REPO_ROOT, "migrations"))).sort(),
-    );
+    expect(await readdir(path.join(REPO_ROOT, "migrations"))).toEqual(migrationsBefore);
+  });
+});
+
+describe.concurrent("pnpm kysely:migrate as a process: exit codes and streams", () => {
+  it("latest exits 0 with one stdout line per applied migration and nothing else", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "kysely-migrate-process-"));
+    try {
+      const { code, stdout, stderr } = await runScript(SCRIPT, ["latest", "--persist-to", dir]);
+
+      expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+      expect(stdout.trimEnd().split("\n")).toEqual(NAMES.map((name) => `applied  ${name}`));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a usage mistake exits 2 with the message and the usage on stderr, nothing on stdout", async () => {
+    const { code, stdout, stderr } = await runScript(SCRIPT, ["frobnicate"]);
+
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toBe(`error: unknown command 'frobnicate'\n\n${USAGE}\n`);
   });
 
   it("--remote with the committed placeholder database_id exits 1 with one line: run wrangler d1 create", async () => {

@@ -6,19 +6,21 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { readState, withLocalD1 } from "./local-d1-file";
-import { REPO_ROOT, runScript } from "./run-script";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { USAGE } from "../../scripts/lib/parse-migrate-args";
+import { REPO_ROOT, runInProcess } from "./run-script";
 
 // `pnpm kysely:migrate sql` and the destructive-change guard as a user meets
 // them: the CLI against a temp --persist-to, with the shipped registry (so
 // expectations derive from it), its effects read from the local D1's file.
 
-const SCRIPT = "scripts/kysely-migrate.ts";
 const BASELINE = "20261124120000_better_auth";
 const NAMES = Object.keys(migrations).sort();
 const PENDING_AFTER_BASELINE = NAMES.filter((name) => name > BASELINE);
 
 let dir = "";
-const migrate = (...args: string[]) => runScript(SCRIPT, [...args, "--persist-to", dir]);
+// In this process: the lines and exit codes are the script's (kysely-migrate.test.ts runs it as a process).
+const migrate = (...args: string[]) => runInProcess(kyselyMigrate, [...args, "--persist-to", dir], USAGE);
 
 function rateLimitRows(): unknown[] {
   return withLocalD1(dir, (db) => db.prepare(`select * from "rateLimit" order by id`).all().map((row) => ({ ...row })));

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { schemaSnapshot, type ReadRows } from "../support/migration-fixtures/schema-snapshot";
 import { localD1File } from "./local-d1-file";
-import { runScript } from "./run-script";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { writeSqlScripts } from "../../scripts/commands/write-sql-scripts";
+import { runInProcess, runScript } from "./run-script";
 
 // `pnpm migrations:sql` writes every migration's forward and rollback script.
 // Applied by plain SQLite (node:sqlite, foreign keys on like D1), they must
@@ -61,9 +63,9 @@ describe("pnpm migrations:sql", () => {
   });
 
   it("the up scripts, run in order by plain SQLite, build the runner's schema and ledger; the down scripts undo them", async () => {
-    expect((await runScript("scripts/kysely-migrate.ts", ["latest", "--persist-to", runnerDir])).code).toBe(0);
+    expect((await runInProcess(kyselyMigrate, ["latest", "--persist-to", runnerDir])).code).toBe(0);
     const runnerLatest = await runnerState(runnerDir);
-    expect((await runScript("scripts/kysely-migrate.ts", ["down", "--all", "--persist-to", runnerDir])).code).toBe(0);
+    expect((await runInProcess(kyselyMigrate, ["down", "--all", "--persist-to", runnerDir])).code).toBe(0);
     const runnerReverted = await runnerState(runnerDir);
 
     const db = new DatabaseSync(":memory:");
@@ -83,7 +85,7 @@ describe("pnpm migrations:sql", () => {
   });
 
   it("--verify passes on what it wrote, and twice generated files are identical", async () => {
-    const { code, stdout } = await runScript("scripts/write-sql-scripts.ts", ["--verify", "--out", outDir]);
+    const { code, stdout } = await runInProcess(writeSqlScripts, ["--verify", "--out", outDir]);
 
     expect({ code, stdout }).toEqual({ code: 0, stdout: `${outDir} is up to date (${NAMES.length * 2} files)\n` });
   });
@@ -97,7 +99,7 @@ describe("pnpm migrations:sql", () => {
     await writeFile(extra, "select 1;\n");
     const filesBefore = (await readdir(outDir)).sort();
 
-    const { code, stdout, stderr } = await runScript("scripts/write-sql-scripts.ts", ["--verify", "--out", outDir]);
+    const { code, stdout, stderr } = await runInProcess(writeSqlScripts, ["--verify", "--out", outDir]);
 
     expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
     expect(stderr.trimEnd().split("\n")).toEqual([
@@ -110,9 +112,9 @@ describe("pnpm migrations:sql", () => {
   });
 
   it("writing again repairs the directory: the edit is undone, the missing file is back, the extra one is gone", async () => {
-    expect((await runScript("scripts/write-sql-scripts.ts", ["--out", outDir])).code).toBe(0);
+    expect((await runInProcess(writeSqlScripts, ["--out", outDir])).code).toBe(0);
 
-    expect((await runScript("scripts/write-sql-scripts.ts", ["--verify", "--out", outDir])).code).toBe(0);
+    expect((await runInProcess(writeSqlScripts, ["--verify", "--out", outDir])).code).toBe(0);
     expect((await readdir(outDir)).sort()).toEqual(NAMES.flatMap((name) => [`${name}.down.sql`, `${name}.up.sql`]));
   });
 });

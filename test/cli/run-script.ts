@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { CliIo } from "../../scripts/lib/cli-io";
+import { failureReport } from "../../scripts/lib/exit-with-error";
 
 /** The repository root (this file lives in test/cli/). */
 export const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -39,8 +41,8 @@ export function runScript(script: string, args: string[], options: { cwd?: strin
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  // Below the CLI project's 60 s test timeout, so a hung run reports its output.
-  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 45_000);
+  // Below the CLI project's 120 s test timeout, so a hung run reports its output.
+  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 100_000);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -53,4 +55,33 @@ export function runScript(script: string, args: string[], options: { cwd?: strin
 /** True when the output carries a JavaScript stack trace. */
 export function hasStackTrace(output: string): boolean {
   return /^\s+at .+[(:]\d+/m.test(output);
+}
+
+/**
+ * Runs a command's function in this process, as its script's entry point
+ * would (same exit codes, same lines on stdout and stderr), for tests where
+ * the process boundary is not what is tested: no tsx, no wrangler import per run.
+ *
+ * @example
+ * ```ts
+ * const { code, stdout } = await runInProcess(kyselyMigrate, ["list", "--persist-to", dir], USAGE)
+ * ```
+ */
+export async function runInProcess(
+  command: (argv: readonly string[], io: CliIo) => Promise<number>,
+  argv: string[],
+  usage?: string,
+): Promise<ScriptRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  let code: number;
+  try {
+    code = await command(argv, { out: (line) => out.push(line), err: (line) => err.push(line) });
+  } catch (error) {
+    const failure = failureReport(error, usage);
+    err.push(failure.lines.join("\n"));
+    code = failure.code;
+  }
+  const text = (lines: string[]) => lines.map((line) => `${line}\n`).join("");
+  return { code, stdout: text(out), stderr: text(err) };
 }

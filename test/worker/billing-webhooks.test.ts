@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
 import { SIGNATURE_TOLERANCE_SECONDS } from "../../src/billing/webhooks/webhook-signature";
 import { app } from "../../src/app";
@@ -31,7 +31,10 @@ async function startRenewal(key?: string) {
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("weekly", { amountMinor: 700, interval: "week", intervalCount: 2 });
-  carol = await signUp("carol@example.com");
+});
+// Every test gets its own customer: none depends on what another left behind.
+beforeEach(async () => {
+  carol = await signUp(`carol-${crypto.randomUUID()}@example.com`);
   subscriptionId = await subscribe(carol, "weekly");
   await addActiveToken(carol);
 });
@@ -63,7 +66,7 @@ describe("signatures", () => {
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ error: { code: "INVALID_SIGNATURE", message: expect.any(String) } });
     expect(await billingSnapshot()).toEqual(before);
-    // Settle the attempt with a good signature so the next case can start one.
+    // The same body with a good signature is accepted: only the signature was wrong.
     expect((await sendWebhook(events)).status).toBe(200);
     expect((await attemptRow(attempt.id))!.status).toBe("succeeded");
   });
@@ -153,7 +156,9 @@ describe("events", () => {
   });
 
   it("retries follow the schedule (+1, +3, +7 days); when it runs out the subscription is unpaid; a success reactivates it", async () => {
-    // The previous test left one failure since the last success: attempt number 2 is next.
+    const first = await startRenewal();
+    await sendWebhook([paymentFailed(first.id, "refer_to_payer")]);
+    expect((await attemptRow(first.id))!).toMatchObject({ attemptNumber: 1, status: "failed" });
     const seen: { attemptNumber: number; retryInDays: number | null }[] = [];
     for (let i = 0; i < RETRY_DELAYS_DAYS.length; i++) {
       const attempt = await startPayment(carol, subscriptionId);
@@ -188,9 +193,13 @@ describe("events", () => {
   });
 
   it("the period advances by the plan's interval × intervalCount (2 weeks)", async () => {
+    // A renewal of a subscription already paid for once (the first payment starts its period at the payment).
+    await sendWebhook([paymentConfirmed((await startRenewal()).id)]);
+    const attempt = await startRenewal();
     const before = await env.DB.prepare("select currentPeriodEnd from user_subscriptions where id = ?").bind(subscriptionId).first<{ currentPeriodEnd: string }>();
     const { paymentAttempts } = (await api("/api/billing/payment-attempts?limit=1", { user: carol })).body;
-    await sendWebhook([paymentConfirmed(paymentAttempts[0].id)]);
+    expect(paymentAttempts[0].id).toBe(attempt.id);
+    await sendWebhook([paymentConfirmed(attempt.id)]);
     const after = await env.DB.prepare("select currentPeriodStart, currentPeriodEnd from user_subscriptions where id = ?").bind(subscriptionId).first<{ currentPeriodStart: string; currentPeriodEnd: string }>();
     expect(after!.currentPeriodStart).toBe(before!.currentPeriodEnd);
     expect(Date.parse(after!.currentPeriodEnd) - Date.parse(after!.currentPeriodStart)).toBe(14 * DAY_MS);

@@ -13,7 +13,7 @@ describe("ensureDevVars (pnpm dev's first-run .dev.vars)", () => {
 
   it("fills every placeholder of the shipped example with its own 32 random bytes, leaving comments alone", async () => {
     const devVars = path.join(dir, ".dev.vars");
-    expect(await ensureDevVars(devVars, ".dev.vars.example")).toBe(true);
+    expect(await ensureDevVars(devVars, ".dev.vars.example")).toBe("created");
 
     const example = await readFile(".dev.vars.example", "utf8");
     const created = await readFile(devVars, "utf8");
@@ -37,10 +37,32 @@ describe("ensureDevVars (pnpm dev's first-run .dev.vars)", () => {
     expect(created).not.toMatch(new RegExp(`^[^#].*${RANDOM_SECRET_PLACEHOLDER}`, "m"));
   });
 
-  it("never touches an existing .dev.vars", async () => {
+  it("leaves an existing .dev.vars without placeholders exactly as it is", async () => {
     const devVars = path.join(dir, ".dev.vars");
     await writeFile(devVars, "BETTER_AUTH_SECRET=mine\n");
-    expect(await ensureDevVars(devVars, ".dev.vars.example")).toBe(false);
+    expect(await ensureDevVars(devVars, ".dev.vars.example")).toBe("unchanged");
     expect(await readFile(devVars, "utf8")).toBe("BETTER_AUTH_SECRET=mine\n");
+  });
+
+  it("repairs a copied .dev.vars.example: only the placeholder values change, each to its own secret", async () => {
+    const devVars = path.join(dir, ".dev.vars");
+    const copied = [
+      `# keep this comment: ${RANDOM_SECRET_PLACEHOLDER}`,
+      `BETTER_AUTH_SECRET=${RANDOM_SECRET_PLACEHOLDER}`,
+      `TOKEN_ENCRYPTION_KEYS=k1:${RANDOM_SECRET_PLACEHOLDER}`,
+      "WEBHOOK_SECRET_GOCARDLESS=my-own-secret",
+      "BILLING_OPERATOR_EMAILS=ops@example.com",
+      "",
+    ].join("\n");
+    await writeFile(devVars, copied);
+
+    expect(await ensureDevVars(devVars, ".dev.vars.example")).toBe("repaired");
+
+    const lines = (await readFile(devVars, "utf8")).split("\n");
+    expect(lines[0]).toBe(`# keep this comment: ${RANDOM_SECRET_PLACEHOLDER}`);
+    expect(lines[1]).toMatch(/^BETTER_AUTH_SECRET=[A-Za-z0-9+/]{43}=$/);
+    expect(lines[2]).toMatch(/^TOKEN_ENCRYPTION_KEYS=k1:[A-Za-z0-9+/]{43}=$/);
+    expect(lines[1]!.split("=")[1]).not.toBe(lines[2]!.split(":")[1]);
+    expect(lines.slice(3)).toEqual(["WEBHOOK_SECRET_GOCARDLESS=my-own-secret", "BILLING_OPERATOR_EMAILS=ops@example.com", ""]);
   });
 });

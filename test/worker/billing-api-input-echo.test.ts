@@ -4,7 +4,7 @@ import { signUp, type TestUser } from "../support/auth-session";
 import { api, billingCounts, tokenBody } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
-// Review findings about input handling: bad input must be a 4xx in the one
+// Input handling: bad input must be a 4xx in the one
 // error shape (never a 500), and an error must not echo what was sent.
 
 let ivy: TestUser;
