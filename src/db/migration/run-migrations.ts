@@ -28,6 +28,13 @@ export interface RunMigrationsOptions {
    * and stays stored when the batch then fails (e.g. with `RowsChangedError`).
    */
   saveBackup?: (backup: RowBackup) => Promise<void>;
+  /**
+   * Called with the run's buffered statements before the guards see them (in
+   * preview too). It may refuse the run (throw: nothing is sent) or return the
+   * caller's bookkeeping writes (e.g. migration checksums), which are sent at
+   * the end of the same atomic batch but are not part of `statements`.
+   */
+  beforeCommit?: (run: BufferedRun) => Promise<BufferedStatement[]>;
 }
 
 export interface MigrationRunReport {
@@ -62,7 +69,7 @@ export interface MigrationRunReport {
 export async function runMigrations(
   database: D1Database,
   command: MigrationCommand,
-  { migrations, mode = "apply", force = false, saveBackup }: RunMigrationsOptions,
+  { migrations, mode = "apply", force = false, saveBackup, beforeCommit }: RunMigrationsOptions,
 ): Promise<MigrationRunReport> {
   let captured: BufferedRun = { statements: [], ledgerVersion: 0 };
   let destructiveChanges: DestructiveChange[] = [];
@@ -72,6 +79,7 @@ export async function runMigrations(
       database,
       commit: async (run) => {
         captured = run;
+        const bookkeeping = (await beforeCommit?.(run)) ?? [];
         // Outside the Migrator's transaction, so these reads run now, before the
         // batch; the batch re-checks the counts, as the app may write meanwhile.
         const { changes, counted } = await findDestructiveChanges(db, run.statements, migrations);
@@ -84,7 +92,7 @@ export async function runMigrations(
           backup = await backupRows(db, [...new Set(droppedRows)]);
           await saveBackup?.(backup);
         }
-        await applyBatch(database, run, counted);
+        await applyBatch(database, run, counted, bookkeeping);
       },
     }),
   });
