@@ -4,6 +4,7 @@ import { migrationOfStatement } from "../../src/db/migration/ledger-entries";
 import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { formatDestructiveChange } from "./format-destructive-change";
+import { RunRefusedError } from "./run-refused-error";
 
 /**
  * Turns a run report into CLI lines (one per migration, then what failed)
@@ -27,7 +28,7 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
   }
   lines.push(...describeError(report));
   lines.push(
-    report.error instanceof UnsafeMigrationError
+    report.error instanceof UnsafeMigrationError || report.error instanceof RunRefusedError
       ? "nothing was applied: the run was refused before it was sent"
       : "nothing was applied: the run is one atomic D1 batch",
   );
@@ -43,6 +44,7 @@ function describeError(report: MigrationRunReport): string[] {
       `  ${inlineParameters(error.statement.sql, error.statement.parameters)}`,
     ];
   }
+  if (error instanceof RunRefusedError) return [...error.lines];
   if (error instanceof UnsafeMigrationError) {
     return error.changes.flatMap((change) => {
       const [what, howToProceed] = formatDestructiveChange(change);
