@@ -5,19 +5,18 @@
 import { migrations } from "../migrations/index";
 import { inlineParameters } from "../src/db/migration/inline-parameters";
 import { runMigrations } from "../src/db/migration/run-migrations";
-import { listMigrations } from "../src/db/migration/list-migrations";
-import { compareChecksums, readRecordedChecksums } from "../src/db/migration/migration-checksums";
-import { checkDatabase } from "./lib/check-database";
+import { checkDatabase, type CommandOutput } from "./lib/check-database";
 import { currentChecksums } from "./lib/current-checksums";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatDestructiveChange } from "./lib/format-destructive-change";
 import { formatRunReport } from "./lib/format-run-report";
 import { makeMigration } from "./lib/make-migration";
 import { parseMigrateArgs, USAGE } from "./lib/parse-migrate-args";
-import { describeEdit, runSafeguards, type RunSafeguards } from "./lib/run-safeguards";
+import { listCommand } from "./lib/list-command";
+import { runSafeguards, type RunSafeguards } from "./lib/run-safeguards";
 import { takeBookmark } from "./lib/take-bookmark";
 import { usingD1 } from "./lib/using-d1";
-import { writeBackupFile } from "./lib/write-backup-file";
+import { saveRunBackup } from "./lib/save-run-backup";
 
 async function main(argv: string[]): Promise<number> {
   const cli = parseMigrateArgs(argv);
@@ -27,30 +26,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(`created  ${file} (registered in migrations/index.ts)`);
       return 0;
     }
-    case "list": {
-      const { checksums } = await currentChecksums(migrations);
-      const { rows, recorded } = await usingD1(cli.target, async (db) => ({
-        rows: await listMigrations(db, migrations),
-        recorded: await readRecordedChecksums(db),
-      }));
-      const applied = rows.filter((row) => row.executedAt).map((row) => row.name);
-      const { edited } = compareChecksums({ applied, recorded, current: checksums, accept: [] });
-      const width = Math.max(4, ...rows.map((row) => row.name.length));
-      console.log(`${"name".padEnd(width)}  status`);
-      for (const row of rows) {
-        const mark = edited.some((migration) => migration.name === row.name) ? "  EDITED since applied" : "";
-        console.log(`${row.name.padEnd(width)}  ${row.executedAt ? `applied ${row.executedAt.toISOString()}${mark}` : "pending"}`);
-      }
-      for (const line of edited.flatMap(describeEdit)) console.error(line);
-      return edited.length > 0 ? 1 : 0;
-    }
-    case "check": {
-      const { checksums } = await currentChecksums(migrations);
-      const { out, err, exitCode } = await checkDatabase(cli.target, migrations, checksums);
-      for (const line of out) console.log(line);
-      for (const line of err) console.error(line);
-      return exitCode;
-    }
+    case "list":
+      return printLines(await listCommand(cli.target, migrations, (await currentChecksums(migrations)).checksums));
+    case "check":
+      return printLines(await checkDatabase(cli.target, migrations, (await currentChecksums(migrations)).checksums));
     case "sql": {
       const { checksums } = await currentChecksums(migrations);
       const report = await usingD1(cli.target, (db) =>
@@ -88,13 +67,12 @@ async function main(argv: string[]): Promise<number> {
           beforeCommit: safeguards.beforeCommit,
           // Written before the batch is sent: if writing fails, nothing is applied.
           saveBackup: async (backup) => {
-            const bookmark = safeguards?.bookmark();
-            const file = await writeBackupFile(
-              cli.backupDir ?? "migrations/backups",
-              bookmark ? { ...backup, sql: `-- Time Travel bookmark before this run: ${bookmark.bookmark} (${bookmark.restoreCommand})\n${backup.sql}` } : backup,
-              bookmark ? `${label}-${bookmark.bookmark}` : label,
-              new Date(),
-            );
+            const file = await saveRunBackup(backup, {
+              dir: cli.backupDir ?? "migrations/backups",
+              label,
+              bookmark: safeguards?.bookmark(),
+              now: new Date(),
+            });
             const rows = backup.tables.map(({ table, rows }) => `${rows} row(s) of "${table}"`).join(", ");
             console.log(`backup   ${file} (${rows}); restore with: wrangler d1 execute <database> --file ${file}`);
           },
@@ -105,6 +83,12 @@ async function main(argv: string[]): Promise<number> {
       return code;
     }
   }
+}
+
+function printLines({ out, err, exitCode }: CommandOutput): number {
+  for (const line of out) console.log(line);
+  for (const line of err) console.error(line);
+  return exitCode;
 }
 
 function printRun(report: Parameters<typeof formatRunReport>[0]): number {

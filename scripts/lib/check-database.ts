@@ -15,8 +15,8 @@ import type { TargetOptions } from "./cli-flags";
 import { describeEdit } from "./run-safeguards";
 import { usingD1 } from "./using-d1";
 
-/** What `kysely:migrate check` prints (`out` on stdout, `err` on stderr) and its exit code. */
-export interface DatabaseCheck {
+/** What a `kysely:migrate` command prints (`out` on stdout, `err` on stderr) and its exit code. */
+export interface CommandOutput {
   out: string[];
   err: string[];
   exitCode: 0 | 1;
@@ -36,7 +36,7 @@ export async function checkDatabase(
   target: TargetOptions,
   migrations: Record<string, Migration>,
   checksums: Readonly<Record<string, MigrationChecksum>>,
-): Promise<DatabaseCheck> {
+): Promise<CommandOutput> {
   const live = await usingD1(target, async (database) => ({
     applied: await readAppliedMigrations(database),
     recorded: await readRecordedChecksums(database),
@@ -99,6 +99,6 @@ function reader(database: D1Database): ReadRows {
   return async (sql) => (await database.prepare(sql).all<Record<string, unknown>>()).results;
 }
 
-function fail(err: string[]): DatabaseCheck {
+function fail(err: string[]): CommandOutput {
   return { out: [], err, exitCode: 1 };
 }

@@ -126,8 +126,9 @@ function firstChange(before: string, after: string): string {
   return `line ${at + 1} of its up statements changed at column ${column + 1}: was ${excerpt(was[at]!, column)}, now ${excerpt(now[at]!, column)}`;
 }
 
-/** About 70 characters of `line` around `column`, marked where cut. */
+/** The line, or when long about 70 characters of it around `column`, marked where cut. */
 function excerpt(line: string, column: number): string {
+  if (line.length <= 100) return line;
   const start = Math.max(0, column - 30);
   const end = Math.min(line.length, start + 70);
   return `${start > 0 ? "…" : ""}${line.slice(start, end)}${end < line.length ? "…" : ""}`;
