@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     case "list":
       return printLines(await listCommand(cli.target, migrations, (await currentChecksums(migrations)).checksums));
     case "check":
-      return printLines(await checkDatabase(cli.target, migrations, (await currentChecksums(migrations)).checksums));
+      return printLines(await checkDatabase(cli.target, migrations, await currentChecksums(migrations)));
     case "sql": {
       const { checksums } = await currentChecksums(migrations);
       const report = await usingD1(cli.target, (db) =>

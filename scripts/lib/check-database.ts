@@ -1,17 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { Migration } from "kysely/migration";
 import { diffSchemaFacts, formatSchemaDifference } from "../../src/db/migration/diff-schema-facts";
 import {
   compareChecksums,
   readAppliedMigrations,
   readRecordedChecksums,
-  type MigrationChecksum,
 } from "../../src/db/migration/migration-checksums";
-import { readSchemaFacts, type ReadRows, type SchemaFacts } from "../../src/db/migration/read-schema-facts";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { readSchemaFacts, type ReadRows } from "../../src/db/migration/read-schema-facts";
 import type { TargetOptions } from "./cli-flags";
+import type { CurrentChecksums } from "./current-checksums";
 import { describeEdit } from "./run-safeguards";
 import { usingD1 } from "./using-d1";
 
@@ -24,18 +20,19 @@ export interface CommandOutput {
 
 /**
  * `pnpm kysely:migrate check`: compares the target database's schema with
- * the schema its applied migrations create on a throwaway local D1, and the
- * applied migrations' recorded checksums with the current ones. Reads only.
+ * the schema its applied migrations create on a throwaway local D1 (captured,
+ * and cached, with the checksums), and the applied migrations' recorded
+ * checksums with the current ones. Reads only.
  *
  * @example
  * ```ts
- * const { out, err, exitCode } = await checkDatabase(target, migrations, checksums)
+ * const { out, err, exitCode } = await checkDatabase(target, migrations, await currentChecksums(migrations))
  * ```
  */
 export async function checkDatabase(
   target: TargetOptions,
   migrations: Record<string, Migration>,
-  checksums: Readonly<Record<string, MigrationChecksum>>,
+  { checksums, schemaAfter, captureError }: CurrentChecksums,
 ): Promise<CommandOutput> {
   const live = await usingD1(target, async (database) => ({
     applied: await readAppliedMigrations(database),
@@ -53,7 +50,12 @@ export async function checkDatabase(
   }
 
   const { edited, unrecorded } = compareChecksums({ applied: live.applied, recorded: live.recorded, current: checksums, accept: [] });
-  const expected = await schemaOfMigrations(migrations, live.applied.at(-1));
+  const last = live.applied.at(-1);
+  if (last && !schemaAfter[last]) {
+    const failed = captureError ? `${captureError.migration} fails on a fresh database: ${captureError.error instanceof Error ? captureError.error.message : String(captureError.error)}` : "its capture failed";
+    return fail([`error: cannot build the schema the applied migrations create: ${failed}`]);
+  }
+  const expected = new Map(last ? schemaAfter[last] : []);
   const differences = diffSchemaFacts(expected, live.facts);
 
   const where = target.remote ? `remote D1${target.env ? ` (env ${target.env})` : ""}` : `local D1 (${target.persistTo ?? ".wrangler/state"})`;
@@ -75,24 +77,6 @@ export async function checkDatabase(
   const count = (kind: string) => [...expected.keys()].filter((key) => key.startsWith(`${kind} `)).length;
   out.push(`no drift: ${count("table")} tables, ${count("column")} columns, ${count("index")} indexes, ${count("foreign key")} foreign keys, ${count("trigger")} triggers as the migrations create them`);
   return { out, err, exitCode: 0 };
-}
-
-/** The schema facts of a throwaway local D1 migrated up to `last` (none: an empty database). */
-async function schemaOfMigrations(migrations: Record<string, Migration>, last: string | undefined): Promise<SchemaFacts> {
-  const stateDir = await mkdtemp(path.join(tmpdir(), "migration-check-"));
-  try {
-    const target = { remote: false, env: undefined, persistTo: stateDir, config: "wrangler.toml" };
-    return await usingD1(target, async (database) => {
-      if (last) {
-        // force: the throwaway database's rows are nobody's.
-        const report = await runMigrations(database, { verb: "to", target: last }, { migrations, force: true });
-        if (report.error) throw report.error;
-      }
-      return readSchemaFacts(reader(database));
-    });
-  } finally {
-    await rm(stateDir, { recursive: true, force: true });
-  }
 }
 
 function reader(database: D1Database): ReadRows {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Migration } from "kysely/migration";
 import { checksumOf, type MigrationChecksum } from "../../src/db/migration/migration-checksums";
+import { readSchemaFacts } from "../../src/db/migration/read-schema-facts";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { usingD1 } from "./using-d1";
 
@@ -16,12 +17,14 @@ export const CHECKSUM_CACHE_FILE = path.join(REPO_ROOT, ".wrangler", "cache", "m
 // What a migration's statements can depend on: its own file and the other
 // migration files, the runner and its helpers (rebuildTable, the dialect),
 // and the Kysely that compiles the queries. Bump FORMAT when checksumOf changes.
-const FORMAT = 1;
+const FORMAT = 2;
 const SOURCE_DIRS = ["migrations", path.join("src", "db", "migration")];
 
 export interface CurrentChecksums {
   /** By migration name. A migration whose capture failed, and every one after it, is missing. */
   checksums: Record<string, MigrationChecksum>;
+  /** By migration name: the schema facts once it is applied (see `readSchemaFacts`), for `check`. */
+  schemaAfter: Record<string, [string, string][]>;
   /** The capture's error, when one failed. */
   captureError?: { migration: string; error: unknown };
   /** True when they were read from the cache (no replay). */
@@ -31,7 +34,7 @@ export interface CurrentChecksums {
 /**
  * The checksum of every registered migration's `up`, as captured on a
  * throwaway local D1 migrated to the migration before it (empty tables: the
- * path `pnpm migrations:sql` uses). Cached in {@link CHECKSUM_CACHE_FILE} by
+ * path `pnpm migrations:sql` uses), with the schema each one leaves behind. Cached in {@link CHECKSUM_CACHE_FILE} by
  * the content of the source files the statements depend on, so a run replays
  * the history only after one of them changed.
  *
@@ -47,12 +50,12 @@ export async function currentChecksums(
   const key = await sourceKey();
   const names = Object.keys(migrations).sort();
   const cached = await readCache(cacheFile);
-  if (cached?.key === key && names.every((name) => cached.checksums[name])) {
-    return { checksums: Object.fromEntries(names.map((name) => [name, cached.checksums[name]!])), cached: true };
+  if (cached?.key === key && names.every((name) => cached.checksums[name] && cached.schemaAfter[name])) {
+    return { checksums: cached.checksums, schemaAfter: cached.schemaAfter, cached: true };
   }
   const captured = await captureChecksums(migrations);
   // A failed capture is not cached: the migration is probably being written.
-  if (!captured.captureError) await writeCache(cacheFile, { key, checksums: captured.checksums });
+  if (!captured.captureError) await writeCache(cacheFile, { key, checksums: captured.checksums, schemaAfter: captured.schemaAfter });
   return { ...captured, cached: false };
 }
 
@@ -63,14 +66,17 @@ async function captureChecksums(migrations: Record<string, Migration>): Promise<
     const target = { remote: false, env: undefined, persistTo: stateDir, config: path.join(REPO_ROOT, "wrangler.toml") };
     return await usingD1(target, async (database) => {
       const checksums: Record<string, MigrationChecksum> = {};
+      const schemaAfter: Record<string, [string, string][]> = {};
+      const read = async (sql: string) => (await database.prepare(sql).all<Record<string, unknown>>()).results;
       for (const name of Object.keys(migrations).sort()) {
         // force: the throwaway database's rows are nobody's.
         const preview = await runMigrations(database, { verb: "to", target: name }, { migrations, mode: "preview", force: true });
         const applied = preview.error ? preview : await runMigrations(database, { verb: "to", target: name }, { migrations, force: true });
-        if (applied.error) return { checksums, captureError: { migration: name, error: applied.error } };
+        if (applied.error) return { checksums, schemaAfter, captureError: { migration: name, error: applied.error } };
         checksums[name] = await checksumOf(preview.statements);
+        schemaAfter[name] = [...(await readSchemaFacts(read))];
       }
-      return { checksums };
+      return { checksums, schemaAfter };
     });
   } finally {
     await rm(stateDir, { recursive: true, force: true });
@@ -93,6 +99,7 @@ async function sourceKey(): Promise<string> {
 interface CacheContent {
   key: string;
   checksums: Record<string, MigrationChecksum>;
+  schemaAfter: Record<string, [string, string][]>;
 }
 
 async function readCache(file: string): Promise<CacheContent | undefined> {
