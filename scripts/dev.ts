@@ -7,10 +7,12 @@ import { createRequire } from "node:module";
 import { constants } from "node:os";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
+import { currentChecksums } from "./lib/current-checksums";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatRunReport } from "./lib/format-run-report";
 import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
+import { runSafeguards } from "./lib/run-safeguards";
 import { usingD1 } from "./lib/using-d1";
 
 async function main(wranglerArgs: string[]): Promise<number> {
@@ -19,7 +21,11 @@ async function main(wranglerArgs: string[]): Promise<number> {
   }
   // The database wrangler dev will serve, given the flags passed through to it.
   const target = devTarget(wranglerArgs);
-  const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations }));
+  // The same checksum safeguard as `kysely:migrate latest`: an edited applied migration stops here.
+  const { checksums } = await currentChecksums(migrations);
+  const report = await usingD1(target, (db) =>
+    runMigrations(db, { verb: "latest" }, { migrations, beforeCommit: runSafeguards(db, { checksums, acceptEdited: [], log: console.log }).beforeCommit }),
+  );
   const { lines, exitCode } = formatRunReport(report);
   for (const line of lines) console.log(line);
   if (exitCode !== 0) return exitCode;

@@ -50,7 +50,7 @@ export async function currentChecksums(
   const key = await sourceKey();
   const names = Object.keys(migrations).sort();
   const cached = await readCache(cacheFile);
-  if (cached?.key === key && names.every((name) => cached.checksums[name] && cached.schemaAfter[name])) {
+  if (cached?.key === key && names.every((name) => cached.checksums?.[name] && cached.schemaAfter?.[name])) {
     return { checksums: cached.checksums, schemaAfter: cached.schemaAfter, cached: true };
   }
   const captured = await captureChecksums(migrations);
