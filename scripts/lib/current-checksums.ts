@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Migration } from "kysely/migration";
-import { checksumOf, type MigrationChecksum } from "../../src/db/migration/migration-checksums";
+import { captureChecksum } from "../../src/db/migration/capture-checksum";
+import type { MigrationChecksum } from "../../src/db/migration/migration-checksums";
 import { readSchemaFacts } from "../../src/db/migration/read-schema-facts";
-import { runMigrations } from "../../src/db/migration/run-migrations";
 import { usingD1 } from "./using-d1";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -17,7 +17,7 @@ export const CHECKSUM_CACHE_FILE = path.join(REPO_ROOT, ".wrangler", "cache", "m
 // What a migration's statements can depend on: its own file and the other
 // migration files, the runner and its helpers (rebuildTable, the dialect),
 // and the Kysely that compiles the queries. Bump FORMAT when checksumOf changes.
-const FORMAT = 2;
+const FORMAT = 3;
 const SOURCE_DIRS = ["migrations", path.join("src", "db", "migration")];
 
 export interface CurrentChecksums {
@@ -69,11 +69,9 @@ async function captureChecksums(migrations: Record<string, Migration>): Promise<
       const schemaAfter: Record<string, [string, string][]> = {};
       const read = async (sql: string) => (await database.prepare(sql).all<Record<string, unknown>>()).results;
       for (const name of Object.keys(migrations).sort()) {
-        // force: the throwaway database's rows are nobody's.
-        const preview = await runMigrations(database, { verb: "to", target: name }, { migrations, mode: "preview", force: true });
-        const applied = preview.error ? preview : await runMigrations(database, { verb: "to", target: name }, { migrations, force: true });
-        if (applied.error) return { checksums, schemaAfter, captureError: { migration: name, error: applied.error } };
-        checksums[name] = await checksumOf(preview.statements);
+        const captured = await captureChecksum(database, migrations, name);
+        if ("error" in captured) return { checksums, schemaAfter, captureError: { migration: name, error: captured.error } };
+        checksums[name] = captured.checksum;
         schemaAfter[name] = [...(await readSchemaFacts(read))];
       }
       return { checksums, schemaAfter };

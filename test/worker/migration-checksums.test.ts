@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Migration } from "kysely/migration";
 import { RunRefusedError } from "../../scripts/lib/run-refused-error";
 import { runSafeguards } from "../../scripts/lib/run-safeguards";
+import { captureChecksum } from "../../src/db/migration/capture-checksum";
 import { ledgerEntries } from "../../src/db/migration/ledger-entries";
 import { CHECKSUM_TABLE, checksumOf, type MigrationChecksum } from "../../src/db/migration/migration-checksums";
 import { runMigrations, type MigrationCommand } from "../../src/db/migration/run-migrations";
@@ -174,5 +175,31 @@ describe("checksums of applied migrations", () => {
     const idle = await run({ verb: "latest" }, library, { checksums: original, takeBookmark });
     expect(idle.logged).toEqual([]);
     expect(taken).toBe(1);
+  });
+
+  it("a migration whose values change from one capture to the next is checksummed without them, so it still matches later", async () => {
+    const seeded: Record<string, Migration> = {
+      ...library,
+      "20000103000000_seed_plan": {
+        up: async (db) => {
+          await db.schema.createTable("plan").addColumn("id", "text", (col) => col.primaryKey()).addColumn("createdAt", "text").execute();
+          await db.insertInto("plan").values({ id: crypto.randomUUID(), createdAt: new Date().toISOString() }).execute();
+        },
+      },
+    };
+    const captureAll = async () => {
+      const captured = [];
+      for (const name of Object.keys(seeded).sort()) captured.push(await captureChecksum(env.DB, seeded, name));
+      await env.DB.batch(["drop table plan", "drop table tag", "drop table book", "drop table author", "delete from kysely_migration"].map((q) => env.DB.prepare(q)));
+      return captured.map((entry) => ("error" in entry ? entry : { sha256: entry.checksum.sha256, volatile: entry.volatile, upSql: entry.checksum.upSql }));
+    };
+
+    const first = await captureAll();
+    const again = await captureAll();
+
+    expect(first.map((entry) => "volatile" in entry && entry.volatile)).toEqual([false, false, true]);
+    expect(again).toEqual(first);
+    expect((first[0] as { upSql: string }).upSql).toContain(`values (1, 'Ursula'), (2, 'Terry')`);
+    expect((first[2] as { upSql: string }).upSql).toContain(`insert into "plan" ("id", "createdAt") values (?, ?);`);
   });
 });

@@ -25,17 +25,19 @@ export interface RecordedChecksum extends MigrationChecksum {
 /**
  * The checksum of one migration's `up` statements as the runner buffered them
  * (the Migrator's own ledger write, which carries a timestamp, is left out).
+ * `values: false` leaves the parameters' values out (the `?` placeholders
+ * stay), for a migration whose values change from run to run.
  *
  * @example
  * ```ts
  * await checksumOf(captured.up) // { sha256: "9f2c…", upSql: 'create table "user" (…);\n…' }
  * ```
  */
-export async function checksumOf(statements: readonly BufferedStatement[]): Promise<MigrationChecksum> {
+export async function checksumOf(statements: readonly BufferedStatement[], { values = true } = {}): Promise<MigrationChecksum> {
   const ledger = new Set(ledgerEntries(statements).map((entry) => entry.index));
   const upSql = statements
     .filter((_, index) => !ledger.has(index))
-    .map((statement) => `${inlineParameters(statement.sql, statement.parameters)};\n`)
+    .map((statement) => `${values ? inlineParameters(statement.sql, statement.parameters) : statement.sql};\n`)
     .join("");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(upSql));
   return { sha256: Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join(""), upSql };
