@@ -39,9 +39,11 @@ export async function takeBookmark(target: TargetOptions, wranglerBin = process.
   const { code, stdout, stderr } = await run(wranglerBin, args);
   const command = `${path.basename(wranglerBin)} ${args.join(" ")}`;
   if (code !== 0) throw new Error(`${command} exited ${code}: ${lastLine(stderr) || lastLine(stdout) || "no output"}`);
+  // The JSON starts at the first line that opens an object: a notice printed before it is no reason to stop.
+  const json = stdout.slice(Math.max(0, stdout.search(/^\{/m)));
   let bookmark: unknown;
   try {
-    bookmark = (JSON.parse(stdout) as { bookmark?: unknown }).bookmark;
+    bookmark = (JSON.parse(json) as { bookmark?: unknown } | null)?.bookmark;
   } catch {
     throw new Error(`${command} printed no JSON: ${lastLine(stdout) || "no output"}`);
   }

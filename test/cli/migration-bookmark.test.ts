@@ -77,6 +77,15 @@ describe("takeBookmark", () => {
     await expect(takeBookmark(target(), STAND_IN)).rejects.toThrow(error);
   });
 
+  it("reads the JSON after a notice line, and refuses output that is no JSON", async () => {
+    vi.stubEnv("STAND_IN_DATABASE", "billing");
+    vi.stubEnv("STAND_IN_NOTICE", "A newer version of wrangler is available");
+    expect((await takeBookmark(target(), STAND_IN)).bookmark).toBe(BOOKMARK);
+
+    vi.stubEnv("STAND_IN_NOTICE", "");
+    await expect(takeBookmark(target(), "/bin/echo")).rejects.toThrow(/^echo d1 time-travel info billing --json --config .* printed no JSON: d1 time-travel info billing --json/);
+  });
+
   it("fails with one line when the program cannot run", async () => {
     await expect(takeBookmark(target(), path.join(dir, "no-such-wrangler"))).rejects.toThrow(/^cannot run .*no-such-wrangler: spawn .* ENOENT$/);
   });

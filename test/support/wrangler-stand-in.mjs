@@ -19,4 +19,5 @@ if (process.env.STAND_IN_FAIL) {
   console.error("✘ [ERROR] In a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN environment variable for wrangler to work.");
   process.exit(1);
 }
+if (process.env.STAND_IN_NOTICE) console.log(process.env.STAND_IN_NOTICE);
 console.log(JSON.stringify({ bookmark: process.env.STAND_IN_BOOKMARK ?? "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683" }, null, 2));
