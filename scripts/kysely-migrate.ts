@@ -1,6 +1,7 @@
 /**
  * `pnpm kysely:migrate <command>`: Kysely's Migrator over the D1 binding.
- * Exit codes: 0 done, 1 a migration failed (nothing applied), 2 bad usage.
+ * Exit codes: 0 done, 1 a migration failed or was refused (nothing applied),
+ * drift or an edited migration found (check, list), 2 bad usage.
  */
 import { migrations } from "../migrations/index";
 import { inlineParameters } from "../src/db/migration/inline-parameters";
