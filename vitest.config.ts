@@ -35,7 +35,15 @@ export default defineConfig({
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
-        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },
+        test: {
+          name: "cli",
+          include: ["test/cli/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Every CLI run reads the migration checksum cache: fill it once, first.
+          globalSetup: ["test/cli/warm-checksum-cache.ts"],
+        },
       },
       {
         // Pure modules: plain Node, no workerd, no database, no subprocess.

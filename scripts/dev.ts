@@ -9,11 +9,13 @@ import { constants } from "node:os";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
+import { currentChecksums } from "./lib/current-checksums";
 import { exitWithError } from "./lib/exit-with-error";
 import { formatRunReport } from "./lib/format-run-report";
 import { devAuthVars } from "./lib/dev-origin";
 import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
+import { runSafeguards } from "./lib/run-safeguards";
 import { usingD1 } from "./lib/using-d1";
 
 async function main(wranglerArgs: string[]): Promise<number> {
@@ -23,7 +25,15 @@ async function main(wranglerArgs: string[]): Promise<number> {
   // The database wrangler dev will serve, given the flags passed through to it.
   const target = devTarget(wranglerArgs);
   const authVars = devAuthVars(wranglerArgs);
-  const report = await usingD1(target, (db) => runMigrations(db, { verb: "latest" }, { migrations, analyser: sqliteWasmAnalyser() }));
+  // The same checksum safeguard as `kysely:migrate latest`: an edited applied migration stops here.
+  const { checksums } = await currentChecksums(migrations);
+  const report = await usingD1(target, (db) =>
+    runMigrations(db, { verb: "latest" }, {
+      migrations,
+      analyser: sqliteWasmAnalyser(),
+      beforeCommit: runSafeguards(db, { checksums, acceptEdited: [], log: console.log }).beforeCommit,
+    }),
+  );
   const { lines, exitCode } = formatRunReport(report);
   for (const line of lines) console.log(line);
   if (exitCode !== 0) return exitCode;

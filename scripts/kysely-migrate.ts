@@ -1,6 +1,7 @@
 /**
  * `pnpm kysely:migrate <command>`: see commands/kysely-migrate.ts.
- * Exit codes: 0 done, 1 a migration failed (nothing applied), 2 bad usage.
+ * Exit codes: 0 done, 1 a migration failed or was refused (nothing applied),
+ * drift or an edited migration found (check, list), 2 bad usage.
  */
 import { kyselyMigrate } from "./commands/kysely-migrate";
 import { consoleIo } from "./lib/cli-io";

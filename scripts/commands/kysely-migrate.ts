@@ -5,19 +5,25 @@ import { listMigrations } from "../../src/db/migration/list-migrations";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { statementText } from "../../src/db/migration/statement-text";
+import { checkDatabase, type CommandOutput } from "../lib/check-database";
 import type { TargetOptions } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
+import { currentChecksums } from "../lib/current-checksums";
 import { formatDestructiveChange } from "../lib/format-destructive-change";
 import { formatRunReport } from "../lib/format-run-report";
 import { clearInFlightRun, describeOrphanedRun, readOrphanedRun, writeInFlightRun } from "../lib/in-flight-run";
+import { listCommand } from "../lib/list-command";
 import { makeMigration } from "../lib/make-migration";
 import { parseMigrateArgs } from "../lib/parse-migrate-args";
+import { runSafeguards, type RunSafeguards } from "../lib/run-safeguards";
+import { saveRunBackup } from "../lib/save-run-backup";
+import { takeBookmark } from "../lib/take-bookmark";
 import { usingD1 } from "../lib/using-d1";
-import { writeBackupFile } from "../lib/write-backup-file";
 
 /**
  * `pnpm kysely:migrate <command>`: Kysely's Migrator over the D1 binding.
- * Resolves to the exit code: 0 done, 1 a migration failed (nothing applied);
+ * Resolves to the exit code: 0 done, 1 a migration failed or was refused
+ * (nothing applied), or drift / an edited migration found (check, list);
  * rejects with a `UsageError` (exit 2) on bad usage.
  *
  * @example
@@ -34,20 +40,20 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
       return 0;
     }
     case "list": {
-      const rows = await usingD1(cli.target, async (db) => {
-        await reportOrphanedRun(cli.target, db, io);
-        return listMigrations(db, migrations);
-      });
-      const width = Math.max(4, ...rows.map((row) => row.name.length));
-      io.out(`${"name".padEnd(width)}  status`);
-      for (const row of rows) {
-        io.out(`${row.name.padEnd(width)}  ${row.executedAt ? `applied ${row.executedAt.toISOString()}` : "pending"}`);
-      }
-      return 0;
+      const { checksums } = await currentChecksums(migrations);
+      return printLines(await listCommand(cli.target, migrations, checksums, (db) => reportOrphanedRun(cli.target, db, io)), io);
     }
+    case "check":
+      return printLines(await checkDatabase(cli.target, migrations, await currentChecksums(migrations)), io);
     case "sql": {
+      const { checksums } = await currentChecksums(migrations);
       const report = await usingD1(cli.target, (db) =>
-        runMigrations(db, cli.command, { migrations, analyser: sqliteWasmAnalyser(), mode: "preview" }),
+        runMigrations(db, cli.command, {
+          migrations,
+          analyser: sqliteWasmAnalyser(),
+          mode: "preview",
+          beforeCommit: runSafeguards(db, { checksums, acceptEdited: cli.acceptEdited, log: io.err }).beforeCommit,
+        }),
       );
       if (report.error) return printRun(report, io);
       for (const statement of report.statements) io.out(`${statementText(statement)};`);
@@ -62,15 +68,29 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
     }
     case "run": {
       const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
+      const { checksums } = await currentChecksums(migrations);
+      let safeguards: RunSafeguards | undefined;
       const report = await usingD1(cli.target, async (db) => {
         await reportOrphanedRun(cli.target, db, io);
+        safeguards = runSafeguards(db, {
+          checksums,
+          acceptEdited: cli.acceptEdited,
+          takeBookmark: cli.target.remote && cli.bookmark ? () => takeBookmark(cli.target) : undefined,
+          log: io.out,
+        });
         return runMigrations(db, cli.command, {
           migrations,
           analyser: sqliteWasmAnalyser(),
           force: cli.force,
+          beforeCommit: safeguards.beforeCommit,
           // Written before the batch is sent: if writing fails, nothing is applied.
           saveBackup: async (backup) => {
-            const file = await writeBackupFile(cli.backupDir ?? "migrations/backups", backup, label, new Date());
+            const file = await saveRunBackup(backup, {
+              dir: cli.backupDir ?? "migrations/backups",
+              label,
+              bookmark: safeguards?.bookmark(),
+              now: new Date(),
+            });
             const rows = backup.tables.map(({ table, rows }) => `${rows} row(s) of "${table}"`).join(", ");
             io.out(`backup   ${file} (${rows}); restore with: wrangler d1 execute <database> --file ${file}`);
           },
@@ -80,7 +100,9 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
       });
       // An unknown outcome stays recorded, for the next call to read from the ledger.
       if (!(report.error instanceof BatchOutcomeUnknownError)) await clearInFlightRun(cli.target);
-      return printRun(report, io);
+      const code = printRun(report, io);
+      if (!report.error) for (const line of safeguards?.summary() ?? []) io.out(line);
+      return code;
     }
   }
 }
@@ -91,6 +113,12 @@ async function reportOrphanedRun(target: TargetOptions, db: D1Database, io: CliI
   if (!orphan) return;
   for (const line of describeOrphanedRun(orphan, await listMigrations(db, migrations))) io.err(line);
   await clearInFlightRun(target);
+}
+
+function printLines({ out, err, exitCode }: CommandOutput, io: CliIo): number {
+  for (const line of out) io.out(line);
+  for (const line of err) io.err(line);
+  return exitCode;
 }
 
 function printRun(report: Parameters<typeof formatRunReport>[0], io: CliIo): number {

@@ -40,6 +40,7 @@ export function parseFlags(argv: readonly string[], valueFlags: readonly string[
     if (valueFlags.includes(arg)) {
       const value = argv[++i];
       if (value === undefined || value.startsWith("--")) throw new UsageError(`${arg} needs a value`);
+      if (parsed.values.has(arg)) throw new UsageError(`${arg} given twice`);
       parsed.values.set(arg, value);
     } else if (booleanFlags.includes(arg)) {
       parsed.flags.add(arg);

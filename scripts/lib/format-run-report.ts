@@ -5,6 +5,7 @@ import type { MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { statementText } from "../../src/db/migration/statement-text";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
 import { formatDestructiveChange } from "./format-destructive-change";
+import { RunRefusedError } from "./run-refused-error";
 
 /**
  * Turns a run report into CLI lines (one per migration, then what failed)
@@ -41,7 +42,7 @@ export function formatRunReport(report: MigrationRunReport): { lines: string[]; 
   lines.push(
     unknown
       ? "outcome unknown: the run is one atomic D1 batch, applied whole or not at all; check with `kysely:migrate list`"
-      : report.error instanceof UnsafeMigrationError || report.error instanceof BatchTooLargeError
+      : report.error instanceof UnsafeMigrationError || report.error instanceof BatchTooLargeError || report.error instanceof RunRefusedError
         ? "nothing was applied: the run was refused before it was sent"
         : "nothing was applied: the run is one atomic D1 batch",
   );
@@ -57,6 +58,7 @@ function describeError(report: MigrationRunReport): string[] {
       `  ${statementText(error.statement)}`,
     ];
   }
+  if (error instanceof RunRefusedError) return [...error.lines];
   if (error instanceof UnsafeMigrationError) {
     return error.changes.flatMap((change) => {
       const [what, howToProceed] = formatDestructiveChange(change);

@@ -9,9 +9,20 @@ import {
 } from "./cli-flags";
 
 export type MigrateCliCommand =
-  | { kind: "run"; command: MigrationCommand; target: TargetOptions; force: boolean; backupDir?: string }
-  | { kind: "sql"; command: MigrationCommand; target: TargetOptions }
+  | {
+      kind: "run";
+      command: MigrationCommand;
+      target: TargetOptions;
+      force: boolean;
+      backupDir?: string;
+      /** `--accept-edited <name>[,<name>…]`. */
+      acceptEdited: string[];
+      /** False with `--no-bookmark` (only with `--remote`). */
+      bookmark: boolean;
+    }
+  | { kind: "sql"; command: MigrationCommand; target: TargetOptions; acceptEdited: string[] }
   | { kind: "list"; target: TargetOptions }
+  | { kind: "check"; target: TargetOptions }
   | { kind: "make"; name: string };
 
 export const USAGE = `usage: pnpm kysely:migrate <command> [flags]
@@ -22,6 +33,8 @@ commands:
   down [--all]       revert the last applied migration (--all: every one)
   to <name>          migrate up or down until <name> is the last applied
   list               show every migration: applied or pending
+  check              compare the database's schema with what its applied
+                     migrations create; exit 1 on drift or an edited migration
   sql [latest|down|to <name>]
                      print the statements a run would execute; applies nothing
   make <name>        create migrations/<timestamp>_<name>.ts and register it
@@ -33,10 +46,15 @@ flags:
   --persist-to <dir> where local state lives (default: .wrangler/state)
   --config <path>    the wrangler config (default: wrangler.toml)
   --force            run a change that drops rows, after writing a backup
-  --backup-dir <dir> where --force writes that backup (default: migrations/backups)`;
+  --backup-dir <dir> where --force writes that backup (default: migrations/backups)
+  --accept-edited <name>[,<name>]
+                     run although these applied migrations were edited since
+                     (their new checksums replace the recorded ones)
+  --no-bookmark      a --remote run that changes anything goes on without
+                     first taking a Time Travel bookmark`;
 
-const VALUE_FLAGS = [...TARGET_VALUE_FLAGS, "--backup-dir"];
-const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--all", "--force"];
+const VALUE_FLAGS = [...TARGET_VALUE_FLAGS, "--backup-dir", "--accept-edited"];
+const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--all", "--force", "--no-bookmark"];
 
 /**
  * Parses `kysely:migrate` arguments; throws {@link UsageError} on anything off.
@@ -56,12 +74,18 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
     throw new UsageError("--backup-dir goes with --force: it is where the backup of the dropped rows is written");
   }
 
+  const acceptEdited = values.get("--accept-edited")?.split(",") ?? [];
+  if (acceptEdited.some((name) => name === "")) throw new UsageError("--accept-edited takes migration names separated by commas");
+  if (flags.has("--no-bookmark") && !target.remote) throw new UsageError("--no-bookmark goes with --remote: only a remote run takes a bookmark");
+
   const [verb, ...rest] = positional;
   const allowOnly = (allowed: string[]) => {
+    if (acceptEdited.length > 0 && !allowed.includes("--accept-edited")) throw new UsageError(`--accept-edited does not apply to '${verb}'`);
     for (const flag of flags) {
       if (!["--local", "--remote", ...allowed].includes(flag)) throw new UsageError(`${flag} does not apply to '${verb}'`);
     }
   };
+  const runFlags = { force: flags.has("--force"), backupDir, acceptEdited, bookmark: !flags.has("--no-bookmark") };
   const noMoreArguments = (count: number) => {
     if (rest.length > count) throw new UsageError(`unexpected argument '${rest[count]}'`);
   };
@@ -71,30 +95,28 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
       throw new UsageError("missing command");
     case "latest":
     case "up":
-      allowOnly(["--force"]);
+      allowOnly(RUN_FLAGS);
       noMoreArguments(0);
-      return { kind: "run", command: { verb }, target, force: flags.has("--force"), backupDir };
+      return { kind: "run", command: { verb }, target, ...runFlags };
     case "down":
-      allowOnly(["--all", "--force"]);
+      allowOnly(["--all", ...RUN_FLAGS]);
       noMoreArguments(0);
-      return {
-        kind: "run",
-        command: { verb: flags.has("--all") ? "down-all" : "down" },
-        target,
-        force: flags.has("--force"),
-        backupDir,
-      };
+      return { kind: "run", command: { verb: flags.has("--all") ? "down-all" : "down" }, target, ...runFlags };
     case "to":
-      allowOnly(["--force"]);
+      allowOnly(RUN_FLAGS);
       noMoreArguments(1);
-      return { kind: "run", command: { verb: "to", target: requireName(rest[0], "to") }, target, force: flags.has("--force"), backupDir };
+      return { kind: "run", command: { verb: "to", target: requireName(rest[0], "to") }, target, ...runFlags };
     case "list":
       allowOnly([]);
       noMoreArguments(0);
       return { kind: "list", target };
+    case "check":
+      allowOnly([]);
+      noMoreArguments(0);
+      return { kind: "check", target };
     case "sql":
-      allowOnly(["--all"]);
-      return { kind: "sql", command: parseSqlCommand(rest, flags.has("--all")), target };
+      allowOnly(["--all", "--accept-edited"]);
+      return { kind: "sql", command: parseSqlCommand(rest, flags.has("--all")), target, acceptEdited };
     case "make": {
       // make only writes files: a database flag here is a misunderstanding, not a no-op.
       const databaseFlag = [...flags, ...values.keys()][0];
@@ -110,6 +132,8 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
       throw new UsageError(`unknown command '${verb}'`);
   }
 }
+
+const RUN_FLAGS = ["--force", "--accept-edited", "--no-bookmark"];
 
 function parseSqlCommand(rest: string[], all: boolean): MigrationCommand {
   const [what = "latest", name] = rest;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
+import { CHECKSUM_TABLE } from "../../src/db/migration/migration-checksums";
 import { schemaSnapshot, type ReadRows } from "../support/migration-fixtures/schema-snapshot";
 import { localD1File } from "./local-d1-file";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
@@ -24,11 +25,17 @@ async function ledgerNames(read: ReadRows): Promise<string[]> {
   return (await read(`select name from kysely_migration order by name`)).map((row) => String(row.name));
 }
 
-/** Schema snapshot and ledger of the local D1 the CLI keeps under `persistTo`. */
+/**
+ * Schema snapshot and ledger of the local D1 the CLI keeps under `persistTo`,
+ * without the runner's checksum table: the scripts leave checksums to the
+ * runner, which records them on its next run.
+ */
 async function runnerState(persistTo: string) {
   const db = new DatabaseSync(localD1File(persistTo), { readOnly: true });
   try {
-    return { schema: await schemaSnapshot(sqliteReader(db)), ledger: await ledgerNames(sqliteReader(db)) };
+    const { objects, tables } = (await schemaSnapshot(sqliteReader(db))) as { objects: { name: unknown }[]; tables: Record<string, unknown> };
+    delete tables[CHECKSUM_TABLE];
+    return { schema: { objects: objects.filter((object) => object.name !== CHECKSUM_TABLE), tables }, ledger: await ledgerNames(sqliteReader(db)) };
   } finally {
     db.close();
   }

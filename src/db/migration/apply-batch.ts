@@ -69,21 +69,27 @@ export class RowsChangedError extends Error {
  * The batch is framed by an optimistic-lock check (fails if another run
  * committed since this one read the ledger), then a check per `counted` table
  * (fails if it no longer holds the counted rows), and ends with a version
- * bump. On failure nothing is applied, and the error says which statement or
- * check failed.
+ * bump; `bookkeeping` (the caller's own writes, such as migration checksums)
+ * goes right before the bump. On failure nothing is applied, and the error
+ * says which statement or check failed.
  *
  * @example
  * ```ts
  * await applyBatch(env.DB, run, [{ table: "rateLimit", rows: 0 }]) // throws BatchStatementError | LedgerChangedError | RowsChangedError
  * ```
  */
-export async function applyBatch(database: D1Database, run: BufferedRun, counted: readonly CountedTable[] = []): Promise<void> {
-  if (run.statements.length === 0) return;
+export async function applyBatch(
+  database: D1Database,
+  run: BufferedRun,
+  counted: readonly CountedTable[] = [],
+  bookkeeping: readonly BufferedStatement[] = [],
+): Promise<void> {
+  if (run.statements.length === 0 && bookkeeping.length === 0) return;
   // The checks go first, not before each drop: the batch is one transaction,
   // so at its start only the app can have changed a table since the count,
   // while right before a drop the run's own earlier writes to it would count too.
   const checks = counted.map(rowCountCheck);
-  const framed = [ledgerGuard(run.ledgerVersion), ...checks, ...run.statements, ledgerBump(run.ledgerVersion)];
+  const framed = [ledgerGuard(run.ledgerVersion), ...checks, ...run.statements, ...bookkeeping, ledgerBump(run.ledgerVersion)];
   try {
     await database.batch(framed.map((statement) => prepare(database, statement)));
   } catch (error) {

@@ -37,6 +37,13 @@ export interface RunMigrationsOptions {
   saveBackup?: (backup: RowBackup) => Promise<void>;
   /** Called right before the batch is sent (after the guards and the backup); a throw stops the run. */
   beforeSend?: (run: BufferedRun) => Promise<void>;
+  /**
+   * Called with the run's buffered statements before the guards see them (in
+   * preview too). It may refuse the run (throw: nothing is sent) or return the
+   * caller's bookkeeping writes (e.g. migration checksums), which are sent at
+   * the end of the same atomic batch but are not part of `statements`.
+   */
+  beforeCommit?: (run: BufferedRun) => Promise<BufferedStatement[]>;
 }
 
 export interface MigrationRunReport {
@@ -71,7 +78,7 @@ export interface MigrationRunReport {
 export async function runMigrations(
   database: D1Database,
   command: MigrationCommand,
-  { migrations, analyser, mode = "apply", force = false, saveBackup, beforeSend }: RunMigrationsOptions,
+  { migrations, analyser, mode = "apply", force = false, saveBackup, beforeSend, beforeCommit }: RunMigrationsOptions,
 ): Promise<MigrationRunReport> {
   let captured: BufferedRun = { statements: [], ledgerVersion: 0, effects: [] };
   let destructiveChanges: DestructiveChange[] = [];
@@ -82,6 +89,7 @@ export async function runMigrations(
       analyser,
       commit: async (run) => {
         captured = run;
+        const bookkeeping = (await beforeCommit?.(run)) ?? [];
         // Outside the Migrator's transaction, so these reads run now, before the
         // batch; the batch re-checks the counts, as the app may write meanwhile.
         const { changes, counted } = await findDestructiveChanges(db, run.statements, run.effects, migrations);
@@ -97,7 +105,7 @@ export async function runMigrations(
           await saveBackup?.(backup);
         }
         await beforeSend?.(run);
-        await applyBatch(database, run, counted);
+        await applyBatch(database, run, counted, bookkeeping);
       },
     }),
   });

@@ -33,3 +33,22 @@ export function quoteText(value: string): string {
 export function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
+
+/**
+ * The name a SQLite identifier token stands for: strips `"…"`, `` `…` `` or
+ * `[…]` quoting and undoes doubled quotes.
+ *
+ * @example
+ * ```ts
+ * unquoteIdentifier('"user"') // user
+ * ```
+ */
+export function unquoteIdentifier(token: string): string {
+  const first = token[0];
+  const last = token[token.length - 1];
+  if ((first === '"' && last === '"') || (first === "`" && last === "`")) {
+    return token.slice(1, -1).replaceAll(`${first}${first}`, first);
+  }
+  if (first === "[" && last === "]") return token.slice(1, -1);
+  return token;
+}
