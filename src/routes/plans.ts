@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { planView } from "../billing/api-views";
 import { planInputSchema, planPatchSchema } from "../billing/plan-input";
-import { countLiveSubscribers, findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
+import { hasLiveSubscribers, findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readJsonBody } from "../http/read-json-body";
@@ -55,8 +55,7 @@ planRoutes.patch("/:code", requireSession, requireOperator, async (c) => {
     { guardPricing: pricingChanges.length > 0 },
   );
   if (!updated) {
-    const liveSubscribers = await countLiveSubscribers(db, plan.id);
-    if (liveSubscribers > 0) throw new ApiError("PLAN_HAS_SUBSCRIBERS", { details: { liveSubscribers, fields: pricingChanges } });
+    if (await hasLiveSubscribers(db, plan.id)) throw new ApiError("PLAN_HAS_SUBSCRIBERS", { details: { fields: pricingChanges } });
     throw new ApiError("PLAN_NOT_FOUND");
   }
   const saved = (await findPlanByCode(db, code))!;
