@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import type { DB } from "../db/generated";
 import type { SubscriptionPlanRow } from "../db/schema/billing";
 import type { Compilable } from "./d1-batch";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { tokenView } from "../billing/api-views";
 import { directDebitTokenFields } from "../billing/billing-validation";
 import { runBatch } from "../billing/d1-batch";

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { paymentAttemptView } from "../billing/api-views";
 import { billingIdSchema } from "../billing/billing-validation";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { subscriptionView } from "../billing/api-views";
 import { subscriptionPlanFields } from "../billing/billing-validation";
 import { addInterval } from "../billing/billing-period";
