@@ -59,7 +59,8 @@ describe("D1 calls per signed-in request", () => {
     const response = await call("/api/billing/subscriptions", { cookies: withoutCache });
 
     expect(response.status).toBe(200);
-    expect(calls.some((one) => /"session"/.test(one.sql))).toBe(true);
+    // Session and user in one query (advanced.database.joins), then the billing query.
+    expect(calls.map((one) => one.sql)).toEqual([expect.stringMatching(/from "session".*join "user"/s), expect.stringMatching(/from "user_subscriptions"/)]);
     const refreshed = setCookies(response);
     expect([...refreshed.keys()]).toContainEqual(expect.stringMatching(/session_data$/));
 
