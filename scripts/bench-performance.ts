@@ -111,14 +111,13 @@ async function throughput(worker: LocalWorker, target: string, users: LoadUser[]
   await Promise.all(
     Array.from({ length: LOAD_CLIENTS }, async (_, c) => {
       // Each client keeps the cookies it is given, like a browser (a refreshed session cache cookie).
-      const jar = new Map(users[c % users.length]!.cookie.split("; ").map((pair) => pair.split("=") as [string, string]));
+      const jar = new Map(users[c % users.length]!.cookie.split("; ").map(splitCookie));
       while (performance.now() < deadline) {
         const t = performance.now();
         const response = await get(worker, target, [...jar].map(([name, value]) => `${name}=${value}`).join("; "));
         await response.arrayBuffer();
         for (const setCookie of response.headers.getSetCookie()) {
-          const [name, value = ""] = setCookie.split(";")[0]!.split("=");
-          jar.set(name!, value);
+          jar.set(...splitCookie(setCookie.split(";")[0]!));
         }
         if (response.status === 200) latencies.push(performance.now() - t);
         else errors++;
@@ -129,6 +128,12 @@ async function throughput(worker: LocalWorker, target: string, users: LoadUser[]
   latencies.sort((x, y) => x - y);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
+}
+
+/** `name=value` → [name, value] (the value may hold "="). */
+function splitCookie(pair: string): [string, string] {
+  const separator = pair.indexOf("=");
+  return [pair.slice(0, separator), pair.slice(separator + 1)];
 }
 
 function get(worker: LocalWorker, target: string, cookie?: string): Promise<Response> {
