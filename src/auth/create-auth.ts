@@ -2,6 +2,9 @@ import { betterAuth } from "better-auth";
 import { ProjectD1Dialect } from "../db/d1-dialect";
 import type { Env } from "../env";
 
+/** How long a signed-in request trusts the session cookie cache before reading D1 again. */
+export const SESSION_CACHE_MAX_AGE_SECONDS = 60;
+
 /**
  * Better Auth's options for this Worker. `getMigrations()` reads the same
  * object, so the baseline migration is checked against exactly this config.
@@ -16,9 +19,25 @@ export function authOptions(env: Env) {
     database: { dialect: new ProjectD1Dialect({ database: env.DB }), type: "sqlite" as const },
     emailAndPassword: { enabled: true },
     user: { deleteUser: { enabled: true } },
+    // A signed copy of the session and user in a cookie: a signed-in request
+    // checks it without reading D1, and reads D1 again once it is older than
+    // maxAge. So a revoked session, a changed e-mail verification (the
+    // operator check) or a deleted user takes up to maxAge to apply
+    // (docs/performance.md).
+    session: { cookieCache: { enabled: true, maxAge: SESSION_CACHE_MAX_AGE_SECONDS } },
     // A Worker's memory is per isolate and short-lived, so counters live in D1.
-    rateLimit: { enabled: true, storage: "database" as const },
-    advanced: { ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] } },
+    // Reads that only look at the caller's own session are not limited: a
+    // limit there would cost a D1 write on every page load and stop nothing.
+    rateLimit: {
+      enabled: true,
+      storage: "database" as const,
+      customRules: { "/get-session": false as const, "/list-sessions": false as const },
+    },
+    advanced: {
+      ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
+      // A session lookup that misses the cookie cache reads session and user in one query.
+      database: { joins: true },
+    },
   };
 }
 

@@ -19,7 +19,7 @@
  * await db.insertInto("subscription_plans").values(plan).execute()
  * ```
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   BILLING_INTERVALS,
   DIRECT_DEBIT_TOKEN_STATUSES,

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
+import { BILLING_LIMITS } from "./billing-limits";
 import type { KeysetPosition } from "./keyset-cursor";
 
 /** Attempts whose outcome is still open: a subscription has at most one (see insertAttemptIfIdle). */
@@ -82,15 +83,19 @@ export async function insertAttemptIfIdle(
  * The number the next attempt for a subscription gets: 1 + the failures since
  * its last success (so the retry schedule restarts after every success).
  *
+ * Counts at most `BILLING_LIMITS.maxAttemptNumber` failures (more cannot
+ * change a number capped there), so with the (subscriptionId, status,
+ * createdAt) index its cost does not grow with the subscription's history.
+ *
  * @example
  * ```ts
  * const attemptNumber = await nextAttemptNumber(db, subscription.id)
  * ```
  */
 export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string): Promise<number> {
-  const row = await db
+  const failuresSinceLastSuccess = db
     .selectFrom("payment_attempts")
-    .select((eb) => eb.fn.countAll<number>().as("failures"))
+    .select("createdAt")
     .where("subscriptionId", "=", subscriptionId)
     .where("status", "=", "failed")
     .where((eb) =>
@@ -107,6 +112,10 @@ export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string):
         ),
       ),
     )
+    .limit(BILLING_LIMITS.maxAttemptNumber);
+  const row = await db
+    .selectFrom(failuresSinceLastSuccess.as("failure"))
+    .select((eb) => eb.fn.countAll<number>().as("failures"))
     .executeTakeFirstOrThrow();
   return Number(row.failures) + 1;
 }

@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import type { DB } from "../db/generated";
 import type { SubscriptionPlanRow } from "../db/schema/billing";
 import type { Compilable } from "./d1-batch";
 import { planInputSchema, type PlanInput } from "./plan-input";
-import { countLiveSubscribers, findPlanByCode, PRICING_FIELDS, upsertPlanQuery } from "./plans.repository";
+import { hasLiveSubscribers, findPlanByCode, PRICING_FIELDS, upsertPlanQuery } from "./plans.repository";
 
 /** A plan catalog file that cannot be used as is; the message is one line saying what to fix. */
 export class PlanCatalogError extends Error {
@@ -103,10 +103,9 @@ export async function planCatalogChanges(
 async function refusePricingChange(db: Kysely<DB>, existing: SubscriptionPlanRow, differing: string[]): Promise<void> {
   const pricing = PRICING_FIELDS.filter((field) => differing.includes(field));
   if (pricing.length === 0) return;
-  const subscribers = await countLiveSubscribers(db, existing.id);
-  if (subscribers > 0) {
+  if (await hasLiveSubscribers(db, existing.id)) {
     throw new PlanPriceLockedError(
-      `plan '${existing.code}' has ${subscribers} live subscriber(s), so its ${pricing.join(", ")} cannot change; add a new plan with a new code instead`,
+      `plan '${existing.code}' has live subscribers, so its ${pricing.join(", ")} cannot change; add a new plan with a new code instead`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { subscriptionPlanFields } from "./billing-validation";
 
 const rowFields = subscriptionPlanFields.pick({

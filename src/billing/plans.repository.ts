@@ -1,8 +1,18 @@
-import type { Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/schema/billing";
-import { LIVE_SUBSCRIPTION_STATUSES } from "./billing-enums";
+import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
 import type { Compilable } from "./d1-batch";
+
+/**
+ * "The subscription is live", with the statuses as SQL literals: SQLite uses
+ * the partial index `user_subscriptions_live_planId_idx` only for a query
+ * whose WHERE contains the index's own condition, which bound parameters
+ * never match.
+ */
+function isLive(eb: ExpressionBuilder<DB, "user_subscriptions">) {
+  return eb("user_subscriptions.status", "not in", ENDED_SUBSCRIPTION_STATUSES.map((status) => sql.lit(status)));
+}
 
 /** Plan fields that set what a subscriber pays: frozen while the plan has live subscribers. */
 export const PRICING_FIELDS = ["amountMinor", "currency", "interval", "intervalCount"] as const;
@@ -80,7 +90,7 @@ export async function updatePlan(
             .selectFrom("user_subscriptions")
             .select("user_subscriptions.id")
             .whereRef("user_subscriptions.planId", "=", "subscription_plans.id")
-            .where("user_subscriptions.status", "in", LIVE_SUBSCRIPTION_STATUSES),
+            .where(isLive),
         ),
       ),
     );
@@ -89,15 +99,25 @@ export async function updatePlan(
   return (result.numUpdatedRows ?? 0n) > 0n;
 }
 
-/** How many live (not ended) subscriptions a plan has. */
-export async function countLiveSubscribers(db: Kysely<DB>, planId: string): Promise<number> {
+/**
+ * Whether a plan has a live (not ended) subscription. An existence check, not
+ * a count, on the partial index of live subscriptions: one index probe
+ * however many (ended) subscribers the plan has.
+ *
+ * @example
+ * ```ts
+ * if (await hasLiveSubscribers(db, plan.id)) throw new ApiError("PLAN_HAS_SUBSCRIBERS")
+ * ```
+ */
+export async function hasLiveSubscribers(db: Kysely<DB>, planId: string): Promise<boolean> {
   const row = await db
     .selectFrom("user_subscriptions")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .select("planId")
     .where("planId", "=", planId)
-    .where("status", "in", LIVE_SUBSCRIPTION_STATUSES)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+    .where(isLive)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**

@@ -6,7 +6,9 @@ import { assertTrustedOrigin } from "./trusted-origin";
 
 /**
  * Middleware: requires a Better Auth session (its cookie) and puts the user
- * on the context; without one the request ends as 401 UNAUTHENTICATED. A
+ * on the context; without one the request ends as 401 UNAUTHENTICATED. The
+ * session comes from Better Auth's cookie cache when fresh (no D1 call), and
+ * a refreshed cache cookie is passed on to the response. A
  * write carrying the cookie from an untrusted origin ends as 403
  * UNTRUSTED_ORIGIN first (see assertTrustedOrigin).
  *
@@ -18,7 +20,14 @@ import { assertTrustedOrigin } from "./trusted-origin";
  */
 export const requireSession = createMiddleware<SessionEnv>(async (c, next) => {
   await assertTrustedOrigin(c.req.raw, c.env);
-  const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
+  // returnHeaders: when the session cookie cache was stale, Better Auth read
+  // D1 and set a fresh cache cookie; dropping it would send every later
+  // request of this client back to D1.
+  const { headers, response: session } = await getAuth(c.env).api.getSession({
+    headers: c.req.raw.headers,
+    returnHeaders: true,
+  });
+  for (const cookie of headers.getSetCookie()) c.header("set-cookie", cookie, { append: true });
   if (!session) throw new ApiError("UNAUTHENTICATED");
   c.set("user", { id: session.user.id, email: session.user.email, emailVerified: session.user.emailVerified });
   await next();

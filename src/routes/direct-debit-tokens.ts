@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { tokenView } from "../billing/api-views";
 import { directDebitTokenFields } from "../billing/billing-validation";
 import { runBatch } from "../billing/d1-batch";
@@ -7,7 +7,7 @@ import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries
 import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
 import { fingerprintToken, loadFingerprintKey } from "../billing/token-fingerprint";
 import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
-import { createDb } from "../db/create-db";
+import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
@@ -48,7 +48,7 @@ tokenRoutes.post("/", requireSession, async (c) => {
   const id = crypto.randomUUID();
   const sealed = await sealToken(keyring, body.token, id);
   const now = new Date().toISOString();
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   const inserted = await insertToken(db, {
     id,
     userId,
@@ -70,12 +70,12 @@ tokenRoutes.post("/", requireSession, async (c) => {
 });
 
 tokenRoutes.get("/", requireSession, async (c) => {
-  const tokens = await listTokens(createDb(c.env.DB), c.get("user").id);
+  const tokens = await listTokens(getDb(c.env.DB), c.get("user").id);
   return c.json({ tokens: tokens.map(tokenView) });
 });
 
 tokenRoutes.get("/:id", requireSession, async (c) => {
-  const token = await findToken(createDb(c.env.DB), c.get("user").id, c.req.param("id"));
+  const token = await findToken(getDb(c.env.DB), c.get("user").id, c.req.param("id"));
   if (!token) throw new ApiError("TOKEN_NOT_FOUND");
   return c.json({ token: tokenView(token) });
 });
@@ -83,7 +83,7 @@ tokenRoutes.get("/:id", requireSession, async (c) => {
 tokenRoutes.post("/:id/default", requireSession, async (c) => {
   const userId = c.get("user").id;
   const id = c.req.param("id");
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   const token = await findToken(db, userId, id);
   if (!token) throw new ApiError("TOKEN_NOT_FOUND");
   if (token.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
@@ -96,7 +96,7 @@ tokenRoutes.post("/:id/default", requireSession, async (c) => {
 tokenRoutes.delete("/:id", requireSession, async (c) => {
   const userId = c.get("user").id;
   const id = c.req.param("id");
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   const token = await findToken(db, userId, id);
   if (!token) throw new ApiError("TOKEN_NOT_FOUND");
   // Revoking twice is harmless: the second call changes nothing and answers the same.

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { paymentAttemptView } from "../billing/api-views";
 import { billingIdSchema } from "../billing/billing-validation";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
@@ -13,7 +13,7 @@ import {
 import { sameDueState } from "../billing/payment-due";
 import { requestFingerprint } from "../billing/request-fingerprint";
 import { findSubscription, type SubscriptionWithPlan } from "../billing/subscriptions.repository";
-import { createDb } from "../db/create-db";
+import { getDb } from "../db/get-db";
 import type { PaymentAttemptRow } from "../db/schema/billing";
 import { ApiError } from "../http/api-error";
 import { readIdempotencyKey } from "../http/idempotency-key";
@@ -47,7 +47,7 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
   const idempotencyKey = readIdempotencyKey(c);
   const body = await readJsonBody(c, createAttemptBody, { emptyAsObject: true });
   const fingerprint = await requestFingerprint(c.req.method, c.req.path, body);
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
 
   // A retry replays the first answer before anything else is checked: even
   // when its payment has since settled and nothing is due any more.
@@ -75,7 +75,7 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
 
 paymentAttemptRoutes.get("/payment-attempts", requireSession, async (c) => {
   const { cursor, limit } = validate(listQuery, c.req.query());
-  const rows = await listAttempts(createDb(c.env.DB), c.get("user").id, {
+  const rows = await listAttempts(getDb(c.env.DB), c.get("user").id, {
     after: cursor ? decodeCursor(cursor) : undefined,
     limit: limit + 1,
   });
@@ -86,7 +86,7 @@ paymentAttemptRoutes.get("/payment-attempts", requireSession, async (c) => {
 });
 
 paymentAttemptRoutes.get("/payment-attempts/:id", requireSession, async (c) => {
-  const attempt = await findAttempt(createDb(c.env.DB), c.get("user").id, c.req.param("id"));
+  const attempt = await findAttempt(getDb(c.env.DB), c.get("user").id, c.req.param("id"));
   if (!attempt) throw new ApiError("PAYMENT_ATTEMPT_NOT_FOUND");
   return c.json({ paymentAttempt: paymentAttemptView(attempt) });
 });

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { planView } from "../billing/api-views";
 import { planInputSchema, planPatchSchema } from "../billing/plan-input";
-import { countLiveSubscribers, findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
-import { createDb } from "../db/create-db";
+import { hasLiveSubscribers, findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
+import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readJsonBody } from "../http/read-json-body";
 import { requireOperator } from "../http/require-operator";
@@ -16,13 +16,13 @@ import type { SessionEnv } from "../http/session-env";
 export const planRoutes = new Hono<SessionEnv>();
 
 planRoutes.get("/", async (c) => {
-  const plans = await listActivePlans(createDb(c.env.DB));
+  const plans = await listActivePlans(getDb(c.env.DB));
   return c.json({ plans: plans.map(planView) });
 });
 
 planRoutes.post("/", requireSession, requireOperator, async (c) => {
   const body = await readJsonBody(c, planInputSchema);
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   const now = new Date().toISOString();
   const { active, ...fields } = body;
   const inserted = await insertPlan(db, {
@@ -42,7 +42,7 @@ planRoutes.post("/", requireSession, requireOperator, async (c) => {
 planRoutes.patch("/:code", requireSession, requireOperator, async (c) => {
   const code = c.req.param("code");
   const patch = await readJsonBody(c, planPatchSchema);
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   const plan = await findPlanByCode(db, code);
   if (!plan) throw new ApiError("PLAN_NOT_FOUND");
 
@@ -55,8 +55,7 @@ planRoutes.patch("/:code", requireSession, requireOperator, async (c) => {
     { guardPricing: pricingChanges.length > 0 },
   );
   if (!updated) {
-    const liveSubscribers = await countLiveSubscribers(db, plan.id);
-    if (liveSubscribers > 0) throw new ApiError("PLAN_HAS_SUBSCRIBERS", { details: { liveSubscribers, fields: pricingChanges } });
+    if (await hasLiveSubscribers(db, plan.id)) throw new ApiError("PLAN_HAS_SUBSCRIBERS", { details: { fields: pricingChanges } });
     throw new ApiError("PLAN_NOT_FOUND");
   }
   const saved = (await findPlanByCode(db, code))!;
@@ -65,7 +64,7 @@ planRoutes.patch("/:code", requireSession, requireOperator, async (c) => {
 
 planRoutes.post("/:code/deactivate", requireSession, requireOperator, async (c) => {
   const code = c.req.param("code");
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   // Live subscriptions keep running; a deactivated plan only stops taking new subscribers.
   const updated = await updatePlan(db, code, { active: 0, updatedAt: new Date().toISOString() }, { guardPricing: false });
   if (!updated) throw new ApiError("PLAN_NOT_FOUND");

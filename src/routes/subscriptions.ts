@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { subscriptionView } from "../billing/api-views";
 import { subscriptionPlanFields } from "../billing/billing-validation";
 import { addInterval } from "../billing/billing-period";
@@ -12,7 +12,7 @@ import {
   updateSubscriptionIfStatus,
   type SubscriptionWithPlan,
 } from "../billing/subscriptions.repository";
-import { createDb } from "../db/create-db";
+import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
@@ -31,7 +31,7 @@ export const subscriptionRoutes = new Hono<SessionEnv>();
 
 subscriptionRoutes.post("/", requireSession, async (c) => {
   const { planCode } = await readJsonBody(c, createSubscriptionBody);
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   const plan = await findPlanByCode(db, planCode);
   if (!plan || plan.active !== 1) throw new ApiError("PLAN_NOT_FOUND", { details: { planCode } });
 
@@ -65,12 +65,12 @@ subscriptionRoutes.post("/", requireSession, async (c) => {
 });
 
 subscriptionRoutes.get("/", requireSession, async (c) => {
-  const subscriptions = await listSubscriptions(createDb(c.env.DB), c.get("user").id);
+  const subscriptions = await listSubscriptions(getDb(c.env.DB), c.get("user").id);
   return c.json({ subscriptions: subscriptions.map(subscriptionView) });
 });
 
 subscriptionRoutes.get("/:id", requireSession, async (c) => {
-  const subscription = await findSubscription(createDb(c.env.DB), c.get("user").id, c.req.param("id"));
+  const subscription = await findSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"));
   if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
   return c.json({ subscription: subscriptionView(subscription) });
 });
@@ -79,7 +79,7 @@ subscriptionRoutes.post("/:id/cancel", requireSession, async (c) => {
   const userId = c.get("user").id;
   const id = c.req.param("id");
   const { atPeriodEnd } = await readJsonBody(c, cancelBody);
-  const db = createDb(c.env.DB);
+  const db = getDb(c.env.DB);
   // Optimistic: the update applies only if the status is still the one we
   // read; on a concurrent change, decide again from the fresh row.
   for (let attempt = 0; attempt < 3; attempt++) {

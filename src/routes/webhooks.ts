@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { loadFingerprintKey } from "../billing/token-fingerprint";
 import { applyBillingEvent, type EventOutcome } from "../billing/webhooks/apply-billing-event";
 import { findWebhookProvider } from "../billing/webhooks/webhook-providers";
-import { createDb } from "../db/create-db";
+import { getDb } from "../db/get-db";
 import type { Env } from "../env";
 import { ApiError } from "../http/api-error";
 
@@ -36,7 +36,7 @@ webhookRoutes.post("/:provider", async (c) => {
 
   const events = adapter.parseEvents(rawBody);
   const context = {
-    db: createDb(c.env.DB),
+    db: getDb(c.env.DB),
     d1: c.env.DB,
     provider: adapter.name,
     fingerprintKey: () => loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY),

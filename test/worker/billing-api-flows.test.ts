@@ -259,7 +259,7 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
   it("the price of a plan with live subscribers cannot change; its name can", async () => {
     const price = await api("/api/billing/plans/pro-monthly", { user: operator, method: "PATCH", json: { amountMinor: 1900 } });
     expect(price.status).toBe(409);
-    expect(price.body.error).toMatchObject({ code: "PLAN_HAS_SUBSCRIBERS", details: { liveSubscribers: 1, fields: ["amountMinor"] } });
+    expect(price.body.error).toMatchObject({ code: "PLAN_HAS_SUBSCRIBERS", details: { fields: ["amountMinor"] } });
     expect(price.body.error.message).toMatch(/create a new plan/);
     const currency = await api("/api/billing/plans/pro-monthly", { user: operator, method: "PATCH", json: { currency: "GBP" } });
     expect(currency.body.error.code).toBe("PLAN_HAS_SUBSCRIBERS");

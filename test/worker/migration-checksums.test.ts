@@ -200,7 +200,7 @@ describe("checksums of applied migrations", () => {
 
     expect(first.map((entry) => "volatile" in entry && entry.volatile)).toEqual([false, false, true]);
     expect(again).toEqual(first);
-    expect((first[0] as { upSql: string }).upSql).toContain(`values (1, 'Ursula'), (2, 'Terry')`);
+    expect((first[0] as { upSql: string }).upSql).toContain(`values (?, ?), (?, ?)\n-- parameters: [1,"Ursula",2,"Terry"];`);
     expect((first[2] as { upSql: string }).upSql).toContain(`insert into "plan" ("id", "createdAt") values (?, ?);`);
   });
 });

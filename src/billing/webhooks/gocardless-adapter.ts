@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ApiError } from "../../http/api-error";
 import { validate } from "../../http/validate";
 import type { BillingEvent } from "./billing-event";

@@ -58,6 +58,7 @@ export const subscriptionPlans = sqliteTable(
   (t) => [
     uniqueIndex("subscription_plans_code_unique").on(t.code),
     index("subscription_plans_createdBy_idx").on(t.createdBy),
+    index("subscription_plans_active_amountMinor_code_idx").on(t.active, t.amountMinor, t.code),
     check("subscription_plans_id_length", lengthBetween(t.id, 1, L.idLength)),
     check(
       "subscription_plans_code_format",
@@ -99,8 +100,9 @@ export const userSubscriptions = sqliteTable(
     updatedAt: text("updatedAt").notNull(),
   },
   (t) => [
-    index("user_subscriptions_userId_createdAt_idx").on(t.userId, t.createdAt),
+    index("user_subscriptions_userId_createdAt_id_idx").on(t.userId, t.createdAt, t.id),
     index("user_subscriptions_planId_idx").on(t.planId),
+    index("user_subscriptions_live_planId_idx").on(t.planId).where(noneOf(t.status, ENDED_SUBSCRIPTION_STATUSES)),
     uniqueIndex("user_subscriptions_live_unique")
       .on(t.userId, t.planId)
       .where(noneOf(t.status, ENDED_SUBSCRIPTION_STATUSES)),
@@ -151,7 +153,7 @@ export const directDebitTokens = sqliteTable(
     revokedAt: text("revokedAt"),
   },
   (t) => [
-    index("direct_debit_tokens_userId_idx").on(t.userId),
+    index("direct_debit_tokens_userId_createdAt_id_idx").on(t.userId, t.createdAt, t.id),
     uniqueIndex("direct_debit_tokens_tokenFingerprint_unique").on(t.provider, t.tokenFingerprint),
     uniqueIndex("direct_debit_tokens_default_unique")
       .on(t.userId)
@@ -199,7 +201,7 @@ export const paymentAttempts = sqliteTable(
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
     index("payment_attempts_userId_createdAt_idx").on(t.userId, t.createdAt, t.id),
-    index("payment_attempts_subscriptionId_attemptNumber_idx").on(t.subscriptionId, t.attemptNumber),
+    index("payment_attempts_subscriptionId_status_createdAt_idx").on(t.subscriptionId, t.status, t.createdAt),
     index("payment_attempts_directDebitTokenId_idx").on(t.directDebitTokenId),
     uniqueIndex("payment_attempts_providerPaymentId_unique")
       .on(t.provider, t.providerPaymentId)

@@ -1,0 +1,117 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/** A `wrangler dev` serving this project's Worker on loopback, from throwaway config, secrets and state. */
+export interface LocalWorker {
+  url: string;
+  /** The config wrangler serves (its `.dev.vars` sits next to it): pass it to `usingD1`. */
+  config: string;
+  persistTo: string;
+  /** Stops wrangler and workerd (the whole process group) and deletes the temp dir. */
+  stop(): Promise<void>;
+}
+
+/** Test-only secrets (never used anywhere else). */
+const DEV_VARS = [
+  "BETTER_AUTH_SECRET=local-worker-secret-that-is-at-least-32-characters",
+  "TOKEN_ENCRYPTION_KEYS=k1:u2z+GJPCgygIE1LAYQDO9Dq/++O4Uk8sC0Fi9yCLWwQ=",
+  "TOKEN_FINGERPRINT_KEY=d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
+  "WEBHOOK_SECRET_GOCARDLESS=whsec_local_worker_0123456789abcdef",
+].join("\n");
+
+/** A port nobody listens on right now, on loopback. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts `wrangler dev` for `main` (default: the Worker) on 127.0.0.1 and a
+ * free port, with a config, `.dev.vars` and `--persist-to` of its own in a
+ * temp dir, so neither the developer's `.dev.vars` nor their local state is
+ * read. `prepare(config, persistTo)` runs before wrangler starts (migrate,
+ * seed). Always call `stop()`.
+ *
+ * @example
+ * ```ts
+ * const worker = await startLocalWorker(repoRoot, { prepare: migrate })
+ * try { await fetch(`${worker.url}/health`) } finally { await worker.stop() }
+ * ```
+ */
+export async function startLocalWorker(
+  repoRoot: string,
+  options: { main?: string; prepare?: (config: string, persistTo: string) => Promise<void> } = {},
+): Promise<LocalWorker> {
+  const dir = await mkdtemp(path.join(tmpdir(), "local-worker-"));
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${port}`;
+  const config = path.join(dir, "wrangler.toml");
+  const persistTo = path.join(dir, "state");
+  await writeFile(
+    config,
+    [
+      `name = "billing-local-worker"`,
+      `main = ${JSON.stringify(path.join(repoRoot, options.main ?? "src/index.ts"))}`,
+      `compatibility_date = "2026-11-01"`,
+      `compatibility_flags = ["nodejs_compat"]`,
+      `[[d1_databases]]`,
+      `binding = "DB"`,
+      `database_name = "billing"`,
+      `database_id = "00000000-0000-0000-0000-000000000000"`,
+      `[vars]`,
+      `BETTER_AUTH_URL = "${url}"`,
+      "",
+    ].join("\n"),
+  );
+  await writeFile(path.join(dir, ".dev.vars"), `${DEV_VARS}\n`);
+  let pgid: number | undefined;
+  const stop = async () => {
+    if (pgid !== undefined) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await options.prepare?.(config, persistTo);
+    const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
+    const args = ["--no-warnings", wranglerCli, "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port)];
+    args.push("--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--log-level", "warn");
+    // Its own process group, so stop() takes workerd down with wrangler.
+    const child = spawn(process.execPath, args, {
+      cwd: dir,
+      detached: true,
+      stdio: "ignore",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    });
+    pgid = child.pid;
+    await waitUntilServing(url, 60_000);
+    return { url, config, persistTo, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitUntilServing(url: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`wrangler dev did not answer ${url}/health within ${ms / 1000} s`);
+}
