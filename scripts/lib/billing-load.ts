@@ -1,5 +1,6 @@
 import { migrations } from "../../migrations/index";
 import { runMigrations } from "../../src/db/migration/run-migrations";
+import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import type { LocalWorker } from "./local-worker";
 import { usingD1 } from "./using-d1";
 
@@ -18,7 +19,7 @@ export const HUNG_AFTER_MS = 10_000;
 /** Migrates the worker's state and puts {@link PLANS} paid monthly plans in the catalog; for `startLocalWorker`'s `prepare`. */
 export async function prepareBillingState(config: string, persistTo: string): Promise<void> {
   await usingD1({ remote: false, env: undefined, persistTo, config }, async (db) => {
-    const report = await runMigrations(db, { verb: "latest" }, { migrations });
+    const report = await runMigrations(db, { verb: "latest" }, { migrations, analyser: sqliteWasmAnalyser() });
     if (report.error) throw report.error;
     const now = new Date().toISOString();
     await db.batch(
