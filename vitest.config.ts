@@ -28,6 +28,10 @@ export default defineConfig({
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
         test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
       },
+      {
+        // Pure domain modules (no database, no Worker): plain Node, well under a second.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
     ],
   },
 });
