@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
+import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { signUp, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, planBody, seenResponseBodies, signUpOperator, tokenBody } from "../support/billing-api";
 import { setSubscriptionState } from "../support/billing-setup";
@@ -216,8 +216,8 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
     const { paymentAttempt } = (await api(`/api/billing/payment-attempts/${started.body.paymentAttempt.id}`, { user: alice })).body;
     expect(paymentAttempt).toMatchObject({ status: "failed", failureCode: "insufficient_funds", failureMessage: expect.stringContaining("insufficient funds") });
     const retryIn = Date.parse(paymentAttempt.nextRetryAt) - before;
-    expect(retryIn).toBeGreaterThanOrEqual(RETRY_DELAYS_DAYS[0] * DAY_MS - 1000);
-    expect(retryIn).toBeLessThanOrEqual(RETRY_DELAYS_DAYS[0] * DAY_MS + 60_000);
+    expect(retryIn).toBeGreaterThanOrEqual(BILLING_POLICY.retryDelaysDays[0]! * DAY_MS - 1000);
+    expect(retryIn).toBeLessThanOrEqual(BILLING_POLICY.retryDelaysDays[0]! * DAY_MS + 60_000);
 
     const { subscription } = (await api(`/api/billing/subscriptions/${subscriptionId}`, { user: alice })).body;
     expect(subscription).toMatchObject({ status: "past_due", currentPeriodEnd: active.currentPeriodEnd });

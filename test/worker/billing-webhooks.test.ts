@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
+import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { SIGNATURE_TOLERANCE_SECONDS } from "../../src/billing/webhooks/webhook-signature";
 import { app } from "../../src/app";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
@@ -155,7 +155,7 @@ describe("events", () => {
   it("retries follow the schedule (+1, +3, +7 days); when it runs out the subscription is unpaid; a success reactivates it", async () => {
     // The previous test left one failure since the last success: attempt number 2 is next.
     const seen: { attemptNumber: number; retryInDays: number | null }[] = [];
-    for (let i = 0; i < RETRY_DELAYS_DAYS.length; i++) {
+    for (let i = 0; i < BILLING_POLICY.retryDelaysDays.length; i++) {
       const attempt = await startPayment(carol, subscriptionId);
       const failedAt = Date.now();
       await sendWebhook([paymentFailed(attempt.id, "refer_to_payer")]);
@@ -166,8 +166,8 @@ describe("events", () => {
       });
     }
     expect(seen).toEqual([
-      { attemptNumber: 2, retryInDays: RETRY_DELAYS_DAYS[1] },
-      { attemptNumber: 3, retryInDays: RETRY_DELAYS_DAYS[2] },
+      { attemptNumber: 2, retryInDays: BILLING_POLICY.retryDelaysDays[1] },
+      { attemptNumber: 3, retryInDays: BILLING_POLICY.retryDelaysDays[2] },
       { attemptNumber: 4, retryInDays: null },
     ]);
     expect(await subscriptionStatus()).toBe("unpaid");

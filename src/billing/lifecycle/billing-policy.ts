@@ -8,7 +8,7 @@
  * const expiresAt = Date.parse(subscription.createdAt) + BILLING_POLICY.incompleteDeadlineHours * HOUR_MS
  * ```
  */
-export const BILLING_POLICY = {
+export const BILLING_POLICY: BillingPolicy = {
   /**
    * How long a never-paid (`incomplete`) subscription waits for its first
    * payment to be started before it becomes `incomplete_expired`. Stripe
@@ -34,12 +34,15 @@ export const BILLING_POLICY = {
    * ended, while its renewal is being collected (0 = none).
    */
   pastDueGraceDays: 3,
-} as const satisfies {
+};
+
+/** The shape of {@link BILLING_POLICY}. */
+export interface BillingPolicy {
   incompleteDeadlineHours: number;
   retryDelaysDays: readonly number[];
   whenRetriesExhausted: "unpaid" | "canceled";
   pastDueGraceDays: number;
-};
+}
 
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;

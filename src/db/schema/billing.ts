@@ -199,7 +199,7 @@ export const paymentAttempts = sqliteTable(
     createdAt: text("createdAt").notNull(),
     updatedAt: text("updatedAt").notNull(),
     // 1: money arrived for a subscription that no longer collects, owed back (20261201110000_billing_cycle_anchor).
-    refundDue: integer("refundDue").$type<0 | 1>().notNull().default(0),
+    refundDue: integer("refundDue").notNull().default(0),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
