@@ -1,4 +1,5 @@
 import { betterAuth } from "better-auth";
+import { refuseWhileMoneyInFlight } from "./refuse-while-money-in-flight";
 import { ProjectD1Dialect } from "../db/d1-dialect";
 import type { Env } from "../env";
 
@@ -13,7 +14,8 @@ export function authOptions(env: Env) {
     basePath: "/api/auth",
     database: { dialect: new ProjectD1Dialect({ database: env.DB }), type: "sqlite" as const },
     emailAndPassword: { enabled: true },
-    user: { deleteUser: { enabled: true } },
+    // Refused while money may still move (docs/billing-lifecycle.md, "Deleting an account").
+    user: { deleteUser: { enabled: true, beforeDelete: refuseWhileMoneyInFlight(env) } },
     // A Worker's memory is per isolate and short-lived, so counters live in D1.
     rateLimit: { enabled: true, storage: "database" as const },
     advanced: { ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] } },
