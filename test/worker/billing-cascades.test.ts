@@ -89,6 +89,15 @@ describe("what deleting a parent row does to billing rows", () => {
   });
 
   it("deleting a user through Better Auth removes exactly their subscriptions, attempts and mandates, and un-attributes their plans", async () => {
+    // First end what still collects, as docs/billing-lifecycle.md says (else 409 PAYMENT_IN_FLIGHT).
+    const live = seeded.subscriptions.find((row) => row.userId === alice.id && row.status === "active")!;
+    const canceled = await callWorker(`/api/billing/subscriptions/${live.id}/cancel`, {
+      method: "POST",
+      cookie: alice.cookie,
+      ip: alice.ip,
+      body: JSON.stringify({ atPeriodEnd: false }),
+    });
+    expect(canceled.status).toBe(200);
     const before = await everyBillingRow();
     const bobsAuthRows = {
       user: await quotedRows(env.DB, "user", { id: bob.id }),
