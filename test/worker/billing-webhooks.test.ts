@@ -152,7 +152,7 @@ describe("events", () => {
     expect((await attemptRow(attempt.id))!.status).toBe("failed");
   });
 
-  it("retries follow the schedule (+1, +3, +7 days); when it runs out the subscription is unpaid; a success reactivates it", async () => {
+  it("retries follow the schedule (+1, +3, +7 days); when it has run out and the period ends the subscription is unpaid; a success reactivates it", async () => {
     // The previous test left one failure since the last success: attempt number 2 is next.
     const seen: { attemptNumber: number; retryInDays: number | null }[] = [];
     for (let i = 0; i < BILLING_POLICY.retryDelaysDays.length; i++) {
@@ -170,6 +170,11 @@ describe("events", () => {
       { attemptNumber: 3, retryInDays: BILLING_POLICY.retryDelaysDays[2] },
       { attemptNumber: 4, retryInDays: null },
     ]);
+    // The period carol paid for still runs: failed renewals do not end it.
+    expect(await subscriptionStatus()).toBe("active");
+    // Once it ends, with the schedule used up, the next read makes it unpaid (past_due, then exhausted).
+    await setSubscriptionState(subscriptionId, { periodEndsInDays: -1 });
+    expect((await api(`/api/billing/subscriptions/${subscriptionId}`, { user: carol })).body.subscription.status).toBe("unpaid");
     expect(await subscriptionStatus()).toBe("unpaid");
 
     // Suspended for a while: the period paid before is long over.
