@@ -57,7 +57,7 @@ describe("what deleting a parent row does to billing rows", () => {
 
   it("deleting a mandate keeps the payments made with it, with directDebitTokenId set to NULL", async () => {
     const token = tokenRow(alice.id);
-    const attempt = attemptRow(alice.id, { directDebitTokenId: token.id });
+    const attempt = attemptRow(alice.id, { directDebitTokenId: token.id, status: "succeeded" });
     await db.insertInto("direct_debit_tokens").values(token).execute();
     await db.insertInto("payment_attempts").values(attempt).execute();
     const others = (await quotedRows(env.DB, "payment_attempts")).filter((row) => row.id !== quoted(attempt.id));
