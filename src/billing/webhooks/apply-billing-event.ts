@@ -191,10 +191,11 @@ function attemptChange(attempt: AttemptForEvent, event: PaymentEvent, now: Date)
     case "payment_canceled":
       return { from: OPEN_ATTEMPT_STATUSES, changes: { status: "canceled", providerPaymentId }, lifecycleEvent: { type: "payment_canceled" } } as const;
     case "payment_reversed":
-      // Why the money went back is kept on the attempt; nothing is owed back any more.
+      // Why the money went back is kept on the attempt; nothing is owed back
+      // any more, and collecting it again is due at once (not an exhausted schedule).
       return {
         from: ["succeeded"],
-        changes: { status: "failed", failureCode: event.reason, failureMessage: event.message, nextRetryAt: null, refundDue: 0 },
+        changes: { status: "failed", failureCode: event.reason, failureMessage: event.message, nextRetryAt: now.toISOString(), refundDue: 0 },
         lifecycleEvent: { type: "payment_reversed" },
       } as const;
     case "payment_reinstated":
