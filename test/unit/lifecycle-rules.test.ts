@@ -169,3 +169,25 @@ describe("cancel and resume", () => {
     expect(settle({ ...trialing, cancelAtPeriodEnd: 1 }, monthly, idle, null, at("2027-03-01T00:00:00.000Z")).state.status).toBe("canceled");
   });
 });
+
+describe("free plans", () => {
+  const free: LifecyclePlan = { ...monthly, amountMinor: 0 };
+
+  it("roll into the period containing now at each period end (no payment, never past_due), however long unread", () => {
+    const active = decide(null, free, { type: "subscribe" }, at("2027-01-31T10:00:00.000Z")).state;
+    expect(settle(active, free, idle, null, at("2027-06-15T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-05-31T10:00:00.000Z",
+      currentPeriodEnd: "2027-06-30T10:00:00.000Z",
+    });
+  });
+
+  it("a free plan's trial ends into its first free period, not paused", () => {
+    const trialing = decide(null, { ...free, trialDays: 14 }, { type: "subscribe" }, at("2027-01-01T00:00:00.000Z")).state;
+    expect(settle(trialing, free, idle, null, at("2027-01-20T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-01-15T00:00:00.000Z",
+      currentPeriodEnd: "2027-02-15T00:00:00.000Z",
+    });
+  });
+});

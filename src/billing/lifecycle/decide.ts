@@ -1,5 +1,5 @@
 import type { BillingInterval, SubscriptionStatus } from "../billing-enums";
-import { periodEndAfter, periodStartBefore } from "./billing-anchor";
+import { boundaryIndexAtOrBefore, periodBoundary, periodEndAfter, periodStartBefore } from "./billing-anchor";
 import { BILLING_POLICY, DAY_MS, HOUR_MS } from "./billing-policy";
 import { LifecycleError } from "./lifecycle-error";
 import type { LifecycleEffect, LifecycleEvent } from "./lifecycle-event";
@@ -115,12 +115,15 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
     case "trial_ended":
       if (state.status !== "trialing" || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
       if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
+      if (plan.amountMinor === 0) return next(freePeriod(state, plan, now));
       // Stripe's trial end without a payment: paused until a payment starts it.
       return next({ status: "paused" });
 
     case "period_end_reached":
       if (state.status !== "active" || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
       if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
+      // A free plan owes nothing: it simply enters the period that contains now.
+      if (plan.amountMinor === 0) return next(freePeriod(state, plan, now));
       return next({ status: "past_due" });
 
     case "retry_schedule_exhausted":
@@ -174,6 +177,16 @@ function paid(state: LifecycleState, plan: LifecyclePlan, now: Date): Partial<Li
   }
   const at = now.toISOString();
   return { status: "active", billingCycleAnchor: at, currentPeriodStart: at, currentPeriodEnd: periodEndAfter(at, plan, now).toISOString() };
+}
+
+/** The anchor period that contains `now`, active: what a free plan runs in without any payment. */
+function freePeriod(state: LifecycleState, plan: LifecyclePlan, now: Date): Partial<LifecycleState> {
+  const n = boundaryIndexAtOrBefore(state.billingCycleAnchor, plan, now);
+  return {
+    status: "active",
+    currentPeriodStart: periodBoundary(state.billingCycleAnchor, plan, n).toISOString(),
+    currentPeriodEnd: periodBoundary(state.billingCycleAnchor, plan, n + 1).toISOString(),
+  };
 }
 
 function retriesExhausted(at: string): Partial<LifecycleState> {
