@@ -34,11 +34,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       ),
     )
     .execute();
-  await sql`update "user_subscriptions" set "billingCycleAnchor" = coalesce(
-      "trialEndsAt",
-      (select min("attempt"."updatedAt") from "payment_attempts" as "attempt"
-        where "attempt"."subscriptionId" = "user_subscriptions"."id" and "attempt"."status" = 'succeeded'),
-      "createdAt")`.execute(db);
+  // One line per statement: `kysely:migrate sql` prints each statement on its own line.
+  await sql`update "user_subscriptions" set "billingCycleAnchor" = coalesce("trialEndsAt", (select min("attempt"."updatedAt") from "payment_attempts" as "attempt" where "attempt"."subscriptionId" = "user_subscriptions"."id" and "attempt"."status" = 'succeeded'), "createdAt")`.execute(db);
 
   // No SQL defaults elsewhere, but SQLite only adds a NOT NULL column with one.
   await db.schema
@@ -55,17 +52,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .where(sql<boolean>`"refundDue" = 1`)
     .execute();
 
-  await sql`create trigger "user_delete_keeps_money" before delete on "user"
-    for each row when exists (
-      select 1 from "payment_attempts" where "userId" = old."id"
-        and ("status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((s) => sql.lit(s)))}) or "refundDue" = 1)
-    ) or exists (
-      select 1 from "user_subscriptions" where "userId" = old."id"
-        and "status" not in (${sql.join(ENDED_SUBSCRIPTION_STATUSES.map((s) => sql.lit(s)))}) and "cancelAtPeriodEnd" = 0
-    )
-    begin
-      select raise(abort, 'PAYMENT_IN_FLIGHT: this user has a payment in flight or owed back, or a subscription that still collects');
-    end`.execute(db);
+  const open = sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)));
+  const ended = sql.join(ENDED_SUBSCRIPTION_STATUSES.map((status) => sql.lit(status)));
+  await sql`create trigger "user_delete_keeps_money" before delete on "user" for each row when exists (select 1 from "payment_attempts" where "userId" = old."id" and ("status" in (${open}) or "refundDue" = 1)) or exists (select 1 from "user_subscriptions" where "userId" = old."id" and "status" not in (${ended}) and "cancelAtPeriodEnd" = 0) begin select raise(abort, 'PAYMENT_IN_FLIGHT: this user has a payment in flight or owed back, or a subscription that still collects'); end`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -10,23 +10,9 @@
 CREATE TABLE IF NOT EXISTS "kysely_migration" ("name" varchar(255) not null primary key, "timestamp" varchar(255) not null);
 CREATE TABLE IF NOT EXISTS "kysely_migration_lock" ("id" varchar(255) not null primary key, "is_locked" integer default 0 not null);
 alter table "user_subscriptions" add column "billingCycleAnchor" text constraint "user_subscriptions_billingCycleAnchor_iso8601" check (strftime('%Y-%m-%dT%H:%M:%fZ', "billingCycleAnchor") is "billingCycleAnchor");
-update "user_subscriptions" set "billingCycleAnchor" = coalesce(
-      "trialEndsAt",
-      (select min("attempt"."updatedAt") from "payment_attempts" as "attempt"
-        where "attempt"."subscriptionId" = "user_subscriptions"."id" and "attempt"."status" = 'succeeded'),
-      "createdAt");
+update "user_subscriptions" set "billingCycleAnchor" = coalesce("trialEndsAt", (select min("attempt"."updatedAt") from "payment_attempts" as "attempt" where "attempt"."subscriptionId" = "user_subscriptions"."id" and "attempt"."status" = 'succeeded'), "createdAt");
 alter table "payment_attempts" add column "refundDue" integer default 0 not null constraint "payment_attempts_refundDue_boolean" check ("refundDue" in (0, 1));
 create index "payment_attempts_refundDue_idx" on "payment_attempts" ("createdAt") where "refundDue" = 1;
-create trigger "user_delete_keeps_money" before delete on "user"
-    for each row when exists (
-      select 1 from "payment_attempts" where "userId" = old."id"
-        and ("status" in ('pending', 'processing') or "refundDue" = 1)
-    ) or exists (
-      select 1 from "user_subscriptions" where "userId" = old."id"
-        and "status" not in ('canceled', 'incomplete_expired') and "cancelAtPeriodEnd" = 0
-    )
-    begin
-      select raise(abort, 'PAYMENT_IN_FLIGHT: this user has a payment in flight or owed back, or a subscription that still collects');
-    end;
+create trigger "user_delete_keeps_money" before delete on "user" for each row when exists (select 1 from "payment_attempts" where "userId" = old."id" and ("status" in ('pending', 'processing') or "refundDue" = 1)) or exists (select 1 from "user_subscriptions" where "userId" = old."id" and "status" not in ('canceled', 'incomplete_expired') and "cancelAtPeriodEnd" = 0) begin select raise(abort, 'PAYMENT_IN_FLIGHT: this user has a payment in flight or owed back, or a subscription that still collects'); end;
 insert into "kysely_migration" ("name", "timestamp") values ('20261201110000_billing_cycle_anchor', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 update "kysely_migration_lock" set "is_locked" = "is_locked" + 1 where "id" = 'ledger_version';
