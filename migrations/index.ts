@@ -3,6 +3,7 @@ import * as m20261124120000_better_auth from "./20261124120000_better_auth";
 import * as m20261124130000_billing_tables from "./20261124130000_billing_tables";
 import * as m20261124140000_billing_webhook_events from "./20261124140000_billing_webhook_events";
 import * as m20261201100000_hot_query_indexes from "./20261201100000_hot_query_indexes";
+import * as m20261201110000_billing_cycle_anchor from "./20261201110000_billing_cycle_anchor";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   "20261124130000_billing_tables": m20261124130000_billing_tables,
   "20261124140000_billing_webhook_events": m20261124140000_billing_webhook_events,
   "20261201100000_hot_query_indexes": m20261201100000_hot_query_indexes,
+  "20261201110000_billing_cycle_anchor": m20261201110000_billing_cycle_anchor,
 };

@@ -1,4 +1,5 @@
 import { betterAuth } from "better-auth";
+import { refuseWhileMoneyInFlight } from "./refuse-while-money-in-flight";
 import { ProjectD1Dialect } from "../db/d1-dialect";
 import type { Env } from "../env";
 
@@ -18,7 +19,8 @@ export function authOptions(env: Env) {
     basePath: "/api/auth",
     database: { dialect: new ProjectD1Dialect({ database: env.DB }), type: "sqlite" as const },
     emailAndPassword: { enabled: true },
-    user: { deleteUser: { enabled: true } },
+    // Refused while money may still move (docs/billing-lifecycle.md, "Deleting an account").
+    user: { deleteUser: { enabled: true, beforeDelete: refuseWhileMoneyInFlight(env) } },
     // A signed copy of the session and user in a cookie: a signed-in request
     // checks it without reading D1, and reads D1 again once it is older than
     // maxAge. So a revoked session, a changed e-mail verification (the

@@ -38,6 +38,7 @@ export function subscriptionView(subscription: SubscriptionWithPlan) {
     status: subscription.status,
     currentPeriodStart: subscription.currentPeriodStart,
     currentPeriodEnd: subscription.currentPeriodEnd,
+    billingCycleAnchor: subscription.billingCycleAnchor,
     trialEndsAt: subscription.trialEndsAt,
     cancelAtPeriodEnd: subscription.cancelAtPeriodEnd === 1,
     canceledAt: subscription.canceledAt,
@@ -62,6 +63,7 @@ export function paymentAttemptView(attempt: PaymentAttemptRow) {
     failureCode: attempt.failureCode,
     failureMessage: attempt.failureMessage,
     nextRetryAt: attempt.nextRetryAt,
+    refundDue: attempt.refundDue === 1,
     createdAt: attempt.createdAt,
     updatedAt: attempt.updatedAt,
   };

@@ -116,6 +116,7 @@ export const userSubscriptionFields = z.strictObject({
   providerSubscriptionId: chars(1, L.providerIdLength).nullish(),
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
+  billingCycleAnchor: isoTimestampSchema.nullish(),
 });
 
 export const paymentAttemptFields = z.strictObject({
@@ -136,6 +137,7 @@ export const paymentAttemptFields = z.strictObject({
   nextRetryAt: isoTimestampSchema.nullish(),
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
+  refundDue: zeroOrOneSchema.optional(),
 });
 
 export const directDebitTokenFields = z.strictObject({

@@ -4,18 +4,18 @@ import type { NewPaymentAttempt } from "../db/schema/billing";
 import { ApiError } from "../http/api-error";
 import { BILLING_LIMITS } from "./billing-limits";
 import { findDefaultToken, findToken } from "./direct-debit-tokens.repository";
+import { decide } from "./lifecycle/decide";
+import { LifecycleError } from "./lifecycle/lifecycle-error";
 import { nextAttemptNumber } from "./payment-attempts.repository";
 import { assertPaymentDue } from "./payment-due";
 import { findPlanById } from "./plans.repository";
+import { lifecycleStateOf } from "./subscription-lifecycle.repository";
 import type { SubscriptionWithPlan } from "./subscriptions.repository";
-
-/** Subscription states in which a payment can be started at all (whether one is due: payment-due.ts). */
-const PAYABLE_STATUSES = ["incomplete", "trialing", "active", "past_due", "unpaid"] as const;
 
 /**
  * The pending attempt for the amount due on `subscription`, after checking
- * that a payment can be started now: a payable status (else 409
- * SUBSCRIPTION_NOT_PAYABLE), a payment due (PAYMENT_NOT_DUE), a plan that is
+ * that a payment can be started now: a status the lifecycle lets take a
+ * payment (else 409 SUBSCRIPTION_NOT_PAYABLE), a payment due (PAYMENT_NOT_DUE), a plan that is
  * not free (NOTHING_TO_PAY), and an active token of the user's, named or the
  * default (TOKEN_NOT_FOUND, NO_DEFAULT_TOKEN, TOKEN_NOT_ACTIVE). Writes nothing.
  *
@@ -31,12 +31,16 @@ export async function newPaymentAttempt(
   subscription: SubscriptionWithPlan,
   request: { directDebitTokenId: string | undefined; idempotencyKey: string; fingerprint: string },
 ): Promise<NewPaymentAttempt & { subscriptionId: string }> {
-  if (!(PAYABLE_STATUSES as readonly string[]).includes(subscription.status)) {
+  const now = new Date();
+  const plan = (await findPlanById(db, subscription.planId))!;
+  // Whether the status can take a payment at all is the lifecycle's rule; whether one is due, payment-due.ts.
+  try {
+    decide(lifecycleStateOf(subscription), plan, { type: "payment_submitted" }, now);
+  } catch (error) {
+    if (!(error instanceof LifecycleError)) throw error;
     throw new ApiError("SUBSCRIPTION_NOT_PAYABLE", { details: { status: subscription.status } });
   }
-  const now = new Date();
   assertPaymentDue(subscription, now);
-  const plan = (await findPlanById(db, subscription.planId))!;
   if (plan.amountMinor === 0) throw new ApiError("NOTHING_TO_PAY");
 
   const { directDebitTokenId } = request;
@@ -61,6 +65,7 @@ export async function newPaymentAttempt(
     failureCode: null,
     failureMessage: null,
     nextRetryAt: null,
+    refundDue: 0,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

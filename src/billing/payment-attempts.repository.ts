@@ -154,11 +154,9 @@ export interface AttemptForEvent {
   id: string;
   status: PaymentAttemptRow["status"];
   attemptNumber: number;
-  subscriptionId: string | null;
-  subscriptionStatus: UserSubscriptionRow["status"] | null;
-  currentPeriodEnd: string | null;
-  interval: SubscriptionPlanRow["interval"] | null;
-  intervalCount: number | null;
+  refundDue: number;
+  /** The attempt's subscription with its plan, if it has one. */
+  subscription: (UserSubscriptionRow & { plan: Pick<SubscriptionPlanRow, "amountMinor" | "interval" | "intervalCount" | "trialDays"> }) | null;
 }
 
 /**
@@ -171,31 +169,32 @@ export interface AttemptForEvent {
  * const attempt = await findAttemptForEvent(db, "gocardless", { providerPaymentId: "PM123", paymentAttemptId })
  * ```
  */
-export function findAttemptForEvent(
+export async function findAttemptForEvent(
   db: Kysely<DB>,
   provider: string,
   ref: { providerPaymentId: string; paymentAttemptId: string | undefined },
 ): Promise<AttemptForEvent | undefined> {
-  return db
-    .selectFrom("payment_attempts as attempt")
-    .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
-    .leftJoin("subscription_plans as plan", "plan.id", "subscription.planId")
-    .select([
-      "attempt.id",
-      "attempt.status",
-      "attempt.attemptNumber",
-      "attempt.subscriptionId",
-      "subscription.status as subscriptionStatus",
-      "subscription.currentPeriodEnd",
-      "plan.interval",
-      "plan.intervalCount",
-    ])
-    .where("attempt.provider", "=", provider)
+  const attempt = await db
+    .selectFrom("payment_attempts")
+    .select(["id", "status", "attemptNumber", "refundDue", "subscriptionId"])
+    .where("provider", "=", provider)
     .where((eb) =>
       eb.or([
-        eb("attempt.providerPaymentId", "=", ref.providerPaymentId),
-        eb.and([eb("attempt.id", "=", ref.paymentAttemptId ?? null), eb("attempt.providerPaymentId", "is", null)]),
+        eb("providerPaymentId", "=", ref.providerPaymentId),
+        eb.and([eb("id", "=", ref.paymentAttemptId ?? null), eb("providerPaymentId", "is", null)]),
       ]),
     )
     .executeTakeFirst();
+  if (!attempt) return undefined;
+  const { subscriptionId, ...fields } = attempt;
+  if (subscriptionId === null) return { ...fields, subscription: null };
+  const subscription = await db
+    .selectFrom("user_subscriptions as subscription")
+    .innerJoin("subscription_plans as plan", "plan.id", "subscription.planId")
+    .selectAll("subscription")
+    .select(["plan.amountMinor", "plan.interval", "plan.intervalCount", "plan.trialDays"])
+    .where("subscription.id", "=", subscriptionId)
+    .executeTakeFirstOrThrow();
+  const { amountMinor, interval, intervalCount, trialDays, ...row } = subscription;
+  return { ...fields, subscription: { ...row, plan: { amountMinor, interval, intervalCount, trialDays } } };
 }

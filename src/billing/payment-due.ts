@@ -12,8 +12,11 @@ export const RENEWAL_WINDOW_DAYS = 3;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Statuses that owe money now: never paid (`incomplete`) or a renewal that failed (`past_due`, `unpaid`). */
-const OWING_STATUSES: readonly UserSubscriptionRow["status"][] = ["incomplete", "past_due", "unpaid"];
+/**
+ * Statuses that owe money now: never paid (`incomplete`), a trial that ended
+ * unpaid (`paused`) or a renewal that failed (`past_due`, `unpaid`).
+ */
+const OWING_STATUSES: readonly UserSubscriptionRow["status"][] = ["incomplete", "paused", "past_due", "unpaid"];
 
 /** The subscription fields the due rule reads (also the state an attempt's insert is guarded by). */
 export type DueState = Pick<UserSubscriptionRow, "status" | "currentPeriodEnd" | "cancelAtPeriodEnd">;

@@ -3,6 +3,12 @@
  * Please do not edit it manually.
  */
 
+import type { ColumnType } from "kysely";
+
+export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
+  ? ColumnType<S, I | undefined, U>
+  : ColumnType<T, T | undefined, T>;
+
 export interface Account {
   accessToken: string | null;
   accessTokenExpiresAt: string | null;
@@ -58,6 +64,7 @@ export interface PaymentAttempts {
   nextRetryAt: string | null;
   provider: string;
   providerPaymentId: string | null;
+  refundDue: Generated<number>;
   requestFingerprint: string;
   status: "pending" | "processing" | "succeeded" | "failed" | "canceled";
   subscriptionId: string | null;
@@ -110,6 +117,7 @@ export interface User {
 }
 
 export interface UserSubscriptions {
+  billingCycleAnchor: string | null;
   cancelAtPeriodEnd: 0 | 1;
   canceledAt: string | null;
   createdAt: string;

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { LifecycleError } from "../billing/lifecycle/lifecycle-error";
 import { ApiError } from "./api-error";
 
 /** The API's one error shape. */
@@ -8,7 +9,7 @@ export interface ErrorBody {
 
 /** Hono `onError`: every thrown error leaves as the one error shape. */
 export function handleError(error: Error, c: Context): Response {
-  const apiError = error instanceof ApiError ? error : new ApiError("INTERNAL_ERROR", { cause: error });
+  const apiError = toApiError(error);
   if (apiError.status >= 500) console.error(error);
   const body: ErrorBody = {
     error: { code: apiError.code, message: apiError.message, ...(apiError.details && { details: apiError.details }) },
@@ -19,4 +20,11 @@ export function handleError(error: Error, c: Context): Response {
 /** Hono `notFound`: unknown routes answer in the same shape. */
 export function handleNotFound(c: Context): Response {
   return handleError(new ApiError("NOT_FOUND", { message: `No route for ${c.req.method} ${c.req.path}.` }), c);
+}
+
+/** Domain errors carry a stable code and no HTTP status: this is where they get one. */
+function toApiError(error: Error): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof LifecycleError) return new ApiError(error.code, { message: error.message, details: error.details, cause: error });
+  return new ApiError("INTERNAL_ERROR", { cause: error });
 }

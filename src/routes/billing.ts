@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { SessionEnv } from "../http/session-env";
 import { tokenRoutes } from "./direct-debit-tokens";
+import { entitlementRoutes } from "./entitlements";
 import { paymentAttemptRoutes } from "./payment-attempts";
 import { planRoutes } from "./plans";
 import { subscriptionRoutes } from "./subscriptions";
@@ -16,4 +17,5 @@ export const billingRoutes = new Hono<SessionEnv>()
   .route("/subscriptions", subscriptionRoutes)
   .route("/", paymentAttemptRoutes)
   .route("/direct-debit-tokens", tokenRoutes)
+  .route("/entitlements", entitlementRoutes)
   .route("/webhooks", webhookRoutes);

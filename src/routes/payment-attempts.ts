@@ -12,7 +12,8 @@ import {
 } from "../billing/payment-attempts.repository";
 import { sameDueState } from "../billing/payment-due";
 import { requestFingerprint } from "../billing/request-fingerprint";
-import { findSubscription, type SubscriptionWithPlan } from "../billing/subscriptions.repository";
+import { settleSubscription } from "../billing/subscription-lifecycle.repository";
+import type { SubscriptionWithPlan } from "../billing/subscriptions.repository";
 import { getDb } from "../db/get-db";
 import type { PaymentAttemptRow } from "../db/schema/billing";
 import { ApiError } from "../http/api-error";
@@ -59,7 +60,8 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
   // payment settled and advanced the period), decide again from the fresh row.
   let previous: SubscriptionWithPlan | undefined;
   for (let tries = 0; tries < START_TRIES; tries++) {
-    const subscription = await findSubscription(db, userId, c.req.param("id"));
+    // Time events due by now first: an expired or lapsed subscription is judged as it really is.
+    const subscription = await settleSubscription(db, userId, c.req.param("id"), null, new Date());
     if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
     // Unchanged, yet the insert did nothing: an open attempt stopped it.
     if (previous && sameDueState(previous, subscription)) throw new ApiError("PAYMENT_IN_PROGRESS");

@@ -2,30 +2,24 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { subscriptionView } from "../billing/api-views";
 import { subscriptionPlanFields } from "../billing/billing-validation";
-import { addInterval } from "../billing/billing-period";
+import { decide } from "../billing/lifecycle/decide";
 import { findPlanByCode } from "../billing/plans.repository";
-import { assertTransition } from "../billing/subscription-transitions";
-import {
-  findSubscription,
-  insertSubscription,
-  listSubscriptions,
-  updateSubscriptionIfStatus,
-  type SubscriptionWithPlan,
-} from "../billing/subscriptions.repository";
+import { settleSubscription } from "../billing/subscription-lifecycle.repository";
+import { findSubscription, insertSubscription, listSubscriptions } from "../billing/subscriptions.repository";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 const createSubscriptionBody = z.strictObject({ planCode: subscriptionPlanFields.shape.code });
 const cancelBody = z.strictObject({ atPeriodEnd: z.boolean() });
 
 /**
  * `/api/billing/subscriptions`: the signed-in user's subscriptions. Every
- * status change goes through the transition table (subscription-transitions.ts).
+ * status or period change is decided by the lifecycle module
+ * (billing/lifecycle/decide.ts) and written once, guarded by the state read;
+ * reading a subscription first applies the time events due by now.
  */
 export const subscriptionRoutes = new Hono<SessionEnv>();
 
@@ -36,28 +30,16 @@ subscriptionRoutes.post("/", requireSession, async (c) => {
   if (!plan || plan.active !== 1) throw new ApiError("PLAN_NOT_FOUND", { details: { planCode } });
 
   const now = new Date();
-  const trialEndsAt = plan.trialDays > 0 ? new Date(now.getTime() + plan.trialDays * DAY_MS) : null;
-  // The period is the one the next payment covers: the trial while trialing,
-  // else the first interval (a placeholder until the first payment succeeds,
-  // which restarts it from the moment of payment).
-  const periodEnd = trialEndsAt ?? addInterval(now, plan.interval, plan.intervalCount);
-  const status = trialEndsAt ? "trialing" : plan.amountMinor === 0 ? "active" : "incomplete";
+  const { state } = decide(null, plan, { type: "subscribe" }, now);
   const id = crypto.randomUUID();
   const inserted = await insertSubscription(db, {
     id,
     userId: c.get("user").id,
     planId: plan.id,
-    status,
-    currentPeriodStart: now.toISOString(),
-    currentPeriodEnd: periodEnd.toISOString(),
-    trialEndsAt: trialEndsAt?.toISOString() ?? null,
-    cancelAtPeriodEnd: 0,
-    canceledAt: null,
-    endedAt: null,
+    ...state,
     provider: null,
     providerSubscriptionId: null,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
+    updatedAt: state.createdAt,
   });
   if (!inserted) throw new ApiError("SUBSCRIPTION_EXISTS", { details: { planCode } });
   const subscription = (await findSubscription(db, c.get("user").id, id))!;
@@ -65,43 +47,39 @@ subscriptionRoutes.post("/", requireSession, async (c) => {
 });
 
 subscriptionRoutes.get("/", requireSession, async (c) => {
-  const subscriptions = await listSubscriptions(getDb(c.env.DB), c.get("user").id);
-  return c.json({ subscriptions: subscriptions.map(subscriptionView) });
+  const db = getDb(c.env.DB);
+  const userId = c.get("user").id;
+  const now = new Date();
+  const rows = await listSubscriptions(db, userId);
+  // Ended subscriptions never change again; live ones catch up with the clock.
+  const settled = await Promise.all(
+    rows.map(async (row) => (row.endedAt === null ? ((await settleSubscription(db, userId, row.id, null, now)) ?? row) : row)),
+  );
+  return c.json({ subscriptions: settled.map(subscriptionView) });
 });
 
 subscriptionRoutes.get("/:id", requireSession, async (c) => {
-  const subscription = await findSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"));
+  const subscription = await settleSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"), null, new Date());
   if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
   return c.json({ subscription: subscriptionView(subscription) });
 });
 
+/**
+ * `atPeriodEnd: true` keeps a running paid or trial period (the subscription
+ * stays active/trialing with `cancelAtPeriodEnd`, undone by `/resume`); with
+ * nothing paid still running, or `atPeriodEnd: false`, it is canceled now.
+ */
 subscriptionRoutes.post("/:id/cancel", requireSession, async (c) => {
-  const userId = c.get("user").id;
-  const id = c.req.param("id");
   const { atPeriodEnd } = await readJsonBody(c, cancelBody);
-  const db = getDb(c.env.DB);
-  // Optimistic: the update applies only if the status is still the one we
-  // read; on a concurrent change, decide again from the fresh row.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const subscription = await findSubscription(db, userId, id);
-    if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
-    assertTransition(subscription.status, "canceled");
-    const now = new Date().toISOString();
-    const changes = cancelsAtPeriodEnd(subscription, atPeriodEnd, now)
-      ? { cancelAtPeriodEnd: 1 as const, canceledAt: subscription.canceledAt ?? now, updatedAt: now }
-      : { status: "canceled" as const, cancelAtPeriodEnd: 0 as const, canceledAt: now, endedAt: now, updatedAt: now };
-    if (await updateSubscriptionIfStatus(db, userId, id, subscription.status, changes)) {
-      return c.json({ subscription: subscriptionView((await findSubscription(db, userId, id))!) });
-    }
-  }
-  throw new Error(`subscription ${id} kept changing while being canceled`);
+  const event = atPeriodEnd ? ({ type: "cancel_at_period_end" } as const) : ({ type: "cancel_now" } as const);
+  const subscription = await settleSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"), event, new Date());
+  if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
+  return c.json({ subscription: subscriptionView(subscription) });
 });
 
-/**
- * `atPeriodEnd` keeps a running paid or trial period (the subscription stays
- * active/trialing with `cancelAtPeriodEnd`); with nothing paid still running
- * the subscription is canceled now.
- */
-function cancelsAtPeriodEnd(subscription: SubscriptionWithPlan, atPeriodEnd: boolean, now: string): boolean {
-  return atPeriodEnd && (subscription.status === "active" || subscription.status === "trialing") && subscription.currentPeriodEnd > now;
-}
+/** Undoes cancel-at-period-end while the period still runs (else 409 INVALID_TRANSITION). */
+subscriptionRoutes.post("/:id/resume", requireSession, async (c) => {
+  const subscription = await settleSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"), { type: "resume" }, new Date());
+  if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
+  return c.json({ subscription: subscriptionView(subscription) });
+});

@@ -60,3 +60,22 @@ export function sessionCookie(response: Response): string {
   if (!setCookie) throw new Error("response set no session cookie");
   return setCookie.split(";")[0]!;
 }
+
+/**
+ * Signs `user` in again and returns them with the new session cookie (a test
+ * that moves the clock past the session's expiry needs a fresh one).
+ *
+ * @example
+ * ```ts
+ * alice = await signIn(alice)
+ * ```
+ */
+export async function signIn(user: TestUser): Promise<TestUser> {
+  const response = await callWorker("/api/auth/sign-in/email", {
+    method: "POST",
+    ip: user.ip,
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  if (response.status !== 200) throw new Error(`sign-in failed: ${response.status} ${await response.text()}`);
+  return { ...user, cookie: sessionCookie(response) };
+}

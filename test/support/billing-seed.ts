@@ -20,7 +20,11 @@ import type {
  * ```
  */
 
-type Complete<Row> = { [K in keyof Row]-?: Exclude<Row[K], undefined> };
+// Columns added by later migrations (20261201110000_billing_cycle_anchor) are
+// left out, so the same rows also seed a database at the first billing
+// migration (the round-trip tests); SQLite fills them (NULL, default 0).
+type LaterColumns = "billingCycleAnchor" | "refundDue";
+type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;
 function next(): number {

@@ -73,7 +73,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * State setup by a direct UPDATE, because the API has no way to move time:
  * shifts the subscription's current period (keeping its length) so that it
  * ends `endsInDays` from now (negative: ended that long ago), optionally in
- * another status. While trialing, the trial's end moves with the period.
+ * another status. While trialing, the trial's end moves with the period; the
+ * billing anchor always does.
  * Returns the new period.
  *
  * @example
@@ -93,11 +94,14 @@ export async function setSubscriptionState(
   const end = Date.now() + state.periodEndsInDays * DAY_MS;
   const period = { currentPeriodStart: new Date(end - length).toISOString(), currentPeriodEnd: new Date(end).toISOString() };
   const status = state.status ?? row!.status;
+  // The billing anchor moves with the period, so the cycle stays on its grid.
+  const shiftMs = end - Date.parse(row!.currentPeriodEnd);
   await env.DB.prepare(
     `update user_subscriptions set status = ?, currentPeriodStart = ?, currentPeriodEnd = ?,
+       billingCycleAnchor = strftime('%Y-%m-%dT%H:%M:%fZ', billingCycleAnchor, ? || ' seconds'),
        trialEndsAt = case when ? = 'trialing' then ? else trialEndsAt end where id = ?`,
   )
-    .bind(status, period.currentPeriodStart, period.currentPeriodEnd, status, period.currentPeriodEnd, subscriptionId)
+    .bind(status, period.currentPeriodStart, period.currentPeriodEnd, String(shiftMs / 1000), status, period.currentPeriodEnd, subscriptionId)
     .run();
   return period;
 }

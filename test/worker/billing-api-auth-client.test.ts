@@ -6,7 +6,7 @@ import { api, tokenBody } from "../support/billing-api";
 import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
 import { cookieJarFetch } from "../support/cookie-jar-fetch";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { mandateEvent, sendWebhook } from "../support/webhook-signer";
+import { mandateEvent, paymentConfirmed, sendWebhook } from "../support/webhook-signer";
 
 // A web app's view: Better Auth's own client signs up, its session cookie
 // then authorizes the billing API; deleting the user through Better Auth
@@ -19,6 +19,8 @@ const password = "correct-horse-battery-staple";
 let graceId: string;
 let henry: TestUser;
 let oldCookie: string;
+let paymentId: string;
+let subscriptionId: string;
 
 async function billing(path: string, init: { method?: string; json?: unknown; headers?: Record<string, string> } = {}) {
   const response = await jar.fetch(`${ORIGIN}${path}`, {
@@ -65,6 +67,8 @@ describe("Better Auth's client, then the billing API", () => {
       headers: { "Idempotency-Key": "grace-1" },
     });
     expect(paid.status).toBe(201);
+    paymentId = paid.body.paymentAttempt.id;
+    subscriptionId = subscribed.body.subscription.id;
     const mine = await billing("/api/billing/subscriptions");
     expect(mine.body.subscriptions).toHaveLength(1);
   });
@@ -74,6 +78,14 @@ describe("Better Auth's client, then the billing API", () => {
     expect(await rowsOf(graceId)).toEqual({ user_subscriptions: 1, payment_attempts: 1, direct_debit_tokens: 1 });
     const henryBefore = await rowsOf(henry.id);
     oldCookie = `better-auth.session_token=${jar.cookies.get("better-auth.session_token")}`;
+
+    // Her payment is still in flight and her subscription collects: refused, nothing deleted.
+    const refused = await client.deleteUser({ password });
+    expect(refused.error).toMatchObject({ status: 409, code: "PAYMENT_IN_FLIGHT" });
+    expect(await rowsOf(graceId)).toEqual({ user_subscriptions: 1, payment_attempts: 1, direct_debit_tokens: 1 });
+    // As the docs say: let the payment settle and cancel the subscription, then delete.
+    await sendWebhook([paymentConfirmed(paymentId)]);
+    expect((await billing(`/api/billing/subscriptions/${subscriptionId}/cancel`, { json: { atPeriodEnd: false } })).status).toBe(200);
 
     const { error } = await client.deleteUser({ password });
     expect(error).toBeNull();

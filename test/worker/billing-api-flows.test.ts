@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
+import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { signUp, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, planBody, seenResponseBodies, signUpOperator, tokenBody } from "../support/billing-api";
 import { setSubscriptionState } from "../support/billing-setup";
@@ -188,7 +188,7 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
     expect(await billingSnapshot()).toEqual(snapshot);
   });
 
-  it("a renewal that fails → attempt failed with the retry schedule; subscription past_due", async () => {
+  it("a renewal that fails → attempt failed with the retry schedule; active until the paid period ends, then past_due", async () => {
     // Just paid: the next period is not due yet.
     const ahead = await api(`/api/billing/subscriptions/${subscriptionId}/payment-attempts`, {
       user: alice,
@@ -216,11 +216,16 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
     const { paymentAttempt } = (await api(`/api/billing/payment-attempts/${started.body.paymentAttempt.id}`, { user: alice })).body;
     expect(paymentAttempt).toMatchObject({ status: "failed", failureCode: "insufficient_funds", failureMessage: expect.stringContaining("insufficient funds") });
     const retryIn = Date.parse(paymentAttempt.nextRetryAt) - before;
-    expect(retryIn).toBeGreaterThanOrEqual(RETRY_DELAYS_DAYS[0] * DAY_MS - 1000);
-    expect(retryIn).toBeLessThanOrEqual(RETRY_DELAYS_DAYS[0] * DAY_MS + 60_000);
+    expect(retryIn).toBeGreaterThanOrEqual(BILLING_POLICY.retryDelaysDays[0]! * DAY_MS - 1000);
+    expect(retryIn).toBeLessThanOrEqual(BILLING_POLICY.retryDelaysDays[0]! * DAY_MS + 60_000);
 
+    // The period she paid for still runs: still active.
     const { subscription } = (await api(`/api/billing/subscriptions/${subscriptionId}`, { user: alice })).body;
-    expect(subscription).toMatchObject({ status: "past_due", currentPeriodEnd: active.currentPeriodEnd });
+    expect(subscription).toMatchObject({ status: "active", currentPeriodEnd: active.currentPeriodEnd });
+    // Once it has ended, reading it applies the period end: past_due.
+    const ended = await setSubscriptionState(subscriptionId, { periodEndsInDays: -1 });
+    const { subscription: lapsed } = (await api(`/api/billing/subscriptions/${subscriptionId}`, { user: alice })).body;
+    expect(lapsed).toMatchObject({ status: "past_due", currentPeriodEnd: ended.currentPeriodEnd });
   });
 
   it("the retry succeeds: attempt number 2, subscription active again, period advanced from the old end", async () => {
@@ -278,7 +283,7 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
 
     const again = await api(`/api/billing/subscriptions/${subscriptionId}/cancel`, { user: alice, json: { atPeriodEnd: false } });
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatchObject({ code: "INVALID_TRANSITION", details: { currentStatus: "canceled", requestedStatus: "canceled" } });
+    expect(again.body.error).toMatchObject({ code: "INVALID_TRANSITION", details: { status: "canceled", event: "cancel_now" } });
 
     const pay = await api(`/api/billing/subscriptions/${subscriptionId}/payment-attempts`, {
       user: alice,

@@ -57,7 +57,7 @@ describe("what deleting a parent row does to billing rows", () => {
 
   it("deleting a mandate keeps the payments made with it, with directDebitTokenId set to NULL", async () => {
     const token = tokenRow(alice.id);
-    const attempt = attemptRow(alice.id, { directDebitTokenId: token.id });
+    const attempt = attemptRow(alice.id, { directDebitTokenId: token.id, status: "succeeded" });
     await db.insertInto("direct_debit_tokens").values(token).execute();
     await db.insertInto("payment_attempts").values(attempt).execute();
     const others = (await quotedRows(env.DB, "payment_attempts")).filter((row) => row.id !== quoted(attempt.id));
@@ -65,7 +65,7 @@ describe("what deleting a parent row does to billing rows", () => {
     await db.deleteFrom("direct_debit_tokens").where("id", "=", token.id).execute();
 
     const after = await db.selectFrom("payment_attempts").selectAll().where("id", "=", attempt.id).executeTakeFirst();
-    expect(after).toEqual({ ...attempt, directDebitTokenId: null });
+    expect(after).toEqual({ ...attempt, directDebitTokenId: null, refundDue: 0 });
     expect((await quotedRows(env.DB, "payment_attempts")).filter((row) => row.id !== quoted(attempt.id))).toEqual(others);
   });
 
@@ -89,6 +89,15 @@ describe("what deleting a parent row does to billing rows", () => {
   });
 
   it("deleting a user through Better Auth removes exactly their subscriptions, attempts and mandates, and un-attributes their plans", async () => {
+    // First end what still collects, as docs/billing-lifecycle.md says (else 409 PAYMENT_IN_FLIGHT).
+    const live = seeded.subscriptions.find((row) => row.userId === alice.id && row.status === "active")!;
+    const canceled = await callWorker(`/api/billing/subscriptions/${live.id}/cancel`, {
+      method: "POST",
+      cookie: alice.cookie,
+      ip: alice.ip,
+      body: JSON.stringify({ atPeriodEnd: false }),
+    });
+    expect(canceled.status).toBe(200);
     const before = await everyBillingRow();
     const bobsAuthRows = {
       user: await quotedRows(env.DB, "user", { id: bob.id }),

@@ -52,13 +52,17 @@ function validRow(table: BillingTable): Row {
   switch (table) {
     case "subscription_plans":
       return planRow({ createdBy: alice.id });
+    // With the columns later migrations added (the factories leave them to SQLite).
     case "user_subscriptions":
-      return subscriptionRow(bob.id, otherPlanId);
+      return { ...subscriptionRow(bob.id, otherPlanId), billingCycleAnchor: "2026-11-24T08:21:38.594Z" };
     case "payment_attempts":
-      return attemptRow(alice.id, {
-        subscriptionId: base.user_subscriptions!.id as string,
-        directDebitTokenId: base.direct_debit_tokens!.id as string,
-      });
+      return {
+        ...attemptRow(alice.id, {
+          subscriptionId: base.user_subscriptions!.id as string,
+          directDebitTokenId: base.direct_debit_tokens!.id as string,
+        }),
+        refundDue: 0,
+      };
     case "direct_debit_tokens":
       return tokenRow(alice.id);
   }
@@ -141,6 +145,8 @@ const rowCases: RowCase[] = [
   { name: "attempt requestFingerprint 'abc'", table: "payment_attempts", patch: { requestFingerprint: "abc" }, rule: "payment_attempts_requestFingerprint_hex" },
   { name: "attempt requestFingerprint in upper-case hex", table: "payment_attempts", patch: { requestFingerprint: "AB".repeat(32) }, rule: "payment_attempts_requestFingerprint_hex" },
   { name: "attempt nextRetryAt in month 13", table: "payment_attempts", patch: { nextRetryAt: "2026-13-01T00:00:00.000Z" }, rule: "payment_attempts_nextRetryAt_iso8601" },
+  { name: "attempt refundDue 2", table: "payment_attempts", patch: { refundDue: 2 }, rule: "payment_attempts_refundDue_boolean" },
+  { name: "subscription billingCycleAnchor on Feb 30", table: "user_subscriptions", patch: { billingCycleAnchor: "2027-02-30T00:00:00.000Z" }, rule: "user_subscriptions_billingCycleAnchor_iso8601" },
   { name: "attempt failureMessage ''", table: "payment_attempts", patch: { failureMessage: "" }, rule: "payment_attempts_failureMessage_length" },
   { name: "attempt provider NULL", table: "payment_attempts", patch: { provider: null }, rule: "NOT NULL constraint failed: payment_attempts.provider" },
   { name: "token accountLast4 '42a2'", table: "direct_debit_tokens", patch: { accountLast4: "42a2" }, rule: "direct_debit_tokens_accountLast4_digits" },
@@ -259,12 +265,15 @@ describe("billing constraints", () => {
     alice = await signUp("alice@example.com");
     bob = await signUp("bob@example.com");
     base.subscription_plans = planRow({ createdBy: alice.id });
-    base.user_subscriptions = subscriptionRow(alice.id, base.subscription_plans.id as string);
+    base.user_subscriptions = { ...subscriptionRow(alice.id, base.subscription_plans.id as string), billingCycleAnchor: "2026-11-24T08:21:38.594Z" };
     base.direct_debit_tokens = tokenRow(alice.id, { isDefault: 1 });
-    base.payment_attempts = attemptRow(alice.id, {
-      subscriptionId: base.user_subscriptions.id as string,
-      directDebitTokenId: base.direct_debit_tokens.id as string,
-    });
+    base.payment_attempts = {
+      ...attemptRow(alice.id, {
+        subscriptionId: base.user_subscriptions.id as string,
+        directDebitTokenId: base.direct_debit_tokens.id as string,
+      }),
+      refundDue: 0,
+    };
     for (const table of ["subscription_plans", "user_subscriptions", "direct_debit_tokens", "payment_attempts"] as const) {
       await insert(table, base[table]);
     }

@@ -6,9 +6,11 @@ import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, sendWebhook } from "../support/webhook-signer";
 
 // Which period a successful payment buys: a fresh one from now for a
-// subscription that never paid or was suspended (incomplete, unpaid); the one
-// after the current period otherwise (the billing anchor stays), unless that
-// one is already over. Never an active subscription whose period has ended.
+// subscription that never paid or was suspended (incomplete, unpaid, a trial
+// that ended unpaid: paused); the one after the current period otherwise (the
+// billing anchor stays), unless that one is already over. Never an active
+// subscription whose period has ended. Starting the payment first applies the
+// time events due (a period 40 days over is past the retry schedule: unpaid).
 // Plans last 30 days so expected ends are plain arithmetic.
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -34,9 +36,11 @@ const cases: { status: string; endsInDays: number; starts: "now" | "after the cu
   { status: "past_due", endsInDays: -5, starts: "after the current period" },
   { status: "past_due", endsInDays: -40, starts: "now" },
   { status: "active", endsInDays: 1, starts: "after the current period" },
-  { status: "active", endsInDays: -29, starts: "after the current period" },
+  { status: "active", endsInDays: -5, starts: "after the current period" },
+  { status: "active", endsInDays: -29, starts: "now" },
   { status: "active", endsInDays: -45, starts: "now" },
-  { status: "trialing", endsInDays: -1, starts: "after the current period" },
+  { status: "trialing", endsInDays: 1, starts: "after the current period" },
+  { status: "trialing", endsInDays: -1, starts: "now" },
   { status: "trialing", endsInDays: -40, starts: "now" },
 ];
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { RETRY_DELAYS_DAYS } from "../../src/billing/retry-schedule";
+import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { SIGNATURE_TOLERANCE_SECONDS } from "../../src/billing/webhooks/webhook-signature";
 import { app } from "../../src/app";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
@@ -155,12 +155,12 @@ describe("events", () => {
     expect((await attemptRow(attempt.id))!.status).toBe("failed");
   });
 
-  it("retries follow the schedule (+1, +3, +7 days); when it runs out the subscription is unpaid; a success reactivates it", async () => {
+  it("retries follow the schedule (+1, +3, +7 days); when it has run out and the period ends the subscription is unpaid; a success reactivates it", async () => {
     const first = await startRenewal();
     await sendWebhook([paymentFailed(first.id, "refer_to_payer")]);
     expect((await attemptRow(first.id))!).toMatchObject({ attemptNumber: 1, status: "failed" });
     const seen: { attemptNumber: number; retryInDays: number | null }[] = [];
-    for (let i = 0; i < RETRY_DELAYS_DAYS.length; i++) {
+    for (let i = 0; i < BILLING_POLICY.retryDelaysDays.length; i++) {
       const attempt = await startPayment(carol, subscriptionId);
       const failedAt = Date.now();
       await sendWebhook([paymentFailed(attempt.id, "refer_to_payer")]);
@@ -171,10 +171,15 @@ describe("events", () => {
       });
     }
     expect(seen).toEqual([
-      { attemptNumber: 2, retryInDays: RETRY_DELAYS_DAYS[1] },
-      { attemptNumber: 3, retryInDays: RETRY_DELAYS_DAYS[2] },
+      { attemptNumber: 2, retryInDays: BILLING_POLICY.retryDelaysDays[1] },
+      { attemptNumber: 3, retryInDays: BILLING_POLICY.retryDelaysDays[2] },
       { attemptNumber: 4, retryInDays: null },
     ]);
+    // The period carol paid for still runs: failed renewals do not end it.
+    expect(await subscriptionStatus()).toBe("active");
+    // Once it ends, with the schedule used up, the next read makes it unpaid (past_due, then exhausted).
+    await setSubscriptionState(subscriptionId, { periodEndsInDays: -1 });
+    expect((await api(`/api/billing/subscriptions/${subscriptionId}`, { user: carol })).body.subscription.status).toBe("unpaid");
     expect(await subscriptionStatus()).toBe("unpaid");
 
     // Suspended for a while: the period paid before is long over.

@@ -2,10 +2,10 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import { runBatch, type Compilable } from "../d1-batch";
 import { findTokenByFingerprint } from "../direct-debit-tokens.repository";
-import { paidPeriod } from "../paid-period";
+import { settle } from "../lifecycle/due-time-event";
 import { findAttemptForEvent, OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
-import { canTransition } from "../subscription-transitions";
+import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
 import { fingerprintToken } from "../token-fingerprint";
 import { isEventProcessed, recordAgainIfUnchangedQuery, recordEventQuery } from "../webhook-events.repository";
 import type { BillingEvent } from "./billing-event";
@@ -114,13 +114,13 @@ async function commit({ db, d1, provider, now }: ApplyContext, event: BillingEve
 async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Effect[]> {
   switch (event.kind) {
     case "payment_succeeded":
-    case "payment_failed": {
+    case "payment_failed":
+    case "payment_canceled":
+    case "payment_reversed":
+    case "payment_reinstated": {
       const attempt = await findAttemptForEvent(context.db, context.provider, event);
-      // Unknown attempt, or its outcome is already settled: acknowledge, change nothing.
-      if (!attempt || !(OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status)) return [];
-      return event.kind === "payment_succeeded"
-        ? paymentSucceeded(context, attempt, event.providerPaymentId)
-        : paymentFailed(context, attempt, event);
+      // Unknown attempt: acknowledge, change nothing.
+      return attempt ? paymentEffects(context, attempt, event) : [];
     }
     case "mandate_changed":
       return mandateChanged(context, event);
@@ -130,80 +130,77 @@ async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Ef
   }
 }
 
-function paymentSucceeded({ db, now }: ApplyContext, attempt: AttemptForEvent, providerPaymentId: string): Effect[] {
+type PaymentEvent = Extract<BillingEvent, { kind: `payment_${string}` }>;
+
+/**
+ * A payment event's writes: the attempt's new status (only from the statuses
+ * the event can follow: a settled outcome is not settled again), and the
+ * subscription's next state as the lifecycle module decides it, after the
+ * time events due by now — written once, guarded by the state read.
+ */
+async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEvent, event: PaymentEvent): Promise<Effect[]> {
   const at = now.toISOString();
-  const effects = [
-    mustChange(
-      db
-        .updateTable("payment_attempts")
-        .set({ status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at })
-        .where("id", "=", attempt.id)
-        .where("status", "in", OPEN_ATTEMPT_STATUSES),
-    ),
-  ];
-  const { subscriptionId, subscriptionStatus, currentPeriodEnd, interval, intervalCount } = attempt;
-  if (subscriptionId && subscriptionStatus && currentPeriodEnd && interval && intervalCount && canTransition(subscriptionStatus, "active")) {
-    const period = paidPeriod({ status: subscriptionStatus, currentPeriodEnd }, { interval, intervalCount }, now);
-    effects.push(
-      mustChange(
-        db
-          .updateTable("user_subscriptions")
-          .set({
-            status: "active",
-            currentPeriodStart: period.start.toISOString(),
-            currentPeriodEnd: period.end.toISOString(),
-            updatedAt: at,
-          })
-          .where("id", "=", subscriptionId)
-          .where("status", "=", subscriptionStatus)
-          // The new period is computed from the end that was read.
-          .where("currentPeriodEnd", "=", currentPeriodEnd),
-      ),
-    );
+  const { from, changes, lifecycleEvent } = attemptChange(attempt, event, now);
+  if (!(from as readonly string[]).includes(attempt.status)) return [];
+
+  const subscription = attempt.subscription;
+  let subscriptionWrite: Effect | undefined;
+  let refundDue = false;
+  if (subscription) {
+    const asRead = lifecycleStateOf(subscription);
+    // An open attempt was in flight until this very event.
+    const facts = from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false } : await findPaymentFacts(db, subscription.id);
+    const decision = settle(asRead, subscription.plan, facts, lifecycleEvent, now);
+    refundDue = decision.effects.some((effect) => effect.type === "refund_due");
+    if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
-  return effects;
+  const attemptWrite = mustChange(
+    db
+      .updateTable("payment_attempts")
+      .set({ ...changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
+      .where("id", "=", attempt.id)
+      .where("status", "in", from),
+  );
+  return subscriptionWrite ? [attemptWrite, subscriptionWrite] : [attemptWrite];
 }
 
-function paymentFailed(
-  { db, now }: ApplyContext,
-  attempt: AttemptForEvent,
-  event: Extract<BillingEvent, { kind: "payment_failed" }>,
-): Effect[] {
-  const at = now.toISOString();
-  const retryAt = nextRetryAt(attempt.attemptNumber, now);
-  const effects = [
-    mustChange(
-      db
-        .updateTable("payment_attempts")
-        .set({
+/** Which attempt statuses an event can follow, what it writes to the attempt, and what it means to the subscription. */
+function attemptChange(attempt: AttemptForEvent, event: PaymentEvent, now: Date) {
+  const providerPaymentId = event.providerPaymentId;
+  switch (event.kind) {
+    case "payment_succeeded":
+      return {
+        from: OPEN_ATTEMPT_STATUSES,
+        changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
+        lifecycleEvent: { type: "payment_succeeded" },
+      } as const;
+    case "payment_failed": {
+      const retryAt = nextRetryAt(attempt.attemptNumber, now);
+      return {
+        from: OPEN_ATTEMPT_STATUSES,
+        changes: {
           status: "failed",
-          providerPaymentId: event.providerPaymentId,
+          providerPaymentId,
           failureCode: event.failureCode,
           failureMessage: event.failureMessage,
           nextRetryAt: retryAt?.toISOString() ?? null,
-          updatedAt: at,
-        })
-        .where("id", "=", attempt.id)
-        .where("status", "in", OPEN_ATTEMPT_STATUSES),
-    ),
-  ];
-  const { subscriptionId, subscriptionStatus } = attempt;
-  if (subscriptionId && subscriptionStatus) {
-    // Retries left: past_due. Schedule exhausted while already past_due: unpaid.
-    const target = retryAt === null && subscriptionStatus === "past_due" ? "unpaid" : "past_due";
-    if (target !== subscriptionStatus && canTransition(subscriptionStatus, target)) {
-      effects.push(
-        mustChange(
-          db
-            .updateTable("user_subscriptions")
-            .set({ status: target, updatedAt: at })
-            .where("id", "=", subscriptionId)
-            .where("status", "=", subscriptionStatus),
-        ),
-      );
+        },
+        lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
+      } as const;
     }
+    case "payment_canceled":
+      return { from: OPEN_ATTEMPT_STATUSES, changes: { status: "canceled", providerPaymentId }, lifecycleEvent: { type: "payment_canceled" } } as const;
+    case "payment_reversed":
+      // Why the money went back is kept on the attempt; nothing is owed back
+      // any more, and collecting it again is due at once (not an exhausted schedule).
+      return {
+        from: ["succeeded"],
+        changes: { status: "failed", failureCode: event.reason, failureMessage: event.message, nextRetryAt: now.toISOString(), refundDue: 0 },
+        lifecycleEvent: { type: "payment_reversed" },
+      } as const;
+    case "payment_reinstated":
+      return { from: ["failed"], changes: { status: "succeeded" }, lifecycleEvent: { type: "reversal_canceled" } } as const;
   }
-  return effects;
 }
 
 async function mandateChanged(

@@ -21,6 +21,32 @@ export type BillingEvent =
       failureMessage: string;
     }
   | {
+      /** The provider cancelled a payment before collecting it: no money moved. */
+      kind: "payment_canceled";
+      eventId: string;
+      eventType: string;
+      paymentAttemptId: string | undefined;
+      providerPaymentId: string;
+    }
+  | {
+      /** Collected money was taken back (chargeback, late failure); `reason` says why. */
+      kind: "payment_reversed";
+      eventId: string;
+      eventType: string;
+      paymentAttemptId: string | undefined;
+      providerPaymentId: string;
+      reason: string;
+      message: string;
+    }
+  | {
+      /** A reversal was itself reversed (e.g. a chargeback cancelled): the money is ours again. */
+      kind: "payment_reinstated";
+      eventId: string;
+      eventType: string;
+      paymentAttemptId: string | undefined;
+      providerPaymentId: string;
+    }
+  | {
       kind: "mandate_changed";
       eventId: string;
       eventType: string;

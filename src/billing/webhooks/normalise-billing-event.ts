@@ -29,7 +29,16 @@ export async function normaliseBillingEvent(event: BillingEvent): Promise<Billin
   const normalised = { ...event, eventType };
   switch (normalised.kind) {
     case "payment_succeeded":
+    case "payment_canceled":
+    case "payment_reinstated":
       return isProviderId(normalised.providerPaymentId) ? normalised : unusable(normalised, "the payment id");
+    case "payment_reversed":
+      if (!isProviderId(normalised.providerPaymentId)) return unusable(normalised, "the payment id");
+      return {
+        ...normalised,
+        reason: storableText(normalised.reason, L.failureCodeLength, "unknown"),
+        message: storableText(normalised.message, L.failureMessageLength, "unknown"),
+      };
     case "payment_failed":
       if (!isProviderId(normalised.providerPaymentId)) return unusable(normalised, "the payment id");
       return {

@@ -98,6 +98,8 @@ export const userSubscriptions = sqliteTable(
     providerSubscriptionId: text("providerSubscriptionId"),
     createdAt: text("createdAt").notNull(),
     updatedAt: text("updatedAt").notNull(),
+    // Added by 20261201110000_billing_cycle_anchor (always written; NULL only in SQLite's ALTER TABLE rules).
+    billingCycleAnchor: text("billingCycleAnchor"),
   },
   (t) => [
     index("user_subscriptions_userId_createdAt_id_idx").on(t.userId, t.createdAt, t.id),
@@ -129,6 +131,7 @@ export const userSubscriptions = sqliteTable(
     ),
     check("user_subscriptions_createdAt_iso8601", isoTimestamp(t.createdAt)),
     check("user_subscriptions_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
+    check("user_subscriptions_billingCycleAnchor_iso8601", isoTimestamp(t.billingCycleAnchor)),
   ],
 );
 
@@ -197,6 +200,8 @@ export const paymentAttempts = sqliteTable(
     nextRetryAt: text("nextRetryAt"),
     createdAt: text("createdAt").notNull(),
     updatedAt: text("updatedAt").notNull(),
+    // 1: money arrived for a subscription that no longer collects, owed back (20261201110000_billing_cycle_anchor).
+    refundDue: integer("refundDue").notNull().default(0),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -224,6 +229,8 @@ export const paymentAttempts = sqliteTable(
     check("payment_attempts_nextRetryAt_iso8601", isoTimestamp(t.nextRetryAt)),
     check("payment_attempts_createdAt_iso8601", isoTimestamp(t.createdAt)),
     check("payment_attempts_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
+    check("payment_attempts_refundDue_boolean", oneOf(t.refundDue, [0, 1])),
+    index("payment_attempts_refundDue_idx").on(t.createdAt).where(sql`${t.refundDue} = 1`),
   ],
 );
 

@@ -1,0 +1,55 @@
+/**
+ * The billing lifecycle's tunable numbers, in one place. Every rule that
+ * waits for time reads them from here (the lifecycle module, the retry
+ * schedule, the entitlement rule); docs/billing-lifecycle.md explains them.
+ *
+ * @example
+ * ```ts
+ * const expiresAt = Date.parse(subscription.createdAt) + BILLING_POLICY.incompleteDeadlineHours * HOUR_MS
+ * ```
+ */
+export const BILLING_POLICY: BillingPolicy = {
+  /**
+   * How long a never-paid (`incomplete`) subscription waits for its first
+   * payment to be started before it becomes `incomplete_expired`. Stripe
+   * uses 23 hours for cards; a direct-debit mandate needs a few working days
+   * to become active before the first payment can even be started, so a
+   * week. A submitted payment keeps it waiting however long it takes.
+   */
+  incompleteDeadlineHours: 7 * 24,
+  /**
+   * Days after a failed collection (by the failed attempt's `attemptNumber`:
+   * after the 1st failure 1 day, after the 2nd 3 days, after the 3rd 7 days)
+   * until the next attempt is due. After the 4th failure the schedule is
+   * exhausted.
+   */
+  retryDelaysDays: [1, 3, 7],
+  /**
+   * What an exhausted retry schedule does to a `past_due` subscription:
+   * `unpaid` keeps it (a later payment restarts it), `canceled` ends it.
+   */
+  whenRetriesExhausted: "unpaid",
+  /**
+   * Days of access a `past_due` subscription keeps after its paid period
+   * ended, while its renewal is being collected (0 = none).
+   */
+  pastDueGraceDays: 3,
+};
+
+/** The shape of {@link BILLING_POLICY}. */
+export interface BillingPolicy {
+  incompleteDeadlineHours: number;
+  retryDelaysDays: readonly number[];
+  whenRetriesExhausted: "unpaid" | "canceled";
+  pastDueGraceDays: number;
+}
+
+export const HOUR_MS = 60 * 60 * 1000;
+export const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * How long a `past_due` subscription may stay past due before its retry
+ * schedule counts as exhausted even without a final failure: the whole
+ * schedule's spacing after the paid period ended.
+ */
+export const PAST_DUE_LIMIT_DAYS = BILLING_POLICY.retryDelaysDays.reduce((sum: number, days: number) => sum + days, 0);

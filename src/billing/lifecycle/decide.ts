@@ -1,0 +1,203 @@
+import type { BillingInterval, SubscriptionStatus } from "../billing-enums";
+import { boundaryIndexAtOrBefore, periodBoundary, periodEndAfter, periodStartBefore } from "./billing-anchor";
+import { BILLING_POLICY, DAY_MS, HOUR_MS } from "./billing-policy";
+import { LifecycleError } from "./lifecycle-error";
+import type { LifecycleEffect, LifecycleEvent } from "./lifecycle-event";
+
+/** The subscription fields the lifecycle reads and writes (as stored: ISO-8601 text, 0/1 flags). */
+export interface LifecycleState {
+  status: SubscriptionStatus;
+  currentPeriodStart: string;
+  currentPeriodEnd: string;
+  /** Where every period boundary is computed from (the start of the first paid period, or the trial's end). */
+  billingCycleAnchor: string;
+  trialEndsAt: string | null;
+  cancelAtPeriodEnd: 0 | 1;
+  canceledAt: string | null;
+  endedAt: string | null;
+  createdAt: string;
+}
+
+/** The plan fields the lifecycle reads. */
+export interface LifecyclePlan {
+  amountMinor: number;
+  interval: BillingInterval;
+  intervalCount: number;
+  trialDays: number;
+}
+
+/** The next state and what else to write. */
+export interface Decision {
+  state: LifecycleState;
+  effects: LifecycleEffect[];
+}
+
+/**
+ * The billing lifecycle in one pure function: what `event` does to a
+ * subscription in `state` at `now` — its next status, period and flags, and
+ * the effects to write with it. `state` is `null` only for `subscribe`.
+ * Throws {@link LifecycleError} INVALID_TRANSITION for an event that cannot
+ * happen in this state. Payment events (from the provider) are never
+ * refused: money that moved must always be recorded.
+ *
+ * Callers read the subscription, fold the due time events and their own
+ * event through this function, and write the result once, guarded by the
+ * status and period they read. docs/billing-lifecycle.md holds the table.
+ *
+ * @example
+ * ```ts
+ * const { state, effects } = decide(subscription, plan, { type: "payment_succeeded" }, new Date())
+ * ```
+ */
+export function decide(state: LifecycleState | null, plan: LifecyclePlan, event: LifecycleEvent, now: Date): Decision {
+  if (state === null) {
+    if (event.type !== "subscribe") throw refused("none", event.type);
+    return { state: subscribed(plan, now), effects: [] };
+  }
+  const at = now.toISOString();
+  const unchanged: Decision = { state, effects: [] };
+  const next = (changes: Partial<LifecycleState>): Decision => ({ state: { ...state, ...changes }, effects: [] });
+  const ended = state.status === "canceled" || state.status === "incomplete_expired";
+
+  switch (event.type) {
+    case "subscribe":
+      throw refused(state.status, event.type);
+
+    case "payment_submitted":
+      if (ended) throw refused(state.status, event.type);
+      return unchanged;
+
+    case "payment_succeeded":
+    case "reversal_canceled":
+      if (ended) return { state, effects: [{ type: "refund_due" }] };
+      return next(paid(state, plan, now));
+
+    case "payment_failed":
+      if (state.status === "past_due" && !event.retriesLeft) return next(retriesExhausted(at));
+      // Never paid, trialing, or a renewal failing before the paid period
+      // ends: nothing changes until a deadline passes (time events).
+      return unchanged;
+
+    case "payment_canceled":
+      // No money moved: the deadlines that were running keep running.
+      return unchanged;
+
+    case "payment_reversed": {
+      if (state.status !== "active" && state.status !== "past_due") return unchanged;
+      // The reversed money paid for the latest period: that period is owed
+      // again, so the last paid period is the one before it.
+      const end = new Date(state.currentPeriodStart);
+      const start = periodStartBefore(state.billingCycleAnchor, plan, end);
+      return next({
+        status: end > now ? "active" : "past_due",
+        currentPeriodStart: start.toISOString(),
+        currentPeriodEnd: end.toISOString(),
+      });
+    }
+
+    case "cancel_now":
+      if (ended) throw refused(state.status, event.type);
+      return next({ status: "canceled", cancelAtPeriodEnd: 0, canceledAt: state.canceledAt ?? at, endedAt: at });
+
+    case "cancel_at_period_end":
+      if (ended) throw refused(state.status, event.type);
+      if (!runsPaidPeriod(state, now)) {
+        // Nothing paid is running: cancel now.
+        return next({ status: "canceled", cancelAtPeriodEnd: 0, canceledAt: state.canceledAt ?? at, endedAt: at });
+      }
+      if (state.cancelAtPeriodEnd === 1) return unchanged;
+      return next({ cancelAtPeriodEnd: 1, canceledAt: at });
+
+    case "resume":
+      if (state.cancelAtPeriodEnd !== 1 || !runsPaidPeriod(state, now)) throw refused(state.status, event.type);
+      return next({ cancelAtPeriodEnd: 0, canceledAt: null });
+
+    case "trial_ended":
+      if (state.status !== "trialing" || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
+      if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
+      if (plan.amountMinor === 0) return next(freePeriod(state, plan, now));
+      // Stripe's trial end without a payment: paused until a payment starts it.
+      return next({ status: "paused" });
+
+    case "period_end_reached":
+      if (state.status !== "active" || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
+      if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
+      // A free plan owes nothing: it simply enters the period that contains now.
+      if (plan.amountMinor === 0) return next(freePeriod(state, plan, now));
+      return next({ status: "past_due" });
+
+    case "retry_schedule_exhausted":
+      if (state.status !== "past_due") throw refused(state.status, event.type);
+      return next(retriesExhausted(at));
+
+    case "incomplete_deadline_reached":
+      if (state.status !== "incomplete" || event.paymentInFlight || now < incompleteDeadline(state)) {
+        throw refused(state.status, event.type);
+      }
+      return next({ status: "incomplete_expired", endedAt: at });
+  }
+}
+
+/** When a never-paid subscription expires unless a payment is in flight. */
+export function incompleteDeadline(state: Pick<LifecycleState, "createdAt">): Date {
+  return new Date(Date.parse(state.createdAt) + BILLING_POLICY.incompleteDeadlineHours * HOUR_MS);
+}
+
+/** When a past-due subscription's retry schedule is used up even without a final failure. */
+export function pastDueLimit(state: Pick<LifecycleState, "currentPeriodEnd">, limitDays: number): Date {
+  return new Date(Date.parse(state.currentPeriodEnd) + limitDays * DAY_MS);
+}
+
+function subscribed(plan: LifecyclePlan, now: Date): LifecycleState {
+  const at = now.toISOString();
+  const base = { trialEndsAt: null, cancelAtPeriodEnd: 0 as const, canceledAt: null, endedAt: null, createdAt: at, currentPeriodStart: at };
+  if (plan.trialDays > 0) {
+    // The trial is the first period; the first paid period starts where it ends.
+    const trialEnd = new Date(now.getTime() + plan.trialDays * DAY_MS).toISOString();
+    return { ...base, status: "trialing", currentPeriodEnd: trialEnd, trialEndsAt: trialEnd, billingCycleAnchor: trialEnd };
+  }
+  const end = periodEndAfter(at, plan, now).toISOString();
+  // A free plan is paid by definition; a paid plan's period is a placeholder
+  // until the first payment succeeds, which sets the anchor again.
+  return { ...base, status: plan.amountMinor === 0 ? "active" : "incomplete", currentPeriodEnd: end, billingCycleAnchor: at };
+}
+
+/**
+ * The state a collected payment leads to. A subscription with a paid or
+ * trial period behind it (trialing, active, past_due) gets the period after
+ * it, on the anchor; one without (incomplete, paused, unpaid: never paid or
+ * suspended) — or whose next period would already be over — starts a new
+ * cycle at the confirmation: the payer gets a whole period of service.
+ */
+function paid(state: LifecycleState, plan: LifecyclePlan, now: Date): Partial<LifecycleState> {
+  if (state.status === "trialing" || state.status === "active" || state.status === "past_due") {
+    const start = new Date(state.currentPeriodEnd);
+    const end = periodEndAfter(state.billingCycleAnchor, plan, start);
+    if (end > now) return { status: "active", currentPeriodStart: start.toISOString(), currentPeriodEnd: end.toISOString() };
+  }
+  const at = now.toISOString();
+  return { status: "active", billingCycleAnchor: at, currentPeriodStart: at, currentPeriodEnd: periodEndAfter(at, plan, now).toISOString() };
+}
+
+/** The anchor period that contains `now`, active: what a free plan runs in without any payment. */
+function freePeriod(state: LifecycleState, plan: LifecyclePlan, now: Date): Partial<LifecycleState> {
+  const n = boundaryIndexAtOrBefore(state.billingCycleAnchor, plan, now);
+  return {
+    status: "active",
+    currentPeriodStart: periodBoundary(state.billingCycleAnchor, plan, n).toISOString(),
+    currentPeriodEnd: periodBoundary(state.billingCycleAnchor, plan, n + 1).toISOString(),
+  };
+}
+
+function retriesExhausted(at: string): Partial<LifecycleState> {
+  return BILLING_POLICY.whenRetriesExhausted === "canceled" ? { status: "canceled", canceledAt: at, endedAt: at } : { status: "unpaid" };
+}
+
+/** Whether a paid or trial period is running that cancel-at-period-end can wait for. */
+function runsPaidPeriod(state: LifecycleState, now: Date): boolean {
+  return (state.status === "active" || state.status === "trialing") && new Date(state.currentPeriodEnd) > now;
+}
+
+function refused(status: string, event: string): LifecycleError {
+  return new LifecycleError("INVALID_TRANSITION", `A subscription that is ${status} cannot take the event ${event}.`, { status, event });
+}

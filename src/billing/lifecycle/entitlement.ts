@@ -1,0 +1,31 @@
+import { BILLING_POLICY, DAY_MS } from "./billing-policy";
+import type { LifecycleState } from "./decide";
+
+/**
+ * Until when a subscription (already settled to `now`, see settle) gives
+ * access, or null for none: to the end of a running paid or trial period
+ * (`active`, `trialing`), plus BILLING_POLICY.pastDueGraceDays after it
+ * while `past_due`. Never after a period ended unpaid beyond that grace;
+ * never for incomplete, paused, unpaid or ended subscriptions.
+ *
+ * @example
+ * ```ts
+ * entitledUntil(settled, new Date()) // Date | null
+ * ```
+ */
+export function entitledUntil(state: LifecycleState, now: Date): Date | null {
+  const end = new Date(state.currentPeriodEnd);
+  let until: Date;
+  switch (state.status) {
+    case "active":
+    case "trialing":
+      until = end;
+      break;
+    case "past_due":
+      until = new Date(end.getTime() + BILLING_POLICY.pastDueGraceDays * DAY_MS);
+      break;
+    default:
+      return null;
+  }
+  return until > now ? until : null;
+}

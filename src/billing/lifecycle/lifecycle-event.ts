@@ -1,0 +1,60 @@
+/**
+ * Everything that can happen to a subscription. Payment events come from
+ * the provider (through webhooks), user events from routes, time events
+ * from reading a subscription (and later from the scheduled engine) when
+ * `now` has passed one of its deadlines (see dueTimeEvent).
+ */
+export type LifecycleEvent =
+  /** A user subscribes to a plan (the only event without a subscription). */
+  | { type: "subscribe" }
+  /** A user starts a payment (an attempt is submitted to the provider). */
+  | { type: "payment_submitted" }
+  /** The provider collected a payment. */
+  | { type: "payment_succeeded" }
+  /** The provider failed to collect; `retriesLeft` is false once the retry schedule is used up. */
+  | { type: "payment_failed"; retriesLeft: boolean }
+  /** The provider cancelled a payment before collecting it (no money moved). */
+  | { type: "payment_canceled" }
+  /** A collected payment was taken back (chargeback, late failure). */
+  | { type: "payment_reversed" }
+  /** A reversal was itself reversed: the money is with us again. */
+  | { type: "reversal_canceled" }
+  /** A user cancels now. */
+  | { type: "cancel_now" }
+  /** A user cancels at the end of the running paid or trial period. */
+  | { type: "cancel_at_period_end" }
+  /** A user undoes cancel-at-period-end before the period ends. */
+  | { type: "resume" }
+  /** Time: the trial's end passed. */
+  | { type: "trial_ended" }
+  /** Time: the paid period's end passed. */
+  | { type: "period_end_reached" }
+  /** Time or failure: the retry schedule of a past-due subscription is used up. */
+  | { type: "retry_schedule_exhausted" }
+  /** Time: a never-paid subscription's deadline passed; refused while a payment is in flight. */
+  | { type: "incomplete_deadline_reached"; paymentInFlight: boolean };
+
+export type LifecycleEventType = LifecycleEvent["type"];
+
+/** Every event type, for tables and table tests. */
+export const LIFECYCLE_EVENT_TYPES = [
+  "subscribe",
+  "payment_submitted",
+  "payment_succeeded",
+  "payment_failed",
+  "payment_canceled",
+  "payment_reversed",
+  "reversal_canceled",
+  "cancel_now",
+  "cancel_at_period_end",
+  "resume",
+  "trial_ended",
+  "period_end_reached",
+  "retry_schedule_exhausted",
+  "incomplete_deadline_reached",
+] as const satisfies readonly LifecycleEventType[];
+
+/** What the caller must write besides the subscription's new state. */
+export type LifecycleEffect =
+  /** The payment this event reports on is owed back to the payer (the subscription no longer collects). */
+  { type: "refund_due" };

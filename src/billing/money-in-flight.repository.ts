@@ -1,0 +1,52 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../db/generated";
+import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
+import { OPEN_ATTEMPT_STATUSES } from "./payment-attempts.repository";
+
+/** What stops a user's deletion: money that may still move, or is owed back. */
+export interface MoneyInFlight {
+  /** Payments pending or processing at the provider. */
+  openAttempts: number;
+  /** Payments collected for a subscription that no longer collects, not yet refunded. */
+  refundsDue: number;
+  /** Live subscriptions not set to end at their period's end (they would collect again). */
+  collectingSubscriptions: number;
+}
+
+/**
+ * Counts what would be lost if `userId` were deleted now (the same rule as
+ * the `user_delete_keeps_money` trigger, which makes it atomic).
+ *
+ * @example
+ * ```ts
+ * const money = await findMoneyInFlight(db, user.id)
+ * if (hasMoneyInFlight(money)) throw ...
+ * ```
+ */
+export async function findMoneyInFlight(db: Kysely<DB>, userId: string): Promise<MoneyInFlight> {
+  const attempts = await db
+    .selectFrom("payment_attempts")
+    .select((eb) => [
+      eb.fn.countAll<number>().filterWhere("status", "in", OPEN_ATTEMPT_STATUSES).as("openAttempts"),
+      eb.fn.countAll<number>().filterWhere("refundDue", "=", 1).as("refundsDue"),
+    ])
+    .where("userId", "=", userId)
+    .executeTakeFirstOrThrow();
+  const subscriptions = await db
+    .selectFrom("user_subscriptions")
+    .select((eb) => eb.fn.countAll<number>().as("collecting"))
+    .where("userId", "=", userId)
+    .where("status", "not in", ENDED_SUBSCRIPTION_STATUSES)
+    .where("cancelAtPeriodEnd", "=", 0)
+    .executeTakeFirstOrThrow();
+  return {
+    openAttempts: Number(attempts.openAttempts),
+    refundsDue: Number(attempts.refundsDue),
+    collectingSubscriptions: Number(subscriptions.collecting),
+  };
+}
+
+/** Whether anything in `money` stops a deletion. */
+export function hasMoneyInFlight(money: MoneyInFlight): boolean {
+  return money.openAttempts + money.refundsDue + money.collectingSubscriptions > 0;
+}

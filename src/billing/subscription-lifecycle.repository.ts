@@ -1,0 +1,136 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../db/generated";
+import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
+import type { LifecycleState } from "./lifecycle/decide";
+import { settle, type PaymentFacts } from "./lifecycle/due-time-event";
+import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
+import { OPEN_ATTEMPT_STATUSES } from "./payment-attempts.repository";
+import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
+
+/** How often a lifecycle write re-reads a subscription that keeps changing under it before giving up. */
+const SETTLE_TRIES = 3;
+
+/**
+ * The lifecycle's view of a stored subscription. Every row has an anchor
+ * (backfilled by its migration, always written since); the fallback only
+ * satisfies the column's SQLite-imposed nullability.
+ *
+ * @example
+ * ```ts
+ * const state = lifecycleStateOf(row)
+ * ```
+ */
+export function lifecycleStateOf(row: UserSubscriptionRow): LifecycleState {
+  return {
+    status: row.status,
+    currentPeriodStart: row.currentPeriodStart,
+    currentPeriodEnd: row.currentPeriodEnd,
+    billingCycleAnchor: row.billingCycleAnchor ?? row.currentPeriodStart,
+    trialEndsAt: row.trialEndsAt,
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    canceledAt: row.canceledAt,
+    endedAt: row.endedAt,
+    createdAt: row.createdAt,
+  };
+}
+
+/**
+ * What the time rules need to know about a subscription's payments: whether
+ * one is open, and whether the latest one failed with no retry left.
+ *
+ * @example
+ * ```ts
+ * const facts = await findPaymentFacts(db, subscription.id)
+ * ```
+ */
+export async function findPaymentFacts(db: Kysely<DB>, subscriptionId: string): Promise<PaymentFacts> {
+  const latest = await db
+    .selectFrom("payment_attempts")
+    .select(["status", "nextRetryAt"])
+    .where("subscriptionId", "=", subscriptionId)
+    .orderBy("createdAt", "desc")
+    .orderBy("attemptNumber", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return {
+    paymentInFlight: latest !== undefined && (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(latest.status),
+    retriesExhausted: latest?.status === "failed" && latest.nextRetryAt === null,
+  };
+}
+
+/**
+ * The update that writes a lifecycle decision, guarded by the status,
+ * period and flag it was computed from: when another write moved the row
+ * meanwhile it changes nothing, and the caller decides again.
+ *
+ * @example
+ * ```ts
+ * await guardedLifecycleWrite(db, row.id, lifecycleStateOf(row), next, now).execute()
+ * ```
+ */
+export function guardedLifecycleWrite(db: Kysely<DB>, id: string, asRead: LifecycleState, next: LifecycleState, now: Date) {
+  return db
+    .updateTable("user_subscriptions")
+    .set({
+      status: next.status,
+      currentPeriodStart: next.currentPeriodStart,
+      currentPeriodEnd: next.currentPeriodEnd,
+      billingCycleAnchor: next.billingCycleAnchor,
+      cancelAtPeriodEnd: next.cancelAtPeriodEnd,
+      canceledAt: next.canceledAt,
+      endedAt: next.endedAt,
+      updatedAt: now.toISOString(),
+    })
+    .where("id", "=", id)
+    .where("status", "=", asRead.status)
+    .where("currentPeriodStart", "=", asRead.currentPeriodStart)
+    .where("currentPeriodEnd", "=", asRead.currentPeriodEnd)
+    .where("cancelAtPeriodEnd", "=", asRead.cancelAtPeriodEnd);
+}
+
+/** Whether a decision changes anything stored. */
+export function sameLifecycleState(a: LifecycleState, b: LifecycleState): boolean {
+  return (Object.keys(a) as (keyof LifecycleState)[]).every((key) => a[key] === b[key]);
+}
+
+/**
+ * Reads one of the user's subscriptions, applies the time events that are
+ * due at `now` and then `event` (if any) through the lifecycle module, and
+ * writes the result once, guarded by what was read (re-reading when another
+ * write won). Returns the subscription as stored afterwards, or undefined
+ * when the user has no such subscription. Throws the lifecycle's
+ * INVALID_TRANSITION for an event the subscription cannot take.
+ *
+ * @example
+ * ```ts
+ * const subscription = await settleSubscription(db, user.id, id, { type: "cancel_now" }, new Date())
+ * ```
+ */
+export async function settleSubscription(
+  db: Kysely<DB>,
+  userId: string,
+  id: string,
+  event: LifecycleEvent | null,
+  now: Date,
+): Promise<SubscriptionWithPlan | undefined> {
+  for (let tries = 0; tries < SETTLE_TRIES; tries++) {
+    const row = await findSubscription(db, userId, id);
+    if (!row) return undefined;
+    const plan = await findPlanFields(db, row.planId);
+    const asRead = lifecycleStateOf(row);
+    const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
+    if (sameLifecycleState(asRead, state)) return row;
+    const result = await guardedLifecycleWrite(db, row.id, asRead, state, now).executeTakeFirst();
+    if ((result.numUpdatedRows ?? 0n) > 0n) return findSubscription(db, userId, id);
+  }
+  throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);
+}
+
+/** The plan fields the lifecycle reads. */
+export function findPlanFields(db: Kysely<DB>, planId: string): Promise<Pick<SubscriptionPlanRow, "amountMinor" | "interval" | "intervalCount" | "trialDays">> {
+  return db
+    .selectFrom("subscription_plans")
+    .select(["amountMinor", "interval", "intervalCount", "trialDays"])
+    .where("id", "=", planId)
+    .executeTakeFirstOrThrow();
+}

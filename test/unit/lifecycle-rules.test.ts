@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../../src/billing/lifecycle/billing-policy";
+import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
+import { dueTimeEvent, settle } from "../../src/billing/lifecycle/due-time-event";
+import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
+
+// The rules of docs/billing-lifecycle.md beyond the status table: which
+// period, which anchor, which deadline. All times UTC.
+
+const monthly: LifecyclePlan = { amountMinor: 1500, interval: "month", intervalCount: 1, trialDays: 0 };
+const at = (iso: string) => new Date(iso);
+const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms);
+const idle = { paymentInFlight: false, retriesExhausted: false };
+
+function state(overrides: Partial<LifecycleState>): LifecycleState {
+  return {
+    status: "active",
+    currentPeriodStart: "2027-01-31T10:00:00.000Z",
+    currentPeriodEnd: "2027-02-28T10:00:00.000Z",
+    billingCycleAnchor: "2027-01-31T10:00:00.000Z",
+    trialEndsAt: null,
+    cancelAtPeriodEnd: 0,
+    canceledAt: null,
+    endedAt: null,
+    createdAt: "2027-01-30T09:00:00.000Z",
+    ...overrides,
+  };
+}
+
+describe("subscribe", () => {
+  const now = at("2027-01-31T10:00:00.000Z");
+  it("a paid plan starts incomplete with a placeholder period; a free one active; a trial trialing, anchored at the trial's end", () => {
+    expect(decide(null, monthly, { type: "subscribe" }, now).state).toMatchObject({ status: "incomplete", currentPeriodEnd: "2027-02-28T10:00:00.000Z" });
+    expect(decide(null, { ...monthly, amountMinor: 0 }, { type: "subscribe" }, now).state).toMatchObject({ status: "active", billingCycleAnchor: now.toISOString() });
+    expect(decide(null, { ...monthly, trialDays: 14 }, { type: "subscribe" }, now).state).toMatchObject({
+      status: "trialing",
+      currentPeriodEnd: "2027-02-14T10:00:00.000Z",
+      trialEndsAt: "2027-02-14T10:00:00.000Z",
+      billingCycleAnchor: "2027-02-14T10:00:00.000Z",
+    });
+  });
+});
+
+describe("never paid", () => {
+  const incomplete = state({ status: "incomplete", createdAt: "2027-01-01T00:00:00.000Z", currentPeriodStart: "2027-01-01T00:00:00.000Z", currentPeriodEnd: "2027-02-01T00:00:00.000Z", billingCycleAnchor: "2027-01-01T00:00:00.000Z" });
+
+  it("stays incomplete through failures; the first success starts the first period and the anchor at its confirmation", () => {
+    const failed = decide(incomplete, monthly, { type: "payment_failed", retriesLeft: false }, at("2027-01-02T00:00:00.000Z")).state;
+    expect(failed).toEqual(incomplete);
+    const confirmedAt = at("2027-01-03T08:00:00.000Z");
+    expect(decide(failed, monthly, { type: "payment_succeeded" }, confirmedAt).state).toMatchObject({
+      status: "active",
+      billingCycleAnchor: confirmedAt.toISOString(),
+      currentPeriodStart: confirmedAt.toISOString(),
+      currentPeriodEnd: "2027-02-03T08:00:00.000Z",
+    });
+  });
+
+  it(`expires ${BILLING_POLICY.incompleteDeadlineHours} hours after subscribing, not a millisecond earlier, and never while a payment is in flight`, () => {
+    const deadline = plus(incomplete.createdAt, BILLING_POLICY.incompleteDeadlineHours * HOUR_MS);
+    expect(dueTimeEvent(incomplete, idle, new Date(deadline.getTime() - 1))).toBeNull();
+    expect(dueTimeEvent(incomplete, idle, deadline)).toEqual({ type: "incomplete_deadline_reached", paymentInFlight: false });
+    expect(dueTimeEvent(incomplete, { ...idle, paymentInFlight: true }, plus(incomplete.createdAt, 90 * DAY_MS))).toBeNull();
+    expect(() => decide(incomplete, monthly, { type: "incomplete_deadline_reached", paymentInFlight: true }, deadline)).toThrow(/cannot take/);
+    expect(settle(incomplete, monthly, idle, null, deadline).state).toMatchObject({ status: "incomplete_expired", endedAt: deadline.toISOString() });
+  });
+});
+
+describe("renewals", () => {
+  const active = state({});
+
+  it("a success advances to the next period on the anchor (Feb 28 → Mar 31), also when paid early", () => {
+    expect(decide(active, monthly, { type: "payment_succeeded" }, at("2027-02-26T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-02-28T10:00:00.000Z",
+      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+    });
+  });
+
+  it("a failure while the paid period runs changes nothing; its end makes it past_due; the grace then runs out", () => {
+    expect(decide(active, monthly, { type: "payment_failed", retriesLeft: true }, at("2027-02-26T00:00:00.000Z")).state).toEqual(active);
+    const end = at(active.currentPeriodEnd);
+    expect(entitledUntil(active, new Date(end.getTime() - 1))).toEqual(end);
+    const pastDue = settle(active, monthly, idle, null, end).state;
+    expect(pastDue.status).toBe("past_due");
+    const graceEnd = plus(active.currentPeriodEnd, BILLING_POLICY.pastDueGraceDays * DAY_MS);
+    expect(entitledUntil(pastDue, end)).toEqual(graceEnd);
+    expect(entitledUntil(pastDue, graceEnd)).toBeNull();
+  });
+
+  it(`past_due becomes ${BILLING_POLICY.whenRetriesExhausted} when the last retry fails, or ${PAST_DUE_LIMIT_DAYS} days after the period without a payment in flight`, () => {
+    const pastDue = state({ status: "past_due" });
+    expect(decide(pastDue, monthly, { type: "payment_failed", retriesLeft: false }, at("2027-03-05T00:00:00.000Z")).state.status).toBe(BILLING_POLICY.whenRetriesExhausted);
+    const limit = plus(pastDue.currentPeriodEnd, PAST_DUE_LIMIT_DAYS * DAY_MS);
+    expect(dueTimeEvent(pastDue, idle, new Date(limit.getTime() - 1))).toBeNull();
+    expect(dueTimeEvent(pastDue, idle, limit)).toEqual({ type: "retry_schedule_exhausted" });
+    expect(dueTimeEvent(pastDue, { ...idle, paymentInFlight: true }, limit)).toBeNull();
+    expect(dueTimeEvent(pastDue, { paymentInFlight: false, retriesExhausted: true }, at("2027-03-01T00:00:00.000Z"))).toEqual({ type: "retry_schedule_exhausted" });
+  });
+
+  it("a success on past_due pays the period after the lapsed one; when that is over too, a new cycle starts now", () => {
+    const pastDue = state({ status: "past_due" });
+    expect(decide(pastDue, monthly, { type: "payment_succeeded" }, at("2027-03-02T00:00:00.000Z")).state).toMatchObject({
+      currentPeriodStart: "2027-02-28T10:00:00.000Z",
+      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+    });
+    const late = at("2027-04-02T00:00:00.000Z");
+    expect(decide(pastDue, monthly, { type: "payment_succeeded" }, late).state).toMatchObject({ billingCycleAnchor: late.toISOString(), currentPeriodStart: late.toISOString() });
+  });
+});
+
+describe("money after the end", () => {
+  it("success on canceled or expired marks the payment owed back and changes nothing else", () => {
+    for (const status of ["canceled", "incomplete_expired"] as const) {
+      const ended = state({ status, endedAt: "2027-02-01T00:00:00.000Z" });
+      expect(decide(ended, monthly, { type: "payment_succeeded" }, at("2027-02-02T00:00:00.000Z"))).toEqual({ state: ended, effects: [{ type: "refund_due" }] });
+    }
+  });
+});
+
+describe("reversals", () => {
+  it("a chargeback reopens the latest paid period as debt: the period before it is the last paid one", () => {
+    const renewed = state({ currentPeriodStart: "2027-02-28T10:00:00.000Z", currentPeriodEnd: "2027-03-31T10:00:00.000Z" });
+    expect(decide(renewed, monthly, { type: "payment_reversed" }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({
+      status: "past_due",
+      currentPeriodStart: "2027-01-31T10:00:00.000Z",
+      currentPeriodEnd: "2027-02-28T10:00:00.000Z",
+    });
+  });
+
+  it("reversing an early renewal while the period it followed still runs keeps it active, with the renewal due again", () => {
+    const renewedEarly = state({ currentPeriodStart: "2027-02-28T10:00:00.000Z", currentPeriodEnd: "2027-03-31T10:00:00.000Z" });
+    expect(decide(renewedEarly, monthly, { type: "payment_reversed" }, at("2027-02-27T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodEnd: "2027-02-28T10:00:00.000Z",
+    });
+  });
+
+  it("a reversed reversal pays the reopened period again", () => {
+    const reopened = state({ status: "past_due" });
+    expect(decide(reopened, monthly, { type: "reversal_canceled" }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-02-28T10:00:00.000Z",
+      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+    });
+  });
+});
+
+describe("cancel and resume", () => {
+  const active = state({});
+  const inside = at("2027-02-10T00:00:00.000Z");
+
+  it("cancel at period end keeps the period; resume undoes it; at the end it is canceled at the period's end", () => {
+    const ending = decide(active, monthly, { type: "cancel_at_period_end" }, inside).state;
+    expect(ending).toMatchObject({ status: "active", cancelAtPeriodEnd: 1, canceledAt: inside.toISOString() });
+    expect(decide(ending, monthly, { type: "resume" }, inside).state).toEqual(active);
+    expect(settle(ending, monthly, idle, null, at("2027-03-01T00:00:00.000Z")).state).toMatchObject({ status: "canceled", endedAt: active.currentPeriodEnd });
+  });
+
+  it("resume after the period ended is refused", () => {
+    const ending = decide(active, monthly, { type: "cancel_at_period_end" }, inside).state;
+    expect(() => decide(ending, monthly, { type: "resume" }, at(active.currentPeriodEnd))).toThrow(/cannot take the event resume/);
+  });
+
+  it("a trial ending unpaid pauses (no access); with cancel at period end it is canceled", () => {
+    const trialing = state({ status: "trialing", trialEndsAt: "2027-02-28T10:00:00.000Z" });
+    expect(settle(trialing, monthly, idle, null, at("2027-03-01T00:00:00.000Z")).state.status).toBe("paused");
+    expect(entitledUntil({ ...trialing, status: "paused" }, at("2027-03-01T00:00:00.000Z"))).toBeNull();
+    expect(settle({ ...trialing, cancelAtPeriodEnd: 1 }, monthly, idle, null, at("2027-03-01T00:00:00.000Z")).state.status).toBe("canceled");
+  });
+});
+
+describe("free plans", () => {
+  const free: LifecyclePlan = { ...monthly, amountMinor: 0 };
+
+  it("roll into the period containing now at each period end (no payment, never past_due), however long unread", () => {
+    const active = decide(null, free, { type: "subscribe" }, at("2027-01-31T10:00:00.000Z")).state;
+    expect(settle(active, free, idle, null, at("2027-06-15T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-05-31T10:00:00.000Z",
+      currentPeriodEnd: "2027-06-30T10:00:00.000Z",
+    });
+  });
+
+  it("a free plan's trial ends into its first free period, not paused", () => {
+    const trialing = decide(null, { ...free, trialDays: 14 }, { type: "subscribe" }, at("2027-01-01T00:00:00.000Z")).state;
+    expect(settle(trialing, free, idle, null, at("2027-01-20T00:00:00.000Z")).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-01-15T00:00:00.000Z",
+      currentPeriodEnd: "2027-02-15T00:00:00.000Z",
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../src/billing/billing-enums";
+import { BILLING_POLICY, DAY_MS } from "../../src/billing/lifecycle/billing-policy";
+import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
+import { LifecycleError } from "../../src/billing/lifecycle/lifecycle-error";
+import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent, type LifecycleEventType } from "../../src/billing/lifecycle/lifecycle-event";
+import { SUBSCRIPTION_TRANSITIONS } from "../../src/billing/subscription-transitions";
+
+// Every (status, event) pair through the one lifecycle function, including
+// the impossible ones: this table is the one in docs/billing-lifecycle.md.
+// "=" keeps the status; "refused" is INVALID_TRANSITION; "+refund" marks the
+// payment owed back. Time events are tried once their deadline has passed,
+// every other event inside a running period (resume: with cancelAtPeriodEnd set).
+
+type Outcome = SubscriptionStatus | "=" | "refused" | "= +refund";
+const R = "refused";
+const TABLE: Record<SubscriptionStatus, Record<LifecycleEventType, Outcome>> = {
+  incomplete: row(R, "=", "active", "=", "=", "=", "active", "canceled", "canceled", R, R, R, R, "incomplete_expired"),
+  incomplete_expired: row(R, R, "= +refund", "=", "=", "=", "= +refund", R, R, R, R, R, R, R),
+  trialing: row(R, "=", "active", "=", "=", "=", "active", "canceled", "=", "=", "paused", R, R, R),
+  active: row(R, "=", "=", "=", "=", "past_due", "=", "canceled", "=", "=", R, "past_due", R, R),
+  past_due: row(R, "=", "active", "=", "=", "=", "active", "canceled", "canceled", R, R, R, BILLING_POLICY.whenRetriesExhausted, R),
+  unpaid: row(R, "=", "active", "=", "=", "=", "active", "canceled", "canceled", R, R, R, R, R),
+  paused: row(R, "=", "active", "=", "=", "=", "active", "canceled", "canceled", R, R, R, R, R),
+  canceled: row(R, R, "= +refund", "=", "=", "=", "= +refund", R, R, R, R, R, R, R),
+};
+
+function row(...outcomes: Outcome[]): Record<LifecycleEventType, Outcome> {
+  expect(outcomes).toHaveLength(LIFECYCLE_EVENT_TYPES.length);
+  return Object.fromEntries(LIFECYCLE_EVENT_TYPES.map((type, i) => [type, outcomes[i]!])) as Record<LifecycleEventType, Outcome>;
+}
+
+const TIME_EVENTS: readonly LifecycleEventType[] = ["trial_ended", "period_end_reached", "retry_schedule_exhausted", "incomplete_deadline_reached"];
+const plan: LifecyclePlan = { amountMinor: 1500, interval: "month", intervalCount: 1, trialDays: 0 };
+const START = "2027-03-10T12:00:00.000Z";
+const END = "2027-04-10T12:00:00.000Z";
+
+function stateIn(status: SubscriptionStatus, event: LifecycleEventType): LifecycleState {
+  return {
+    status,
+    currentPeriodStart: START,
+    currentPeriodEnd: END,
+    billingCycleAnchor: "2027-01-10T12:00:00.000Z",
+    trialEndsAt: status === "trialing" ? END : null,
+    cancelAtPeriodEnd: event === "resume" ? 1 : 0,
+    canceledAt: event === "resume" || status === "canceled" ? START : null,
+    endedAt: status === "canceled" || status === "incomplete_expired" ? START : null,
+    createdAt: START,
+  };
+}
+function eventOf(type: LifecycleEventType): LifecycleEvent {
+  if (type === "payment_failed") return { type, retriesLeft: true };
+  if (type === "incomplete_deadline_reached") return { type, paymentInFlight: false };
+  return { type } as LifecycleEvent;
+}
+function nowFor(type: LifecycleEventType): Date {
+  // Time events: well after every deadline. Others: inside the period.
+  return TIME_EVENTS.includes(type) ? new Date(Date.parse(END) + 40 * DAY_MS) : new Date("2027-03-20T00:00:00.000Z");
+}
+
+const pairs = SUBSCRIPTION_STATUSES.flatMap((status) => LIFECYCLE_EVENT_TYPES.map((event) => [status, event] as const));
+
+describe("every (status, event) pair", () => {
+  it.each(pairs)("%s + %s", (status, type) => {
+    const expected = TABLE[status][type];
+    const run = () => decide(stateIn(status, type), plan, eventOf(type), nowFor(type));
+    if (expected === R) {
+      expect(run).toThrow(LifecycleError);
+      try {
+        run();
+      } catch (error) {
+        expect((error as LifecycleError).code).toBe("INVALID_TRANSITION");
+      }
+      return;
+    }
+    const { state, effects } = run();
+    expect(state.status).toBe(expected.startsWith("=") ? status : expected);
+    expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
+  });
+
+  it("SUBSCRIPTION_TRANSITIONS lists exactly the moves the lifecycle makes", () => {
+    const made = new Map<SubscriptionStatus, Set<SubscriptionStatus>>(SUBSCRIPTION_STATUSES.map((status) => [status, new Set()]));
+    for (const [status, type] of pairs) {
+      const before = stateIn(status, type);
+      let after: LifecycleState;
+      try {
+        after = decide(before, plan, eventOf(type), nowFor(type)).state;
+      } catch {
+        continue;
+      }
+      const periodMoved = after.currentPeriodStart !== before.currentPeriodStart || after.currentPeriodEnd !== before.currentPeriodEnd;
+      if (after.status !== status || periodMoved) made.get(status)!.add(after.status);
+    }
+    for (const status of SUBSCRIPTION_STATUSES) {
+      expect([...made.get(status)!].sort(), status).toEqual([...SUBSCRIPTION_TRANSITIONS[status]].sort());
+    }
+  });
+
+  it("every status is reachable from subscribe", () => {
+    const reached = new Set<SubscriptionStatus>();
+    for (const trialDays of [0, 14]) {
+      for (const amountMinor of [0, 1500]) reached.add(decide(null, { ...plan, trialDays, amountMinor }, { type: "subscribe" }, new Date(START)).state.status);
+    }
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const from of [...reached]) {
+        for (const to of SUBSCRIPTION_TRANSITIONS[from]) {
+          if (!reached.has(to)) {
+            reached.add(to);
+            grew = true;
+          }
+        }
+      }
+    }
+    expect([...reached].sort()).toEqual([...SUBSCRIPTION_STATUSES].sort());
+  });
+
+  it("subscribe needs no subscription; every other event needs one", () => {
+    for (const type of LIFECYCLE_EVENT_TYPES) {
+      if (type === "subscribe") continue;
+      expect(() => decide(null, plan, eventOf(type), new Date(START))).toThrow(LifecycleError);
+    }
+  });
+});
