@@ -13,7 +13,7 @@ import {
   type PaymentAttemptStatus,
   type SubscriptionStatus,
 } from "../../src/billing/billing-enums";
-import type * as validation from "../../src/billing/billing-validation";
+import type * as validation from "../../src/billing/billing-row-schemas";
 import type { DB } from "../../src/db/generated";
 import type * as rows from "../../src/db/schema/billing";
 import { migrateToLatest } from "../support/migrate-to-latest";
