@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { getAuth } from "./auth/create-auth";
 import type { Env } from "./env";
 import { ApiError } from "./http/api-error";
+import { dropUnreadableSessionCache } from "./http/drop-unreadable-session-cache";
 import { handleError, handleNotFound } from "./http/handle-error";
 import { noStore } from "./http/no-store";
 import { requireSecrets } from "./http/require-secrets";
@@ -27,7 +28,7 @@ export function createBaseApp(): Hono<{ Bindings: Env }> {
   app.get("/health", (c) => c.json({ status: "ok" }));
 
   // Private, per-user answers: never cached, never sniffed into another type.
-  app.use("/api/*", noStore, secureHeaders(), requireSecrets);
+  app.use("/api/*", noStore, secureHeaders(), requireSecrets, dropUnreadableSessionCache);
 
   // Better Auth reads whole bodies itself; the same limit as billing's JSON routes
   // (streamed bodies without Content-Length are counted as they arrive).

@@ -9,10 +9,9 @@ import { seedPlan } from "../support/billing-setup";
 // session in a second cookie) must never turn a client's cookie into a 500,
 // and never let a write through for a user or session that no longer exists.
 
-const ip = freshClientIp();
-
 async function call(path: string, init: { method?: string; body?: unknown; cookie?: string } = {}): Promise<Response> {
-  const headers = new Headers({ origin: ORIGIN, "cf-connecting-ip": ip });
+  // A client address per call: sign-up is rate-limited per address.
+  const headers = new Headers({ origin: ORIGIN, "cf-connecting-ip": freshClientIp() });
   if (init.cookie) headers.set("cookie", init.cookie);
   if (init.body !== undefined) headers.set("content-type", "application/json");
   const body = init.body === undefined ? undefined : JSON.stringify(init.body);
