@@ -27,7 +27,7 @@ beforeAll(async () => {
   result = await runLoad(worker, users, { clients: 50, durationMs: 15_000, abortEvery: 10 });
   rowsByKey = await attemptRowsByKey(worker);
   console.log(`load check: ${result.requests} requests in ${(result.durationMs / 1000).toFixed(1)} s`, result.byStatus);
-}, 150_000);
+}, 300_000); // wrangler dev start, 50 sign-ups (scrypt) and 15 s of load, on 2 shared cores
 
 afterAll(async () => {
   await worker?.stop();
