@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/schema/billing";
 import type { Compilable } from "./d1-batch";
@@ -145,4 +145,27 @@ export function findTokenByFingerprint(
     .where("provider", "=", provider)
     .where("tokenFingerprint", "=", fingerprint)
     .executeTakeFirst();
+}
+
+/**
+ * The tokens with these fingerprints, in one query whatever their number
+ * (the fingerprints travel as one JSON array parameter, `json_each`).
+ *
+ * @example
+ * ```ts
+ * const tokens = await findTokensByFingerprints(db, "gocardless", [fingerprint])
+ * ```
+ */
+export function findTokensByFingerprints(
+  db: Kysely<DB>,
+  provider: string,
+  fingerprints: readonly string[],
+): Promise<Pick<DirectDebitTokenRow, "id" | "userId" | "status" | "tokenFingerprint">[]> {
+  if (fingerprints.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom("direct_debit_tokens")
+    .select(["id", "userId", "status", "tokenFingerprint"])
+    .where("provider", "=", provider)
+    .where(sql<boolean>`"tokenFingerprint" in (select value from json_each(${JSON.stringify(fingerprints)}))`)
+    .execute();
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
 import type { KeysetPosition } from "./keyset-cursor";
@@ -152,6 +152,28 @@ export interface AttemptForEvent {
   intervalCount: number | null;
 }
 
+/** An attempt as a payment event sees it, with the provider's payment id it is known by. */
+export type AttemptForEvents = AttemptForEvent & { providerPaymentId: string | null };
+
+function attemptsForEvents(db: Kysely<DB>, provider: string) {
+  return db
+    .selectFrom("payment_attempts as attempt")
+    .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
+    .leftJoin("subscription_plans as plan", "plan.id", "subscription.planId")
+    .select([
+      "attempt.id",
+      "attempt.status",
+      "attempt.attemptNumber",
+      "attempt.providerPaymentId",
+      "attempt.subscriptionId",
+      "subscription.status as subscriptionStatus",
+      "subscription.currentPeriodEnd",
+      "plan.interval",
+      "plan.intervalCount",
+    ])
+    .where("attempt.provider", "=", provider);
+}
+
 /**
  * The attempt a provider's payment event is about, with its subscription and
  * plan: by the provider's payment id once known, else by our attempt id
@@ -167,21 +189,7 @@ export function findAttemptForEvent(
   provider: string,
   ref: { providerPaymentId: string; paymentAttemptId: string | undefined },
 ): Promise<AttemptForEvent | undefined> {
-  return db
-    .selectFrom("payment_attempts as attempt")
-    .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
-    .leftJoin("subscription_plans as plan", "plan.id", "subscription.planId")
-    .select([
-      "attempt.id",
-      "attempt.status",
-      "attempt.attemptNumber",
-      "attempt.subscriptionId",
-      "subscription.status as subscriptionStatus",
-      "subscription.currentPeriodEnd",
-      "plan.interval",
-      "plan.intervalCount",
-    ])
-    .where("attempt.provider", "=", provider)
+  return attemptsForEvents(db, provider)
     .where((eb) =>
       eb.or([
         eb("attempt.providerPaymentId", "=", ref.providerPaymentId),
@@ -189,4 +197,34 @@ export function findAttemptForEvent(
       ]),
     )
     .executeTakeFirst();
+}
+
+/**
+ * {@link findAttemptForEvent} for many events in one query: every attempt
+ * known by one of the payment ids, or (not yet knowing its payment id) by one
+ * of the attempt ids. The ids travel as JSON array parameters (`json_each`),
+ * so any number stays under D1's 100 bound parameters; both lookups use a
+ * unique index.
+ *
+ * @example
+ * ```ts
+ * const attempts = await findAttemptsForEvents(db, "gocardless", events)
+ * ```
+ */
+export function findAttemptsForEvents(
+  db: Kysely<DB>,
+  provider: string,
+  refs: readonly { providerPaymentId: string; paymentAttemptId: string | undefined }[],
+): Promise<AttemptForEvents[]> {
+  if (refs.length === 0) return Promise.resolve([]);
+  const paymentIds = JSON.stringify(refs.map((ref) => ref.providerPaymentId));
+  const attemptIds = JSON.stringify(refs.flatMap((ref) => (ref.paymentAttemptId === undefined ? [] : [ref.paymentAttemptId])));
+  return attemptsForEvents(db, provider)
+    .where((eb) =>
+      eb.or([
+        sql<boolean>`"attempt"."providerPaymentId" in (select value from json_each(${paymentIds}))`,
+        eb.and([sql<boolean>`"attempt"."id" in (select value from json_each(${attemptIds}))`, eb("attempt.providerPaymentId", "is", null)]),
+      ]),
+    )
+    .execute();
 }

@@ -12,7 +12,7 @@ import { migrateToLatest } from "../support/migrate-to-latest";
 
 const { secret, rawBody, signature } = PUBLISHED_WEBHOOK;
 
-function post(headers: Record<string, string>, body = rawBody) {
+function post(headers: Record<string, string>, body: string = rawBody) {
   return app.fetch(
     new Request(`${ORIGIN}/api/billing/webhooks/gocardless`, {
       method: "POST",

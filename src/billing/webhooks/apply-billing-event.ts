@@ -1,15 +1,17 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import { runBatch, type Compilable } from "../d1-batch";
-import { findTokenByFingerprint } from "../direct-debit-tokens.repository";
+import type { NewBillingWebhookEvent } from "../../db/schema/billing";
+import { runBatch } from "../d1-batch";
 import { paidPeriod } from "../paid-period";
-import { findAttemptForEvent, OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
+import { OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
 import { canTransition } from "../subscription-transitions";
-import { fingerprintToken } from "../token-fingerprint";
-import { isEventProcessed, recordAgainIfUnchangedQuery, recordEventQuery } from "../webhook-events.repository";
-import type { BillingEvent } from "./billing-event";
+import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";
+import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
+import { effectStatements, mayChange, mustChange, type Effect } from "./event-effect";
+import { readEventRows, type EventRows, type TokenForEvent } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
+import { providerPaymentEffects } from "./provider-payment-effects";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
 export type EventOutcome = "applied" | "ignored" | "duplicate";
@@ -53,15 +55,27 @@ export const APPLY_TRIES = 3;
  * ```
  */
 export async function applyBillingEvent(context: ApplyContext, sent: BillingEvent): Promise<EventOutcome> {
-  const { db, provider } = context;
-  const event = await normaliseBillingEvent(sent);
-  if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
-  if (event.kind === "unusable") console.warn(`${provider} event ${event.eventId} (${event.eventType}) ignored: ${event.reason}`);
+  return applyNormalisedEvent(context, await normaliseBillingEvent(sent));
+}
 
-  for (let tries = 1; ; tries++) {
-    const effects = await effectsOf(context, event);
+/**
+ * {@link applyBillingEvent} for an event normaliseBillingEvent already made
+ * storable, reading each row it needs on its own (applyBillingDelivery falls
+ * back to this when a bulk commit fails; `triedBefore` counts a failed try of
+ * this event alone, so it is still tried {@link APPLY_TRIES} times in all).
+ */
+export async function applyNormalisedEvent(context: ApplyContext, event: BillingEvent, triedBefore = 0): Promise<EventOutcome> {
+  const { db, provider } = context;
+  if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
+  warnIfUnusable(provider, event);
+  const rows = readEventRows(db, provider, context.fingerprintKey);
+
+  for (let tries = triedBefore + 1; ; tries++) {
+    const effects = await effectsOf(context, rows, event);
+    const record = eventRecord(context, event, effects);
     try {
-      return await commit(context, event, effects);
+      await runBatch(context.d1, [recordEventQuery(db, record), ...effectStatements(db, record, effects)]);
+      return record.outcome;
     } catch (error) {
       if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
       // Not recorded by anyone: a row this event read has moved on (a guarded
@@ -73,60 +87,61 @@ export async function applyBillingEvent(context: ApplyContext, sent: BillingEven
   }
 }
 
-/** One write of an event's effect. */
-interface Effect {
-  write: Compilable;
-  /** The write was computed from rows read earlier: changing no row means those rows moved. */
-  mustChange: boolean;
+/** Logs an event recorded as ignored because its ids cannot be valid. */
+export function warnIfUnusable(provider: string, event: BillingEvent): void {
+  if (event.kind === "unusable") console.warn(`${provider} event ${event.eventId} (${event.eventType}) ignored: ${event.reason}`);
 }
 
-/**
- * Marks a write guarded by the state it was computed from (`where status = <read>`):
- * it must change a row, or the whole batch fails and the event is tried again.
- */
-function mustChange(write: Compilable): Effect {
-  return { write, mustChange: true };
-}
-
-/** Marks a write that may rightly change nothing (its condition is part of the effect). */
-function mayChange(write: Compilable): Effect {
-  return { write, mustChange: false };
-}
-
-async function commit({ db, d1, provider, now }: ApplyContext, event: BillingEvent, effects: Effect[]): Promise<EventOutcome> {
-  const outcome = effects.length > 0 ? "applied" : "ignored";
-  const record = {
+/** The processed-event row recording `event` with these effects. */
+export function eventRecord({ provider, now }: ApplyContext, event: BillingEvent, effects: readonly Effect[]) {
+  return {
     id: crypto.randomUUID(),
     provider,
     eventId: event.eventId,
     eventType: event.eventType,
-    outcome,
+    outcome: effects.length > 0 ? "applied" : "ignored",
     processedAt: now.toISOString(),
-  } as const;
-  // The check must follow its write directly: changes() only sees the previous statement.
-  const writes = effects.flatMap((effect) =>
-    effect.mustChange ? [effect.write, recordAgainIfUnchangedQuery(db, record)] : [effect.write],
-  );
-  await runBatch(d1, [recordEventQuery(db, record), ...writes]);
-  return outcome;
+  } as const satisfies NewBillingWebhookEvent;
 }
 
-async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Effect[]> {
+/**
+ * The writes `event` makes, computed from the rows it is about (read through `rows`).
+ *
+ * @example
+ * ```ts
+ * const effects = await effectsOf(context, readEventRows(db, provider, fingerprintKey), event)
+ * ```
+ */
+export async function effectsOf(context: ApplyContext, rows: EventRows, event: BillingEvent): Promise<Effect[]> {
+  if (isPaymentEvent(event)) {
+    const attempt = await rows.attempt(event);
+    // Unknown attempt: acknowledge, change nothing.
+    return attempt ? paymentEffects(context, attempt, event) : [];
+  }
   switch (event.kind) {
-    case "payment_succeeded":
-    case "payment_failed": {
-      const attempt = await findAttemptForEvent(context.db, context.provider, event);
-      // Unknown attempt, or its outcome is already settled: acknowledge, change nothing.
-      if (!attempt || !(OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status)) return [];
-      return event.kind === "payment_succeeded"
-        ? paymentSucceeded(context, attempt, event.providerPaymentId)
-        : paymentFailed(context, attempt, event);
+    case "mandate_changed": {
+      const token = await rows.token(event.mandateId);
+      return token ? mandateChanged(context, token, event) : [];
     }
-    case "mandate_changed":
-      return mandateChanged(context, event);
+    case "mandate_transferred":
     case "other":
     case "unusable":
       return [];
+  }
+}
+
+function paymentEffects(context: ApplyContext, attempt: AttemptForEvent, event: PaymentEvent): Effect[] {
+  const open = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
+  switch (event.kind) {
+    // An outcome that is already settled stays settled (a redelivery, or events out of order).
+    case "payment_succeeded":
+      return open ? paymentSucceeded(context, attempt, event.providerPaymentId) : [];
+    case "payment_failed":
+      if (open) return paymentFailed(context, attempt, event);
+      // Failed after it succeeded: a late failure, the money was taken back.
+      return attempt.status === "succeeded" ? providerPaymentEffects(context, attempt, { ...event, kind: "payment_charged_back" }) : [];
+    default:
+      return providerPaymentEffects(context, attempt, event);
   }
 }
 
@@ -206,19 +221,19 @@ function paymentFailed(
   return effects;
 }
 
-async function mandateChanged(
-  { db, provider, fingerprintKey, now }: ApplyContext,
+function mandateChanged(
+  { db, now }: ApplyContext,
+  token: TokenForEvent,
   event: Extract<BillingEvent, { kind: "mandate_changed" }>,
-): Promise<Effect[]> {
-  const fingerprint = await fingerprintToken(await fingerprintKey(), provider, event.mandateId);
-  const token = await findTokenByFingerprint(db, provider, fingerprint);
-  if (!token) return [];
+): Effect[] {
   const at = now.toISOString();
   const update = db.updateTable("direct_debit_tokens").where("id", "=", token.id).where("status", "=", token.status);
 
   if (event.status === "active") {
-    // Only a pending mandate activates: a token the user revoked stays revoked.
-    if (token.status !== "pending") return [];
+    // A pending mandate activates; a reinstated one comes back from expired. A
+    // token the user (or the provider's `cancelled`) revoked stays revoked:
+    // the two cannot be told apart, and never charging a revoked mandate is the safe side.
+    if (token.status !== (event.reinstated ? "expired" : "pending")) return [];
     return [
       mustChange(update.set({ status: "active", updatedAt: at })),
       // The first active mandate becomes the default, so the user can pay at once;
@@ -244,6 +259,9 @@ async function mandateChanged(
     ];
   }
   if (token.status === "revoked" || token.status === event.status) return [];
+  // TODO(issue 11, item 4): re-point the token at links.new_mandate instead (needs the token
+  // cipher here); until then the old id is never charged and the user adds the new mandate.
+  if (event.newMandateId !== undefined) console.warn(`token ${token.id}: its mandate was replaced by a new one; marked expired`);
   if (event.status === "revoked") return [mustChange(update.set({ status: "revoked", revokedAt: at, isDefault: 0, updatedAt: at }))];
   return [mustChange(update.set({ status: event.status, isDefault: 0, updatedAt: at }))];
 }

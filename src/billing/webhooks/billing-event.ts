@@ -1,32 +1,56 @@
+/** What every payment event names: our attempt (if the provider echoed it) and the provider's payment. */
+interface PaymentRef {
+  eventId: string;
+  eventType: string;
+  /** Our `payment_attempts.id`, which we gave the provider as the payment's metadata. */
+  paymentAttemptId: string | undefined;
+  providerPaymentId: string;
+}
+
+/** Why money did not arrive or was taken back, as the provider says it. */
+interface Failure {
+  failureCode: string;
+  failureMessage: string;
+}
+
 /**
  * A provider's webhook event in the provider-neutral shape the billing
  * effects understand. Adapters translate their provider's payload into these.
+ *
+ * Payments: submitted to the bank → succeeded (collected; also when paid out)
+ * or failed (before it succeeded; after, a late failure) or canceled; a
+ * failed payment may be resubmitted by the provider; a collected one may be
+ * charged back, and that chargeback cancelled. `payment_reversal_settled`
+ * (a late failure or chargeback deducted from a payout) moves no state.
  */
 export type BillingEvent =
-  | {
-      kind: "payment_succeeded";
-      eventId: string;
-      eventType: string;
-      /** Our `payment_attempts.id`, which we gave the provider as the payment's metadata. */
-      paymentAttemptId: string | undefined;
-      providerPaymentId: string;
-    }
-  | {
-      kind: "payment_failed";
-      eventId: string;
-      eventType: string;
-      paymentAttemptId: string | undefined;
-      providerPaymentId: string;
-      failureCode: string;
-      failureMessage: string;
-    }
+  | ({ kind: "payment_submitted" } & PaymentRef)
+  | ({ kind: "payment_succeeded" } & PaymentRef)
+  | ({ kind: "payment_failed" } & PaymentRef & Failure)
+  | ({ kind: "payment_canceled" } & PaymentRef & Failure)
+  | ({ kind: "payment_resubmission_requested" } & PaymentRef)
+  | ({ kind: "payment_charged_back" } & PaymentRef & Failure)
+  | ({ kind: "payment_chargeback_cancelled" } & PaymentRef)
+  | ({ kind: "payment_reversal_settled" } & PaymentRef)
   | {
       kind: "mandate_changed";
       eventId: string;
       eventType: string;
       /** The provider's mandate id: the plain text of a stored direct-debit token. */
       mandateId: string;
+      /** The status the token takes: what the mandate can still be used for. */
       status: "active" | "revoked" | "failed" | "expired";
+      /** The provider made a cancelled or expired mandate usable again. */
+      reinstated?: true;
+      /** The mandate that replaces this one (e.g. the creditor moved scheme identifier). */
+      newMandateId?: string;
+    }
+  | {
+      /** The mandate now debits another bank account of the same customer: still usable. */
+      kind: "mandate_transferred";
+      eventId: string;
+      eventType: string;
+      mandateId: string;
     }
   | {
       /** An event type billing does not act on: recorded and acknowledged. */
@@ -46,3 +70,11 @@ export type BillingEvent =
       /** What is wrong with it, for the log. */
       reason: string;
     };
+
+/** The kinds of events about one payment. */
+export type PaymentEvent = Extract<BillingEvent, PaymentRef>;
+
+/** Whether an event is about a payment (names a provider payment id). */
+export function isPaymentEvent(event: BillingEvent): event is PaymentEvent {
+  return event.kind.startsWith("payment_");
+}
