@@ -1,6 +1,6 @@
 import { runBatch } from "../d1-batch";
 import { findTokensByFingerprints } from "../direct-debit-tokens.repository";
-import { findAttemptForEvent, findAttemptsForEvents } from "../payment-attempts.repository";
+import { findAttemptsForEvents } from "../payment-attempts.repository";
 import { fingerprintToken } from "../token-fingerprint";
 import { findProcessedEventIds, recordEventQuery } from "../webhook-events.repository";
 import {
@@ -13,14 +13,15 @@ import {
 } from "./apply-billing-event";
 import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
 import { effectStatements, type Effect } from "./event-effect";
-import { readEventRows, type EventRows, type TokenForEvent } from "./event-rows";
+import type { EventRows, TokenForEvent } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
 
 /**
  * How many events commit together in one D1 batch. A GoCardless delivery
- * holds up to 250 events: 250 / 25 = 10 batches plus 3 bulk reads, inside
- * even the free plan's 50 queries per invocation. A batch statement count
- * stays ≤ 25 × 5 (record + two guarded writes with their checks).
+ * holds up to 250 events about different payments: 10 rounds of one bulk read
+ * and one batch, plus the duplicate check, is 21 queries, inside even the
+ * free plan's 50 per invocation. A batch stays ≤ 25 × 5 statements (record +
+ * two guarded writes with their checks).
  */
 export const EVENTS_PER_BATCH = 25;
 
@@ -31,17 +32,20 @@ export interface DeliveryResult {
 }
 
 /**
- * Applies a verified delivery's events in order, each exactly once, with a
- * bounded number of D1 queries whatever the delivery's size:
+ * Applies a verified delivery's events, each exactly once, with a bounded
+ * number of D1 queries whatever the delivery's size:
  * - one query finds which events were processed already (duplicates);
- * - one query loads every payment attempt the events name, one every token;
- * - events commit {@link EVENTS_PER_BATCH} at a time in one atomic batch,
- *   with the same guarded writes as applyBillingEvent.
- * An event about a row an earlier event of the same batch changes starts a
- * new batch, and re-reads that row. When a batch fails (a row moved under a
- * concurrent delivery, or another delivery recorded one of its events), none
- * of it is written, and its events are applied one at a time
- * (applyNormalisedEvent), each re-reading its rows, as before.
+ * - then in rounds: one query loads every payment attempt the remaining
+ *   events name, one every token they name; up to {@link EVENTS_PER_BATCH}
+ *   events commit in one atomic batch, with the same guarded writes as
+ *   applyBillingEvent.
+ * An event about a row that an earlier event of the round writes waits for
+ * the next round (which reads that row again), and so does every later event
+ * about the same rows: events about one payment or one user's tokens apply in
+ * the order they came; events about different ones do not wait for each other.
+ * When a batch fails (a row moved under a concurrent delivery, or another
+ * delivery recorded one of its events), none of it is written, and its events
+ * are applied one at a time (applyNormalisedEvent), each re-reading its rows.
  *
  * @example
  * ```ts
@@ -51,61 +55,59 @@ export interface DeliveryResult {
 export async function applyBillingDelivery(context: ApplyContext, sent: readonly BillingEvent[]): Promise<DeliveryResult[]> {
   const { db, provider } = context;
   const events = await Promise.all(sent.map(normaliseBillingEvent));
-  const seen = await findProcessedEventIds(db, provider, events.map((event) => event.eventId));
-  const rows = await loadDeliveryRows(context, events);
+  const processed = await findProcessedEventIds(db, provider, events.map((event) => event.eventId));
   const outcomes: EventOutcome[] = [];
-  let batch: { index: number; event: BillingEvent; record: ReturnType<typeof eventRecord>; effects: Effect[]; keys: string[] }[] = [];
+  let remaining: number[] = [];
+  for (const [index, event] of events.entries()) {
+    // A repeated id within the delivery is a duplicate of its first copy.
+    if (processed.has(event.eventId)) outcomes[index] = "duplicate";
+    else {
+      processed.add(event.eventId);
+      warnIfUnusable(provider, event);
+      remaining.push(index);
+    }
+  }
 
-  const flush = async () => {
-    const pending = batch;
-    batch = [];
-    if (pending.length === 0) return;
+  while (remaining.length > 0) {
+    const rows = await loadDeliveryRows(context, remaining.map((index) => events[index]!));
+    const batch: { index: number; event: BillingEvent; record: ReturnType<typeof eventRecord>; effects: Effect[] }[] = [];
+    const written = new Set<string>();
+    const waiting: number[] = [];
+    for (const index of remaining) {
+      const event = events[index]!;
+      const keys = rows.keysOf(event);
+      if (batch.length === EVENTS_PER_BATCH || keys.some((key) => written.has(key))) {
+        // Later events about these rows wait too, so they keep their order.
+        waiting.push(index);
+        for (const key of keys) written.add(key);
+        continue;
+      }
+      const effects = await effectsOf(context, rows, event);
+      batch.push({ index, event, record: eventRecord(context, event, effects), effects });
+      for (const key of keys) written.add(key);
+    }
     try {
-      await runBatch(context.d1, pending.flatMap((item) => [recordEventQuery(db, item.record), ...effectStatements(db, item.record, item.effects)]));
-      for (const item of pending) outcomes[item.index] = item.record.outcome;
+      await runBatch(context.d1, batch.flatMap((item) => [recordEventQuery(db, item.record), ...effectStatements(db, item.record, item.effects)]));
+      for (const item of batch) outcomes[item.index] = item.record.outcome;
     } catch {
       // Nothing of the batch was written: one by one, each reading its rows afresh.
-      const triedBefore = pending.length === 1 ? 1 : 0;
-      for (const item of pending) outcomes[item.index] = await applyNormalisedEvent(context, item.event, triedBefore);
+      const triedBefore = batch.length === 1 ? 1 : 0;
+      for (const item of batch) outcomes[item.index] = await applyNormalisedEvent(context, item.event, triedBefore);
     }
-    for (const item of pending) rows.changed(item.keys);
-  };
-
-  for (const [index, event] of events.entries()) {
-    if (seen.has(event.eventId)) {
-      outcomes[index] = "duplicate";
-      continue;
-    }
-    seen.add(event.eventId);
-    warnIfUnusable(provider, event);
-    let keys = await rows.keysOf(event);
-    if (batch.length === EVENTS_PER_BATCH || batch.some((item) => item.keys.some((key) => keys.includes(key)))) {
-      await flush();
-      keys = await rows.keysOf(event);
-    }
-    const effects = await effectsOf(context, rows, event);
-    batch.push({ index, event, record: eventRecord(context, event, effects), effects, keys });
+    remaining = waiting;
   }
-  await flush();
   return events.map((event, index) => ({ eventId: event.eventId, outcome: outcomes[index]! }));
 }
 
-/**
- * The rows a delivery's events are about, loaded in bulk; a row an applied
- * event may have changed is read again, one at a time, when asked for next.
- */
+/** The rows some events are about, loaded in bulk, and which rows each event may write. */
 interface DeliveryRows extends EventRows {
-  /** Which rows the event's writes could touch (an attempt, its subscription, a user's tokens). */
-  keysOf(event: BillingEvent): Promise<string[]>;
-  /** These rows may have changed: read them again when asked. */
-  changed(keys: readonly string[]): void;
+  /** Every name of a row the event's writes could touch (a payment, an attempt, its subscription, a user's tokens). */
+  keysOf(event: BillingEvent): string[];
 }
 
 async function loadDeliveryRows(context: ApplyContext, events: readonly BillingEvent[]): Promise<DeliveryRows> {
   const { db, provider } = context;
-  const single = readEventRows(db, provider, context.fingerprintKey);
-  const payments = events.filter(isPaymentEvent);
-  const attempts = await findAttemptsForEvents(db, provider, payments);
+  const attempts = await findAttemptsForEvents(db, provider, events.filter(isPaymentEvent));
   const byPaymentId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [] : [[a.providerPaymentId, a] as const])));
   const byAttemptId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [[a.id, a] as const] : [])));
 
@@ -115,48 +117,35 @@ async function loadDeliveryRows(context: ApplyContext, events: readonly BillingE
     const key = await context.fingerprintKey();
     for (const mandateId of mandateIds) fingerprints.set(mandateId, await fingerprintToken(key, provider, mandateId));
   }
-  const tokens = new Map(
-    (await findTokensByFingerprints(db, provider, [...fingerprints.values()])).map((token) => [token.tokenFingerprint, token as TokenForEvent] as const),
-  );
-  const stale = new Set<string>();
+  const found = await findTokensByFingerprints(db, provider, [...fingerprints.values()]);
+  const tokens = new Map(found.map((token) => [token.tokenFingerprint, token as TokenForEvent] as const));
 
-  // Every row a payment event may touch, by every name it may be known by here:
-  // the provider's payment id, our attempt id (from the metadata), the attempt and its subscription.
-  const paymentKeys = (event: PaymentEvent) => {
-    const attempt = byPaymentId.get(event.providerPaymentId) ?? (event.paymentAttemptId === undefined ? undefined : byAttemptId.get(event.paymentAttemptId));
-    return {
-      attempt,
-      keys: [
-        `payment:${event.providerPaymentId}`,
-        ...(event.paymentAttemptId === undefined ? [] : [`attempt:${event.paymentAttemptId}`]),
-        ...(attempt ? [`attempt:${attempt.id}`, `payment:${attempt.providerPaymentId}`, `subscription:${attempt.subscriptionId}`] : []),
-      ],
-    };
+  // What the database held when loaded; nothing of this round has been written yet,
+  // and an event about a row written earlier in the round waits (keysOf), so this is current.
+  const attemptOf = (event: PaymentEvent) =>
+    byPaymentId.get(event.providerPaymentId) ?? (event.paymentAttemptId === undefined ? undefined : byAttemptId.get(event.paymentAttemptId));
+  const tokenOf = (mandateId: string) => {
+    const fingerprint = fingerprints.get(mandateId);
+    return fingerprint === undefined ? undefined : tokens.get(fingerprint);
   };
 
-  const rows: DeliveryRows = {
-    async attempt(event) {
-      const { attempt, keys } = paymentKeys(event);
-      // An applied event may have changed it, or given an attempt this payment id: read it.
-      if (keys.some((key) => stale.has(key))) return findAttemptForEvent(db, provider, event);
-      // Otherwise the bulk load is what the database holds: not there is unknown.
-      return attempt;
-    },
-    async token(mandateId) {
-      const fingerprint = fingerprints.get(mandateId);
-      const cached = fingerprint === undefined ? undefined : tokens.get(fingerprint);
-      if (cached === undefined || stale.has(`user:${cached.userId}`)) return single.token(mandateId);
-      return cached;
-    },
-    async keysOf(event) {
-      if (isPaymentEvent(event)) return paymentKeys(event).keys;
+  return {
+    attempt: async (event) => attemptOf(event),
+    token: async (mandateId) => tokenOf(mandateId),
+    keysOf(event) {
+      if (isPaymentEvent(event)) {
+        const attempt = attemptOf(event);
+        return [
+          `payment:${event.providerPaymentId}`,
+          ...(event.paymentAttemptId === undefined ? [] : [`attempt:${event.paymentAttemptId}`]),
+          ...(attempt ? [`attempt:${attempt.id}`] : []),
+          ...(attempt?.providerPaymentId ? [`payment:${attempt.providerPaymentId}`] : []),
+          ...(attempt?.subscriptionId ? [`subscription:${attempt.subscriptionId}`] : []),
+        ];
+      }
       if (event.kind !== "mandate_changed") return [];
-      const token = await rows.token(event.mandateId);
-      return token ? [`user:${token.userId}`] : [];
-    },
-    changed(keys) {
-      for (const key of keys) stale.add(key);
+      const token = tokenOf(event.mandateId);
+      return [`mandate:${event.mandateId}`, ...(token ? [`user:${token.userId}`] : [])];
     },
   };
-  return rows;
 }
