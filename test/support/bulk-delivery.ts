@@ -37,7 +37,10 @@ export async function seedPendingAttempts(d1: D1Database, count: number, tag: st
     statements.push(db.insertInto("user_subscriptions").values(subscription).compile(), db.insertInto("payment_attempts").values(attempt).compile());
     attempts.push({ id: attempt.id, subscriptionId: subscription.id });
   }
-  await d1.batch(statements.map(({ sql, parameters }) => d1.prepare(sql).bind(...parameters)));
+  // In slices, in order: one huge batch is too much for wrangler's platform proxy (the bench).
+  for (let i = 0; i < statements.length; i += 90) {
+    await d1.batch(statements.slice(i, i + 90).map(({ sql, parameters }) => d1.prepare(sql).bind(...parameters)));
+  }
   return attempts;
 }
 
