@@ -4,11 +4,11 @@
  * the created payment holds our attempt id).
  */
 
-/** `POST /payments` → 201, from the API reference's "Create a payment" example. */
-export function createdPaymentBody(attemptId: string) {
+/** `POST /payments` → 201, from the API reference's "Create a payment" example (`id` varied per test). */
+export function createdPaymentBody(attemptId: string, id = "PM009P3V243EGQ") {
   return {
     payments: {
-      id: "PM009P3V243EGQ",
+      id,
       created_at: "2024-03-26T17:54:01.353Z",
       charge_date: "2024-04-04",
       amount: 60356,
