@@ -1,6 +1,7 @@
-import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { signUp } from "../support/auth-session";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
@@ -26,7 +27,7 @@ async function runCron(bindings: Partial<Env>) {
   const logs: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: string) => void logs.push(line));
   const controller = createScheduledController({ scheduledTime: new Date("2026-12-01T09:15:00.000Z"), cron: "*/15 * * * *" });
-  await worker.scheduled(controller, { ...env, ...bindings } as Env, createExecutionContext());
+  await worker.scheduled(controller, { ...env, ...bindings } as Env);
   return logs.map((line) => JSON.parse(line));
 }
 async function attemptStatus() {
