@@ -2,6 +2,7 @@ import type { Migration } from "kysely/migration";
 import * as m20261124120000_better_auth from "./20261124120000_better_auth";
 import * as m20261124130000_billing_tables from "./20261124130000_billing_tables";
 import * as m20261124140000_billing_webhook_events from "./20261124140000_billing_webhook_events";
+import * as m20261201120000_direct_debit_token_reuse_and_pages from "./20261201120000_direct_debit_token_reuse_and_pages";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   "20261124120000_better_auth": m20261124120000_better_auth,
   "20261124130000_billing_tables": m20261124130000_billing_tables,
   "20261124140000_billing_webhook_events": m20261124140000_billing_webhook_events,
+  "20261201120000_direct_debit_token_reuse_and_pages": m20261201120000_direct_debit_token_reuse_and_pages,
 };

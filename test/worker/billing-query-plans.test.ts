@@ -51,7 +51,7 @@ describe("a webhook delivery's bulk reads (ids as one json_each parameter)", () 
       (db: Kysely<DB>) => findAttemptsForEvents(db, "gocardless", ids.map((id) => ({ providerPaymentId: `PM-${id}`, paymentAttemptId: id }))),
       "payment_attempts_providerPaymentId_unique",
     ],
-    ["findTokensByFingerprints", (db: Kysely<DB>) => findTokensByFingerprints(db, "gocardless", ids), "direct_debit_tokens_tokenFingerprint_unique"],
+    ["findTokensByFingerprints", (db: Kysely<DB>) => findTokensByFingerprints(db, "gocardless", ids), "direct_debit_tokens_tokenFingerprint_live_unique"],
   ] as const)("%s searches %s, never scans its table", async (_name, query, index) => {
     const plan = (await planOf(query)).join("\n");
     expect(plan).toContain(index);
