@@ -82,4 +82,18 @@ describe("a 250-event delivery", () => {
     // A confirmed waits for its payment's submitted: one round more than the 175 events need alone.
     expect(calls.statements + calls.batches).toBeLessThanOrEqual(FREE_PLAN_QUERIES);
   });
+
+  it("the same 250 events delivered twice at once (GoCardless redelivering a slow delivery): each applied once, both deliveries inside the free plan", async () => {
+    const attempts = await seedPendingAttempts(env.DB, MAX_EVENTS_PER_DELIVERY, "c");
+    const events = confirmedEvents(attempts, "C");
+    const first = countingD1(env.DB);
+    const second = countingD1(env.DB);
+
+    const [a, b] = await Promise.all([deliver(events, first.d1), deliver(events, second.d1)]);
+
+    for (let i = 0; i < events.length; i++) expect([a[i]!.outcome, b[i]!.outcome].sort()).toEqual(["applied", "duplicate"]);
+    expect(new Set(await statuses("payment_attempts", attempts.map((attempt) => attempt.id)))).toEqual(new Set(["succeeded"]));
+    expect(first.calls.statements + first.calls.batches).toBeLessThanOrEqual(FREE_PLAN_QUERIES);
+    expect(second.calls.statements + second.calls.batches).toBeLessThanOrEqual(FREE_PLAN_QUERIES);
+  });
 });

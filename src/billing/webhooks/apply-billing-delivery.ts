@@ -43,9 +43,10 @@ export interface DeliveryResult {
  * the next round (which reads that row again), and so does every later event
  * about the same rows: events about one payment or one user's tokens apply in
  * the order they came; events about different ones do not wait for each other.
- * When a batch fails (a row moved under a concurrent delivery, or another
- * delivery recorded one of its events), none of it is written, and its events
- * are applied one at a time (applyNormalisedEvent), each re-reading its rows.
+ * When a batch fails, none of it is written: events another delivery recorded
+ * meanwhile become duplicates and the rest go round again; when none was
+ * (a row moved under a concurrent write), its events are applied one at a
+ * time (applyNormalisedEvent), each re-reading its rows.
  *
  * @example
  * ```ts
@@ -90,7 +91,17 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
       await runBatch(context.d1, batch.flatMap((item) => [recordEventQuery(db, item.record), ...effectStatements(db, item.record, item.effects)]));
       for (const item of batch) outcomes[item.index] = item.record.outcome;
     } catch {
-      // Nothing of the batch was written: one by one, each reading its rows afresh.
+      // Nothing of the batch was written. A concurrent delivery of the same events
+      // (GoCardless redelivering while this one runs) recorded some first: those are
+      // duplicates, and the rest go round again (one query, however many).
+      const recorded = await findProcessedEventIds(db, provider, batch.map((item) => item.event.eventId));
+      if (recorded.size > 0) {
+        for (const item of batch) if (recorded.has(item.event.eventId)) outcomes[item.index] = "duplicate";
+        const again = batch.filter((item) => !recorded.has(item.event.eventId)).map((item) => item.index);
+        remaining = [...again, ...waiting].sort((a, b) => a - b);
+        continue;
+      }
+      // Otherwise a row moved under a guarded write: one by one, each reading its rows afresh.
       const triedBefore = batch.length === 1 ? 1 : 0;
       for (const item of batch) outcomes[item.index] = await applyNormalisedEvent(context, item.event, triedBefore);
     }
