@@ -1,7 +1,7 @@
 import { createGoCardlessClient, GoCardlessNotConfiguredError } from "./billing/gocardless/gocardless-client";
 import { submitPendingAttempts } from "./billing/gocardless/submit-pending-attempts";
 import { loadTokenKeyring } from "./billing/token-cipher";
-import { createDb } from "./db/create-db";
+import { getDb } from "./db/get-db";
 import type { Env } from "./env";
 
 /**
@@ -34,6 +34,6 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
     return;
   }
   const keyring = await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS);
-  const summary = await submitPendingAttempts({ db: createDb(env.DB), client, keyring, now, limit: SUBMIT_PER_RUN });
+  const summary = await submitPendingAttempts({ db: getDb(env.DB), client, keyring, now, limit: SUBMIT_PER_RUN });
   console.log(JSON.stringify({ job: "submit-payments", at: now.toISOString(), ...summary }));
 }

@@ -8,8 +8,6 @@
 -- destructive-change guards. Note a Time Travel bookmark first (wrangler d1 time-travel info <database>).
 --   wrangler d1 execute <database> --remote --file migrations/sql/20261201120000_direct_debit_token_reuse_and_pages.down.sql
 
-drop index "direct_debit_tokens_userId_createdAt_idx";
-create index "direct_debit_tokens_userId_idx" on "direct_debit_tokens" ("userId");
 drop index "direct_debit_tokens_tokenFingerprint_live_unique";
 create unique index "direct_debit_tokens_tokenFingerprint_unique" on "direct_debit_tokens" ("provider", "tokenFingerprint");
 delete from "kysely_migration" where "name" = '20261201120000_direct_debit_token_reuse_and_pages';

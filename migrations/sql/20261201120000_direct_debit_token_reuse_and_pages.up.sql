@@ -11,7 +11,5 @@ CREATE TABLE IF NOT EXISTS "kysely_migration" ("name" varchar(255) not null prim
 CREATE TABLE IF NOT EXISTS "kysely_migration_lock" ("id" varchar(255) not null primary key, "is_locked" integer default 0 not null);
 drop index "direct_debit_tokens_tokenFingerprint_unique";
 create unique index "direct_debit_tokens_tokenFingerprint_live_unique" on "direct_debit_tokens" ("provider", "tokenFingerprint") where "status" <> 'revoked';
-drop index "direct_debit_tokens_userId_idx";
-create index "direct_debit_tokens_userId_createdAt_idx" on "direct_debit_tokens" ("userId", "createdAt", "id");
 insert into "kysely_migration" ("name", "timestamp") values ('20261201120000_direct_debit_token_reuse_and_pages', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 update "kysely_migration_lock" set "is_locked" = "is_locked" + 1 where "id" = 'ledger_version';
