@@ -49,10 +49,6 @@ export default defineConfig({
         // Pure modules: plain Node, no workerd, no database, no subprocess.
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
-      {
-        // Pure domain modules (no database, no Worker): plain Node, well under a second.
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
-      },
     ],
   },
 });

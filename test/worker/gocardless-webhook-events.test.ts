@@ -61,8 +61,8 @@ describe("the GoCardless adapter's table", () => {
     ["payments.paid_out", "payment_succeeded"],
     ["payments.failed", "payment_failed"],
     ["payments.late_failure_settled", "payment_reversal_settled"],
-    ["payments.charged_back", "payment_charged_back"],
-    ["payments.chargeback_cancelled", "payment_chargeback_cancelled"],
+    ["payments.charged_back", "payment_reversed"],
+    ["payments.chargeback_cancelled", "payment_reinstated"],
     ["payments.chargeback_settled", "payment_reversal_settled"],
     ["payments.cancelled", "payment_canceled"],
     ["payments.resubmission_requested", "payment_resubmission_requested"],
@@ -118,19 +118,23 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(failed, submitted);
   });
 
-  it("failed after confirmed is a late failure: the attempt becomes failed with the cause; a settled late failure changes nothing", async () => {
+  it("failed after confirmed is a late failure: the attempt becomes failed with the cause, due again at once, and the debt reopens; a settled late failure changes nothing", async () => {
     const attempt = await pendingAttempt();
     const events = [
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
       paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
     ];
-    expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
-    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", nextRetryAt: null });
+    expect(await deliver(events[0]!)).toEqual(["applied"]);
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    expect(await deliver(events[1]!, events[2]!)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", nextRetryAt: expect.any(String) });
+    // The reversed money paid for the only period: it is owed again (the lifecycle's payment_reversed).
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     await expectRedeliveryChangesNothing(...events);
   });
 
-  it("charged_back after paid_out → failed; chargeback_cancelled → succeeded again; chargeback_settled changes nothing", async () => {
+  it("charged_back after paid_out → failed and past_due; chargeback_cancelled → succeeded and active again; chargeback_settled changes nothing", async () => {
     const attempt = await pendingAttempt();
     const events = [
       paymentEvent("paid_out", attempt.id, attempt.paymentId),
@@ -138,10 +142,24 @@ describe("payment events", () => {
     ];
     expect(await deliver(...events)).toEqual(["applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     const more = [paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId), paymentEvent("chargeback_settled", attempt.id, attempt.paymentId)];
     expect(await deliver(...more)).toEqual(["applied", "ignored"]);
-    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null, nextRetryAt: null });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events, ...more);
+  });
+
+  it("out of order: charged_back before confirmed → failed (the money did not stay); the late confirmed changes nothing", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+    ];
+    expect(await deliver(...events)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    await expectRedeliveryChangesNothing(...events);
   });
 
   it("cancelled on a pending attempt → canceled, with no retry; a later confirmed is ignored", async () => {
@@ -149,6 +167,8 @@ describe("payment events", () => {
     const events = [paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled"), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
     expect(await deliver(...events)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "canceled", failureCode: "mandate_cancelled", nextRetryAt: null });
+    // No money moved: the subscription is as it was (the lifecycle's payment_canceled).
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
     await expectRedeliveryChangesNothing(...events);
   });
 
