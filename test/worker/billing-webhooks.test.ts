@@ -141,6 +141,8 @@ describe("events", () => {
   });
 
   it("retries follow the schedule (+1, +3, +7 days); when it has run out and the period ends the subscription is unpaid; a success reactivates it", async () => {
+    // Carol has paid once: her subscription is active, and its renewals fail.
+    await sendWebhook([paymentConfirmed((await startPayment(carol, subscriptionId)).id)]);
     const first = await startRenewal();
     await sendWebhook([paymentFailed(first.id, "refer_to_payer")]);
     expect((await attemptRow(first.id))!).toMatchObject({ attemptNumber: 1, status: "failed" });
