@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGoCardlessClient } from "../../src/billing/gocardless/gocardless-client";
+import { billingSimulate, USAGE } from "../../scripts/commands/billing-simulate";
 import { startGoCardlessStandIn } from "../../scripts/lib/gocardless-stand-in";
-import { runScript } from "./run-script";
+import { runInProcess, runScript } from "./run-script";
 
 // `pnpm billing:simulate`: GoCardless-signed deliveries to a Worker, and the
 // loopback stand-in of GoCardless's API that `pnpm dev` uses without a token.
@@ -65,14 +66,14 @@ describe("billing:simulate <event> <id>", () => {
     [["payments.confirmed", "PM1", "--dev-vars", "missing.vars"], /^error: cannot read missing\.vars; run `pnpm dev` once/],
     [["payments.confirmed", "PM1", "--bogus"], /^error: Unknown option '--bogus'/],
   ])("%j: one line saying what is wrong, exit 2, nothing sent", async (args, message) => {
-    const run = await runScript("scripts/billing-simulate.ts", [...args, "--url", url], { cwd: dir });
+    const run = await runInProcess(billingSimulate, [...args, "--url", url], USAGE);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(received).toHaveLength(0);
   });
 
   it("nothing listening: one line saying to start pnpm dev, exit 1", async () => {
-    const run = await runScript("scripts/billing-simulate.ts", ["mandates.active", "MD1", "--url", "http://127.0.0.1:9"], { cwd: dir });
+    const run = await runInProcess(billingSimulate, ["mandates.active", "MD1", "--url", "http://127.0.0.1:9", "--dev-vars", path.join(dir, ".dev.vars")], USAGE);
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toBe("error: nothing answers at http://127.0.0.1:9/api/billing/webhooks/gocardless; start the Worker with `pnpm dev` (or pass --url)");
   });
