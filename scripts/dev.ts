@@ -1,11 +1,16 @@
 /**
  * `pnpm dev [wrangler dev flags]`: creates .dev.vars on first run (or fills
  * placeholders left in it), makes Better Auth trust the served origin, migrates
- * the local D1 to latest, then serves the Worker with `wrangler dev`.
+ * the local D1 to latest, then serves the Worker with `wrangler dev`. Without
+ * a GOCARDLESS_ACCESS_TOKEN in .dev.vars it also serves a loopback stand-in of
+ * GoCardless's API and points the Worker at it (`--var`), so payments can be
+ * submitted offline; a real token (sandbox) is used as configured.
  */
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { constants } from "node:os";
+import { parseEnv } from "node:util";
 import { migrations } from "../migrations/index";
 import { runMigrations } from "../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../src/db/migration/sqlite-wasm-analyser";
@@ -15,6 +20,7 @@ import { formatRunReport } from "./lib/format-run-report";
 import { devAuthVars } from "./lib/dev-origin";
 import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
+import { startGoCardlessStandIn } from "./lib/gocardless-stand-in";
 import { runSafeguards } from "./lib/run-safeguards";
 import { usingD1 } from "./lib/using-d1";
 
@@ -38,10 +44,18 @@ async function main(wranglerArgs: string[]): Promise<number> {
   for (const line of lines) console.log(line);
   if (exitCode !== 0) return exitCode;
 
+  const vars = parseEnv(await readFile(".dev.vars", "utf8"));
+  const standInArgs: string[] = [];
+  if (!vars.GOCARDLESS_ACCESS_TOKEN?.trim()) {
+    const standIn = await startGoCardlessStandIn({ port: 0 });
+    console.log(`no GOCARDLESS_ACCESS_TOKEN in .dev.vars: payments go to a local GoCardless stand-in at ${standIn.url}`);
+    standInArgs.push("--var", `GOCARDLESS_API_URL:${standIn.url}`, "--var", "GOCARDLESS_ACCESS_TOKEN:local-stand-in");
+  }
+
   // wrangler's own JS on this Node, not its bin shims: a shim (a shell) that
   // gets a signal dies alone and leaves wrangler and workerd running.
   const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
-  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...wranglerArgs, ...authVars], { stdio: "inherit" });
+  const wrangler = spawn(process.execPath, ["--no-warnings", wranglerCli, "dev", ...standInArgs, ...wranglerArgs, ...authVars], { stdio: "inherit" });
   // Ctrl-C reaches wrangler through the terminal's process group, but a
   // SIGTERM or SIGHUP sent to this process alone must reach it too; then wait
   // for it to stop workerd.

@@ -20,7 +20,14 @@ declare global {
       TOKEN_ENCRYPTION_KEYS?: string;
       /** HMAC-SHA256 key (base64, ≥ 32 bytes) for token fingerprints; never rotated casually. */
       TOKEN_FINGERPRINT_KEY?: string;
-      /** GoCardless webhook signing secret(s), comma-separated while rotating. */
+      /**
+       * GoCardless API access token (sandbox or live, from GoCardless's dashboard).
+       * Missing: nothing is ever submitted to GoCardless (fails closed).
+       */
+      GOCARDLESS_ACCESS_TOKEN?: string;
+      /** GoCardless's API base URL: https://api-sandbox.gocardless.com or https://api.gocardless.com (wrangler.toml). */
+      GOCARDLESS_API_URL: string;
+      /** GoCardless webhook endpoint secret(s), comma-separated while rotating. */
       WEBHOOK_SECRET_GOCARDLESS?: string;
       /** Comma-separated e-mails of users who may manage plans (their e-mail must be verified). */
       BILLING_OPERATOR_EMAILS?: string;

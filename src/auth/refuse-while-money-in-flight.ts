@@ -1,7 +1,7 @@
 import type { User } from "better-auth";
 import { APIError } from "better-auth/api";
 import { findMoneyInFlight, hasMoneyInFlight } from "../billing/money-in-flight.repository";
-import { createDb } from "../db/create-db";
+import { getDb } from "../db/get-db";
 import type { Env } from "../env";
 
 /**
@@ -19,7 +19,7 @@ import type { Env } from "../env";
  */
 export function refuseWhileMoneyInFlight(env: Env): (user: User) => Promise<void> {
   return async (user) => {
-    const money = await findMoneyInFlight(createDb(env.DB), user.id).catch((error: unknown) => {
+    const money = await findMoneyInFlight(getDb(env.DB), user.id).catch((error: unknown) => {
       // A database migrated only to the auth baseline has no billing tables,
       // so no money to protect (and no trigger either): deleting is fine.
       if (/no such table: (payment_attempts|user_subscriptions)/.test(String(error))) return undefined;

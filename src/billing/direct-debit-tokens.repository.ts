@@ -1,7 +1,8 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/schema/billing";
 import type { Compilable } from "./d1-batch";
+import type { KeysetPosition } from "./keyset-cursor";
 
 /** The columns a token may be shown with: never the ciphertext, key id or fingerprint. */
 export const MASKED_TOKEN_COLUMNS = [
@@ -21,7 +22,8 @@ export type MaskedTokenRow = Pick<DirectDebitTokenRow, (typeof MASKED_TOKEN_COLU
 
 /**
  * Stores an (already encrypted) token unless the same mandate is stored
- * already: the unique (provider, tokenFingerprint) index decides.
+ * already and not revoked: the partial unique (provider, tokenFingerprint)
+ * index decides.
  *
  * @returns whether the row was inserted.
  * @example
@@ -39,21 +41,19 @@ export async function insertToken(db: Kysely<DB>, row: NewDirectDebitToken): Pro
 }
 
 /**
- * The user's tokens, masked, newest first.
+ * One page of the user's tokens, masked, newest first, after `after` (keyset
+ * pagination on (createdAt, id), served by direct_debit_tokens_userId_createdAt_id_idx).
  *
  * @example
  * ```ts
- * const tokens = await listTokens(db, user.id)
+ * const tokens = await listTokens(db, user.id, { after: decodeCursor(cursor), limit: 21 })
  * ```
  */
-export function listTokens(db: Kysely<DB>, userId: string): Promise<MaskedTokenRow[]> {
-  return db
-    .selectFrom("direct_debit_tokens")
-    .select(MASKED_TOKEN_COLUMNS)
-    .where("userId", "=", userId)
-    .orderBy("createdAt", "desc")
-    .orderBy("id", "desc")
-    .execute();
+export function listTokens(db: Kysely<DB>, userId: string, page: { after: KeysetPosition | undefined; limit: number }): Promise<MaskedTokenRow[]> {
+  let query = db.selectFrom("direct_debit_tokens").select(MASKED_TOKEN_COLUMNS).where("userId", "=", userId);
+  const after = page.after;
+  if (after) query = query.where((eb) => eb(eb.refTuple("createdAt", "id"), "<", eb.tuple(after.createdAt, after.id)));
+  return query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(page.limit).execute();
 }
 
 /** One of the user's tokens, masked; another user's id finds nothing. */
@@ -144,5 +144,33 @@ export function findTokenByFingerprint(
     .select(["id", "userId", "status"])
     .where("provider", "=", provider)
     .where("tokenFingerprint", "=", fingerprint)
+    // Live tokens only: a revoked one never changes again, and the same mandate
+    // may be stored again after its owner revoked it (the live copy is the one meant).
+    .where("status", "<>", "revoked")
     .executeTakeFirst();
+}
+
+/**
+ * The live (not revoked) tokens with these fingerprints, as
+ * {@link findTokenByFingerprint} finds one, in one query whatever their
+ * number (the fingerprints travel as one JSON array parameter, `json_each`).
+ *
+ * @example
+ * ```ts
+ * const tokens = await findTokensByFingerprints(db, "gocardless", [fingerprint])
+ * ```
+ */
+export function findTokensByFingerprints(
+  db: Kysely<DB>,
+  provider: string,
+  fingerprints: readonly string[],
+): Promise<Pick<DirectDebitTokenRow, "id" | "userId" | "status" | "tokenFingerprint">[]> {
+  if (fingerprints.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom("direct_debit_tokens")
+    .select(["id", "userId", "status", "tokenFingerprint"])
+    .where("provider", "=", provider)
+    .where(sql<boolean>`"tokenFingerprint" in (select value from json_each(${JSON.stringify(fingerprints)}))`)
+    .where("status", "<>", "revoked")
+    .execute();
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
 import { BILLING_LIMITS } from "./billing-limits";
@@ -155,14 +155,79 @@ export interface AttemptForEvent {
   status: PaymentAttemptRow["status"];
   attemptNumber: number;
   refundDue: number;
-  /** The attempt's subscription with its plan, if it has one. */
-  subscription: (UserSubscriptionRow & { plan: Pick<SubscriptionPlanRow, "amountMinor" | "interval" | "intervalCount" | "trialDays"> }) | null;
+  /** The provider's payment id, once the attempt knows it. */
+  providerPaymentId: string | null;
+  /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
+  subscription: SubscriptionForEvent | null;
+}
+
+/** A subscription as the lifecycle module reads it, with its plan. */
+export type SubscriptionForEvent = Pick<
+  UserSubscriptionRow,
+  "id" | "status" | "currentPeriodStart" | "currentPeriodEnd" | "billingCycleAnchor" | "trialEndsAt" | "cancelAtPeriodEnd" | "canceledAt" | "endedAt" | "createdAt"
+> & { plan: Pick<SubscriptionPlanRow, "amountMinor" | "interval" | "intervalCount" | "trialDays"> };
+
+// One query: the attempt, its subscription and its plan (a webhook delivery
+// reads all of its attempts in one round trip; see findAttemptsForEvents).
+function attemptsForEvents(db: Kysely<DB>, provider: string) {
+  return db
+    .selectFrom("payment_attempts as attempt")
+    .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
+    .leftJoin("subscription_plans as plan", "plan.id", "subscription.planId")
+    .select([
+      "attempt.id",
+      "attempt.status",
+      "attempt.attemptNumber",
+      "attempt.refundDue",
+      "attempt.providerPaymentId",
+      "attempt.subscriptionId",
+      "subscription.status as subscriptionStatus",
+      "subscription.currentPeriodStart",
+      "subscription.currentPeriodEnd",
+      "subscription.billingCycleAnchor",
+      "subscription.trialEndsAt",
+      "subscription.cancelAtPeriodEnd",
+      "subscription.canceledAt",
+      "subscription.endedAt",
+      "subscription.createdAt as subscriptionCreatedAt",
+      "plan.amountMinor",
+      "plan.interval",
+      "plan.intervalCount",
+      "plan.trialDays",
+    ])
+    .where("attempt.provider", "=", provider);
+}
+
+type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["execute"]>>[number];
+
+function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
+  const { id, status, attemptNumber, refundDue, providerPaymentId, subscriptionId } = row;
+  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId };
+  // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
+  if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
+  return {
+    ...attempt,
+    subscription: {
+      id: subscriptionId,
+      status: row.subscriptionStatus,
+      currentPeriodStart: row.currentPeriodStart!,
+      currentPeriodEnd: row.currentPeriodEnd!,
+      billingCycleAnchor: row.billingCycleAnchor,
+      trialEndsAt: row.trialEndsAt,
+      cancelAtPeriodEnd: row.cancelAtPeriodEnd!,
+      canceledAt: row.canceledAt,
+      endedAt: row.endedAt,
+      createdAt: row.subscriptionCreatedAt!,
+      plan: { amountMinor: row.amountMinor!, interval: row.interval!, intervalCount: row.intervalCount!, trialDays: row.trialDays! },
+    },
+  };
 }
 
 /**
  * The attempt a provider's payment event is about, with its subscription and
  * plan: by the provider's payment id once known, else by our attempt id
- * (which the provider echoes from the payment's metadata).
+ * (which the provider echoes in the payment's metadata) while the attempt
+ * has no payment id yet.
  *
  * @example
  * ```ts
@@ -174,27 +239,44 @@ export async function findAttemptForEvent(
   provider: string,
   ref: { providerPaymentId: string; paymentAttemptId: string | undefined },
 ): Promise<AttemptForEvent | undefined> {
-  const attempt = await db
-    .selectFrom("payment_attempts")
-    .select(["id", "status", "attemptNumber", "refundDue", "subscriptionId"])
-    .where("provider", "=", provider)
+  const row = await attemptsForEvents(db, provider)
     .where((eb) =>
       eb.or([
-        eb("providerPaymentId", "=", ref.providerPaymentId),
-        eb.and([eb("id", "=", ref.paymentAttemptId ?? null), eb("providerPaymentId", "is", null)]),
+        eb("attempt.providerPaymentId", "=", ref.providerPaymentId),
+        eb.and([eb("attempt.id", "=", ref.paymentAttemptId ?? null), eb("attempt.providerPaymentId", "is", null)]),
       ]),
     )
     .executeTakeFirst();
-  if (!attempt) return undefined;
-  const { subscriptionId, ...fields } = attempt;
-  if (subscriptionId === null) return { ...fields, subscription: null };
-  const subscription = await db
-    .selectFrom("user_subscriptions as subscription")
-    .innerJoin("subscription_plans as plan", "plan.id", "subscription.planId")
-    .selectAll("subscription")
-    .select(["plan.amountMinor", "plan.interval", "plan.intervalCount", "plan.trialDays"])
-    .where("subscription.id", "=", subscriptionId)
-    .executeTakeFirstOrThrow();
-  const { amountMinor, interval, intervalCount, trialDays, ...row } = subscription;
-  return { ...fields, subscription: { ...row, plan: { amountMinor, interval, intervalCount, trialDays } } };
+  return row && toAttemptForEvent(row);
+}
+
+/**
+ * {@link findAttemptForEvent} for many events in one query: every attempt
+ * known by one of the payment ids, or (not yet knowing its payment id) by one
+ * of the attempt ids. The ids travel as JSON array parameters (`json_each`),
+ * so any number stays under D1's 100 bound parameters; both lookups use a
+ * unique index.
+ *
+ * @example
+ * ```ts
+ * const attempts = await findAttemptsForEvents(db, "gocardless", events)
+ * ```
+ */
+export function findAttemptsForEvents(
+  db: Kysely<DB>,
+  provider: string,
+  refs: readonly { providerPaymentId: string; paymentAttemptId: string | undefined }[],
+): Promise<AttemptForEvent[]> {
+  if (refs.length === 0) return Promise.resolve([]);
+  const paymentIds = JSON.stringify(refs.map((ref) => ref.providerPaymentId));
+  const attemptIds = JSON.stringify(refs.flatMap((ref) => (ref.paymentAttemptId === undefined ? [] : [ref.paymentAttemptId])));
+  return attemptsForEvents(db, provider)
+    .where((eb) =>
+      eb.or([
+        sql<boolean>`"attempt"."providerPaymentId" in (select value from json_each(${paymentIds}))`,
+        eb.and([sql<boolean>`"attempt"."id" in (select value from json_each(${attemptIds}))`, eb("attempt.providerPaymentId", "is", null)]),
+      ]),
+    )
+    .execute()
+    .then((rows) => rows.map(toAttemptForEvent));
 }

@@ -20,7 +20,7 @@ const SETTLE_TRIES = 3;
  * const state = lifecycleStateOf(row)
  * ```
  */
-export function lifecycleStateOf(row: UserSubscriptionRow): LifecycleState {
+export function lifecycleStateOf(row: Pick<UserSubscriptionRow, keyof LifecycleState>): LifecycleState {
   return {
     status: row.status,
     currentPeriodStart: row.currentPeriodStart,

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewBillingWebhookEvent } from "../db/schema/billing";
 import type { Compilable } from "./d1-batch";
@@ -62,4 +62,25 @@ export function recordAgainIfUnchangedQuery(db: Kysely<DB>, record: NewBillingWe
         .selectNoFrom((eb) => columns.map((column) => eb.val(record[column]).as(column)))
         .where((eb) => eb(eb.fn<number>("changes"), "=", 0)),
     );
+}
+
+/**
+ * Which of these event ids this provider's ledger holds already, in one
+ * query whatever their number: the ids travel as one JSON array parameter
+ * (`json_each`), so a 250-event delivery stays under D1's 100 bound parameters.
+ *
+ * @example
+ * ```ts
+ * const processed = await findProcessedEventIds(db, "gocardless", ["EV1", "EV2"]) // Set { "EV1" }
+ * ```
+ */
+export async function findProcessedEventIds(db: Kysely<DB>, provider: string, eventIds: readonly string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom("billing_webhook_events")
+    .select("eventId")
+    .where("provider", "=", provider)
+    .where(sql<boolean>`"eventId" in (select value from json_each(${JSON.stringify(eventIds)}))`)
+    .execute();
+  return new Set(rows.map((row) => row.eventId));
 }

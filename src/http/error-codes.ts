@@ -1,4 +1,4 @@
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ContentfulStatusCode, UnofficialStatusCode } from "hono/utils/http-status";
 
 /**
  * Every error code the API answers with, defined once: stable UPPER_SNAKE
@@ -66,7 +66,8 @@ export const ERROR_CODES = {
   },
 
   // Webhooks
-  INVALID_SIGNATURE: { status: 401, message: "The webhook signature is missing, invalid or stale." },
+  // 498 "Token Invalid": GoCardless's rule for a delivery whose signature does not match.
+  INVALID_SIGNATURE: { status: 498 as UnofficialStatusCode, message: "The webhook signature is missing or does not match the body." },
   WEBHOOK_NOT_CONFIGURED: { status: 500, message: "This webhook provider has no signing secret configured." },
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>;
 

@@ -4,13 +4,16 @@ import { tokenView } from "../billing/api-views";
 import { directDebitTokenFields } from "../billing/billing-validation";
 import { runBatch } from "../billing/d1-batch";
 import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
+import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
 import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
 import { fingerprintToken, loadFingerprintKey } from "../billing/token-fingerprint";
 import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
+import { pageQuery } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
+import { validate } from "../http/validate";
 import type { SessionEnv } from "../http/session-env";
 
 /**
@@ -70,8 +73,12 @@ tokenRoutes.post("/", requireSession, async (c) => {
 });
 
 tokenRoutes.get("/", requireSession, async (c) => {
-  const tokens = await listTokens(getDb(c.env.DB), c.get("user").id);
-  return c.json({ tokens: tokens.map(tokenView) });
+  const { cursor, limit } = validate(pageQuery, c.req.query());
+  const rows = await listTokens(getDb(c.env.DB), c.get("user").id, { after: cursor ? decodeCursor(cursor) : undefined, limit: limit + 1 });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > limit && last ? encodeCursor(last) : null;
+  return c.json({ tokens: page.map(tokenView), nextCursor });
 });
 
 tokenRoutes.get("/:id", requireSession, async (c) => {

@@ -18,6 +18,7 @@ import { getDb } from "../db/get-db";
 import type { PaymentAttemptRow } from "../db/schema/billing";
 import { ApiError } from "../http/api-error";
 import { readIdempotencyKey } from "../http/idempotency-key";
+import { pageQuery } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
@@ -28,11 +29,6 @@ import { validate } from "../http/validate";
  * currency and outcome are not fields at all, so `amountMinor` & co. are 400.
  */
 const createAttemptBody = z.strictObject({ directDebitTokenId: billingIdSchema.optional() });
-
-const listQuery = z.strictObject({
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
 
 /** How often a payment start re-reads a subscription that keeps changing under it before giving up. */
 const START_TRIES = 3;
@@ -76,7 +72,7 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
 });
 
 paymentAttemptRoutes.get("/payment-attempts", requireSession, async (c) => {
-  const { cursor, limit } = validate(listQuery, c.req.query());
+  const { cursor, limit } = validate(pageQuery, c.req.query());
   const rows = await listAttempts(getDb(c.env.DB), c.get("user").id, {
     after: cursor ? decodeCursor(cursor) : undefined,
     limit: limit + 1,

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { loadFingerprintKey } from "../billing/token-fingerprint";
-import { applyBillingEvent, type EventOutcome } from "../billing/webhooks/apply-billing-event";
+import { applyBillingDelivery } from "../billing/webhooks/apply-billing-delivery";
 import { findWebhookProvider } from "../billing/webhooks/webhook-providers";
 import { getDb } from "../db/get-db";
 import type { Env } from "../env";
@@ -12,8 +12,8 @@ const MAX_WEBHOOK_BYTES = 1024 * 1024;
 /**
  * `POST /api/billing/webhooks/:provider`: payment outcomes and mandate changes
  * from a provider. No session: the body's signature is the authentication
- * (401 INVALID_SIGNATURE when it is missing, wrong or older than 5 minutes,
- * and nothing changes). Each event is applied once; redeliveries answer 200.
+ * (498 INVALID_SIGNATURE, GoCardless's rule, when it is missing or wrong,
+ * and nothing changes; a replayed event is a duplicate in the ledger). Each event is applied once; redeliveries answer 200.
  * An event that other writes keep overtaking answers 500 with nothing
  * recorded, so the provider redelivers it (see applyBillingEvent). An event
  * whose values the database would refuse never does: its text is clamped, or
@@ -32,7 +32,7 @@ webhookRoutes.post("/:provider", async (c) => {
   const rawBody = await c.req.text();
   if (rawBody.length > MAX_WEBHOOK_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
   const now = new Date();
-  if (!(await adapter.verify(c.req.raw.headers, rawBody, secrets, now))) throw new ApiError("INVALID_SIGNATURE");
+  if (!(await adapter.verify(c.req.raw.headers, rawBody, secrets))) throw new ApiError("INVALID_SIGNATURE");
 
   const events = adapter.parseEvents(rawBody);
   const context = {
@@ -42,8 +42,6 @@ webhookRoutes.post("/:provider", async (c) => {
     fingerprintKey: () => loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY),
     now,
   };
-  const results: { eventId: string; outcome: EventOutcome }[] = [];
-  // In order: a provider's events about one resource usually arrive in the order they happened.
-  for (const event of events) results.push({ eventId: event.eventId, outcome: await applyBillingEvent(context, event) });
+  const results = await applyBillingDelivery(context, events);
   return c.json({ received: events.length, results });
 });

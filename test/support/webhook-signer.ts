@@ -3,16 +3,17 @@ import { callWorker } from "./auth-session";
 import { callAppConcurrently, seenResponseBodies } from "./billing-api";
 
 /**
- * Signs webhook bodies the way the provider would, written independently of
+ * Signs webhook bodies the way GoCardless does, written independently of
  * src/ (so a bug in the Worker's verifier cannot agree with itself):
- * `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+ * `Webhook-Signature: <hex HMAC-SHA256 of the raw body>` under the endpoint's
+ * secret. Checked against GoCardless's published example in
+ * gocardless-webhook-signature.test.ts.
  */
-export async function signatureHeader(rawBody: string, options: { secret?: string; timestamp?: number } = {}): Promise<string> {
+export async function signatureHeader(rawBody: string, options: { secret?: string } = {}): Promise<string> {
   const secret = options.secret ?? env.WEBHOOK_SECRET_GOCARDLESS!;
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${rawBody}`)));
-  return `t=${timestamp},v1=${Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(rawBody)));
+  return Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** A GoCardless-style event, as the provider would send it. */
@@ -49,15 +50,28 @@ export function paymentFailed(attemptId: string, cause = "insufficient_funds", p
   };
 }
 
-/** `mandates.<action>` for a mandate id (the plain token a user stored). */
-export function mandateEvent(mandateId: string, action: "active" | "cancelled" | "failed" | "expired"): GoCardlessEvent {
+/** `payments.<action>` for one of our attempts, shaped like GoCardless's event reference. */
+export function paymentEvent(action: string, attemptId: string, paymentId: string, cause = `payment_${action}`): GoCardlessEvent {
+  return {
+    id: eventId(),
+    created_at: new Date().toISOString(),
+    resource_type: "payments",
+    action,
+    details: { origin: "bank", cause, description: `The payment was ${action.replace(/_/g, " ")}.` },
+    links: { payment: paymentId },
+    resource_metadata: { payment_attempt_id: attemptId },
+  };
+}
+
+/** `mandates.<action>` for a mandate id (the plain token a user stored); `links` adds e.g. `new_mandate`. */
+export function mandateEvent(mandateId: string, action: string, links: Record<string, string> = {}): GoCardlessEvent {
   return {
     id: eventId(),
     created_at: new Date().toISOString(),
     resource_type: "mandates",
     action,
     details: { origin: "bank", cause: `mandate_${action}`, description: `The mandate is ${action}.` },
-    links: { mandate: mandateId },
+    links: { mandate: mandateId, ...links },
   };
 }
 
@@ -72,7 +86,7 @@ export function mandateEvent(mandateId: string, action: "active" | "cancelled" |
  */
 export async function sendWebhook(
   events: GoCardlessEvent[],
-  options: { secret?: string; timestamp?: number; signature?: string | null; rawBody?: string; provider?: string; concurrent?: boolean } = {},
+  options: { secret?: string; signature?: string | null; rawBody?: string; provider?: string; concurrent?: boolean } = {},
 ): Promise<Response> {
   const rawBody = options.rawBody ?? JSON.stringify({ events });
   const signature = options.signature === undefined ? await signatureHeader(rawBody, options) : options.signature;

@@ -13,7 +13,7 @@ import { paymentConfirmed, sendWebhook } from "../support/webhook-signer";
 
 // The lifecycle through the API: time events applied on read, resume,
 // entitlements, and the provider's cancel / reversal / reinstatement events
-// (applied in-process: the GoCardless adapter maps them in another change).
+// (applied in-process here; gocardless-webhook-events.test.ts sends GoCardless's own events).
 
 let plans = 0;
 async function freshUserAndPlan(overrides: Parameters<typeof seedPlan>[1] = {}): Promise<{ user: TestUser; planCode: string }> {
@@ -107,7 +107,7 @@ describe("provider events after the outcome", () => {
     const { user, planCode } = await freshUserAndPlan();
     const id = await subscribe(user, planCode);
     const open = await startPayment(user, id);
-    expect(await apply({ kind: "payment_canceled", eventType: "payments.cancelled", ...paymentRef(open.id, `PM-${open.id.slice(0, 8)}`) })).toBe("applied");
+    expect(await apply({ kind: "payment_canceled", eventType: "payments.cancelled", failureCode: "mandate_cancelled", failureMessage: "The mandate was cancelled.", ...paymentRef(open.id, `PM-${open.id.slice(0, 8)}`) })).toBe("applied");
     expect(await attempt(open.id)).toMatchObject({ status: "canceled" });
     expect((await read(user, id)).status).toBe("incomplete");
     await startPayment(user, id);
@@ -120,7 +120,7 @@ describe("provider events after the outcome", () => {
     await sendWebhook([paymentConfirmed(first.id, `PM-${first.id.slice(0, 8)}`)]);
     const paid = await read(user, id);
 
-    const reversed = await apply({ kind: "payment_reversed", eventType: "payments.charged_back", reason: "charged_back", message: "The customer disputed the payment.", ...paymentRef(first.id, `PM-${first.id.slice(0, 8)}`) });
+    const reversed = await apply({ kind: "payment_reversed", eventType: "payments.charged_back", failureCode: "charged_back", failureMessage: "The customer disputed the payment.", ...paymentRef(first.id, `PM-${first.id.slice(0, 8)}`) });
     expect(reversed).toBe("applied");
     expect(await attempt(first.id)).toMatchObject({ status: "failed", failureCode: "charged_back", refundDue: 0 });
     const reopened = await read(user, id);

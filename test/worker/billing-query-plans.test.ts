@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { Kysely, type CompiledQuery } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
-import { listAttempts } from "../../src/billing/payment-attempts.repository";
+import { findTokensByFingerprints } from "../../src/billing/direct-debit-tokens.repository";
+import { findAttemptsForEvents, listAttempts } from "../../src/billing/payment-attempts.repository";
+import { findProcessedEventIds } from "../../src/billing/webhook-events.repository";
 import { ProjectD1Dialect } from "../../src/db/d1-dialect";
 import type { DB } from "../../src/db/generated";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -37,5 +39,22 @@ describe("GET /api/billing/payment-attempts (listAttempts)", () => {
 
     expect(plan).toEqual([`SEARCH payment_attempts USING INDEX payment_attempts_userId_createdAt_idx ${searchTerms}`]);
     expect(plan.join("\n")).not.toMatch(/TEMP B-TREE|SCAN/);
+  });
+});
+
+describe("a webhook delivery's bulk reads (ids as one json_each parameter)", () => {
+  const ids = Array.from({ length: 250 }, (_, i) => `id-${i}`);
+  it.each([
+    ["findProcessedEventIds", (db: Kysely<DB>) => findProcessedEventIds(db, "gocardless", ids), "billing_webhook_events_provider_eventId_unique"],
+    [
+      "findAttemptsForEvents",
+      (db: Kysely<DB>) => findAttemptsForEvents(db, "gocardless", ids.map((id) => ({ providerPaymentId: `PM-${id}`, paymentAttemptId: id }))),
+      "payment_attempts_providerPaymentId_unique",
+    ],
+    ["findTokensByFingerprints", (db: Kysely<DB>) => findTokensByFingerprints(db, "gocardless", ids), "direct_debit_tokens_tokenFingerprint_live_unique"],
+  ] as const)("%s searches %s, never scans its table", async (_name, query, index) => {
+    const plan = (await planOf(query)).join("\n");
+    expect(plan).toContain(index);
+    expect(plan).not.toMatch(/SCAN (billing_webhook_events|payment_attempts|direct_debit_tokens|attempt)\b/);
   });
 });

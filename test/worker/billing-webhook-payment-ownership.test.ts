@@ -41,8 +41,19 @@ describe("a signed event naming one user's payment and another user's attempt", 
 
     expect(response.status).toBe(200);
     expect(await attempt(louAttempt.id)).toEqual({ status: "pending", providerPaymentId: null });
-    expect(await attempt(kimAttempt.id)).toEqual({ status: "succeeded", providerPaymentId: `PM-KIM-${action}` });
+    // The event is about kim's payment, which had succeeded: a failure now is
+    // kim's late failure (GoCardless's metadata names lou's attempt, but the payment id wins).
+    expect(await attempt(kimAttempt.id)).toEqual({ status: action === "confirmed" ? "succeeded" : "failed", providerPaymentId: `PM-KIM-${action}` });
+    // A late failure reopens kim's debt: her subscription moves too (the lifecycle's payment_reversed).
+    const kimSubscription = (await env.DB.prepare("select status from user_subscriptions where id = (select subscriptionId from payment_attempts where id = ?)").bind(kimAttempt.id).first<{ status: string }>())!;
+    expect(kimSubscription.status).toBe(action === "confirmed" ? "active" : "past_due");
     const after = await billingSnapshot();
-    expect({ ...after, billing_webhook_events: [] }).toEqual({ ...before, billing_webhook_events: [] });
+    const others = (snapshot: typeof before) => ({
+      ...snapshot,
+      billing_webhook_events: [],
+      payment_attempts: snapshot.payment_attempts!.filter((row: any) => row.id !== kimAttempt.id),
+      user_subscriptions: snapshot.user_subscriptions!.filter((row: any) => row.userId !== kim.id),
+    });
+    expect(others(after)).toEqual(others(before));
   });
 });

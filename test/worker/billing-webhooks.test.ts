@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
-import { SIGNATURE_TOLERANCE_SECONDS } from "../../src/billing/webhooks/webhook-signature";
 import { app } from "../../src/app";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot } from "../support/billing-api";
@@ -40,22 +39,18 @@ beforeEach(async () => {
 });
 
 describe("signatures", () => {
-  const now = () => Math.floor(Date.now() / 1000);
+  // GoCardless's own published example is checked in gocardless-webhook-signature.test.ts.
   const cases: [string, (body: string) => Promise<Record<string, unknown>>][] = [
     ["no signature header", async () => ({ signature: null })],
     ["an empty header", async () => ({ signature: "" })],
-    ["a header without v1", async () => ({ signature: `t=${now()}` })],
-    ["a header without t", async (body) => ({ signature: (await signatureHeader(body)).split(",")[1] })],
     ["garbage", async () => ({ signature: "sha256=deadbeef" })],
     ["the wrong secret", async () => ({ secret: "whsec_not_the_right_one" })],
-    ["a stale timestamp (5 min + 1 s ago)", async () => ({ timestamp: now() - SIGNATURE_TOLERANCE_SECONDS - 1 })],
-    ["a timestamp 5 min + 1 s in the future", async () => ({ timestamp: now() + SIGNATURE_TOLERANCE_SECONDS + 1 })],
     ["a signature of another body", async () => ({ signature: await signatureHeader('{"events":[]}') })],
-    ["a timestamp swapped after signing", async (body) => ({ signature: (await signatureHeader(body)).replace(/^t=\d+/, `t=${now() - 1}`) })],
-    ["an upper-cased hex signature", async (body) => ({ signature: (await signatureHeader(body)).toUpperCase().replace("T=", "t=").replace("V1=", "v1=") })],
+    ["an upper-cased hex signature", async (body) => ({ signature: (await signatureHeader(body)).toUpperCase() })],
+    ["a Stripe-style t=…,v1=… header", async (body) => ({ signature: `t=${Math.floor(Date.now() / 1000)},v1=${await signatureHeader(body)}` })],
   ];
 
-  it.each(cases)("refuses %s: 401 INVALID_SIGNATURE and nothing changes", async (_name, options) => {
+  it.each(cases)("refuses %s: 498 INVALID_SIGNATURE and nothing changes", async (_name, options) => {
     const attempt = await startRenewal(`sig-${crypto.randomUUID()}`);
     const events = [paymentConfirmed(attempt.id)];
     const rawBody = JSON.stringify({ events });
@@ -63,22 +58,12 @@ describe("signatures", () => {
 
     const response = await sendWebhook(events, { rawBody, ...(await options(rawBody)) });
 
-    expect(response.status).toBe(401);
+    expect(response.status).toBe(498);
     expect(await response.json()).toEqual({ error: { code: "INVALID_SIGNATURE", message: expect.any(String) } });
     expect(await billingSnapshot()).toEqual(before);
     // The same body with a good signature is accepted: only the signature was wrong.
     expect((await sendWebhook(events)).status).toBe(200);
     expect((await attemptRow(attempt.id))!.status).toBe("succeeded");
-  });
-
-  it("accepts a signature a little under 5 minutes old, and any one of several v1 values", async () => {
-    const attempt = await startRenewal();
-    const events = [paymentConfirmed(attempt.id)];
-    const rawBody = JSON.stringify({ events });
-    const good = await signatureHeader(rawBody, { timestamp: now() - SIGNATURE_TOLERANCE_SECONDS + 10 });
-    const [t, v1] = good.split(",");
-    const response = await sendWebhook(events, { rawBody, signature: `${t},v1=${"0".repeat(64)},${v1}` });
-    expect(response.status).toBe(200);
   });
 
   it("accepts either secret while WEBHOOK_SECRET_GOCARDLESS lists two (rotation); none configured is 500", async () => {
@@ -94,7 +79,7 @@ describe("signatures", () => {
         { ...env, ...bindings },
       );
     const rotating = { WEBHOOK_SECRET_GOCARDLESS: "whsec_new_secret, whsec_old_secret" };
-    expect((await post(rotating, await signatureHeader(rawBody, { secret: "whsec_nobody" }))).status).toBe(401);
+    expect((await post(rotating, await signatureHeader(rawBody, { secret: "whsec_nobody" }))).status).toBe(498);
     const unconfigured = await post({ WEBHOOK_SECRET_GOCARDLESS: "" }, await signatureHeader(rawBody));
     expect(unconfigured.status).toBe(500);
     expect(((await unconfigured.json()) as any).error.code).toBe("WEBHOOK_NOT_CONFIGURED");
@@ -156,6 +141,8 @@ describe("events", () => {
   });
 
   it("retries follow the schedule (+1, +3, +7 days); when it has run out and the period ends the subscription is unpaid; a success reactivates it", async () => {
+    // Carol has paid once: her subscription is active, and its renewals fail.
+    await sendWebhook([paymentConfirmed((await startPayment(carol, subscriptionId)).id)]);
     const first = await startRenewal();
     await sendWebhook([paymentFailed(first.id, "refer_to_payer")]);
     expect((await attemptRow(first.id))!).toMatchObject({ attemptNumber: 1, status: "failed" });

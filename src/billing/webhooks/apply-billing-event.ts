@@ -1,14 +1,16 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import { runBatch, type Compilable } from "../d1-batch";
-import { findTokenByFingerprint } from "../direct-debit-tokens.repository";
+import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/schema/billing";
+import { runBatch } from "../d1-batch";
 import { settle } from "../lifecycle/due-time-event";
-import { findAttemptForEvent, OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
+import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
+import { OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
 import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
-import { fingerprintToken } from "../token-fingerprint";
-import { isEventProcessed, recordAgainIfUnchangedQuery, recordEventQuery } from "../webhook-events.repository";
-import type { BillingEvent } from "./billing-event";
+import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";
+import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
+import { effectStatements, mayChange, mustChange, type Effect } from "./event-effect";
+import { readEventRows, type EventRows, type TokenForEvent } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
@@ -53,15 +55,27 @@ export const APPLY_TRIES = 3;
  * ```
  */
 export async function applyBillingEvent(context: ApplyContext, sent: BillingEvent): Promise<EventOutcome> {
-  const { db, provider } = context;
-  const event = await normaliseBillingEvent(sent);
-  if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
-  if (event.kind === "unusable") console.warn(`${provider} event ${event.eventId} (${event.eventType}) ignored: ${event.reason}`);
+  return applyNormalisedEvent(context, await normaliseBillingEvent(sent));
+}
 
-  for (let tries = 1; ; tries++) {
-    const effects = await effectsOf(context, event);
+/**
+ * {@link applyBillingEvent} for an event normaliseBillingEvent already made
+ * storable, reading each row it needs on its own (applyBillingDelivery falls
+ * back to this when a bulk commit fails; `triedBefore` counts a failed try of
+ * this event alone, so it is still tried {@link APPLY_TRIES} times in all).
+ */
+export async function applyNormalisedEvent(context: ApplyContext, event: BillingEvent, triedBefore = 0): Promise<EventOutcome> {
+  const { db, provider } = context;
+  if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
+  warnIfUnusable(provider, event);
+  const rows = readEventRows(db, provider, context.fingerprintKey);
+
+  for (let tries = triedBefore + 1; ; tries++) {
+    const effects = await effectsOf(context, rows, event);
+    const record = eventRecord(context, event, effects);
     try {
-      return await commit(context, event, effects);
+      await runBatch(context.d1, [recordEventQuery(db, record), ...effectStatements(db, record, effects)]);
+      return record.outcome;
     } catch (error) {
       if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
       // Not recorded by anyone: a row this event read has moved on (a guarded
@@ -73,107 +87,115 @@ export async function applyBillingEvent(context: ApplyContext, sent: BillingEven
   }
 }
 
-/** One write of an event's effect. */
-interface Effect {
-  write: Compilable;
-  /** The write was computed from rows read earlier: changing no row means those rows moved. */
-  mustChange: boolean;
+/** Logs an event recorded as ignored because its ids cannot be valid. */
+export function warnIfUnusable(provider: string, event: BillingEvent): void {
+  if (event.kind === "unusable") console.warn(`${provider} event ${event.eventId} (${event.eventType}) ignored: ${event.reason}`);
 }
 
-/**
- * Marks a write guarded by the state it was computed from (`where status = <read>`):
- * it must change a row, or the whole batch fails and the event is tried again.
- */
-function mustChange(write: Compilable): Effect {
-  return { write, mustChange: true };
-}
-
-/** Marks a write that may rightly change nothing (its condition is part of the effect). */
-function mayChange(write: Compilable): Effect {
-  return { write, mustChange: false };
-}
-
-async function commit({ db, d1, provider, now }: ApplyContext, event: BillingEvent, effects: Effect[]): Promise<EventOutcome> {
-  const outcome = effects.length > 0 ? "applied" : "ignored";
-  const record = {
+/** The processed-event row recording `event` with these effects. */
+export function eventRecord({ provider, now }: ApplyContext, event: BillingEvent, effects: readonly Effect[]) {
+  return {
     id: crypto.randomUUID(),
     provider,
     eventId: event.eventId,
     eventType: event.eventType,
-    outcome,
+    outcome: effects.length > 0 ? "applied" : "ignored",
     processedAt: now.toISOString(),
-  } as const;
-  // The check must follow its write directly: changes() only sees the previous statement.
-  const writes = effects.flatMap((effect) =>
-    effect.mustChange ? [effect.write, recordAgainIfUnchangedQuery(db, record)] : [effect.write],
-  );
-  await runBatch(d1, [recordEventQuery(db, record), ...writes]);
-  return outcome;
+  } as const satisfies NewBillingWebhookEvent;
 }
 
-async function effectsOf(context: ApplyContext, event: BillingEvent): Promise<Effect[]> {
+/**
+ * The writes `event` makes, computed from the rows it is about (read through `rows`).
+ *
+ * @example
+ * ```ts
+ * const effects = await effectsOf(context, readEventRows(db, provider, fingerprintKey), event)
+ * ```
+ */
+export async function effectsOf(context: ApplyContext, rows: EventRows, event: BillingEvent): Promise<Effect[]> {
+  if (isPaymentEvent(event)) {
+    const attempt = await rows.attempt(event);
+    // Unknown attempt: acknowledge, change nothing.
+    return attempt ? paymentEffects(context, attempt, event) : [];
+  }
   switch (event.kind) {
-    case "payment_succeeded":
-    case "payment_failed":
-    case "payment_canceled":
-    case "payment_reversed":
-    case "payment_reinstated": {
-      const attempt = await findAttemptForEvent(context.db, context.provider, event);
-      // Unknown attempt: acknowledge, change nothing.
-      return attempt ? paymentEffects(context, attempt, event) : [];
+    case "mandate_changed": {
+      const token = await rows.token(event.mandateId);
+      return token ? mandateChanged(context, token, event) : [];
     }
-    case "mandate_changed":
-      return mandateChanged(context, event);
+    case "mandate_transferred":
     case "other":
     case "unusable":
       return [];
   }
 }
 
-type PaymentEvent = Extract<BillingEvent, { kind: `payment_${string}` }>;
-
 /**
  * A payment event's writes: the attempt's new status (only from the statuses
- * the event can follow: a settled outcome is not settled again), and the
- * subscription's next state as the lifecycle module decides it, after the
- * time events due by now — written once, guarded by the state read.
+ * the event can follow, so a settled outcome is not settled again and a late
+ * event never undoes a later state), and — for an event that moves money —
+ * the subscription's next state as the lifecycle module decides it, after
+ * the time events due by now, written once, guarded by the state read.
  */
-async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEvent, event: PaymentEvent): Promise<Effect[]> {
-  const at = now.toISOString();
-  const { from, changes, lifecycleEvent } = attemptChange(attempt, event, now);
-  if (!(from as readonly string[]).includes(attempt.status)) return [];
+async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEvent, sent: PaymentEvent): Promise<Effect[]> {
+  const change = attemptChange(attempt, asApplied(attempt, sent), now);
+  if (change === null || !(change.from as readonly string[]).includes(attempt.status)) return [];
 
   const subscription = attempt.subscription;
   let subscriptionWrite: Effect | undefined;
   let refundDue = false;
-  if (subscription) {
+  if (subscription && change.lifecycleEvent) {
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
-    const facts = from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false } : await findPaymentFacts(db, subscription.id);
-    const decision = settle(asRead, subscription.plan, facts, lifecycleEvent, now);
+    const facts = change.from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false } : await findPaymentFacts(db, subscription.id);
+    const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
     refundDue = decision.effects.some((effect) => effect.type === "refund_due");
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
   const attemptWrite = mustChange(
     db
       .updateTable("payment_attempts")
-      .set({ ...changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
+      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: now.toISOString() })
       .where("id", "=", attempt.id)
-      .where("status", "in", from),
+      .where("status", "in", change.from),
   );
   return subscriptionWrite ? [attemptWrite, subscriptionWrite] : [attemptWrite];
 }
 
-/** Which attempt statuses an event can follow, what it writes to the attempt, and what it means to the subscription. */
-function attemptChange(attempt: AttemptForEvent, event: PaymentEvent, now: Date) {
+/**
+ * The event as it applies to this attempt. GoCardless reports a late failure
+ * (collected money taken back) as `failed` again: for a succeeded attempt it
+ * is a reversal. A reversal that arrives while the attempt is still open
+ * (the chargeback overtook the confirmation) means the money never stayed:
+ * a failure, so the confirmation that follows changes nothing.
+ */
+function asApplied(attempt: AttemptForEvent, event: PaymentEvent): PaymentEvent {
+  const open = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
+  if (event.kind === "payment_failed" && attempt.status === "succeeded") return { ...event, kind: "payment_reversed" };
+  if (event.kind === "payment_reversed" && open) return { ...event, kind: "payment_failed" };
+  return event;
+}
+
+/**
+ * Which attempt statuses an event can follow, what it writes to the attempt,
+ * and what it means to the subscription (null: the attempt only); null for an
+ * event that changes nothing.
+ */
+function attemptChange(
+  attempt: AttemptForEvent,
+  event: PaymentEvent,
+  now: Date,
+): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null } | null {
   const providerPaymentId = event.providerPaymentId;
   switch (event.kind) {
+    case "payment_submitted":
+      return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
     case "payment_succeeded":
       return {
         from: OPEN_ATTEMPT_STATUSES,
         changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
         lifecycleEvent: { type: "payment_succeeded" },
-      } as const;
+      };
     case "payment_failed": {
       const retryAt = nextRetryAt(attempt.attemptNumber, now);
       return {
@@ -186,36 +208,54 @@ function attemptChange(attempt: AttemptForEvent, event: PaymentEvent, now: Date)
           nextRetryAt: retryAt?.toISOString() ?? null,
         },
         lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
-      } as const;
+      };
     }
     case "payment_canceled":
-      return { from: OPEN_ATTEMPT_STATUSES, changes: { status: "canceled", providerPaymentId }, lifecycleEvent: { type: "payment_canceled" } } as const;
+      return {
+        from: OPEN_ATTEMPT_STATUSES,
+        changes: { status: "canceled", providerPaymentId, failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: null },
+        lifecycleEvent: { type: "payment_canceled" },
+      };
+    case "payment_resubmission_requested":
+      // The provider collects it again itself: in flight once more, no retry of ours.
+      return { from: ["failed"], changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
     case "payment_reversed":
       // Why the money went back is kept on the attempt; nothing is owed back
       // any more, and collecting it again is due at once (not an exhausted schedule).
       return {
         from: ["succeeded"],
-        changes: { status: "failed", failureCode: event.reason, failureMessage: event.message, nextRetryAt: now.toISOString(), refundDue: 0 },
+        changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: now.toISOString(), refundDue: 0 },
         lifecycleEvent: { type: "payment_reversed" },
-      } as const;
+      };
     case "payment_reinstated":
-      return { from: ["failed"], changes: { status: "succeeded" }, lifecycleEvent: { type: "reversal_canceled" } } as const;
+      // The money is ours again: the attempt is a success, with nothing left to retry.
+      return {
+        from: ["failed"],
+        changes: { status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
+        lifecycleEvent: { type: "reversal_canceled" },
+      };
+    case "payment_reversal_settled":
+      // The reversal was applied when it happened; its settlement moves no state.
+      return null;
   }
 }
 
-async function mandateChanged(
-  { db, provider, fingerprintKey, now }: ApplyContext,
+type PaymentAttemptStatus = AttemptForEvent["status"];
+type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue">>;
+
+function mandateChanged(
+  { db, now }: ApplyContext,
+  token: TokenForEvent,
   event: Extract<BillingEvent, { kind: "mandate_changed" }>,
-): Promise<Effect[]> {
-  const fingerprint = await fingerprintToken(await fingerprintKey(), provider, event.mandateId);
-  const token = await findTokenByFingerprint(db, provider, fingerprint);
-  if (!token) return [];
+): Effect[] {
   const at = now.toISOString();
   const update = db.updateTable("direct_debit_tokens").where("id", "=", token.id).where("status", "=", token.status);
 
   if (event.status === "active") {
-    // Only a pending mandate activates: a token the user revoked stays revoked.
-    if (token.status !== "pending") return [];
+    // A pending mandate activates; a reinstated one comes back from expired. A
+    // token the user (or the provider's `cancelled`) revoked stays revoked:
+    // the two cannot be told apart, and never charging a revoked mandate is the safe side.
+    if (token.status !== (event.reinstated ? "expired" : "pending")) return [];
     return [
       mustChange(update.set({ status: "active", updatedAt: at })),
       // The first active mandate becomes the default, so the user can pay at once;
@@ -241,6 +281,9 @@ async function mandateChanged(
     ];
   }
   if (token.status === "revoked" || token.status === event.status) return [];
+  // TODO(issue 11, item 4): re-point the token at links.new_mandate instead (needs the token
+  // cipher here); until then the old id is never charged and the user adds the new mandate.
+  if (event.newMandateId !== undefined) console.warn(`token ${token.id}: its mandate was replaced by a new one; marked expired`);
   if (event.status === "revoked") return [mustChange(update.set({ status: "revoked", revokedAt: at, isDefault: 0, updatedAt: at }))];
   return [mustChange(update.set({ status: event.status, isDefault: 0, updatedAt: at }))];
 }

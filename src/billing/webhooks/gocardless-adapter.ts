@@ -1,11 +1,11 @@
 import * as z from "zod";
 import { ApiError } from "../../http/api-error";
 import { validate } from "../../http/validate";
-import type { BillingEvent } from "./billing-event";
+import type { BillingEvent, PaymentEvent } from "./billing-event";
 import type { WebhookProviderAdapter } from "./provider-adapter";
-import { verifyWebhookSignature } from "./webhook-signature";
+import { verifyGoCardlessSignature } from "./gocardless-signature";
 
-/** The header carrying the signature (GoCardless's name; the value uses Stripe's `t=…,v1=…` scheme). */
+/** The header carrying GoCardless's signature: the hex HMAC-SHA256 of the raw body. */
 export const GOCARDLESS_SIGNATURE_HEADER = "Webhook-Signature";
 
 // GoCardless's webhook body: `{ "events": [...] }`, up to 250 events per
@@ -28,13 +28,58 @@ const eventSchema = z.object({
 const bodySchema = z.object({ events: z.array(eventSchema).min(1).max(250) });
 type GoCardlessEvent = z.output<typeof eventSchema>;
 
-const MANDATE_STATUS = { active: "active", cancelled: "revoked", failed: "failed", expired: "expired" } as const;
+/**
+ * GoCardless's payment actions → normalised kinds. A `failed` after
+ * `confirmed`/`paid_out` is a late failure: the same event, which
+ * applyBillingEvent tells apart by the attempt's state (and applies as a
+ * reversal). A chargeback takes collected money back; its cancellation
+ * gives it back.
+ */
+const PAYMENT_KINDS = {
+  submitted: "payment_submitted",
+  confirmed: "payment_succeeded",
+  // paid_out follows confirmed; when confirmed was lost or comes later it still settles the attempt.
+  paid_out: "payment_succeeded",
+  failed: "payment_failed",
+  cancelled: "payment_canceled",
+  resubmission_requested: "payment_resubmission_requested",
+  charged_back: "payment_reversed",
+  chargeback_cancelled: "payment_reinstated",
+  late_failure_settled: "payment_reversal_settled",
+  chargeback_settled: "payment_reversal_settled",
+} as const satisfies Record<string, PaymentEvent["kind"]>;
+
+/** The kinds that carry GoCardless's `details.cause` / `details.description`, with a message when it sends none. */
+const FAILURE_MESSAGES: Partial<Record<PaymentEvent["kind"], string>> = {
+  payment_failed: "The payment failed.",
+  payment_canceled: "The payment was cancelled.",
+  payment_reversed: "The payment was charged back.",
+};
+
+/** GoCardless's mandate actions → the token status each leaves (transferred changes none). */
+const MANDATE_CHANGES = {
+  active: { status: "active" },
+  reinstated: { status: "active", reinstated: true },
+  cancelled: { status: "revoked" },
+  failed: { status: "failed" },
+  // Blocked (e.g. the payer's details are on a block list): it can never be charged.
+  blocked: { status: "failed" },
+  expired: { status: "expired" },
+  // A one-off mandate that was used: no further payment can be taken on it.
+  consumed: { status: "expired" },
+  // Replaced by links.new_mandate: this id can no longer be charged.
+  replaced: { status: "expired" },
+} as const satisfies Record<string, Pick<Extract<BillingEvent, { kind: "mandate_changed" }>, "status" | "reinstated">>;
 
 /**
  * GoCardless (direct debit), as this API models it:
- * - `payments.confirmed` → payment succeeded; `payments.failed` → failed
- *   (`details.cause` → failureCode, `details.description` → failureMessage);
- * - `mandates.active | cancelled | failed | expired` → token status;
+ * - payments: `submitted`, `confirmed`, `paid_out`, `failed` (late when after
+ *   `confirmed`), `cancelled`, `resubmission_requested`, `charged_back`,
+ *   `chargeback_cancelled`, `late_failure_settled`, `chargeback_settled`
+ *   (see PAYMENT_KINDS; `details.cause` → failureCode, `details.description`
+ *   → failureMessage);
+ * - mandates: `active`, `reinstated`, `cancelled`, `failed`, `blocked`,
+ *   `expired`, `consumed`, `replaced` → token status; `transferred`;
  * - anything else is recorded and acknowledged.
  * Payments are matched by `links.payment`, or first by
  * `resource_metadata.payment_attempt_id`; mandates by `links.mandate`. The
@@ -48,8 +93,7 @@ const MANDATE_STATUS = { active: "active", cancelled: "revoked", failed: "failed
 export const gocardlessAdapter: WebhookProviderAdapter = {
   name: "gocardless",
   secrets: (env) => (env.WEBHOOK_SECRET_GOCARDLESS ?? "").split(",").map((secret) => secret.trim()).filter(Boolean),
-  verify: (headers, rawBody, secrets, now) =>
-    verifyWebhookSignature({ header: headers.get(GOCARDLESS_SIGNATURE_HEADER) ?? undefined, rawBody, secrets, now }),
+  verify: (headers, rawBody, secrets) => verifyGoCardlessSignature(headers.get(GOCARDLESS_SIGNATURE_HEADER), rawBody, secrets),
   parseEvents(rawBody) {
     let json: unknown;
     try {
@@ -64,25 +108,28 @@ export const gocardlessAdapter: WebhookProviderAdapter = {
 function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   const eventType = `${event.resource_type}.${event.action}`;
   const base = { eventId: event.id, eventType };
-  if (event.resource_type === "payments" && (event.action === "confirmed" || event.action === "failed")) {
-    // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
-    const providerPaymentId = event.links.payment ?? "";
+  // Own keys only: `"constructor" in PAYMENT_KINDS` is true through the prototype.
+  if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, event.action)) {
+    const kind = PAYMENT_KINDS[event.action as keyof typeof PAYMENT_KINDS];
     const attemptId = event.resource_metadata?.payment_attempt_id;
-    const paymentAttemptId = typeof attemptId === "string" ? attemptId : undefined;
-    if (event.action === "confirmed") return { kind: "payment_succeeded", ...base, paymentAttemptId, providerPaymentId };
+    // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
+    const payment = { ...base, paymentAttemptId: typeof attemptId === "string" ? attemptId : undefined, providerPaymentId: event.links.payment ?? "" };
+    const failureMessage = FAILURE_MESSAGES[kind];
+    if (failureMessage === undefined) return { kind, ...payment } as BillingEvent;
     return {
-      kind: "payment_failed",
-      ...base,
-      paymentAttemptId,
-      providerPaymentId,
-      failureCode: event.details.cause ?? "failed",
-      failureMessage: event.details.description ?? "The payment failed.",
-    };
+      kind,
+      ...payment,
+      failureCode: event.details.cause ?? event.action,
+      failureMessage: event.details.description ?? failureMessage,
+    } as BillingEvent;
   }
-  // Own keys only: `"constructor" in MANDATE_STATUS` is true through the prototype.
-  if (event.resource_type === "mandates" && Object.hasOwn(MANDATE_STATUS, event.action)) {
-    const status = MANDATE_STATUS[event.action as keyof typeof MANDATE_STATUS];
-    return { kind: "mandate_changed", ...base, mandateId: event.links.mandate ?? "", status };
+  if (event.resource_type === "mandates" && event.action === "transferred") {
+    return { kind: "mandate_transferred", ...base, mandateId: event.links.mandate ?? "" };
+  }
+  if (event.resource_type === "mandates" && Object.hasOwn(MANDATE_CHANGES, event.action)) {
+    const change = MANDATE_CHANGES[event.action as keyof typeof MANDATE_CHANGES];
+    const newMandateId = event.action === "replaced" ? event.links.new_mandate : undefined;
+    return { kind: "mandate_changed", ...base, mandateId: event.links.mandate ?? "", ...change, ...(newMandateId !== undefined && { newMandateId }) };
   }
   return { kind: "other", ...base };
 }

@@ -1,7 +1,7 @@
 import { encodeHex } from "../base64";
 import { BILLING_LIMITS as L } from "../billing-limits";
 import { isStorableText, storableText } from "../storable-text";
-import type { BillingEvent } from "./billing-event";
+import { isPaymentEvent, type BillingEvent } from "./billing-event";
 
 /**
  * Makes a verified event fit the billing tables before anything is written,
@@ -27,29 +27,20 @@ export async function normaliseBillingEvent(event: BillingEvent): Promise<Billin
     return { kind: "unusable", eventId: await standInEventId(event.eventId), eventType, reason: "the event id is empty, too long or holds NUL" };
   }
   const normalised = { ...event, eventType };
+  if (isPaymentEvent(normalised)) {
+    if (!isProviderId(normalised.providerPaymentId)) return unusable(normalised, "the payment id");
+    if (!("failureCode" in normalised)) return normalised;
+    return {
+      ...normalised,
+      failureCode: storableText(normalised.failureCode, L.failureCodeLength, "unknown"),
+      failureMessage: storableText(normalised.failureMessage, L.failureMessageLength, "unknown"),
+    };
+  }
   switch (normalised.kind) {
-    case "payment_succeeded":
-    case "payment_canceled":
-    case "payment_reinstated":
-      return isProviderId(normalised.providerPaymentId) ? normalised : unusable(normalised, "the payment id");
-    case "payment_reversed":
-      if (!isProviderId(normalised.providerPaymentId)) return unusable(normalised, "the payment id");
-      return {
-        ...normalised,
-        reason: storableText(normalised.reason, L.failureCodeLength, "unknown"),
-        message: storableText(normalised.message, L.failureMessageLength, "unknown"),
-      };
-    case "payment_failed":
-      if (!isProviderId(normalised.providerPaymentId)) return unusable(normalised, "the payment id");
-      return {
-        ...normalised,
-        failureCode: storableText(normalised.failureCode, L.failureCodeLength, "unknown"),
-        failureMessage: storableText(normalised.failureMessage, L.failureMessageLength, "unknown"),
-      };
     case "mandate_changed":
+    case "mandate_transferred":
       return isProviderId(normalised.mandateId) ? normalised : unusable(normalised, "the mandate id");
-    case "other":
-    case "unusable":
+    default:
       return normalised;
   }
 }

@@ -8,7 +8,7 @@ import type { BillingEvent } from "./billing-event";
  * @example
  * ```ts
  * const adapter = findWebhookProvider("gocardless")
- * if (!(await adapter.verify(request.headers, rawBody, adapter.secrets(env), new Date()))) throw …
+ * if (!(await adapter.verify(request.headers, rawBody, adapter.secrets(env)))) throw …
  * const events = adapter.parseEvents(rawBody)
  * ```
  */
@@ -17,8 +17,12 @@ export interface WebhookProviderAdapter {
   readonly name: string;
   /** The signing secrets configured for this provider (empty when none is). */
   secrets(env: Env): string[];
-  /** Whether the request is authentic and fresh. Must compare in constant time. */
-  verify(headers: Headers, rawBody: string, secrets: readonly string[], now: Date): Promise<boolean>;
+  /**
+   * Whether the provider signed this body, in the provider's own scheme. Must
+   * compare in constant time. (Replays are refused by the processed-events
+   * ledger, not here.)
+   */
+  verify(headers: Headers, rawBody: string, secrets: readonly string[]): Promise<boolean>;
   /**
    * The events of a verified body, with values as sent; throws ApiError
    * VALIDATION_FAILED only for a body of another shape. Values the database

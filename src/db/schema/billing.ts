@@ -157,7 +157,9 @@ export const directDebitTokens = sqliteTable(
   },
   (t) => [
     index("direct_debit_tokens_userId_createdAt_id_idx").on(t.userId, t.createdAt, t.id),
-    uniqueIndex("direct_debit_tokens_tokenFingerprint_unique").on(t.provider, t.tokenFingerprint),
+    uniqueIndex("direct_debit_tokens_tokenFingerprint_live_unique")
+      .on(t.provider, t.tokenFingerprint)
+      .where(sql`${t.status} <> 'revoked'`),
     uniqueIndex("direct_debit_tokens_default_unique")
       .on(t.userId)
       .where(sql`${t.isDefault} = 1 and ${t.status} = 'active'`),

@@ -5,7 +5,9 @@ export type ReadRows = (sql: string) => Promise<Record<string, unknown>[]>;
  * Everything a migration can change in the schema: each object's
  * `sqlite_master` row, and per table its `table_info`, `index_list` and
  * `foreign_key_list` pragmas. D1's internal `_cf_*` tables and SQLite's own
- * `sqlite_*` ones are left out.
+ * `sqlite_*` ones are left out, and so is `index_list`'s `seq`: it only
+ * numbers a table's indexes by creation order, so a `down` that recreates an
+ * index exactly (the index's `sql` is compared) still moves it.
  *
  * @example
  * ```ts
@@ -23,7 +25,7 @@ export async function schemaSnapshot(read: ReadRows): Promise<Record<string, unk
     const literal = `'${String(name).replaceAll("'", "''")}'`;
     tables[String(name)] = {
       columns: await read(`select * from pragma_table_info(${literal}) order by cid`),
-      indexes: await read(`select * from pragma_index_list(${literal}) order by name`),
+      indexes: await read(`select name, "unique", origin, partial from pragma_index_list(${literal}) order by name`),
       foreignKeys: await read(`select * from pragma_foreign_key_list(${literal}) order by id, seq`),
     };
   }

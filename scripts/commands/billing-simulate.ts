@@ -1,0 +1,106 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { parseArgs, parseEnv } from "node:util";
+import { UsageError } from "../lib/cli-flags";
+import type { CliIo } from "../lib/cli-io";
+import { startGoCardlessStandIn } from "../lib/gocardless-stand-in";
+
+export const USAGE = `usage: pnpm billing:simulate <resource>.<action> <id> [--attempt <payment attempt id>] [--cause <cause>] [--url http://localhost:8787] [--dev-vars .dev.vars]
+       pnpm billing:simulate serve [--port 4010]`;
+
+/** The GoCardless events billing acts on (docs/gocardless.md). */
+const ACTIONS = {
+  payments: ["submitted", "confirmed", "paid_out", "failed", "late_failure_settled", "charged_back", "chargeback_cancelled", "chargeback_settled", "cancelled", "resubmission_requested"],
+  mandates: ["active", "cancelled", "failed", "expired", "replaced", "consumed", "blocked", "reinstated", "transferred"],
+} as const;
+
+/**
+ * `pnpm billing:simulate`: signs one GoCardless event as GoCardless does and
+ * POSTs it to the Worker, or (`serve`) starts the loopback GoCardless
+ * stand-in. Resolves to the exit code: 0 sent and accepted, 1 the Worker
+ * refused it; rejects with a `UsageError` on bad input (nothing sent) and
+ * with an Error when nothing answers.
+ *
+ * @example
+ * ```ts
+ * const code = await billingSimulate(["payments.confirmed", "PM0001", "--attempt", attemptId], consoleIo)
+ * ```
+ */
+export async function billingSimulate(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseOptions(argv);
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals[0] === "serve") {
+    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a port number, not '${values.port}'`);
+    const standIn = await startGoCardlessStandIn({ port: Number(values.port) });
+    io.out(`GoCardless stand-in listening on ${standIn.url} (Ctrl-C to stop)`);
+    return 0;
+  }
+
+  const [type, id, ...extra] = positionals;
+  if (type === undefined || id === undefined || extra.length > 0) throw new UsageError("give one event type and one id");
+  const [resource, action] = type.split(".", 2) as [string, string | undefined];
+  const known = (ACTIONS as Record<string, readonly string[]>)[resource];
+  if (!Object.hasOwn(ACTIONS, resource) || !action || !known!.includes(action)) {
+    throw new UsageError(`unknown event '${type}'; one of: ${Object.entries(ACTIONS).flatMap(([r, as]) => as.map((a) => `${r}.${a}`)).join(", ")}`);
+  }
+  if (values.attempt !== undefined && resource !== "payments") throw new UsageError("--attempt is for payments events only");
+
+  const secret = await localSecret(values["dev-vars"]);
+  const event = {
+    id: `EV${randomBytes(6).toString("hex").toUpperCase()}`,
+    created_at: new Date().toISOString(),
+    resource_type: resource,
+    action,
+    links: { [resource === "payments" ? "payment" : "mandate"]: id },
+    details: { origin: "gocardless", cause: values.cause ?? `${resource.slice(0, -1)}_${action}`, description: `Simulated ${type} (pnpm billing:simulate).` },
+    ...(values.attempt !== undefined && { resource_metadata: { payment_attempt_id: values.attempt } }),
+  };
+  const rawBody = JSON.stringify({ events: [event] });
+  const signature = createHmac("sha256", secret).update(rawBody).digest("hex");
+  const endpoint = `${values.url.replace(/\/+$/, "")}/api/billing/webhooks/gocardless`;
+  let response: Response;
+  try {
+    response = await fetch(endpoint, { method: "POST", body: rawBody, headers: { "Content-Type": "application/json", "Webhook-Signature": signature } });
+  } catch {
+    throw new Error(`nothing answers at ${endpoint}; start the Worker with \`pnpm dev\` (or pass --url)`);
+  }
+  io.out(`${type} ${id} (event ${event.id}) → ${response.status} ${await response.text()}`);
+  return response.ok ? 0 : 1;
+}
+
+function parseOptions(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        attempt: { type: "string" },
+        cause: { type: "string" },
+        url: { type: "string", default: "http://localhost:8787" },
+        "dev-vars": { type: "string", default: ".dev.vars" },
+        port: { type: "string", default: "4010" },
+        help: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    // node's parseArgs says what is wrong (an unknown option, a missing value): a usage error.
+    throw error instanceof TypeError ? new UsageError(error.message) : error;
+  }
+}
+
+/** The first WEBHOOK_SECRET_GOCARDLESS of the local .dev.vars: the secret `pnpm dev` verifies with. */
+async function localSecret(devVarsPath: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(devVarsPath, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${devVarsPath}; run \`pnpm dev\` once (it creates it) or pass --dev-vars`);
+  }
+  const secret = (parseEnv(text).WEBHOOK_SECRET_GOCARDLESS ?? "").split(",")[0]!.trim();
+  if (!secret) throw new UsageError(`${devVarsPath} has no WEBHOOK_SECRET_GOCARDLESS; add one (see .dev.vars.example)`);
+  return secret;
+}
+

@@ -1,0 +1,129 @@
+import { GoCardlessApiError } from "./gocardless-api-error";
+
+/** The API version this client speaks (GoCardless's `GoCardless-Version` header). */
+export const GOCARDLESS_VERSION = "2015-07-06";
+
+/** GoCardless's base URLs. */
+export const GOCARDLESS_API_URLS = { sandbox: "https://api-sandbox.gocardless.com", live: "https://api.gocardless.com" } as const;
+
+/** A payment as GoCardless's API returns it (the fields billing reads). */
+export interface GoCardlessPayment {
+  id: string;
+  status: string;
+  amount: number;
+  currency: string;
+  charge_date: string;
+  metadata: Record<string, string>;
+  links: { mandate: string; creditor?: string };
+}
+
+/** A mandate as GoCardless's API returns it (the fields billing reads). */
+export interface GoCardlessMandate {
+  id: string;
+  status: string;
+  links: { customer: string; customer_bank_account?: string; creditor?: string };
+}
+
+/** What a payment for one of our attempts asks GoCardless to collect. */
+export interface NewGoCardlessPayment {
+  /** In the currency's minor units (pence, cents). */
+  amountMinor: number;
+  /** ISO 4217, e.g. "GBP". */
+  currency: string;
+  /**
+   * The day to collect on (YYYY-MM-DD). Without it GoCardless collects on the
+   * mandate's next possible date, which may be before the period is due.
+   */
+  chargeDate: string | undefined;
+  mandateId: string;
+  /** Our `payment_attempts.id`: the payment's metadata and its Idempotency-Key. */
+  paymentAttemptId: string;
+}
+
+/** The calls billing makes to GoCardless. */
+export interface GoCardlessClient {
+  /**
+   * Creates the payment for an attempt, idempotently: the `Idempotency-Key`
+   * is the attempt id, and when GoCardless answers 409
+   * `idempotent_creation_conflict` (this attempt's payment exists already)
+   * the existing payment named in `links.conflicting_resource_id` is fetched
+   * and returned, as GoCardless's own client libraries do.
+   */
+  createPayment(payment: NewGoCardlessPayment): Promise<GoCardlessPayment>;
+  getPayment(id: string): Promise<GoCardlessPayment>;
+  getMandate(id: string): Promise<GoCardlessMandate>;
+}
+
+/** No access token is configured: nothing may be sent, nothing is charged. */
+export class GoCardlessNotConfiguredError extends Error {
+  constructor() {
+    super("GOCARDLESS_ACCESS_TOKEN is not set: no GoCardless API call is made and nothing is charged");
+    this.name = "GoCardlessNotConfiguredError";
+  }
+}
+
+/**
+ * A client for GoCardless's API at `baseUrl`, authenticated with
+ * `accessToken`; `fetch` is injected so tests stub the network edge.
+ * Fails closed: a missing token throws {@link GoCardlessNotConfiguredError}
+ * here, before any call. Every error answer is a GoCardlessApiError
+ * (code + message), and so is a network failure (`code: "network_error"`).
+ *
+ * @example
+ * ```ts
+ * const gocardless = createGoCardlessClient({ accessToken: env.GOCARDLESS_ACCESS_TOKEN, baseUrl: env.GOCARDLESS_API_URL })
+ * const payment = await gocardless.createPayment({ amountMinor: 1500, currency: "GBP", chargeDate: "2026-12-24", mandateId: "MD123", paymentAttemptId: attempt.id })
+ * ```
+ */
+export function createGoCardlessClient(options: { accessToken: string | undefined; baseUrl: string; fetch?: typeof fetch }): GoCardlessClient {
+  const { accessToken } = options;
+  if (!accessToken) throw new GoCardlessNotConfiguredError();
+  const send = options.fetch ?? globalThis.fetch;
+  const base = options.baseUrl.replace(/\/+$/, "");
+
+  async function call<T>(method: "GET" | "POST", path: string, envelope: string, init: { body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${accessToken}`,
+      "GoCardless-Version": GOCARDLESS_VERSION,
+      Accept: "application/json",
+    };
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    if (init.idempotencyKey !== undefined) headers["Idempotency-Key"] = init.idempotencyKey;
+    let response: Response;
+    try {
+      response = await send(`${base}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    } catch (cause) {
+      throw new GoCardlessApiError({ status: 0, code: "network_error", message: `GoCardless could not be reached: ${(cause as Error).message}`, cause });
+    }
+    if (!response.ok) throw await GoCardlessApiError.fromResponse(response);
+    const body = (await response.json().catch(() => undefined)) as Record<string, T> | undefined;
+    const resource = body?.[envelope];
+    if (resource === undefined) throw new GoCardlessApiError({ status: response.status, code: "unexpected_response", message: `GoCardless's answer has no "${envelope}"` });
+    return resource;
+  }
+
+  const getPayment = (id: string) => call<GoCardlessPayment>("GET", `/payments/${encodeURIComponent(id)}`, "payments");
+
+  return {
+    async createPayment(payment) {
+      const body = {
+        payments: {
+          amount: payment.amountMinor,
+          currency: payment.currency,
+          ...(payment.chargeDate !== undefined && { charge_date: payment.chargeDate }),
+          metadata: { payment_attempt_id: payment.paymentAttemptId },
+          links: { mandate: payment.mandateId },
+        },
+      };
+      try {
+        return await call<GoCardlessPayment>("POST", "/payments", "payments", { body, idempotencyKey: payment.paymentAttemptId });
+      } catch (error) {
+        const existing = error instanceof GoCardlessApiError && error.code === "idempotent_creation_conflict" ? error.links.conflicting_resource_id : undefined;
+        if (existing === undefined) throw error;
+        return getPayment(existing);
+      }
+    },
+    getPayment,
+    getMandate: (id) => call<GoCardlessMandate>("GET", `/mandates/${encodeURIComponent(id)}`, "mandates"),
+  };
+}

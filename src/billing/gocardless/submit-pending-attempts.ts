@@ -1,0 +1,112 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../../db/generated";
+import { BILLING_LIMITS as L } from "../billing-limits";
+import { storableText } from "../storable-text";
+import { openToken, type TokenKeyring } from "../token-cipher";
+import { GoCardlessApiError } from "./gocardless-api-error";
+import type { GoCardlessClient } from "./gocardless-client";
+
+/** What one submission run did (one line of the run's log). */
+export interface SubmitSummary {
+  due: number;
+  submitted: number;
+  failed: number;
+}
+
+/**
+ * Submits up to `limit` pending GoCardless attempts, oldest first, each as one
+ * `POST /payments` (Idempotency-Key = the attempt id, so submitting an attempt
+ * again — after a crash between the call and the write below — returns the
+ * payment GoCardless already has, never a second one):
+ * - success: the attempt becomes `processing` with the provider's payment id;
+ * - an error (GoCardless's code + message, or `network_error`, or a token that
+ *   is not active or cannot be decrypted) is recorded on the attempt, which
+ *   stays `pending` for a later run. When and how often to retry is the
+ *   scheduled engine's decision (issue 11, item 1), not this function's.
+ * One D1 read, then per attempt one provider call and one guarded write: a
+ * `limit` of L costs 1 + L queries and L subrequests.
+ *
+ * `chargeDate`: a renewal whose period has not ended yet is collected on its
+ * period's last day; anything already owed is collected as soon as the
+ * mandate allows (no `charge_date`, GoCardless's default).
+ *
+ * @example
+ * ```ts
+ * const summary = await submitPendingAttempts({ db, client, keyring, now: new Date(), limit: 20 })
+ * ```
+ */
+export async function submitPendingAttempts(deps: {
+  db: Kysely<DB>;
+  client: GoCardlessClient;
+  keyring: TokenKeyring;
+  now: Date;
+  limit: number;
+}): Promise<SubmitSummary> {
+  const { db, client, keyring, now } = deps;
+  const pending = await db
+    .selectFrom("payment_attempts as attempt")
+    .leftJoin("direct_debit_tokens as token", "token.id", "attempt.directDebitTokenId")
+    .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
+    .select([
+      "attempt.id",
+      "attempt.amountMinor",
+      "attempt.currency",
+      "token.id as tokenId",
+      "token.status as tokenStatus",
+      "token.tokenCiphertext",
+      "token.tokenKeyId",
+      "subscription.status as subscriptionStatus",
+      "subscription.currentPeriodEnd",
+    ])
+    .where("attempt.provider", "=", "gocardless")
+    .where("attempt.status", "=", "pending")
+    .where("attempt.providerPaymentId", "is", null)
+    .orderBy("attempt.createdAt")
+    .orderBy("attempt.id")
+    .limit(deps.limit)
+    .execute();
+
+  const summary: SubmitSummary = { due: pending.length, submitted: 0, failed: 0 };
+  for (const attempt of pending) {
+    const at = now.toISOString();
+    const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
+    try {
+      if (attempt.tokenId === null || attempt.tokenStatus !== "active" || !attempt.tokenCiphertext || !attempt.tokenKeyId) {
+        throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "The attempt's direct-debit token is missing or not active; nothing was sent." });
+      }
+      const mandateId = await openToken(keyring, { ciphertext: attempt.tokenCiphertext, keyId: attempt.tokenKeyId }, attempt.tokenId).catch((cause: unknown) => {
+        throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "The token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; nothing was sent.", cause });
+      });
+      const payment = await client.createPayment({
+        amountMinor: attempt.amountMinor,
+        currency: attempt.currency,
+        chargeDate: chargeDate(attempt, now),
+        mandateId,
+        paymentAttemptId: attempt.id,
+      });
+      try {
+        await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, updatedAt: at }).execute();
+      } catch (cause) {
+        // GoCardless holds a payment we could not store (its id is another attempt's): say so loudly.
+        console.error(`payment attempt ${attempt.id}: GoCardless payment ${payment.id} could not be stored`, cause);
+        throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} could not be stored on this attempt (another attempt holds it).`, cause });
+      }
+      summary.submitted++;
+    } catch (error) {
+      if (!(error instanceof GoCardlessApiError)) throw error;
+      // Provider text is clamped to what the columns accept, so one odd answer cannot fail the run.
+      const failureCode = storableText(error.code, L.failureCodeLength, "unknown");
+      const failureMessage = storableText(error.message, L.failureMessageLength, "unknown");
+      await update.set({ failureCode, failureMessage, updatedAt: at }).execute();
+      summary.failed++;
+    }
+  }
+  return summary;
+}
+
+/** The renewal's due day while its period runs; undefined (as soon as possible) once money is owed. */
+function chargeDate(attempt: { subscriptionStatus: string | null; currentPeriodEnd: string | null }, now: Date): string | undefined {
+  const renewing = attempt.subscriptionStatus === "active" || attempt.subscriptionStatus === "trialing";
+  if (!renewing || attempt.currentPeriodEnd === null || Date.parse(attempt.currentPeriodEnd) <= now.getTime()) return undefined;
+  return attempt.currentPeriodEnd.slice(0, 10);
+}

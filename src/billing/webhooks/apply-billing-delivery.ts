@@ -1,0 +1,162 @@
+import { runBatch } from "../d1-batch";
+import { findTokensByFingerprints } from "../direct-debit-tokens.repository";
+import { findAttemptsForEvents } from "../payment-attempts.repository";
+import { fingerprintToken } from "../token-fingerprint";
+import { findProcessedEventIds, recordEventQuery } from "../webhook-events.repository";
+import {
+  applyNormalisedEvent,
+  effectsOf,
+  eventRecord,
+  warnIfUnusable,
+  type ApplyContext,
+  type EventOutcome,
+} from "./apply-billing-event";
+import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
+import { effectStatements, type Effect } from "./event-effect";
+import type { EventRows, TokenForEvent } from "./event-rows";
+import { normaliseBillingEvent } from "./normalise-billing-event";
+
+/**
+ * How many events commit together in one D1 batch. A GoCardless delivery
+ * holds up to 250 events about different payments: 10 rounds of one bulk read
+ * and one batch, plus the duplicate check, is 21 queries, inside even the
+ * free plan's 50 per invocation. A batch stays ≤ 25 × 5 statements (record +
+ * two guarded writes with their checks).
+ */
+export const EVENTS_PER_BATCH = 25;
+
+/** What became of one event of a delivery. */
+export interface DeliveryResult {
+  eventId: string;
+  outcome: EventOutcome;
+}
+
+/**
+ * Applies a verified delivery's events, each exactly once, with a bounded
+ * number of D1 queries whatever the delivery's size:
+ * - one query finds which events were processed already (duplicates);
+ * - then in rounds: one query loads every payment attempt the remaining
+ *   events name, one every token they name; up to {@link EVENTS_PER_BATCH}
+ *   events commit in one atomic batch, with the same guarded writes as
+ *   applyBillingEvent.
+ * An event about a row that an earlier event of the round writes waits for
+ * the next round (which reads that row again), and so does every later event
+ * about the same rows: events about one payment or one user's tokens apply in
+ * the order they came; events about different ones do not wait for each other.
+ * When a batch fails, none of it is written: events another delivery recorded
+ * meanwhile become duplicates and the rest go round again; when none was
+ * (a row moved under a concurrent write), its events are applied one at a
+ * time (applyNormalisedEvent), each re-reading its rows.
+ *
+ * @example
+ * ```ts
+ * const results = await applyBillingDelivery(context, adapter.parseEvents(rawBody))
+ * ```
+ */
+export async function applyBillingDelivery(context: ApplyContext, sent: readonly BillingEvent[]): Promise<DeliveryResult[]> {
+  const { db, provider } = context;
+  const events = await Promise.all(sent.map(normaliseBillingEvent));
+  const processed = await findProcessedEventIds(db, provider, events.map((event) => event.eventId));
+  const outcomes: EventOutcome[] = [];
+  let remaining: number[] = [];
+  for (const [index, event] of events.entries()) {
+    // A repeated id within the delivery is a duplicate of its first copy.
+    if (processed.has(event.eventId)) outcomes[index] = "duplicate";
+    else {
+      processed.add(event.eventId);
+      warnIfUnusable(provider, event);
+      remaining.push(index);
+    }
+  }
+
+  while (remaining.length > 0) {
+    const rows = await loadDeliveryRows(context, remaining.map((index) => events[index]!));
+    const batch: { index: number; event: BillingEvent; record: ReturnType<typeof eventRecord>; effects: Effect[] }[] = [];
+    const written = new Set<string>();
+    const waiting: number[] = [];
+    for (const index of remaining) {
+      const event = events[index]!;
+      const keys = rows.keysOf(event);
+      if (batch.length === EVENTS_PER_BATCH || keys.some((key) => written.has(key))) {
+        // Later events about these rows wait too, so they keep their order.
+        waiting.push(index);
+        for (const key of keys) written.add(key);
+        continue;
+      }
+      const effects = await effectsOf(context, rows, event);
+      batch.push({ index, event, record: eventRecord(context, event, effects), effects });
+      for (const key of keys) written.add(key);
+    }
+    try {
+      await runBatch(context.d1, batch.flatMap((item) => [recordEventQuery(db, item.record), ...effectStatements(db, item.record, item.effects)]));
+      for (const item of batch) outcomes[item.index] = item.record.outcome;
+    } catch {
+      // Nothing of the batch was written. A concurrent delivery of the same events
+      // (GoCardless redelivering while this one runs) recorded some first: those are
+      // duplicates, and the rest go round again (one query, however many).
+      const recorded = await findProcessedEventIds(db, provider, batch.map((item) => item.event.eventId));
+      if (recorded.size > 0) {
+        for (const item of batch) if (recorded.has(item.event.eventId)) outcomes[item.index] = "duplicate";
+        const again = batch.filter((item) => !recorded.has(item.event.eventId)).map((item) => item.index);
+        remaining = [...again, ...waiting].sort((a, b) => a - b);
+        continue;
+      }
+      // Otherwise a row moved under a guarded write: one by one, each reading its rows afresh.
+      const triedBefore = batch.length === 1 ? 1 : 0;
+      for (const item of batch) outcomes[item.index] = await applyNormalisedEvent(context, item.event, triedBefore);
+    }
+    remaining = waiting;
+  }
+  return events.map((event, index) => ({ eventId: event.eventId, outcome: outcomes[index]! }));
+}
+
+/** The rows some events are about, loaded in bulk, and which rows each event may write. */
+interface DeliveryRows extends EventRows {
+  /** Every name of a row the event's writes could touch (a payment, an attempt, its subscription, a user's tokens). */
+  keysOf(event: BillingEvent): string[];
+}
+
+async function loadDeliveryRows(context: ApplyContext, events: readonly BillingEvent[]): Promise<DeliveryRows> {
+  const { db, provider } = context;
+  const attempts = await findAttemptsForEvents(db, provider, events.filter(isPaymentEvent));
+  const byPaymentId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [] : [[a.providerPaymentId, a] as const])));
+  const byAttemptId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [[a.id, a] as const] : [])));
+
+  const mandateIds = [...new Set(events.flatMap((event) => (event.kind === "mandate_changed" ? [event.mandateId] : [])))];
+  const fingerprints = new Map<string, string>();
+  if (mandateIds.length > 0) {
+    const key = await context.fingerprintKey();
+    for (const mandateId of mandateIds) fingerprints.set(mandateId, await fingerprintToken(key, provider, mandateId));
+  }
+  const found = await findTokensByFingerprints(db, provider, [...fingerprints.values()]);
+  const tokens = new Map(found.map((token) => [token.tokenFingerprint, token as TokenForEvent] as const));
+
+  // What the database held when loaded; nothing of this round has been written yet,
+  // and an event about a row written earlier in the round waits (keysOf), so this is current.
+  const attemptOf = (event: PaymentEvent) =>
+    byPaymentId.get(event.providerPaymentId) ?? (event.paymentAttemptId === undefined ? undefined : byAttemptId.get(event.paymentAttemptId));
+  const tokenOf = (mandateId: string) => {
+    const fingerprint = fingerprints.get(mandateId);
+    return fingerprint === undefined ? undefined : tokens.get(fingerprint);
+  };
+
+  return {
+    attempt: async (event) => attemptOf(event),
+    token: async (mandateId) => tokenOf(mandateId),
+    keysOf(event) {
+      if (isPaymentEvent(event)) {
+        const attempt = attemptOf(event);
+        return [
+          `payment:${event.providerPaymentId}`,
+          ...(event.paymentAttemptId === undefined ? [] : [`attempt:${event.paymentAttemptId}`]),
+          ...(attempt ? [`attempt:${attempt.id}`] : []),
+          ...(attempt?.providerPaymentId ? [`payment:${attempt.providerPaymentId}`] : []),
+          ...(attempt?.subscription ? [`subscription:${attempt.subscription.id}`] : []),
+        ];
+      }
+      if (event.kind !== "mandate_changed") return [];
+      const token = tokenOf(event.mandateId);
+      return [`mandate:${event.mandateId}`, ...(token ? [`user:${token.userId}`] : [])];
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * GoCardless's webhook signature: `Webhook-Signature` holds the lower-case hex
+ * HMAC-SHA256 of the raw request body, keyed with the webhook endpoint's secret
+ * (GoCardless creates one per endpoint in its dashboard). Nothing else is
+ * signed: there is no timestamp, so a captured delivery stays valid, and
+ * replays are refused by the processed-events ledger instead.
+ */
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether `header` is GoCardless's signature of `rawBody` under one of
+ * `secrets` (several while a secret rotates). Anything but exactly 64
+ * lower-case hex digits is refused, so a Stripe-style `t=…,v1=…` header never
+ * passes. Comparison is `crypto.subtle.verify`, which is constant-time.
+ *
+ * @example
+ * ```ts
+ * const ok = await verifyGoCardlessSignature(request.headers.get("Webhook-Signature"), rawBody, ["<endpoint secret>"])
+ * ```
+ */
+export async function verifyGoCardlessSignature(header: string | null, rawBody: string, secrets: readonly string[]): Promise<boolean> {
+  if (header === null || !HEX_SHA256.test(header)) return false;
+  const signature = hexToBytes(header);
+  const body = new TextEncoder().encode(rawBody);
+  for (const secret of secrets) {
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    if (await crypto.subtle.verify("HMAC", key, signature, body)) return true;
+  }
+  return false;
+}
+
+function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}

@@ -1,0 +1,107 @@
+import { createHmac } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGoCardlessClient } from "../../src/billing/gocardless/gocardless-client";
+import { billingSimulate, USAGE } from "../../scripts/commands/billing-simulate";
+import { startGoCardlessStandIn } from "../../scripts/lib/gocardless-stand-in";
+import { runInProcess, runScript } from "./run-script";
+
+// `pnpm billing:simulate`: GoCardless-signed deliveries to a Worker, and the
+// loopback stand-in of GoCardless's API that `pnpm dev` uses without a token.
+
+describe("billing:simulate <event> <id>", () => {
+  let dir = "";
+  let url = "";
+  const received: { headers: IncomingMessage["headers"]; body: string }[] = [];
+  const worker = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      received.push({ headers: request.headers, body });
+      response.writeHead(200, { "content-type": "application/json" }).end('{"received":1,"results":[]}');
+    });
+  });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "billing-simulate-"));
+    await writeFile(path.join(dir, ".dev.vars"), "BETTER_AUTH_SECRET=x\nWEBHOOK_SECRET_GOCARDLESS=local-secret-1, older-secret\n");
+    await new Promise<void>((resolve) => worker.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(worker.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => worker.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("POSTs one GoCardless-format event, signed as GoCardless signs (hex HMAC-SHA256 of the raw body) with the first local secret", async () => {
+    const run = await runScript("scripts/billing-simulate.ts", ["payments.confirmed", "PM0001", "--attempt", "attempt-1", "--url", url], { cwd: dir });
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^payments\.confirmed PM0001 \(event EV[0-9A-F]{12}\) → 200 /);
+    const [delivery] = received.splice(0);
+    expect(delivery!.headers["webhook-signature"]).toBe(createHmac("sha256", "local-secret-1").update(delivery!.body).digest("hex"));
+    expect(JSON.parse(delivery!.body)).toEqual({
+      events: [
+        {
+          id: expect.stringMatching(/^EV[0-9A-F]{12}$/),
+          created_at: expect.any(String),
+          resource_type: "payments",
+          action: "confirmed",
+          links: { payment: "PM0001" },
+          details: { origin: "gocardless", cause: "payment_confirmed", description: expect.any(String) },
+          resource_metadata: { payment_attempt_id: "attempt-1" },
+        },
+      ],
+    });
+  });
+
+  it.each([
+    [["payments.nope", "PM1"], /^error: unknown event 'payments\.nope'; one of: payments\.submitted, /],
+    [["constructor.x", "PM1"], /^error: unknown event 'constructor\.x'/],
+    [["payments.confirmed"], /^error: give one event type and one id/],
+    [["mandates.active", "MD1", "--attempt", "a"], /^error: --attempt is for payments events only/],
+    [["payments.confirmed", "PM1", "--dev-vars", "missing.vars"], /^error: cannot read missing\.vars; run `pnpm dev` once/],
+    [["payments.confirmed", "PM1", "--bogus"], /^error: Unknown option '--bogus'/],
+  ])("%j: one line saying what is wrong, exit 2, nothing sent", async (args, message) => {
+    const run = await runInProcess(billingSimulate, [...args, "--url", url], USAGE);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(received).toHaveLength(0);
+  });
+
+  it("nothing listening: one line saying to start pnpm dev, exit 1", async () => {
+    const run = await runInProcess(billingSimulate, ["mandates.active", "MD1", "--url", "http://127.0.0.1:9", "--dev-vars", path.join(dir, ".dev.vars")], USAGE);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe("error: nothing answers at http://127.0.0.1:9/api/billing/webhooks/gocardless; start the Worker with `pnpm dev` (or pass --url)");
+  });
+});
+
+describe("the GoCardless stand-in, through the Worker's own client", () => {
+  it("creates a payment; the same Idempotency-Key again yields that payment (409 → GET), never a second; mandates belong to its customer", async () => {
+    const lines: string[] = [];
+    const standIn = await startGoCardlessStandIn({ port: 0, customer: "CU0000TEST", log: (line) => lines.push(line) });
+    try {
+      expect(standIn.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const payment = { amountMinor: 500, currency: "EUR", chargeDate: undefined, mandateId: "MD0001", paymentAttemptId: "attempt-1" };
+      const first = await client.createPayment(payment);
+      const again = await client.createPayment(payment);
+      expect(first).toMatchObject({ status: "pending_submission", amount: 500, currency: "EUR", metadata: { payment_attempt_id: "attempt-1" }, links: { mandate: "MD0001" } });
+      expect(again).toEqual(first);
+      expect(lines).toEqual([
+        "gocardless stand-in: POST /payments → 201",
+        "gocardless stand-in: POST /payments → 409",
+        `gocardless stand-in: GET /payments/${first.id} → 200`,
+      ]);
+      expect((await client.getMandate("MD0001")).links.customer).toBe("CU0000TEST");
+      const anonymous = await fetch(`${standIn.url}/payments/${first.id}`, { headers: { "GoCardless-Version": "2015-07-06" } });
+      expect(anonymous.status).toBe(401);
+      expect(((await anonymous.json()) as any).error.errors[0].reason).toBe("missing_authorization_header");
+    } finally {
+      await standIn.close();
+    }
+  });
+});

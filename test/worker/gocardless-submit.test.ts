@@ -1,0 +1,129 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createGoCardlessClient } from "../../src/billing/gocardless/gocardless-client";
+import { submitPendingAttempts } from "../../src/billing/gocardless/submit-pending-attempts";
+import { loadTokenKeyring } from "../../src/billing/token-cipher";
+import { createDb } from "../../src/db/create-db";
+import { signUp, type TestUser } from "../support/auth-session";
+import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
+import { createdPaymentBody, idempotentCreationConflictBody, mandateIsInactiveBody } from "../support/gocardless/api-fixtures";
+import { migrateToLatest } from "../support/migrate-to-latest";
+import { paymentEvent, sendWebhook } from "../support/webhook-signer";
+
+// Pending attempts submitted to GoCardless on a real local D1, the API
+// stubbed at the network edge with answers from its API reference.
+
+const BASE = "https://api-sandbox.gocardless.com";
+let hal: TestUser;
+let mandateId: string;
+let plans = 0;
+
+beforeAll(async () => {
+  await migrateToLatest(env.DB);
+  await seedPlan("submit-plan", { amountMinor: 1500, currency: "GBP" });
+  hal = await signUp("hal-submit@example.com");
+  ({ mandateId } = await addActiveToken(hal));
+});
+
+function stubFetch(...answers: (Response | Error)[]) {
+  const sent: { method: string; url: string; headers: Headers; body: any }[] = [];
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const text = await request.text();
+    sent.push({ method: request.method, url: request.url, headers: request.headers, body: text ? JSON.parse(text) : undefined });
+    const answer = answers.shift();
+    if (answer === undefined) throw new Error("unexpected request");
+    if (answer instanceof Error) throw answer;
+    return answer;
+  }) as typeof globalThis.fetch;
+  return { fetch, sent };
+}
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+async function run(fetch: typeof globalThis.fetch, now = new Date()) {
+  const client = createGoCardlessClient({ accessToken: "sandbox_token", baseUrl: BASE, fetch });
+  return submitPendingAttempts({ db: createDb(env.DB), client, keyring: await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS), now, limit: 10 });
+}
+async function attemptRow(id: string) {
+  return env.DB.prepare("select status, providerPaymentId, failureCode, failureMessage from payment_attempts where id = ?").bind(id).first();
+}
+async function freshAttempt() {
+  const code = `submit-${++plans}`;
+  await seedPlan(code, { amountMinor: 1500, currency: "GBP" });
+  const subscriptionId = await subscribe(hal, code);
+  return { ...(await startPayment(hal, subscriptionId)), subscriptionId };
+}
+
+describe("submitPendingAttempts", () => {
+  it("POSTs the pending attempt with its mandate; the attempt becomes processing with GoCardless's payment id; a second run sends nothing", async () => {
+    const attempt = await freshAttempt();
+    const { fetch, sent } = stubFetch(json(createdPaymentBody(attempt.id), 201));
+
+    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, failed: 0 });
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.headers.get("idempotency-key")).toBe(attempt.id);
+    // A first payment is owed now: no charge_date, GoCardless collects as soon as the mandate allows.
+    expect(sent[0]!.body).toEqual({ payments: { amount: 1500, currency: "GBP", metadata: { payment_attempt_id: attempt.id }, links: { mandate: mandateId } } });
+    expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM009P3V243EGQ", failureCode: null, failureMessage: null });
+    expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, failed: 0 });
+
+    // GoCardless's confirmation then finds it by the payment id.
+    await sendWebhook([paymentEvent("confirmed", attempt.id, "PM009P3V243EGQ")]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
+  });
+
+  it("a renewal whose period still runs is collected on the period's last day", async () => {
+    const attempt = await freshAttempt();
+    await sendWebhook([paymentEvent("confirmed", attempt.id, `PM-FIRST-${attempt.id.slice(0, 8)}`)]);
+    const period = await setSubscriptionState(attempt.subscriptionId, { periodEndsInDays: 2 });
+    const renewal = await startPayment(hal, attempt.subscriptionId);
+    const { fetch, sent } = stubFetch(json(createdPaymentBody(renewal.id, "PM0000RENEWAL"), 201));
+
+    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, failed: 0 });
+
+    expect(sent[0]!.body.payments.charge_date).toBe(period.currentPeriodEnd.slice(0, 10));
+    await sendWebhook([paymentEvent("cancelled", renewal.id, "PM0000RENEWAL")]);
+  });
+
+  it("a provider error is recorded on the attempt, which stays pending; the run after a lost answer gets the existing payment (409), not a second one", async () => {
+    const attempt = await freshAttempt();
+    const refused = stubFetch(json(mandateIsInactiveBody, 422));
+    expect(await run(refused.fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
+    expect(await attemptRow(attempt.id)).toEqual({
+      status: "pending",
+      providerPaymentId: null,
+      failureCode: "mandate_is_inactive",
+      failureMessage: "The mandate for this payment is cancelled",
+    });
+
+    // The run dies after GoCardless created the payment (the answer never arrives)...
+    const lost = stubFetch(new TypeError("Network connection lost."));
+    expect(await run(lost.fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "network_error" });
+    // ...so the next run sends the same Idempotency-Key, and GoCardless names the payment it has.
+    const retried = stubFetch(json(idempotentCreationConflictBody("PM0000RETRIED"), 409), json(createdPaymentBody(attempt.id, "PM0000RETRIED")));
+    expect(await run(retried.fetch)).toEqual({ due: 1, submitted: 1, failed: 0 });
+    expect(retried.sent.map((request) => request.headers.get("idempotency-key"))).toEqual([attempt.id, null]);
+    expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM0000RETRIED", failureCode: null, failureMessage: null });
+  });
+
+  it("an attempt whose token is no longer active is not sent; the reason is recorded", async () => {
+    const attempt = await freshAttempt();
+    await env.DB.prepare("update direct_debit_tokens set status = 'expired', isDefault = 0 where userId = ?").bind(hal.id).run();
+    const { fetch, sent } = stubFetch();
+    expect(await run(fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
+    expect(sent).toHaveLength(0);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "mandate_not_active" });
+    await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
+  });
+
+  it("a payment id another attempt already holds is recorded as a failure on the attempt, and the run goes on", async () => {
+    await env.DB.prepare("update direct_debit_tokens set status = 'active', isDefault = 1 where userId = ? and id = (select min(id) from direct_debit_tokens where userId = ?)").bind(hal.id, hal.id).run();
+    const first = await freshAttempt();
+    const second = await freshAttempt();
+    const { fetch } = stubFetch(json(createdPaymentBody(first.id, "PM0000TWICE"), 201), json(createdPaymentBody(second.id, "PM0000TWICE"), 201));
+    expect(await run(fetch)).toEqual({ due: 2, submitted: 1, failed: 1 });
+    expect(await attemptRow(second.id)).toMatchObject({ status: "pending", failureCode: "provider_payment_conflict" });
+  });
+});

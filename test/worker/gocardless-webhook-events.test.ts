@@ -1,0 +1,218 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { gocardlessAdapter } from "../../src/billing/webhooks/gocardless-adapter";
+import { signUp, type TestUser } from "../support/auth-session";
+import { api, billingSnapshot, tokenBody } from "../support/billing-api";
+import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { migrateToLatest } from "../support/migrate-to-latest";
+import { mandateEvent, paymentEvent, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
+
+// Every GoCardless event that moves money or a mandate, through the Worker on
+// a real local D1: what it does, that a redelivery changes nothing, and that
+// events arriving out of order leave the rows as the provider's final state says.
+
+let gil: TestUser;
+let plans = 0;
+
+beforeAll(async () => {
+  await migrateToLatest(env.DB);
+  gil = await signUp("gil-events@example.com");
+  await addActiveToken(gil);
+});
+
+/** A pending attempt on a fresh subscription of gil's, and the payment id GoCardless would give it. */
+async function pendingAttempt(): Promise<{ id: string; subscriptionId: string; paymentId: string }> {
+  const code = `events-${++plans}`;
+  await seedPlan(code);
+  const subscriptionId = await subscribe(gil, code);
+  const attempt = await startPayment(gil, subscriptionId);
+  return { id: attempt.id, subscriptionId, paymentId: `PM${crypto.randomUUID().slice(0, 12).toUpperCase()}` };
+}
+
+async function attemptRow(id: string) {
+  return env.DB.prepare("select status, providerPaymentId, failureCode, nextRetryAt from payment_attempts where id = ?").bind(id).first();
+}
+async function subscriptionStatus(id: string) {
+  return (await env.DB.prepare("select status from user_subscriptions where id = ?").bind(id).first<{ status: string }>())!.status;
+}
+
+/** Sends each event in its own delivery; returns the outcomes. */
+async function deliver(...events: GoCardlessEvent[]): Promise<string[]> {
+  const outcomes: string[] = [];
+  for (const event of events) {
+    const response = await sendWebhook([event]);
+    expect(response.status).toBe(200);
+    outcomes.push(((await response.json()) as any).results[0].outcome);
+  }
+  return outcomes;
+}
+
+/** Redelivers events already applied: each is a duplicate and no billing row changes. */
+async function expectRedeliveryChangesNothing(...events: GoCardlessEvent[]) {
+  const before = await billingSnapshot();
+  expect(await deliver(...events)).toEqual(events.map(() => "duplicate"));
+  expect(await billingSnapshot()).toEqual(before);
+}
+
+describe("the GoCardless adapter's table", () => {
+  const cases: [string, string][] = [
+    ["payments.submitted", "payment_submitted"],
+    ["payments.confirmed", "payment_succeeded"],
+    ["payments.paid_out", "payment_succeeded"],
+    ["payments.failed", "payment_failed"],
+    ["payments.late_failure_settled", "payment_reversal_settled"],
+    ["payments.charged_back", "payment_reversed"],
+    ["payments.chargeback_cancelled", "payment_reinstated"],
+    ["payments.chargeback_settled", "payment_reversal_settled"],
+    ["payments.cancelled", "payment_canceled"],
+    ["payments.resubmission_requested", "payment_resubmission_requested"],
+    ["payments.created", "other"],
+    ["payments.constructor", "other"],
+    ["mandates.active", "mandate_changed:active"],
+    ["mandates.reinstated", "mandate_changed:active"],
+    ["mandates.cancelled", "mandate_changed:revoked"],
+    ["mandates.failed", "mandate_changed:failed"],
+    ["mandates.blocked", "mandate_changed:failed"],
+    ["mandates.expired", "mandate_changed:expired"],
+    ["mandates.consumed", "mandate_changed:expired"],
+    ["mandates.replaced", "mandate_changed:expired"],
+    ["mandates.transferred", "mandate_transferred"],
+    ["mandates.created", "other"],
+    ["payouts.paid", "other"],
+  ];
+  it.each(cases)("%s → %s", (type, expected) => {
+    const [resource_type, action] = type.split(".");
+    const [event] = gocardlessAdapter.parseEvents(
+      JSON.stringify({ events: [{ id: "EV1", resource_type, action, links: { payment: "PM1", mandate: "MD1" }, details: {} }] }),
+    );
+    expect(event!.kind === "mandate_changed" ? `${event!.kind}:${event!.status}` : event!.kind).toBe(expected);
+    expect(event!.eventType).toBe(type);
+  });
+});
+
+describe("payment events", () => {
+  it("submitted → processing with the payment id; confirmed → succeeded and active; paid_out changes nothing more", async () => {
+    const attempt = await pendingAttempt();
+    const events = [paymentEvent("submitted", attempt.id, attempt.paymentId), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
+    expect(await deliver(events[0]!)).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "processing", providerPaymentId: attempt.paymentId });
+    expect(await deliver(events[1]!, paymentEvent("paid_out", attempt.id, attempt.paymentId))).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    await expectRedeliveryChangesNothing(...events);
+  });
+
+  it("paid_out when confirmed never came settles the attempt", async () => {
+    const attempt = await pendingAttempt();
+    expect(await deliver(paymentEvent("paid_out", attempt.id, attempt.paymentId))).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", providerPaymentId: attempt.paymentId });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+  });
+
+  it("out of order: failed before submitted stays failed, and submitted is ignored", async () => {
+    const attempt = await pendingAttempt();
+    const failed = paymentEvent("failed", attempt.id, attempt.paymentId, "insufficient_funds");
+    const submitted = paymentEvent("submitted", attempt.id, attempt.paymentId);
+    expect(await deliver(failed, submitted)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "insufficient_funds", providerPaymentId: attempt.paymentId });
+    await expectRedeliveryChangesNothing(failed, submitted);
+  });
+
+  it("failed after confirmed is a late failure: the attempt becomes failed with the cause, due again at once, and the debt reopens; a settled late failure changes nothing", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+      paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
+      paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
+    ];
+    expect(await deliver(events[0]!)).toEqual(["applied"]);
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    expect(await deliver(events[1]!, events[2]!)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", nextRetryAt: expect.any(String) });
+    // The reversed money paid for the only period: it is owed again (the lifecycle's payment_reversed).
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
+    await expectRedeliveryChangesNothing(...events);
+  });
+
+  it("charged_back after paid_out → failed and past_due; chargeback_cancelled → succeeded and active again; chargeback_settled changes nothing", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("paid_out", attempt.id, attempt.paymentId),
+      paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
+    ];
+    expect(await deliver(...events)).toEqual(["applied", "applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
+    const more = [paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId), paymentEvent("chargeback_settled", attempt.id, attempt.paymentId)];
+    expect(await deliver(...more)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null, nextRetryAt: null });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    await expectRedeliveryChangesNothing(...events, ...more);
+  });
+
+  it("out of order: charged_back before confirmed → failed (the money did not stay); the late confirmed changes nothing", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+    ];
+    expect(await deliver(...events)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    await expectRedeliveryChangesNothing(...events);
+  });
+
+  it("cancelled on a pending attempt → canceled, with no retry; a later confirmed is ignored", async () => {
+    const attempt = await pendingAttempt();
+    const events = [paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled"), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
+    expect(await deliver(...events)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "canceled", failureCode: "mandate_cancelled", nextRetryAt: null });
+    // No money moved: the subscription is as it was (the lifecycle's payment_canceled).
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    await expectRedeliveryChangesNothing(...events);
+  });
+
+  it("resubmission_requested after failed → processing with no retry of ours; then confirmed → succeeded", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("failed", attempt.id, attempt.paymentId, "insufficient_funds"),
+      paymentEvent("resubmission_requested", attempt.id, attempt.paymentId),
+    ];
+    expect(await deliver(...events)).toEqual(["applied", "applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "processing", failureCode: null, nextRetryAt: null });
+    expect(await deliver(paymentEvent("confirmed", attempt.id, attempt.paymentId))).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
+    await expectRedeliveryChangesNothing(...events);
+  });
+});
+
+describe("mandate events", () => {
+  async function storedToken(status: string) {
+    const body = tokenBody();
+    const created = await api("/api/billing/direct-debit-tokens", { user: gil, json: body });
+    expect(created.status).toBe(201);
+    await env.DB.prepare("update direct_debit_tokens set status = ?1, revokedAt = case when ?1 = 'revoked' then ?2 end where id = ?3")
+      .bind(status, new Date().toISOString(), created.body.token.id)
+      .run();
+    return { id: created.body.token.id as string, mandateId: body.token };
+  }
+  async function tokenStatus(id: string) {
+    return (await env.DB.prepare("select status from direct_debit_tokens where id = ?").bind(id).first<{ status: string }>())!.status;
+  }
+
+  it.each([
+    ["reinstated", "expired", "active"],
+    ["reinstated", "revoked", "revoked"],
+    ["consumed", "active", "expired"],
+    ["blocked", "active", "failed"],
+    ["replaced", "active", "expired"],
+    ["transferred", "active", "active"],
+    ["cancelled", "active", "revoked"],
+  ])("mandates.%s on a token that is %s leaves it %s; a redelivery changes nothing", async (action, from, to) => {
+    const token = await storedToken(from);
+    const event = mandateEvent(token.mandateId, action, action === "replaced" ? { new_mandate: "MDNEW0001" } : {});
+    expect(await deliver(event)).toEqual([from === to ? "ignored" : "applied"]);
+    expect(await tokenStatus(token.id)).toBe(to);
+    await expectRedeliveryChangesNothing(event);
+  });
+});
