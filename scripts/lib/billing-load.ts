@@ -70,8 +70,10 @@ export async function setUpLoadUsers(worker: LocalWorker): Promise<LoadUser[]> {
     if (stored.status !== 201) throw new Error(`storing a mandate answered ${stored.status}: ${await stored.text()}`);
     users.push(user);
   }
-  await usingD1({ remote: false, env: undefined, persistTo: worker.persistTo, config: worker.config }, (db) =>
-    db.prepare(`update direct_debit_tokens set status = 'active', isDefault = 1`).run(),
+  await whileServed(() =>
+    usingD1({ remote: false, env: undefined, persistTo: worker.persistTo, config: worker.config }, (db) =>
+      db.prepare(`update direct_debit_tokens set status = 'active', isDefault = 1`).run(),
+    ),
   );
   return users;
 }
@@ -146,12 +148,14 @@ export async function runLoad(
 
 /** Rows per Idempotency-Key after a load, from D1. */
 export async function attemptRowsByKey(worker: LocalWorker): Promise<Map<string, number>> {
-  return usingD1({ remote: false, env: undefined, persistTo: worker.persistTo, config: worker.config }, async (db) => {
+  return whileServed(() =>
+    usingD1({ remote: false, env: undefined, persistTo: worker.persistTo, config: worker.config }, async (db) => {
     const { results } = await db
       .prepare(`select idempotencyKey as key, count(*) as n from payment_attempts group by userId, idempotencyKey`)
       .all<{ key: string; n: number }>();
     return new Map(results.map((row) => [row.key, row.n]));
-  });
+  }),
+  );
 }
 
 async function timed(
@@ -191,4 +195,21 @@ function send(
     headers,
     signal: init.signal,
   });
+}
+
+/**
+ * Runs `open` against the D1 files `wrangler dev` is serving. A second workerd
+ * on the same SQLite files sometimes finds them busy ("Failed to get session
+ * commit token"); the load has stopped by then, so a short retry gets through.
+ */
+async function whileServed<T>(open: () => Promise<T>, tries = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      const busy = /session commit token|SQLITE_BUSY|database is locked/.test(String(error));
+      if (!busy || attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
 }
