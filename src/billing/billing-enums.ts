@@ -45,6 +45,9 @@ export const LIVE_SUBSCRIPTION_STATUSES = SUBSCRIPTION_STATUSES.filter(
 export const PAYMENT_ATTEMPT_STATUSES = ["pending", "processing", "succeeded", "failed", "canceled"] as const;
 export type PaymentAttemptStatus = (typeof PAYMENT_ATTEMPT_STATUSES)[number];
 
+/** Attempts whose outcome is still open: a subscription has at most one (a partial unique index). */
+export const OPEN_ATTEMPT_STATUSES = ["pending", "processing"] as const satisfies readonly PaymentAttemptStatus[];
+
 /** `direct_debit_tokens.status`: the mandate's state at the provider. */
 export const DIRECT_DEBIT_TOKEN_STATUSES = ["pending", "active", "revoked", "failed", "expired"] as const;
 export type DirectDebitTokenStatus = (typeof DIRECT_DEBIT_TOKEN_STATUSES)[number];

@@ -72,6 +72,7 @@ export const paymentAttemptFields = z.strictObject({
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
   refundDue: zeroOrOneSchema.optional(),
+  periodStart: isoTimestampSchema.nullish(),
 });
 
 // Cross-column rules below are CHECKs in the migration too. (Each refine gets

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
-import { OPEN_ATTEMPT_STATUSES } from "./payment-attempts.repository";
+import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
 
 /** What stops a user's deletion: money that may still move, or is owed back. */
 export interface MoneyInFlight {

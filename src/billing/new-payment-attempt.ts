@@ -66,6 +66,8 @@ export async function newPaymentAttempt(
     failureMessage: null,
     nextRetryAt: null,
     refundDue: 0,
+    // The stored period is the last one paid: this payment pays for the one starting at its end.
+    periodStart: subscription.currentPeriodEnd,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -1,11 +1,10 @@
 import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
+import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
 import { BILLING_LIMITS } from "./billing-limits";
 import type { KeysetPosition } from "./keyset-cursor";
 
-/** Attempts whose outcome is still open: a subscription has at most one (see insertAttemptIfIdle). */
-export const OPEN_ATTEMPT_STATUSES = ["pending", "processing"] as const;
 
 /**
  * The user's attempt made with this idempotency key, if any.

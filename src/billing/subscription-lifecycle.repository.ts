@@ -4,7 +4,7 @@ import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/bill
 import type { LifecycleState } from "./lifecycle/decide";
 import { settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
-import { OPEN_ATTEMPT_STATUSES } from "./payment-attempts.repository";
+import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
 
 /** How often a lifecycle write re-reads a subscription that keeps changing under it before giving up. */

@@ -62,6 +62,7 @@ export interface PaymentAttempts {
   id: string;
   idempotencyKey: string;
   nextRetryAt: string | null;
+  periodStart: string | null;
   provider: string;
   providerPaymentId: string | null;
   refundDue: Generated<number>;

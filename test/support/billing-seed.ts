@@ -125,6 +125,7 @@ export function attemptRow(userId: string, overrides: Partial<NewPaymentAttempt>
     failureCode: null,
     failureMessage: null,
     nextRetryAt: null,
+    periodStart: null,
     createdAt: SEED_NOW,
     updatedAt: SEED_NOW,
     ...overrides,

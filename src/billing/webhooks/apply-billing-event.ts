@@ -4,7 +4,8 @@ import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/schema/
 import { runBatch } from "../d1-batch";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
-import { OPEN_ATTEMPT_STATUSES, type AttemptForEvent } from "../payment-attempts.repository";
+import { OPEN_ATTEMPT_STATUSES } from "../billing-enums";
+import type { AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
 import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
 import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";

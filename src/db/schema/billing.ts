@@ -22,6 +22,7 @@ import {
   BILLING_INTERVALS,
   DIRECT_DEBIT_TOKEN_STATUSES,
   ENDED_SUBSCRIPTION_STATUSES,
+  OPEN_ATTEMPT_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
 } from "../../billing/billing-enums";
@@ -105,6 +106,8 @@ export const userSubscriptions = sqliteTable(
     index("user_subscriptions_userId_createdAt_id_idx").on(t.userId, t.createdAt, t.id),
     index("user_subscriptions_planId_idx").on(t.planId),
     index("user_subscriptions_live_planId_idx").on(t.planId).where(noneOf(t.status, ENDED_SUBSCRIPTION_STATUSES)),
+    // The scheduled engine's sweeps of due periods, oldest first.
+    index("user_subscriptions_status_currentPeriodEnd_idx").on(t.status, t.currentPeriodEnd),
     uniqueIndex("user_subscriptions_live_unique")
       .on(t.userId, t.planId)
       .where(noneOf(t.status, ENDED_SUBSCRIPTION_STATUSES)),
@@ -204,6 +207,8 @@ export const paymentAttempts = sqliteTable(
     updatedAt: text("updatedAt").notNull(),
     // 1: money arrived for a subscription that no longer collects, owed back (20261201110000_billing_cycle_anchor).
     refundDue: integer("refundDue").notNull().default(0),
+    // Start of the period the attempt pays for: the subscription's currentPeriodEnd when it was created (20261202100000_payment_attempt_periods).
+    periodStart: text("periodStart"),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -233,6 +238,10 @@ export const paymentAttempts = sqliteTable(
     check("payment_attempts_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
     check("payment_attempts_refundDue_boolean", oneOf(t.refundDue, [0, 1])),
     index("payment_attempts_refundDue_idx").on(t.createdAt).where(sql`${t.refundDue} = 1`),
+    check("payment_attempts_periodStart_iso8601", isoTimestamp(t.periodStart)),
+    // Exactly once per period and attempt number, at most one open attempt: the scheduled engine's guarantees.
+    uniqueIndex("payment_attempts_subscriptionId_periodStart_attemptNumber_unique").on(t.subscriptionId, t.periodStart, t.attemptNumber),
+    uniqueIndex("payment_attempts_open_subscriptionId_unique").on(t.subscriptionId).where(oneOf(t.status, OPEN_ATTEMPT_STATUSES)),
   ],
 );
 
