@@ -27,6 +27,8 @@ declare global {
       GOCARDLESS_ACCESS_TOKEN?: string;
       /** GoCardless's API base URL: https://api-sandbox.gocardless.com or https://api.gocardless.com (wrangler.toml). */
       GOCARDLESS_API_URL: string;
+      /** Items per sweep of the scheduled billing engine (1–150, default 8; docs/billing-engine.md). */
+      BILLING_ENGINE_CHUNK?: string;
       /** GoCardless webhook endpoint secret(s), comma-separated while rotating. */
       WEBHOOK_SECRET_GOCARDLESS?: string;
       /** Comma-separated e-mails of users who may manage plans (their e-mail must be verified). */

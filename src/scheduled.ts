@@ -1,39 +1,47 @@
 import { createGoCardlessClient, GoCardlessNotConfiguredError } from "./billing/gocardless/gocardless-client";
-import { submitPendingAttempts } from "./billing/gocardless/submit-pending-attempts";
+import { runBillingEngine, type EngineProvider } from "./billing/engine/run-billing-engine";
 import { loadTokenKeyring } from "./billing/token-cipher";
 import { getDb } from "./db/get-db";
 import type { Env } from "./env";
 
-/**
- * Attempts submitted per run. Each costs one `POST /payments` subrequest (two
- * when GoCardless answers with an idempotency conflict) and one D1 write:
- * 20 → at most 40 subrequests and 21 D1 queries, inside the free plan's 50 of each.
- */
-export const SUBMIT_PER_RUN = 20;
+/** Items per sweep when `BILLING_ENGINE_CHUNK` is not set: 3 + 5·8 = 43 D1 queries, ≤ 16 subrequests (free plan: 50 of each). */
+export const DEFAULT_ENGINE_CHUNK = 8;
+/** The largest chunk: 3 + 5·150 = 753 D1 queries, inside the paid plan's 1,000 per invocation. */
+export const MAX_ENGINE_CHUNK = 150;
 
 /**
- * The Cron Trigger (`wrangler.toml` `[triggers]`): submits pending payment
- * attempts to GoCardless, oldest first, and logs one JSON summary line for
- * `wrangler tail`. Without `GOCARDLESS_ACCESS_TOKEN` it sends nothing and
- * logs why. Only submission for now; renewals, retries and deadlines are the
- * scheduled engine's (issue 11, item 1), which will run from here.
+ * The Cron Trigger (`wrangler.toml` `[triggers]`): one run of the scheduled
+ * billing engine at `controller.scheduledTime` (src/billing/engine/), then
+ * one JSON summary line for `wrangler tail`. Without `GOCARDLESS_ACCESS_TOKEN`
+ * it applies the time events only, creates and sends nothing, and says why.
  *
  * @example
  * ```sh
- * wrangler dev --test-scheduled   # then: curl http://localhost:8787/__scheduled
+ * wrangler dev --test-scheduled   # then: curl "http://localhost:8787/__scheduled?time=1767225600000"
  * ```
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
   const now = new Date(controller.scheduledTime);
-  let client;
+  const chunk = engineChunk(env.BILLING_ENGINE_CHUNK);
+  let provider: EngineProvider;
   try {
-    client = createGoCardlessClient({ accessToken: env.GOCARDLESS_ACCESS_TOKEN, baseUrl: env.GOCARDLESS_API_URL });
+    const client = createGoCardlessClient({ accessToken: env.GOCARDLESS_ACCESS_TOKEN, baseUrl: env.GOCARDLESS_API_URL });
+    provider = { client, keyring: await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS) };
   } catch (error) {
     if (!(error instanceof GoCardlessNotConfiguredError)) throw error;
-    console.log(JSON.stringify({ job: "submit-payments", at: now.toISOString(), skipped: error.message }));
-    return;
+    provider = { unavailable: error.message };
   }
-  const keyring = await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS);
-  const summary = await submitPendingAttempts({ db: getDb(env.DB), client, keyring, now, limit: SUBMIT_PER_RUN });
-  console.log(JSON.stringify({ job: "submit-payments", at: now.toISOString(), ...summary }));
+  const summary = await runBillingEngine({ db: getDb(env.DB), now, chunk, provider });
+  const line = { job: "billing-engine", at: now.toISOString(), cron: controller.cron, chunk, ...summary.totals(), byKind: summary.byKind };
+  console.log(JSON.stringify("unavailable" in provider ? { ...line, collection: "skipped", reason: provider.unavailable } : line));
+}
+
+/** `BILLING_ENGINE_CHUNK` as a whole number in 1..MAX_ENGINE_CHUNK; anything else is a configuration error said plainly. */
+function engineChunk(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_ENGINE_CHUNK;
+  const chunk = Number(value);
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_ENGINE_CHUNK) {
+    throw new Error(`BILLING_ENGINE_CHUNK must be a whole number from 1 to ${MAX_ENGINE_CHUNK}, got ${JSON.stringify(value)}`);
+  }
+  return chunk;
 }

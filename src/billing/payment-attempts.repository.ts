@@ -32,8 +32,11 @@ export function findAttemptByIdempotencyKey(db: Kysely<DB>, userId: string, key:
  *   cancelAtPeriodEnd): the caller decided the payment was due from that
  *   state, and a payment that settled meanwhile has moved the period on.
  *
- * Race-safe by construction: SQLite runs the statement atomically. The caller
- * reads the row back by key to learn which case happened.
+ * Race-safe by construction: SQLite runs the statement atomically, and the
+ * unique indexes on (subscriptionId, periodStart, attemptNumber) and on the
+ * open attempt of a subscription refuse what two concurrent inserts would
+ * both pass. Returns whether a row was inserted; the caller reads the row
+ * back by key to learn which case happened.
  *
  * @example
  * ```ts
@@ -45,9 +48,9 @@ export async function insertAttemptIfIdle(
   db: Kysely<DB>,
   row: NewPaymentAttempt & { subscriptionId: string },
   asRead: Pick<UserSubscriptionRow, "status" | "currentPeriodEnd" | "cancelAtPeriodEnd">,
-): Promise<void> {
+): Promise<boolean> {
   const columns = Object.keys(row) as (keyof typeof row & string)[];
-  await db
+  const [result] = await db
     .insertInto("payment_attempts")
     .columns(columns)
     .expression(
@@ -76,6 +79,7 @@ export async function insertAttemptIfIdle(
     )
     .onConflict((conflict) => conflict.doNothing())
     .execute();
+  return (result?.numInsertedOrUpdatedRows ?? 0n) > 0n;
 }
 
 /**

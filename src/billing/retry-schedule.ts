@@ -1,4 +1,4 @@
-import { BILLING_POLICY, DAY_MS } from "./lifecycle/billing-policy";
+import { BILLING_POLICY, DAY_MS, HOUR_MS } from "./lifecycle/billing-policy";
 
 /**
  * When to retry after attempt number `attemptNumber` failed at `failedAt`
@@ -18,4 +18,25 @@ export function nextRetryAt(attemptNumber: number, failedAt: Date): Date | null 
   const days = BILLING_POLICY.retryDelaysDays[attemptNumber - 1];
   if (days === undefined) return null;
   return new Date(failedAt.getTime() + days * DAY_MS);
+}
+
+/** The shortest and longest wait before an attempt the provider refused to create is sent again. */
+export const SUBMISSION_BACKOFF_MS = { min: HOUR_MS / 4, max: DAY_MS } as const;
+
+/**
+ * When to send again an attempt whose submission failed at `failedAt` (the
+ * provider answered an error, or did not answer): after as long as the
+ * attempt has already waited since `createdAt`, between 15 minutes and a
+ * day — an exponential backoff that needs no counter, so a provider outage
+ * is not hammered every run and a blip costs one run.
+ *
+ * @example
+ * ```ts
+ * nextSubmissionAt("2026-12-01T09:00:00.000Z", new Date("2026-12-01T10:00:00.000Z")) // 2026-12-01T11:00:00.000Z
+ * ```
+ */
+export function nextSubmissionAt(createdAt: string, failedAt: Date): Date {
+  const waited = failedAt.getTime() - Date.parse(createdAt);
+  const wait = Math.min(Math.max(waited, SUBMISSION_BACKOFF_MS.min), SUBMISSION_BACKOFF_MS.max);
+  return new Date(failedAt.getTime() + wait);
 }

@@ -44,6 +44,7 @@ async function run(fetch: typeof globalThis.fetch, now = new Date()) {
   const client = createGoCardlessClient({ accessToken: "sandbox_token", baseUrl: BASE, fetch });
   return submitPendingAttempts({ db: createDb(env.DB), client, keyring: await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS), now, limit: 10 });
 }
+const minutesLater = (minutes: number) => new Date(Date.now() + minutes * 60_000);
 async function attemptRow(id: string) {
   return env.DB.prepare("select status, providerPaymentId, failureCode, failureMessage from payment_attempts where id = ?").bind(id).first();
 }
@@ -59,14 +60,14 @@ describe("submitPendingAttempts", () => {
     const attempt = await freshAttempt();
     const { fetch, sent } = stubFetch(json(createdPaymentBody(attempt.id), 201));
 
-    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, failed: 0 });
+    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
 
     expect(sent).toHaveLength(1);
     expect(sent[0]!.headers.get("idempotency-key")).toBe(attempt.id);
     // A first payment is owed now: no charge_date, GoCardless collects as soon as the mandate allows.
     expect(sent[0]!.body).toEqual({ payments: { amount: 1500, currency: "GBP", metadata: { payment_attempt_id: attempt.id }, links: { mandate: mandateId } } });
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM009P3V243EGQ", failureCode: null, failureMessage: null });
-    expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, failed: 0 });
+    expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
 
     // GoCardless's confirmation then finds it by the payment id.
     await sendWebhook([paymentEvent("confirmed", attempt.id, "PM009P3V243EGQ")]);
@@ -80,7 +81,7 @@ describe("submitPendingAttempts", () => {
     const renewal = await startPayment(hal, attempt.subscriptionId);
     const { fetch, sent } = stubFetch(json(createdPaymentBody(renewal.id, "PM0000RENEWAL"), 201));
 
-    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, failed: 0 });
+    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
 
     expect(sent[0]!.body.payments.charge_date).toBe(period.currentPeriodEnd.slice(0, 10));
     await sendWebhook([paymentEvent("cancelled", renewal.id, "PM0000RENEWAL")]);
@@ -89,7 +90,7 @@ describe("submitPendingAttempts", () => {
   it("a provider error is recorded on the attempt, which stays pending; the run after a lost answer gets the existing payment (409), not a second one", async () => {
     const attempt = await freshAttempt();
     const refused = stubFetch(json(mandateIsInactiveBody, 422));
-    expect(await run(refused.fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
+    expect(await run(refused.fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
     expect(await attemptRow(attempt.id)).toEqual({
       status: "pending",
       providerPaymentId: null,
@@ -98,12 +99,15 @@ describe("submitPendingAttempts", () => {
     });
 
     // The run dies after GoCardless created the payment (the answer never arrives)...
+    // (a failed submission waits at least 15 minutes: a later run sends it again)
+    expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
     const lost = stubFetch(new TypeError("Network connection lost."));
-    expect(await run(lost.fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
+    expect(await run(lost.fetch, minutesLater(16))).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "network_error" });
     // ...so the next run sends the same Idempotency-Key, and GoCardless names the payment it has.
     const retried = stubFetch(json(idempotentCreationConflictBody("PM0000RETRIED"), 409), json(createdPaymentBody(attempt.id, "PM0000RETRIED")));
-    expect(await run(retried.fetch)).toEqual({ due: 1, submitted: 1, failed: 0 });
+    expect(await run(retried.fetch, minutesLater(15))).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
+    expect(await run(retried.fetch, minutesLater(33))).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
     expect(retried.sent.map((request) => request.headers.get("idempotency-key"))).toEqual([attempt.id, null]);
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM0000RETRIED", failureCode: null, failureMessage: null });
   });
@@ -112,7 +116,7 @@ describe("submitPendingAttempts", () => {
     const attempt = await freshAttempt();
     await env.DB.prepare("update direct_debit_tokens set status = 'expired', isDefault = 0 where userId = ?").bind(hal.id).run();
     const { fetch, sent } = stubFetch();
-    expect(await run(fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
+    expect(await run(fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
     expect(sent).toHaveLength(0);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "mandate_not_active" });
     await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
@@ -123,7 +127,7 @@ describe("submitPendingAttempts", () => {
     const first = await freshAttempt();
     const second = await freshAttempt();
     const { fetch } = stubFetch(json(createdPaymentBody(first.id, "PM0000TWICE"), 201), json(createdPaymentBody(second.id, "PM0000TWICE"), 201));
-    expect(await run(fetch)).toEqual({ due: 2, submitted: 1, failed: 1 });
+    expect(await run(fetch)).toEqual({ due: 2, submitted: 1, skipped: 0, failed: 1 });
     expect(await attemptRow(second.id)).toMatchObject({ status: "pending", failureCode: "provider_payment_conflict" });
   });
 });

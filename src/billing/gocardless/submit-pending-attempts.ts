@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../billing-limits";
+import { nextSubmissionAt } from "../retry-schedule";
 import { storableText } from "../storable-text";
 import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
@@ -10,8 +11,17 @@ import type { GoCardlessClient } from "./gocardless-client";
 export interface SubmitSummary {
   due: number;
   submitted: number;
+  /** Claimed by an overlapping run first: not sent by this one. */
+  skipped: number;
   failed: number;
 }
+
+/**
+ * How long a run holds an attempt it is sending: an overlapping run leaves it
+ * alone meanwhile, and if the run dies mid-call a later run sends it again
+ * (same Idempotency-Key) once the lease ran out.
+ */
+export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
 
 /**
  * Submits up to `limit` pending GoCardless attempts, oldest first, each as one
@@ -21,10 +31,11 @@ export interface SubmitSummary {
  * - success: the attempt becomes `processing` with the provider's payment id;
  * - an error (GoCardless's code + message, or `network_error`, or a token that
  *   is not active or cannot be decrypted) is recorded on the attempt, which
- *   stays `pending` for a later run. When and how often to retry is the
- *   scheduled engine's decision (issue 11, item 1), not this function's.
- * One D1 read, then per attempt one provider call and one guarded write: a
- * `limit` of L costs 1 + L queries and L subrequests.
+ *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
+ *   sends it again (same Idempotency-Key) once that time passed.
+ * One D1 read, then per attempt a guarded claim (a lease: an overlapping run
+ * skips it), one provider call and one guarded write: a `limit` of L costs
+ * 1 + 2L queries and at most 2L subrequests (a 409 conflict fetches the payment).
  *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
@@ -51,6 +62,7 @@ export async function submitPendingAttempts(deps: {
       "attempt.id",
       "attempt.amountMinor",
       "attempt.currency",
+      "attempt.createdAt",
       "token.id as tokenId",
       "token.status as tokenStatus",
       "token.tokenCiphertext",
@@ -61,15 +73,26 @@ export async function submitPendingAttempts(deps: {
     .where("attempt.provider", "=", "gocardless")
     .where("attempt.status", "=", "pending")
     .where("attempt.providerPaymentId", "is", null)
+    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", now.toISOString())]))
     .orderBy("attempt.createdAt")
     .orderBy("attempt.id")
     .limit(deps.limit)
     .execute();
 
-  const summary: SubmitSummary = { due: pending.length, submitted: 0, failed: 0 };
+  const summary: SubmitSummary = { due: pending.length, submitted: 0, skipped: 0, failed: 0 };
   for (const attempt of pending) {
     const at = now.toISOString();
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
+    // Claim it first (one guarded write): of two overlapping runs only one sends.
+    const lease = new Date(now.getTime() + SUBMISSION_LEASE_MS).toISOString();
+    const claimed = await update
+      .set({ nextRetryAt: lease, updatedAt: at })
+      .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
+      .executeTakeFirst();
+    if ((claimed.numUpdatedRows ?? 0n) === 0n) {
+      summary.skipped++;
+      continue;
+    }
     try {
       if (attempt.tokenId === null || attempt.tokenStatus !== "active" || !attempt.tokenCiphertext || !attempt.tokenKeyId) {
         throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "The attempt's direct-debit token is missing or not active; nothing was sent." });
@@ -85,7 +108,7 @@ export async function submitPendingAttempts(deps: {
         paymentAttemptId: attempt.id,
       });
       try {
-        await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, updatedAt: at }).execute();
+        await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at }).execute();
       } catch (cause) {
         // GoCardless holds a payment we could not store (its id is another attempt's): say so loudly.
         console.error(`payment attempt ${attempt.id}: GoCardless payment ${payment.id} could not be stored`, cause);
@@ -97,7 +120,8 @@ export async function submitPendingAttempts(deps: {
       // Provider text is clamped to what the columns accept, so one odd answer cannot fail the run.
       const failureCode = storableText(error.code, L.failureCodeLength, "unknown");
       const failureMessage = storableText(error.message, L.failureMessageLength, "unknown");
-      await update.set({ failureCode, failureMessage, updatedAt: at }).execute();
+      const retryAt = nextSubmissionAt(attempt.createdAt, now).toISOString();
+      await update.set({ failureCode, failureMessage, nextRetryAt: retryAt, updatedAt: at }).execute();
       summary.failed++;
     }
   }

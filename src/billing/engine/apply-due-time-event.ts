@@ -1,0 +1,50 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../../db/generated";
+import { dueTimeEvent, settle } from "../lifecycle/due-time-event";
+import type { LifecycleState } from "../lifecycle/decide";
+import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
+import type { TimeEventCandidate } from "./due-work.repository";
+import type { EngineWorkKind, WorkOutcome } from "./engine-summary";
+
+/**
+ * Applies the time events due for one subscription at `now` through the
+ * lifecycle module (`settle`: the same rule a read of the subscription
+ * applies) and writes the result once, guarded by the state the sweep read:
+ * a run that overlaps another, or a webhook that moved the row meanwhile,
+ * changes nothing (`skipped`; the next run reads again). Two D1 queries.
+ *
+ * @example
+ * ```ts
+ * const { kind, outcome } = await applyDueTimeEvent(db, candidate, now)
+ * ```
+ */
+export async function applyDueTimeEvent(
+  db: Kysely<DB>,
+  candidate: TimeEventCandidate,
+  now: Date,
+): Promise<{ kind: EngineWorkKind; outcome: WorkOutcome }> {
+  const asRead = lifecycleStateOf(candidate);
+  const facts = await findPaymentFacts(db, candidate.id);
+  const first = dueTimeEvent(asRead, facts, now);
+  // Nothing due any more (a payment started or settled since the sweep read it).
+  if (!first) return { kind: KIND_BY_STATUS[asRead.status] ?? "period_end", outcome: "skipped" };
+  const kind = kindOf(first.type, asRead);
+  const { state } = settle(asRead, candidate, facts, null, now);
+  if (sameLifecycleState(asRead, state)) return { kind, outcome: "skipped" };
+  const result = await guardedLifecycleWrite(db, candidate.id, asRead, state, now).executeTakeFirst();
+  return { kind, outcome: (result.numUpdatedRows ?? 0n) > 0n ? "done" : "skipped" };
+}
+
+const KIND_BY_STATUS: Partial<Record<LifecycleState["status"], EngineWorkKind>> = {
+  trialing: "trial_end",
+  incomplete: "incomplete_deadline",
+  past_due: "retries_exhausted",
+};
+
+function kindOf(event: string, state: LifecycleState): EngineWorkKind {
+  if ((event === "trial_ended" || event === "period_end_reached") && state.cancelAtPeriodEnd === 1) return "cancel_at_period_end";
+  if (event === "trial_ended") return "trial_end";
+  if (event === "period_end_reached") return "period_end";
+  if (event === "incomplete_deadline_reached") return "incomplete_deadline";
+  return "retries_exhausted";
+}

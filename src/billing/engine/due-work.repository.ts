@@ -1,0 +1,150 @@
+import { sql, type Kysely } from "kysely";
+import type { DB } from "../../db/generated";
+import { OPEN_ATTEMPT_STATUSES } from "../billing-enums";
+import { BILLING_LIMITS } from "../billing-limits";
+import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../lifecycle/billing-policy";
+import { RENEWAL_WINDOW_DAYS } from "../payment-due";
+
+// Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
+// index, one range per status, and return the oldest due work first. They
+// only narrow the candidates: what happens to each is the lifecycle module's
+// decision (time events) and the due rule's (collections).
+
+const noOpenAttempt = sql<boolean>`not exists (select 1 from "payment_attempts" as "open" where "open"."subscriptionId" = "subscription"."id" and "open"."status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((s) => sql.lit(s)))}))`;
+
+function subscriptionsWithPlans(db: Kysely<DB>) {
+  return db
+    .selectFrom("user_subscriptions as subscription")
+    .innerJoin("subscription_plans as plan", "plan.id", "subscription.planId")
+    .select([
+      "subscription.id",
+      "subscription.userId",
+      "subscription.status",
+      "subscription.currentPeriodStart",
+      "subscription.currentPeriodEnd",
+      "subscription.billingCycleAnchor",
+      "subscription.trialEndsAt",
+      "subscription.cancelAtPeriodEnd",
+      "subscription.canceledAt",
+      "subscription.endedAt",
+      "subscription.createdAt",
+      "plan.amountMinor",
+      "plan.currency",
+      "plan.interval",
+      "plan.intervalCount",
+      "plan.trialDays",
+    ]);
+}
+
+/** A subscription with a time event that may be due, with its plan. */
+export type TimeEventCandidate = Awaited<ReturnType<typeof findTimeEventCandidates>>[number];
+
+/**
+ * Up to `limit` subscriptions whose trial or paid period ended, whose
+ * never-paid deadline passed (nothing in flight), or whose past-due time ran
+ * out or whose last failure had no retry left (nothing in flight): oldest
+ * deadline first.
+ *
+ * @example
+ * ```ts
+ * const due = await findTimeEventCandidates(db, now, 8)
+ * ```
+ */
+export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number) {
+  const at = now.toISOString();
+  const incompleteBefore = new Date(now.getTime() - BILLING_POLICY.incompleteDeadlineHours * HOUR_MS).toISOString();
+  const pastDueBefore = new Date(now.getTime() - PAST_DUE_LIMIT_DAYS * DAY_MS).toISOString();
+  return subscriptionsWithPlans(db)
+    .select(
+      sql<string>`case when "subscription"."status" = 'incomplete' then "subscription"."createdAt" else "subscription"."currentPeriodEnd" end`.as("dueAt"),
+    )
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("subscription.status", "in", ["trialing", "active"]), eb("subscription.currentPeriodEnd", "<=", at)]),
+        eb.and([eb("subscription.status", "=", "incomplete"), eb("subscription.createdAt", "<=", incompleteBefore), noOpenAttempt]),
+        eb.and([
+          eb("subscription.status", "=", "past_due"),
+          noOpenAttempt,
+          eb.or([
+            eb("subscription.currentPeriodEnd", "<=", pastDueBefore),
+            // The period's latest failure had no retry left (the webhook usually applies this itself).
+            eb.exists(
+              eb
+                .selectFrom("payment_attempts as failed")
+                .select("failed.id")
+                .whereRef("failed.subscriptionId", "=", "subscription.id")
+                .whereRef("failed.periodStart", "=", "subscription.currentPeriodEnd")
+                .where("failed.status", "=", "failed")
+                .where("failed.nextRetryAt", "is", null),
+            ),
+          ]),
+        ]),
+      ]),
+    )
+    .orderBy("dueAt")
+    .orderBy("subscription.id")
+    .limit(limit)
+    .execute();
+}
+
+/** A subscription owing a collection the engine starts, with its plan and the user's default mandate. */
+export type CollectionCandidate = Awaited<ReturnType<typeof findCollectionCandidates>>[number];
+
+/**
+ * Up to `limit` subscriptions that owe a payment the engine should start now,
+ * oldest period end first: `trialing`/`active` inside the renewal window (or
+ * past it) and `past_due`, not ending at the period's end, on a paid plan,
+ * with an active default mandate, nothing in flight, and for the period that
+ * starts at `currentPeriodEnd` either no attempt yet (a renewal) or only
+ * failed attempts whose `nextRetryAt` passed (a retry). `attemptNumber` is
+ * the next number for that period.
+ *
+ * @example
+ * ```ts
+ * const owing = await findCollectionCandidates(db, now, 8)
+ * ```
+ */
+export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: number) {
+  const at = now.toISOString();
+  const windowEnd = new Date(now.getTime() + RENEWAL_WINDOW_DAYS * DAY_MS).toISOString();
+  return subscriptionsWithPlans(db)
+    .innerJoin("direct_debit_tokens as token", (join) =>
+      join.onRef("token.userId", "=", "subscription.userId").on("token.isDefault", "=", 1).on("token.status", "=", "active"),
+    )
+    .select(["token.id as tokenId", "token.provider"])
+    .select((eb) =>
+      eb.fn
+        .coalesce(
+          eb
+            .selectFrom("payment_attempts as previous")
+            .select((inner) => sql<number>`${inner.fn.max("previous.attemptNumber")} + 1`.as("n"))
+            .whereRef("previous.subscriptionId", "=", "subscription.id")
+            .whereRef("previous.periodStart", "=", "subscription.currentPeriodEnd"),
+          eb.val(1),
+        )
+        .as("attemptNumber"),
+    )
+    .where("subscription.status", "in", ["trialing", "active", "past_due"])
+    .where("subscription.currentPeriodEnd", "<=", windowEnd)
+    .where("subscription.cancelAtPeriodEnd", "=", 0)
+    .where("plan.amountMinor", ">", 0)
+    .where(noOpenAttempt)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("payment_attempts as blocking")
+            .select("blocking.id")
+            .whereRef("blocking.subscriptionId", "=", "subscription.id")
+            .whereRef("blocking.periodStart", "=", "subscription.currentPeriodEnd")
+            // Every earlier failure of the period was retried after its nextRetryAt, so
+            // only a success, a cancellation or a failure still waiting blocks it.
+            .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)])),
+        ),
+      ),
+    )
+    .orderBy("subscription.currentPeriodEnd")
+    .orderBy("subscription.id")
+    .limit(limit)
+    .execute()
+    .then((rows) => rows.map((row) => ({ ...row, attemptNumber: Math.min(Number(row.attemptNumber), BILLING_LIMITS.maxAttemptNumber) })));
+}

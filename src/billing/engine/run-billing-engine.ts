@@ -1,0 +1,62 @@
+import type { Kysely } from "kysely";
+import type { DB } from "../../db/generated";
+import type { GoCardlessClient } from "../gocardless/gocardless-client";
+import { submitPendingAttempts } from "../gocardless/submit-pending-attempts";
+import type { TokenKeyring } from "../token-cipher";
+import { applyDueTimeEvent } from "./apply-due-time-event";
+import { createDueAttempt } from "./create-due-attempt";
+import { findCollectionCandidates, findTimeEventCandidates } from "./due-work.repository";
+import { EngineSummary, type EngineWorkKind, type WorkOutcome } from "./engine-summary";
+
+/** How the run may reach GoCardless: a client, or why there is none (nothing is created or sent). */
+export type EngineProvider = { client: GoCardlessClient; keyring: TokenKeyring } | { unavailable: string };
+
+/**
+ * One run of the scheduled billing engine at `now` (the Cron Trigger's
+ * `scheduledTime`). It decides only *when*; what happens is the lifecycle
+ * module's rule. Three sweeps, each at most `chunk` items, oldest first:
+ *
+ * 1. time events: trials, periods and cancel-at-period-end that ended,
+ *    never-paid deadlines, past-due subscriptions whose retries ran out;
+ * 2. collections: renewals in their window and retries whose `nextRetryAt`
+ *    passed get their pending attempt (unique per period and number);
+ * 3. submission: pending attempts go to GoCardless (Idempotency-Key = the
+ *    attempt id), errors are recorded and retried with backoff.
+ *
+ * D1 queries: 1 + 2·chunk, 1 + chunk, 1 + 2·chunk (≤ 3 + 5·chunk); provider
+ * subrequests ≤ 2·chunk (docs/billing-engine.md). Without a provider
+ * (no access token) only the time events run: nothing is created or charged.
+ * An error on one item is counted `failed` and logged; the rest go on, and
+ * the next run picks the item up again.
+ *
+ * @example
+ * ```ts
+ * const summary = await runBillingEngine({ db, now, chunk: 8, provider: { client, keyring } })
+ * ```
+ */
+export async function runBillingEngine(deps: { db: Kysely<DB>; now: Date; chunk: number; provider: EngineProvider }): Promise<EngineSummary> {
+  const { db, now, chunk, provider } = deps;
+  const summary = new EngineSummary();
+  const each = async <T extends { id: string }>(items: T[], fallback: EngineWorkKind, work: (item: T) => Promise<{ kind: EngineWorkKind; outcome: WorkOutcome }>) => {
+    // One at a time: Kysely serialises D1 queries anyway, and the order is the sweep's.
+    for (const item of items) {
+      try {
+        const { kind, outcome } = await work(item);
+        summary.count(kind, outcome);
+      } catch (error) {
+        console.error(`billing engine: ${fallback} of subscription ${item.id} failed`, error);
+        summary.count(fallback, "failed");
+      }
+    }
+  };
+
+  await each(await findTimeEventCandidates(db, now, chunk), "period_end", (candidate) => applyDueTimeEvent(db, candidate, now));
+  if ("unavailable" in provider) return summary;
+
+  await each(await findCollectionCandidates(db, now, chunk), "renewal", (candidate) => createDueAttempt(db, candidate, now));
+  const submitted = await submitPendingAttempts({ db, client: provider.client, keyring: provider.keyring, now, limit: chunk });
+  for (let i = 0; i < submitted.submitted; i++) summary.count("submit", "done");
+  for (let i = 0; i < submitted.skipped; i++) summary.count("submit", "skipped");
+  for (let i = 0; i < submitted.failed; i++) summary.count("submit", "failed");
+  return summary;
+}
