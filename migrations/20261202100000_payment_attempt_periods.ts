@@ -8,9 +8,9 @@ import { sql, type Kysely } from "kysely";
  *
  * - `payment_attempts.periodStart`: where the period the attempt pays for
  *   starts, as known when it was created — the subscription's
- *   `currentPeriodEnd` (the stored period is always the last one paid).
- *   Backfilled the same way for open attempts (they pay for the period after
- *   the stored one); a settled attempt's period was never stored, so its
+ *   `currentPeriodEnd` (the stored period is always the last one paid), or
+ *   for a never-paid (`incomplete`) one the placeholder's `currentPeriodStart`.
+ *   Backfilled the same way for open attempts; a settled attempt's period was never stored, so its
  *   `createdAt` stands in, which keeps every existing row distinct. Null only
  *   for an attempt without a subscription.
  * - unique (subscriptionId, periodStart, attemptNumber): two engine runs that
@@ -38,7 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   const open = sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)));
   // One line per statement: `kysely:migrate sql` prints each statement on its own line.
-  await sql`update "payment_attempts" set "periodStart" = case when "status" in (${open}) then (select "subscription"."currentPeriodEnd" from "user_subscriptions" as "subscription" where "subscription"."id" = "payment_attempts"."subscriptionId") else "createdAt" end where "subscriptionId" is not null`.execute(db);
+  await sql`update "payment_attempts" set "periodStart" = case when "status" in (${open}) then (select case when "subscription"."status" = 'incomplete' then "subscription"."currentPeriodStart" else "subscription"."currentPeriodEnd" end from "user_subscriptions" as "subscription" where "subscription"."id" = "payment_attempts"."subscriptionId") else "createdAt" end where "subscriptionId" is not null`.execute(db);
   await db.schema
     .createIndex("payment_attempts_subscriptionId_periodStart_attemptNumber_unique")
     .unique()

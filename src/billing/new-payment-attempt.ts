@@ -7,7 +7,7 @@ import { findDefaultToken, findToken } from "./direct-debit-tokens.repository";
 import { decide } from "./lifecycle/decide";
 import { LifecycleError } from "./lifecycle/lifecycle-error";
 import { nextAttemptNumber } from "./payment-attempts.repository";
-import { assertPaymentDue } from "./payment-due";
+import { assertPaymentDue, attemptPeriodStart } from "./payment-due";
 import { findPlanById } from "./plans.repository";
 import { lifecycleStateOf } from "./subscription-lifecycle.repository";
 import type { SubscriptionWithPlan } from "./subscriptions.repository";
@@ -66,8 +66,7 @@ export async function newPaymentAttempt(
     failureMessage: null,
     nextRetryAt: null,
     refundDue: 0,
-    // The stored period is the last one paid: this payment pays for the one starting at its end.
-    periodStart: subscription.currentPeriodEnd,
+    periodStart: attemptPeriodStart(subscription),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -66,6 +66,22 @@ export function assertPaymentDue(subscription: DueState, now: Date): void {
 }
 
 /**
+ * Where the period a payment started now pays for begins, as known now
+ * (`payment_attempts.periodStart`, unique with the attempt number): the end
+ * of the stored period, which is always the last one paid (or the trial) —
+ * except for a never-paid subscription, whose stored period is a placeholder
+ * that its first payment replaces, so its start names it.
+ *
+ * @example
+ * ```ts
+ * attemptPeriodStart({ status: "active", currentPeriodStart: "2027-01-10T09:00:00.000Z", currentPeriodEnd: "2027-02-10T09:00:00.000Z" }) // "2027-02-10T09:00:00.000Z"
+ * ```
+ */
+export function attemptPeriodStart(subscription: Pick<UserSubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd">): string {
+  return subscription.status === "incomplete" ? subscription.currentPeriodStart : subscription.currentPeriodEnd;
+}
+
+/**
  * Whether nothing the due rule reads has changed between two reads of a
  * subscription (the same fields guard an attempt's insert).
  *

@@ -55,6 +55,7 @@ export async function findPaymentFacts(db: Kysely<DB>, subscriptionId: string): 
   return {
     paymentInFlight: latest !== undefined && (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(latest.status),
     retriesExhausted: latest?.status === "failed" && latest.nextRetryAt === null,
+    nextRetryAt: latest?.status === "failed" ? latest.nextRetryAt : null,
   };
 }
 

@@ -10,7 +10,7 @@ import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
 const monthly: LifecyclePlan = { amountMinor: 1500, interval: "month", intervalCount: 1, trialDays: 0 };
 const at = (iso: string) => new Date(iso);
 const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms);
-const idle = { paymentInFlight: false, retriesExhausted: false };
+const idle = { paymentInFlight: false, retriesExhausted: false, nextRetryAt: null };
 
 function state(overrides: Partial<LifecycleState>): LifecycleState {
   return {
@@ -95,7 +95,17 @@ describe("renewals", () => {
     expect(dueTimeEvent(pastDue, idle, new Date(limit.getTime() - 1))).toBeNull();
     expect(dueTimeEvent(pastDue, idle, limit)).toEqual({ type: "retry_schedule_exhausted" });
     expect(dueTimeEvent(pastDue, { ...idle, paymentInFlight: true }, limit)).toBeNull();
-    expect(dueTimeEvent(pastDue, { paymentInFlight: false, retriesExhausted: true }, at("2027-03-01T00:00:00.000Z"))).toEqual({ type: "retry_schedule_exhausted" });
+    expect(dueTimeEvent(pastDue, { ...idle, retriesExhausted: true }, at("2027-03-01T00:00:00.000Z"))).toEqual({ type: "retry_schedule_exhausted" });
+  });
+
+  it("the past-due limit waits for a retry the schedule still has coming, and no longer once that retry's time passed unused", () => {
+    const pastDue = state({ status: "past_due" });
+    const limit = plus(pastDue.currentPeriodEnd, PAST_DUE_LIMIT_DAYS * DAY_MS);
+    // Collections take time: the 3rd failure can arrive after the limit, its retry due later still.
+    const retryAt = new Date(limit.getTime() + 6 * 60 * 60 * 1000);
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, limit)).toBeNull();
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() - 1))).toBeNull();
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, retryAt)).toEqual({ type: "retry_schedule_exhausted" });
   });
 
   it("a success on past_due pays the period after the lapsed one; when that is over too, a new cycle starts now", () => {

@@ -66,7 +66,21 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
           eb("subscription.status", "=", "past_due"),
           noOpenAttempt,
           eb.or([
-            eb("subscription.currentPeriodEnd", "<=", pastDueBefore),
+            eb.and([
+              eb("subscription.currentPeriodEnd", "<=", pastDueBefore),
+              // A retry still to come keeps it past due (see dueTimeEvent).
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom("payment_attempts as waiting")
+                    .select("waiting.id")
+                    .whereRef("waiting.subscriptionId", "=", "subscription.id")
+                    .whereRef("waiting.periodStart", "=", "subscription.currentPeriodEnd")
+                    .where("waiting.status", "=", "failed")
+                    .where("waiting.nextRetryAt", ">", at),
+                ),
+              ),
+            ]),
             // The period's latest failure had no retry left (the webhook usually applies this itself).
             eb.exists(
               eb

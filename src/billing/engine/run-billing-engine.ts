@@ -16,14 +16,15 @@ export type EngineProvider = { client: GoCardlessClient; keyring: TokenKeyring }
  * `scheduledTime`). It decides only *when*; what happens is the lifecycle
  * module's rule. Three sweeps, each at most `chunk` items, oldest first:
  *
- * 1. time events: trials, periods and cancel-at-period-end that ended,
+ * 1. collections: renewals in their window and retries whose `nextRetryAt`
+ *    passed get their pending attempt (unique per period and number) —
+ *    first, so a retry due now is in flight before the past-due limit is read;
+ * 2. time events: trials, periods and cancel-at-period-end that ended,
  *    never-paid deadlines, past-due subscriptions whose retries ran out;
- * 2. collections: renewals in their window and retries whose `nextRetryAt`
- *    passed get their pending attempt (unique per period and number);
  * 3. submission: pending attempts go to GoCardless (Idempotency-Key = the
  *    attempt id), errors are recorded and retried with backoff.
  *
- * D1 queries: 1 + 2·chunk, 1 + chunk, 1 + 2·chunk (≤ 3 + 5·chunk); provider
+ * D1 queries: 1 + chunk, 1 + 2·chunk, 1 + 2·chunk (≤ 3 + 5·chunk); provider
  * subrequests ≤ 2·chunk (docs/billing-engine.md). Without a provider
  * (no access token) only the time events run: nothing is created or charged.
  * An error on one item is counted `failed` and logged; the rest go on, and
@@ -50,10 +51,12 @@ export async function runBillingEngine(deps: { db: Kysely<DB>; now: Date; chunk:
     }
   };
 
+  if (!("unavailable" in provider)) {
+    await each(await findCollectionCandidates(db, now, chunk), "renewal", (candidate) => createDueAttempt(db, candidate, now));
+  }
   await each(await findTimeEventCandidates(db, now, chunk), "period_end", (candidate) => applyDueTimeEvent(db, candidate, now));
   if ("unavailable" in provider) return summary;
 
-  await each(await findCollectionCandidates(db, now, chunk), "renewal", (candidate) => createDueAttempt(db, candidate, now));
   const submitted = await submitPendingAttempts({ db, client: provider.client, keyring: provider.keyring, now, limit: chunk });
   for (let i = 0; i < submitted.submitted; i++) summary.count("submit", "done");
   for (let i = 0; i < submitted.skipped; i++) summary.count("submit", "skipped");

@@ -8,6 +8,8 @@ export interface PaymentFacts {
   paymentInFlight: boolean;
   /** The latest payment failed with no retry left in the schedule. */
   retriesExhausted: boolean;
+  /** When the latest failed payment is retried (ISO-8601), if the schedule has a retry left. */
+  nextRetryAt: string | null;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface PaymentFacts {
  *
  * @example
  * ```ts
- * dueTimeEvent(state, { paymentInFlight: false, retriesExhausted: false }, now) // { type: "period_end_reached" }
+ * dueTimeEvent(state, { paymentInFlight: false, retriesExhausted: false, nextRetryAt: null }, now) // { type: "period_end_reached" }
  * ```
  */
 export function dueTimeEvent(state: LifecycleState, facts: PaymentFacts, now: Date): LifecycleEvent | null {
@@ -33,7 +35,11 @@ export function dueTimeEvent(state: LifecycleState, facts: PaymentFacts, now: Da
       return periodOver ? { type: "period_end_reached" } : null;
     case "past_due":
       if (facts.paymentInFlight) return null;
-      return facts.retriesExhausted || now >= pastDueLimit(state, PAST_DUE_LIMIT_DAYS) ? { type: "retry_schedule_exhausted" } : null;
+      if (facts.retriesExhausted) return { type: "retry_schedule_exhausted" };
+      // Failures take days to arrive, so the schedule can outlast the limit:
+      // a retry still to come keeps the subscription past due until its time.
+      if (facts.nextRetryAt !== null && now < new Date(facts.nextRetryAt)) return null;
+      return now >= pastDueLimit(state, PAST_DUE_LIMIT_DAYS) ? { type: "retry_schedule_exhausted" } : null;
     default:
       return null;
   }

@@ -148,7 +148,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   if (subscription && change.lifecycleEvent) {
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
-    const facts = change.from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false } : await findPaymentFacts(db, subscription.id);
+    const facts = change.from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
     const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
     refundDue = decision.effects.some((effect) => effect.type === "refund_due");
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));

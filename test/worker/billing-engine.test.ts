@@ -1,0 +1,317 @@
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { signUp, type TestUser } from "../support/auth-session";
+import { api } from "../support/billing-api";
+import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { createdPaymentBody, idempotentCreationConflictBody } from "../support/gocardless/api-fixtures";
+import { migrateToLatest } from "../support/migrate-to-latest";
+import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
+
+// The scheduled billing engine through the Worker's scheduled() on a real
+// local D1, with a controllable clock (Date is faked; scheduledTime is the
+// same instant) and GoCardless stubbed at the network edge
+// (globalThis.fetch): a stand-in that keeps payments by Idempotency-Key as
+// GoCardless does, answering with bodies from its API reference.
+
+const BASE = "https://api-sandbox.gocardless.com";
+const CRON = "*/15 * * * *";
+const T0 = Date.parse("2027-01-10T09:00:00.000Z");
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** One month after T0: the end of the first period of a subscription paid at T0. */
+const E = Date.parse("2027-02-10T09:00:00.000Z");
+
+interface SentRequest {
+  method: string;
+  url: string;
+  idempotencyKey: string | null;
+  authorization: string | null;
+  version: string | null;
+  body: any;
+}
+
+/** GoCardless at the network edge: POST /payments (idempotent by key), GET /payments/:id. */
+function goCardless() {
+  const sent: SentRequest[] = [];
+  const byKey = new Map<string, string>();
+  const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
+  const faults: ("lose-answer" | "down")[] = [];
+  const original = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    if (!request.url.startsWith(BASE)) return original(input, init);
+    const text = await request.text();
+    const key = request.headers.get("idempotency-key");
+    sent.push({
+      method: request.method,
+      url: request.url.slice(BASE.length),
+      idempotencyKey: key,
+      authorization: request.headers.get("authorization"),
+      version: request.headers.get("gocardless-version"),
+      body: text ? JSON.parse(text) : undefined,
+    });
+    const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    if (request.method === "GET") {
+      const payment = payments.get(request.url.split("/").pop()!);
+      return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
+    }
+    const fault = faults.shift();
+    if (fault === "down") throw new TypeError("Network connection lost.");
+    if (key && byKey.has(key)) return json(idempotentCreationConflictBody(byKey.get(key)!), 409);
+    const id = `PM${String(payments.size + 1).padStart(4, "0")}ENGINE`;
+    const payment = createdPaymentBody(JSON.parse(text).payments.metadata.payment_attempt_id, id);
+    payments.set(id, payment);
+    if (key) byKey.set(key, id);
+    // GoCardless created the payment, but the answer never reaches the Worker.
+    if (fault === "lose-answer") throw new TypeError("Network connection lost.");
+    return json(payment, 201);
+  });
+  return { sent, faults, paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id };
+}
+
+/** Every line the Worker logged in this test (the engine logs one per run). */
+let logged: string[] = [];
+
+/** Moves the clock to `at` and runs the Cron Trigger once there. */
+async function fire(at: number, bindings: Partial<Env> = {}) {
+  vi.setSystemTime(at);
+  await worker.scheduled(createScheduledController({ scheduledTime: new Date(at), cron: CRON }), { ...env, GOCARDLESS_ACCESS_TOKEN: "sandbox_token", GOCARDLESS_API_URL: BASE, ...bindings } as Env);
+}
+
+/** {@link fire}, then the run's summary line. */
+async function run(at: number, bindings: Partial<Env> = {}) {
+  const before = logged.length;
+  await fire(at, bindings);
+  expect(logged.slice(before)).toHaveLength(1);
+  return JSON.parse(logged.at(-1)!);
+}
+
+async function webhookAt(at: number, event: Parameters<typeof sendWebhook>[0][number]) {
+  vi.setSystemTime(at);
+  const response = await sendWebhook([event], { concurrent: true });
+  expect(response.status).toBe(200);
+}
+
+async function subscription(id: string) {
+  return env.DB.prepare("select status, currentPeriodStart, currentPeriodEnd, cancelAtPeriodEnd, endedAt from user_subscriptions where id = ?").bind(id).first<Record<string, unknown>>();
+}
+async function attempts(subscriptionId: string) {
+  const { results } = await env.DB.prepare(
+    "select id, status, attemptNumber, periodStart, providerPaymentId, failureCode, nextRetryAt from payment_attempts where subscriptionId = ? order by createdAt, attemptNumber",
+  )
+    .bind(subscriptionId)
+    .all<Record<string, any>>();
+  return results;
+}
+
+let eve: TestUser;
+let eveMandate: string;
+let nat: TestUser;
+let plans = 0;
+
+/** A new monthly plan (a user holds one live subscription per plan). */
+async function plan(overrides: { trialDays?: number } = {}) {
+  const code = `engine-${++plans}`;
+  await seedPlan(code, { amountMinor: 1500, currency: "GBP", ...overrides });
+  return code;
+}
+
+/** Subscribed and paid at T0 (the first payment confirmed): active until E. */
+async function activeAtT0(user: TestUser) {
+  vi.setSystemTime(T0);
+  const id = await subscribe(user, await plan());
+  const first = await startPayment(user, id);
+  await webhookAt(T0, paymentConfirmed(first.id, `PMFIRST${plans}`));
+  expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodEnd: new Date(E).toISOString() });
+  return id;
+}
+
+beforeAll(async () => {
+  await migrateToLatest(env.DB);
+  // Sessions are made at T0 too: every API call below happens at T0 (they last 7 days).
+  vi.useFakeTimers({ toFake: ["Date"], now: T0 });
+  eve = await signUp("eve-engine@example.com");
+  ({ mandateId: eveMandate } = await addActiveToken(eve));
+  nat = await signUp("nat-engine@example.com");
+});
+afterAll(() => vi.useRealTimers());
+beforeEach(async () => {
+  vi.restoreAllMocks();
+  logged = [];
+  vi.spyOn(console, "log").mockImplementation((line: string) => void logged.push(line));
+  // Each test sees only its own subscriptions: the engine sweeps them all.
+  await env.DB.prepare("delete from user_subscriptions").run();
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const kinds = (summary: any) => summary.byKind;
+
+describe("the scheduled billing engine", () => {
+  it("renews in the window, turns past_due at the period end, retries each failure on the schedule, and ends unpaid — sending exactly these requests", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+
+    expect(await run(E - 4 * DAY)).toMatchObject({ job: "billing-engine", at: iso(E - 4 * DAY), cron: CRON, chunk: 8, due: 0, done: 0, skipped: 0, failed: 0, byKind: {} });
+    const window = await run(E - 2 * DAY);
+    expect(kinds(window)).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    const [renewal] = await attempts(id).then((rows) => rows.filter((row) => row.periodStart === iso(E)));
+    expect(gc.sent).toEqual([
+      {
+        method: "POST",
+        url: "/payments",
+        idempotencyKey: renewal!.id,
+        authorization: "Bearer sandbox_token",
+        version: "2015-07-06",
+        body: { payments: { amount: 1500, currency: "GBP", charge_date: "2027-02-10", metadata: { payment_attempt_id: renewal!.id }, links: { mandate: eveMandate } } },
+      },
+    ]);
+    expect(renewal).toMatchObject({ status: "processing", attemptNumber: 1, providerPaymentId: gc.paymentIdOf(renewal!.id) });
+    // Again at the same time, and later inside the window: nothing is due.
+    expect(await run(E - 2 * DAY)).toMatchObject({ due: 0 });
+    expect(await run(E - DAY)).toMatchObject({ due: 0 });
+
+    expect(kinds(await run(E + HOUR))).toEqual({ period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+
+    // Each failure is retried once its nextRetryAt (1, 3, 7 days) passed, never before.
+    let failedAt = E + 2 * HOUR;
+    for (const [number, delayDays] of [[1, 1], [2, 3], [3, 7]] as const) {
+      const open = (await attempts(id)).find((row) => row.attemptNumber === number && row.periodStart === iso(E))!;
+      await webhookAt(failedAt, paymentEvent("failed", open.id, open.providerPaymentId, "insufficient_funds"));
+      expect((await attempts(id)).find((row) => row.id === open.id)).toMatchObject({ status: "failed", nextRetryAt: iso(failedAt + delayDays * DAY) });
+      expect(await run(failedAt + delayDays * DAY - MINUTE)).toMatchObject({ due: 0 });
+      const sentBefore = gc.sent.length;
+      expect(kinds(await run(failedAt + delayDays * DAY + MINUTE))).toEqual({ retry: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+      const retry = (await attempts(id)).find((row) => row.attemptNumber === number + 1)!;
+      // Money is owed now: no charge_date (GoCardless collects as soon as the mandate allows).
+      expect(gc.sent.slice(sentBefore)).toEqual([
+        expect.objectContaining({ idempotencyKey: retry.id, body: { payments: { amount: 1500, currency: "GBP", metadata: { payment_attempt_id: retry.id }, links: { mandate: eveMandate } } } }),
+      ]);
+      expect(await subscription(id)).toMatchObject({ status: "past_due" });
+      failedAt = failedAt + delayDays * DAY + 2 * HOUR;
+    }
+    const last = (await attempts(id)).find((row) => row.attemptNumber === 4)!;
+    await webhookAt(failedAt, paymentEvent("failed", last.id, last.providerPaymentId, "insufficient_funds"));
+    expect(await subscription(id)).toMatchObject({ status: "unpaid" });
+    expect(await run(failedAt + 30 * DAY)).toMatchObject({ due: 0 });
+    const period = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(period.map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "failed"], [3, "failed"], [4, "failed"]]);
+    expect(gc.sent).toHaveLength(4);
+  });
+
+  it("two overlapping runs create one attempt and send it once", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await Promise.all([fire(E - 2 * DAY), fire(E - 2 * DAY)]);
+    const [a, b] = logged.map((line) => JSON.parse(line));
+    expect(a.byKind.renewal.done + b.byKind.renewal.done).toBe(1);
+    expect((a.byKind.submit?.done ?? 0) + (b.byKind.submit?.done ?? 0)).toBe(1);
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toHaveLength(1);
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
+  });
+
+  it("a run that dies after GoCardless created the payment: the next run after the backoff gets that payment (409), never a second one", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer");
+    const died = await run(E - 2 * DAY);
+    expect(kinds(died)).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(attempt).toMatchObject({ status: "pending", providerPaymentId: null, failureCode: "network_error", nextRetryAt: iso(E - 2 * DAY + 15 * MINUTE) });
+
+    expect((await run(E - 2 * DAY + 10 * MINUTE)).due).toBe(0);
+    expect(kinds(await run(E - 2 * DAY + 15 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(gc.sent.map((request) => [request.method, request.url, request.idempotencyKey])).toEqual([
+      ["POST", "/payments", attempt!.id],
+      ["POST", "/payments", attempt!.id],
+      ["GET", `/payments/${gc.paymentIdOf(attempt!.id)}`, null],
+    ]);
+    expect(gc.sent[1]!.body).toEqual(gc.sent[0]!.body);
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([
+      expect.objectContaining({ id: attempt!.id, status: "processing", providerPaymentId: gc.paymentIdOf(attempt!.id), failureCode: null, nextRetryAt: null }),
+    ]);
+  });
+
+  it("GoCardless down: the error is recorded and retried later with a growing wait", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("down", "down");
+    const start = E - 2 * DAY;
+    await run(start);
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "pending", failureCode: "network_error", nextRetryAt: iso(start + 15 * MINUTE) });
+    await run(start + 15 * MINUTE);
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "pending", nextRetryAt: iso(start + 30 * MINUTE) });
+    await run(start + 30 * MINUTE);
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "processing", failureCode: null });
+    expect(gc.sent).toHaveLength(3);
+  });
+
+  it("after a week without runs, a few small runs bring every subscription to its state, charging the ended period once", async () => {
+    const gc = goCardless();
+    const paid = await activeAtT0(eve);
+    vi.setSystemTime(T0);
+    const neverPaid = await subscribe(nat, await plan());
+    const trial = await subscribe(nat, await plan({ trialDays: 7 }));
+    const gapEnd = E + 6 * DAY;
+    const summaries = [];
+    for (let i = 0; i < 4; i++) summaries.push(await run(gapEnd + i * 15 * MINUTE, { BILLING_ENGINE_CHUNK: "1" }));
+    for (const summary of summaries) for (const counts of Object.values<any>(summary.byKind)) expect(counts.due).toBeLessThanOrEqual(1);
+    expect(await subscription(paid)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+    expect(await subscription(neverPaid)).toMatchObject({ status: "incomplete_expired" });
+    expect(await subscription(trial)).toMatchObject({ status: "paused" });
+    expect((await attempts(paid)).filter((row) => row.periodStart === iso(E))).toEqual([expect.objectContaining({ attemptNumber: 1, status: "processing" })]);
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
+    // More runs change nothing and send nothing.
+    expect((await run(gapEnd + HOUR)).due).toBe(0);
+    expect(gc.sent).toHaveLength(1);
+  });
+
+  it("a trial ends paused without a mandate; cancel-at-period-end ends canceled at the period's end and is never renewed", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const trial = await subscribe(nat, await plan({ trialDays: 14 }));
+    const ending = await activeAtT0(eve);
+    vi.setSystemTime(T0);
+    expect((await api(`/api/billing/subscriptions/${ending}/cancel`, { user: eve, json: { atPeriodEnd: true } })).status).toBe(200);
+
+    expect(kinds(await run(T0 + 14 * DAY + MINUTE))).toEqual({ trial_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(trial)).toMatchObject({ status: "paused" });
+    expect((await run(E - 2 * DAY)).due).toBe(0);
+    expect(kinds(await run(E + MINUTE))).toEqual({ cancel_at_period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(ending)).toMatchObject({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: iso(E) });
+    expect(gc.sent).toEqual([]);
+  });
+
+  it("past due with no mandate to retry on: unpaid once the past-due limit (11 days) passed", async () => {
+    const gc = goCardless();
+    const rex = await signUp("rex-engine@example.com");
+    const token = await addActiveToken(rex);
+    const id = await activeAtT0(rex);
+    vi.setSystemTime(T0);
+    expect((await api(`/api/billing/direct-debit-tokens/${token.id}`, { user: rex, method: "DELETE" })).status).toBe(200);
+    await run(E + MINUTE);
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    expect((await run(E + 11 * DAY - MINUTE)).due).toBe(0);
+    expect(kinds(await run(E + 11 * DAY + MINUTE))).toEqual({ retries_exhausted: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(id)).toMatchObject({ status: "unpaid" });
+    expect(gc.sent).toEqual([]);
+  });
+
+  it("without GOCARDLESS_ACCESS_TOKEN applies the time events, creates and sends nothing, and says why", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    const summary = await run(E + MINUTE, { GOCARDLESS_ACCESS_TOKEN: undefined });
+    expect(summary).toMatchObject({ collection: "skipped", reason: expect.stringContaining("GOCARDLESS_ACCESS_TOKEN"), byKind: { period_end: { done: 1 } } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([]);
+    expect(gc.sent).toEqual([]);
+  });
+
+  it("refuses a chunk size it cannot honour, plainly", async () => {
+    await expect(run(T0, { BILLING_ENGINE_CHUNK: "5000" })).rejects.toThrow("BILLING_ENGINE_CHUNK must be a whole number from 1 to 150");
+  });
+});
