@@ -20,10 +20,11 @@ import type {
  * ```
  */
 
-// Columns added by later migrations (20261201110000_billing_cycle_anchor) are
+// Columns added by later migrations (20261201110000_billing_cycle_anchor,
+// 20261202100000_payment_attempt_periods) are
 // left out, so the same rows also seed a database at the first billing
 // migration (the round-trip tests); SQLite fills them (NULL, default 0).
-type LaterColumns = "billingCycleAnchor" | "refundDue";
+type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart";
 type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;
@@ -125,7 +126,6 @@ export function attemptRow(userId: string, overrides: Partial<NewPaymentAttempt>
     failureCode: null,
     failureMessage: null,
     nextRetryAt: null,
-    periodStart: null,
     createdAt: SEED_NOW,
     updatedAt: SEED_NOW,
     ...overrides,

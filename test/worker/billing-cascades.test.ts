@@ -65,13 +65,13 @@ describe("what deleting a parent row does to billing rows", () => {
     await db.deleteFrom("direct_debit_tokens").where("id", "=", token.id).execute();
 
     const after = await db.selectFrom("payment_attempts").selectAll().where("id", "=", attempt.id).executeTakeFirst();
-    expect(after).toEqual({ ...attempt, directDebitTokenId: null, refundDue: 0 });
+    expect(after).toEqual({ ...attempt, directDebitTokenId: null, refundDue: 0, periodStart: null });
     expect((await quotedRows(env.DB, "payment_attempts")).filter((row) => row.id !== quoted(attempt.id))).toEqual(others);
   });
 
   it("deleting a subscription deletes its payment attempts, and only those", async () => {
     const subscription = subscriptionRow(alice.id, seeded.plans[1]!.id, { status: "incomplete" });
-    const attempts = [attemptRow(alice.id, { subscriptionId: subscription.id }), attemptRow(alice.id, { subscriptionId: subscription.id, attemptNumber: 2 })];
+    const attempts = [attemptRow(alice.id, { subscriptionId: subscription.id, status: "failed" }), attemptRow(alice.id, { subscriptionId: subscription.id, attemptNumber: 2 })];
     await db.insertInto("user_subscriptions").values(subscription).execute();
     await db.insertInto("payment_attempts").values(attempts).execute();
     const before = await everyBillingRow();

@@ -60,8 +60,11 @@ function validRow(table: BillingTable): Row {
         ...attemptRow(alice.id, {
           subscriptionId: base.user_subscriptions!.id as string,
           directDebitTokenId: base.direct_debit_tokens!.id as string,
+          // The base row is the subscription's one open attempt.
+          status: "failed",
         }),
         refundDue: 0,
+        periodStart: "2026-12-24T08:21:38.594Z",
       };
     case "direct_debit_tokens":
       return tokenRow(alice.id);
@@ -273,6 +276,7 @@ describe("billing constraints", () => {
         directDebitTokenId: base.direct_debit_tokens.id as string,
       }),
       refundDue: 0,
+      periodStart: null,
     };
     for (const table of ["subscription_plans", "user_subscriptions", "direct_debit_tokens", "payment_attempts"] as const) {
       await insert(table, base[table]);

@@ -8,8 +8,9 @@ import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/bi
 import { createdPaymentBody } from "../support/gocardless/api-fixtures";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
-// The Worker's Cron Trigger submits pending attempts to GoCardless; without a
-// token it sends nothing. GoCardless is stubbed at the network edge (globalThis.fetch).
+// The Worker's Cron Trigger submits a pending attempt a user started to
+// GoCardless; without a token it sends nothing. GoCardless is stubbed at the
+// network edge (globalThis.fetch). The engine's own work: billing-engine.test.ts.
 
 const BASE = "https://api-sandbox.gocardless.com";
 let attemptId: string;
@@ -26,7 +27,7 @@ afterEach(() => vi.restoreAllMocks());
 async function runCron(bindings: Partial<Env>) {
   const logs: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: string) => void logs.push(line));
-  const controller = createScheduledController({ scheduledTime: new Date("2026-12-01T09:15:00.000Z"), cron: "*/15 * * * *" });
+  const controller = createScheduledController({ scheduledTime: new Date(Date.now() + 60_000), cron: "*/15 * * * *" });
   await worker.scheduled(controller, { ...env, ...bindings } as Env);
   return logs.map((line) => JSON.parse(line));
 }
@@ -39,7 +40,7 @@ describe("scheduled()", () => {
     const fetch = vi.spyOn(globalThis, "fetch");
     const logs = await runCron({ GOCARDLESS_ACCESS_TOKEN: undefined, GOCARDLESS_API_URL: BASE });
     expect(fetch).not.toHaveBeenCalled();
-    expect(logs).toEqual([{ job: "submit-payments", at: "2026-12-01T09:15:00.000Z", skipped: expect.stringContaining("GOCARDLESS_ACCESS_TOKEN") }]);
+    expect(logs).toEqual([expect.objectContaining({ job: "billing-engine", due: 0, collection: "skipped", reason: expect.stringContaining("GOCARDLESS_ACCESS_TOKEN") })]);
     expect(await attemptStatus()).toEqual({ status: "pending", providerPaymentId: null });
   });
 
@@ -50,7 +51,9 @@ describe("scheduled()", () => {
     const logs = await runCron({ GOCARDLESS_ACCESS_TOKEN: "sandbox_token", GOCARDLESS_API_URL: BASE });
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(String(fetch.mock.calls[0]![0])).toBe(`${BASE}/payments`);
-    expect(logs).toEqual([{ job: "submit-payments", at: "2026-12-01T09:15:00.000Z", due: 1, submitted: 1, failed: 0 }]);
+    expect(logs).toEqual([
+      expect.objectContaining({ job: "billing-engine", due: 1, done: 1, failed: 0, byKind: { submit: { due: 1, done: 1, skipped: 0, failed: 0 } } }),
+    ]);
     expect(await attemptStatus()).toEqual({ status: "processing", providerPaymentId: "PM0000CRON" });
   });
 });
