@@ -6,6 +6,8 @@ import worker from "../../src/index";
 import { signUp, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { planRow, subscriptionRow } from "../support/billing-seed";
+import { recordingD1 } from "../support/recording-d1";
 import { createdPaymentBody, idempotentCreationConflictBody } from "../support/gocardless/api-fixtures";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
@@ -309,6 +311,36 @@ describe("the scheduled billing engine", () => {
     expect(await subscription(id)).toMatchObject({ status: "past_due" });
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([]);
     expect(gc.sent).toEqual([]);
+  });
+
+  it("with more due work than its chunk, a run stays inside the free plan's 50 D1 queries and 50 subrequests, and later runs finish it", async () => {
+    const gc = goCardless();
+    const plansRows = Array.from({ length: 24 }, () => planRow({ amountMinor: 700, currency: "GBP" }));
+    await env.DB.batch(plansRows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
+    // 12 of eve's subscriptions whose period ended (renewal + period end each), 12 of nat's never paid past their deadline.
+    const rows = plansRows.map((row, i) =>
+      i < 12
+        ? subscriptionRow(eve.id, row.id, { status: "active", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E), createdAt: iso(T0), updatedAt: iso(T0) })
+        : subscriptionRow(nat.id, row.id, { status: "incomplete", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E), createdAt: iso(T0), updatedAt: iso(T0) }),
+    );
+    await env.DB.batch(rows.map((row) => env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, null, 0, null, null, ?, null, ?, ?)").bind(row.id, row.userId, row.planId, row.status, row.currentPeriodStart, row.currentPeriodEnd, row.currentPeriodStart, row.provider, row.createdAt, row.updatedAt)));
+
+    const counts: { queries: number; subrequests: number }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const recorded = recordingD1(env.DB);
+      const before = gc.sent.length;
+      const summary = await run(E + DAY + i * 15 * MINUTE, { DB: recorded.database });
+      for (const kind of Object.values<any>(summary.byKind)) expect(kind.due).toBeLessThanOrEqual(8);
+      counts.push({ queries: recorded.calls.length, subrequests: gc.sent.length - before });
+    }
+    console.error(`D1 queries / subrequests per run (chunk 8, 24 due subscriptions): ${JSON.stringify(counts)}`);
+    for (const { queries, subrequests } of counts) {
+      expect(queries).toBeLessThanOrEqual(43);
+      expect(subrequests).toBeLessThanOrEqual(16);
+    }
+    const { results } = await env.DB.prepare("select status, count(*) as n from user_subscriptions group by status order by status").all();
+    expect(results).toEqual([{ status: "incomplete_expired", n: 12 }, { status: "past_due", n: 12 }]);
+    expect(await env.DB.prepare("select count(*) as n from payment_attempts where periodStart = ? and status = 'processing'").bind(iso(E)).first("n")).toBe(12);
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {

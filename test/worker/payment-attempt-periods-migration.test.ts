@@ -31,10 +31,8 @@ describe("the payment attempt periods migration", () => {
     beforeSchema = await schemaSnapshot(d1Reader(env.DB));
     await db.insertInto("subscription_plans").values(plan).execute();
     await db.insertInto("user_subscriptions").values({ ...sub, userId }).execute();
-    for (const row of [old1, old2, open]) {
-      const { periodStart: _omit, ...before } = row;
-      await db.insertInto("payment_attempts").values({ ...before, userId } as never).execute();
-    }
+    // The seed rows leave periodStart out: they fit the schema before this migration.
+    for (const row of [old1, old2, open]) await db.insertInto("payment_attempts").values({ ...row, userId }).execute();
   });
 
   it("backfills periodStart: an open attempt pays for the period after the stored one; a settled one keeps its createdAt", async () => {
