@@ -5,6 +5,7 @@ import * as m20261124140000_billing_webhook_events from "./20261124140000_billin
 import * as m20261201100000_hot_query_indexes from "./20261201100000_hot_query_indexes";
 import * as m20261201110000_billing_cycle_anchor from "./20261201110000_billing_cycle_anchor";
 import * as m20261201120000_direct_debit_token_reuse_and_pages from "./20261201120000_direct_debit_token_reuse_and_pages";
+import * as m20261202110000_provider_customers from "./20261202110000_provider_customers";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   "20261201100000_hot_query_indexes": m20261201100000_hot_query_indexes,
   "20261201110000_billing_cycle_anchor": m20261201110000_billing_cycle_anchor,
   "20261201120000_direct_debit_token_reuse_and_pages": m20261201120000_direct_debit_token_reuse_and_pages,
+  "20261202110000_provider_customers": m20261202110000_provider_customers,
 };

@@ -5,11 +5,12 @@ import { getDb } from "./db/get-db";
 import type { Env } from "./env";
 
 /**
- * Attempts submitted per run. Each costs one `POST /payments` subrequest (two
- * when GoCardless answers with an idempotency conflict) and one D1 write:
- * 20 → at most 40 subrequests and 21 D1 queries, inside the free plan's 50 of each.
+ * Attempts submitted per run. Each costs a `GET /mandates/:id` (whose mandate
+ * it is) and a `POST /payments` (plus a `GET /payments/:id` when GoCardless
+ * answers with an idempotency conflict) and one D1 write: 16 → at most 48
+ * subrequests and 17 D1 queries, inside the free plan's 50 of each.
  */
-export const SUBMIT_PER_RUN = 20;
+export const SUBMIT_PER_RUN = 16;
 
 /**
  * The Cron Trigger (`wrangler.toml` `[triggers]`): submits pending payment

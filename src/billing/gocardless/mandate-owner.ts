@@ -1,0 +1,30 @@
+import { GoCardlessApiError } from "./gocardless-api-error";
+import type { GoCardlessClient } from "./gocardless-client";
+
+/**
+ * Whose mandate this is, as GoCardless says: `ok` when its `links.customer`
+ * is `customerId` (the customer the app created for the user);
+ * `customer_missing` when the user has no customer (nothing is asked);
+ * `mandate_not_yours` when the mandate belongs to another customer or
+ * GoCardless does not know it (one answer for both, so the check reveals
+ * nothing about other users' mandates). Any other provider error is thrown.
+ *
+ * @example
+ * ```ts
+ * if ((await mandateOwner(client, mandateId, customer?.customerId)) !== "ok") refuse()
+ * ```
+ */
+export async function mandateOwner(
+  client: Pick<GoCardlessClient, "getMandate">,
+  mandateId: string,
+  customerId: string | null | undefined,
+): Promise<"ok" | "customer_missing" | "mandate_not_yours"> {
+  if (!customerId) return "customer_missing";
+  try {
+    const mandate = await client.getMandate(mandateId);
+    return mandate.links?.customer === customerId ? "ok" : "mandate_not_yours";
+  } catch (error) {
+    if (error instanceof GoCardlessApiError && error.status === 404) return "mandate_not_yours";
+    throw error;
+  }
+}
