@@ -78,13 +78,14 @@ export const BILLING_TABLES = [
   "payment_attempts",
   "direct_debit_tokens",
   "billing_webhook_events",
+  "provider_customers",
 ] as const;
 
-/** Every row of every billing table, ordered by id: compare two snapshots to prove nothing changed. */
+/** Every row of every billing table, in rowid order: compare two snapshots to prove nothing changed. */
 export async function billingSnapshot(): Promise<Record<string, unknown[]>> {
   const snapshot: Record<string, unknown[]> = {};
   for (const table of BILLING_TABLES) {
-    snapshot[table] = (await env.DB.prepare(`select * from "${table}" order by id`).all()).results;
+    snapshot[table] = (await env.DB.prepare(`select * from "${table}" order by rowid`).all()).results;
   }
   return snapshot;
 }

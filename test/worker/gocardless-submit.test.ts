@@ -51,6 +51,10 @@ async function run(fetch: typeof globalThis.fetch, now = new Date()) {
 async function attemptRow(id: string) {
   return env.DB.prepare("select status, providerPaymentId, failureCode, failureMessage from payment_attempts where id = ?").bind(id).first();
 }
+/** Earlier tests leave attempts pending on purpose; these tests look at one attempt alone. */
+async function cancelPendingAttempts() {
+  await env.DB.prepare("update payment_attempts set status = 'canceled' where userId = ? and status = 'pending'").bind(hal.id).run();
+}
 async function freshAttempt() {
   const code = `submit-${++plans}`;
   await seedPlan(code, { amountMinor: 1500, currency: "GBP" });
@@ -132,6 +136,7 @@ describe("submitPendingAttempts", () => {
     expect(await attemptRow(second.id)).toMatchObject({ status: "pending", failureCode: "provider_payment_conflict" });
   });
   it("a mandate GoCardless says is another customer's (or unknown) is not charged: only the GET is sent, `mandate_not_yours` recorded", async () => {
+    await cancelPendingAttempts();
     const attempt = await freshAttempt();
     const elsewhere = stubFetch(json(mandateBody(mandateId, "CU0000SOMEONEELSE")));
     expect(await run(elsewhere.fetch)).toEqual({ due: 1, submitted: 0, failed: 1 });
@@ -146,6 +151,7 @@ describe("submitPendingAttempts", () => {
   });
 
   it("an owner without a GoCardless customer is not charged and nothing is sent: `provider_customer_missing`", async () => {
+    await cancelPendingAttempts();
     const attempt = await freshAttempt();
     const link = await env.DB.prepare("select * from provider_customers where userId = ?").bind(hal.id).first<Record<string, string>>();
     await env.DB.prepare("delete from provider_customers where userId = ?").bind(hal.id).run();
