@@ -14,18 +14,33 @@
  * @example
  * ```sh
  * corepack pnpm -s exec tsx scripts/bench-performance.ts
+ * corepack pnpm -s exec tsx scripts/bench-performance.ts --queries-only --rounds 60
  * ```
  */
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { prepareBillingState, setUpLoadUsers, type LoadUser } from "./lib/billing-load";
 import { exitWithError } from "./lib/exit-with-error";
 import { startLocalWorker, type LocalWorker } from "./lib/local-worker";
 import { measureBundles } from "./lib/measure-bundles";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
-const QUERY_ROUNDS = 30;
+const flags = readFlags();
+const QUERY_ROUNDS = Number(flags.rounds);
+
+/** `--queries-only` (skip the load and bundle parts), `--rounds N` (default 30). */
+function readFlags() {
+  try {
+    const { values } = parseArgs({ options: { "queries-only": { type: "boolean", default: false }, rounds: { type: "string", default: "30" } } });
+    if (!/^[1-9]\d{0,3}$/.test(values.rounds)) throw new TypeError(`--rounds must be a whole number from 1 to 9999, not '${values.rounds}'`);
+    return values;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
 const LOAD_CLIENTS = 50;
 const LOAD_SECONDS = 8;
 
@@ -44,6 +59,7 @@ async function main(): Promise<number> {
   try {
     const users = await setUpLoadUsers(worker);
     await printQueries(worker, users[0]!);
+    if (flags["queries-only"]) return 0;
     await printLoad(worker, users);
   } finally {
     await worker.stop();
