@@ -25,6 +25,7 @@ import { prepareBillingState, setUpLoadUsers, type LoadUser } from "./lib/billin
 import { exitWithError } from "./lib/exit-with-error";
 import { startLocalWorker, type LocalWorker } from "./lib/local-worker";
 import { measureBundles } from "./lib/measure-bundles";
+import { measureQueryOverhead } from "./lib/query-overhead";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const flags = readFlags();
@@ -59,11 +60,15 @@ async function main(): Promise<number> {
   try {
     const users = await setUpLoadUsers(worker);
     await printQueries(worker, users[0]!);
-    if (flags["queries-only"]) return 0;
+    if (flags["queries-only"]) {
+      await printOverhead();
+      return 0;
+    }
     await printLoad(worker, users);
   } finally {
     await worker.stop();
   }
+  await printOverhead();
   const { full, authOnly } = await measureBundles(REPO_ROOT);
   console.log("\nBundle (wrangler deploy --dry-run --minify): Worker vs the same Worker without billing");
   console.log(`  minified ${kib(full.minifiedBytes)} vs ${kib(authOnly.minifiedBytes)}: ${(full.minifiedBytes / authOnly.minifiedBytes).toFixed(3)}×`);
@@ -90,6 +95,20 @@ async function printQueries(worker: LocalWorker, user: LoadUser): Promise<void> 
     console.log(
       `  ${row.name.padEnd(30)} ${row.raw.toFixed(3).padStart(7)} ${row.kysely.toFixed(3).padStart(7)} ${(row.kysely / row.raw).toFixed(2).padStart(6)} ${row.drizzle.toFixed(3).padStart(8)} ${(row.drizzle / row.raw).toFixed(2).padStart(6)}  ${row.rowsRead}/${row.rowsReturned}`,
     );
+  }
+}
+
+/**
+ * workerd's clock moves only on I/O and a loaded machine swamps a D1 call with
+ * scheduling noise, so the JavaScript each variant adds around D1 is also
+ * timed alone: in Node, over a stub binding that answers at once.
+ */
+async function printOverhead(): Promise<void> {
+  const rounds = QUERY_ROUNDS;
+  console.log(`\nJavaScript around D1 per call (Node, stub D1 answering at once), µs: median [p10–p90] of ${rounds} interleaved rounds of 2000 calls`);
+  for (const { query, rows } of await measureQueryOverhead(rounds)) {
+    console.log(`  ${query}`);
+    for (const row of rows) console.log(`    ${row.name.padEnd(34)} ${row.median.toFixed(1).padStart(7)}  [${row.p10.toFixed(1)}–${row.p90.toFixed(1)}]`);
   }
 }
 
