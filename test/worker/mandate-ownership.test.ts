@@ -61,6 +61,19 @@ describe("a mandate id someone else holds", () => {
     expect(await billingSnapshot()).toEqual(before);
   });
 
+  it.each([".", "..", "../customers", "MD1?x=1", "md000lowercase", "MD0001#frag"])(
+    "a mandate id that is not GoCardless's shape (%j) is refused the same way without asking GoCardless (no path games on its API)",
+    async (token) => {
+      await gocardlessCustomerFor(ben);
+      const before = await billingSnapshot();
+      const requests = recordRequests();
+      const refused = await api(TOKENS, { user: ben, json: tokenBody({ token }) });
+      expect([refused.status, refused.body.error.code]).toEqual([403, "MANDATE_NOT_YOURS"]);
+      expect(requests()).toEqual([]);
+      expect(await billingSnapshot()).toEqual(before);
+    },
+  );
+
   it("a user without a GoCardless customer is told to create one (409 PROVIDER_CUSTOMER_REQUIRED); nothing is asked or stored", async () => {
     const cy = await signUp("cy-mandates@example.com");
     const before = await billingSnapshot();
