@@ -25,6 +25,8 @@ export default defineConfig({
                   "k2:OCkZxhsZYBOH+j4UQmiIQuZue0icYgS5WZZfJ5u2E/o=,k1:u2z+GJPCgygIE1LAYQDO9Dq/++O4Uk8sC0Fi9yCLWwQ=",
                 TOKEN_FINGERPRINT_KEY: "d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
                 WEBHOOK_SECRET_GOCARDLESS: "whsec_test_gocardless_0123456789abcdef",
+                // Only the fake GoCardless (test/support/gocardless/fake-gocardless.ts) ever sees it.
+                GOCARDLESS_ACCESS_TOKEN: "sandbox_test_token",
                 BILLING_OPERATOR_EMAILS: "operator@example.com",
               },
             },

@@ -6,6 +6,7 @@ import * as m20261201100000_hot_query_indexes from "./20261201100000_hot_query_i
 import * as m20261201110000_billing_cycle_anchor from "./20261201110000_billing_cycle_anchor";
 import * as m20261201120000_direct_debit_token_reuse_and_pages from "./20261201120000_direct_debit_token_reuse_and_pages";
 import * as m20261202100000_payment_attempt_periods from "./20261202100000_payment_attempt_periods";
+import * as m20261202110000_provider_customers from "./20261202110000_provider_customers";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   "20261201110000_billing_cycle_anchor": m20261201110000_billing_cycle_anchor,
   "20261201120000_direct_debit_token_reuse_and_pages": m20261201120000_direct_debit_token_reuse_and_pages,
   "20261202100000_payment_attempt_periods": m20261202100000_payment_attempt_periods,
+  "20261202110000_provider_customers": m20261202110000_provider_customers,
 };

@@ -14,18 +14,34 @@
  * @example
  * ```sh
  * corepack pnpm -s exec tsx scripts/bench-performance.ts
+ * corepack pnpm -s exec tsx scripts/bench-performance.ts --queries-only --rounds 60
  * ```
  */
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { prepareBillingState, setUpLoadUsers, type LoadUser } from "./lib/billing-load";
 import { exitWithError } from "./lib/exit-with-error";
 import { startLocalWorker, type LocalWorker } from "./lib/local-worker";
 import { measureBundles } from "./lib/measure-bundles";
+import { measureQueryOverhead } from "./lib/query-overhead";
 
 const REPO_ROOT = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
-const QUERY_ROUNDS = 30;
+const flags = readFlags();
+const QUERY_ROUNDS = Number(flags.rounds);
+
+/** `--queries-only` (skip the load and bundle parts), `--rounds N` (default 30). */
+function readFlags() {
+  try {
+    const { values } = parseArgs({ options: { "queries-only": { type: "boolean", default: false }, rounds: { type: "string", default: "30" } } });
+    if (!/^[1-9]\d{0,3}$/.test(values.rounds)) throw new TypeError(`--rounds must be a whole number from 1 to 9999, not '${values.rounds}'`);
+    return values;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
 const LOAD_CLIENTS = 50;
 const LOAD_SECONDS = 8;
 
@@ -44,10 +60,15 @@ async function main(): Promise<number> {
   try {
     const users = await setUpLoadUsers(worker);
     await printQueries(worker, users[0]!);
+    if (flags["queries-only"]) {
+      await printOverhead();
+      return 0;
+    }
     await printLoad(worker, users);
   } finally {
     await worker.stop();
   }
+  await printOverhead();
   const { full, authOnly } = await measureBundles(REPO_ROOT);
   console.log("\nBundle (wrangler deploy --dry-run --minify): Worker vs the same Worker without billing");
   console.log(`  minified ${kib(full.minifiedBytes)} vs ${kib(authOnly.minifiedBytes)}: ${(full.minifiedBytes / authOnly.minifiedBytes).toFixed(3)}×`);
@@ -74,6 +95,20 @@ async function printQueries(worker: LocalWorker, user: LoadUser): Promise<void> 
     console.log(
       `  ${row.name.padEnd(30)} ${row.raw.toFixed(3).padStart(7)} ${row.kysely.toFixed(3).padStart(7)} ${(row.kysely / row.raw).toFixed(2).padStart(6)} ${row.drizzle.toFixed(3).padStart(8)} ${(row.drizzle / row.raw).toFixed(2).padStart(6)}  ${row.rowsRead}/${row.rowsReturned}`,
     );
+  }
+}
+
+/**
+ * workerd's clock moves only on I/O and a loaded machine swamps a D1 call with
+ * scheduling noise, so the JavaScript each variant adds around D1 is also
+ * timed alone: in Node, over a stub binding that answers at once.
+ */
+async function printOverhead(): Promise<void> {
+  const rounds = QUERY_ROUNDS;
+  console.log(`\nJavaScript around D1 per call (Node, stub D1 answering at once), µs: median [p10–p90] of ${rounds} interleaved rounds of 2000 calls`);
+  for (const { query, rows } of await measureQueryOverhead(rounds)) {
+    console.log(`  ${query}`);
+    for (const row of rows) console.log(`    ${row.name.padEnd(34)} ${row.median.toFixed(1).padStart(7)}  [${row.p10.toFixed(1)}–${row.p90.toFixed(1)}]`);
   }
 }
 

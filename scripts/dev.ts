@@ -47,7 +47,8 @@ async function main(wranglerArgs: string[]): Promise<number> {
   const vars = parseEnv(await readFile(".dev.vars", "utf8"));
   const standInArgs: string[] = [];
   if (!vars.GOCARDLESS_ACCESS_TOKEN?.trim()) {
-    const standIn = await startGoCardlessStandIn({ port: 0 });
+    // 4010 is where `pnpm billing:simulate mandate` looks; any free port when it is taken.
+    const standIn = await startGoCardlessStandIn({ port: 4010 }).catch(() => startGoCardlessStandIn({ port: 0 }));
     console.log(`no GOCARDLESS_ACCESS_TOKEN in .dev.vars: payments go to a local GoCardless stand-in at ${standIn.url}`);
     standInArgs.push("--var", `GOCARDLESS_API_URL:${standIn.url}`, "--var", "GOCARDLESS_ACCESS_TOKEN:local-stand-in");
   }

@@ -4,7 +4,11 @@ import { loadTokenKeyring } from "./billing/token-cipher";
 import { getDb } from "./db/get-db";
 import type { Env } from "./env";
 
-/** Items per sweep when `BILLING_ENGINE_CHUNK` is not set: 3 + 5·8 = 43 D1 queries, ≤ 16 subrequests (free plan: 50 of each). */
+/**
+ * Items per sweep when `BILLING_ENGINE_CHUNK` is not set: 3 + 5·8 = 43 D1 queries and
+ * ≤ 24 subrequests (a submission costs `GET /mandates/:id`, `POST /payments` and, on an
+ * idempotency conflict, `GET /payments/:id`), inside the free plan's 50 of each.
+ */
 export const DEFAULT_ENGINE_CHUNK = 8;
 /** The largest chunk: 3 + 5·150 = 753 D1 queries, inside the paid plan's 1,000 per invocation. */
 export const MAX_ENGINE_CHUNK = 150;
@@ -17,7 +21,7 @@ export const MAX_ENGINE_CHUNK = 150;
  *
  * @example
  * ```sh
- * wrangler dev --test-scheduled   # then: curl "http://localhost:8787/__scheduled?time=1767225600000"
+ * wrangler dev --test-scheduled   # then: curl "http://localhost:8787/cdn-cgi/local/scheduled?time=1767225600000"
  * ```
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {

@@ -71,7 +71,10 @@ async function benchQueries(env: Env, params: URLSearchParams) {
   const drizzleByKey = orm.select().from(a).where(and(eq(a.userId, sql.placeholder("userId")), eq(a.idempotencyKey, sql.placeholder("key")))).prepare();
   const cases: QueryCase[] = [
     { name: "listSubscriptions", kysely: (k) => listSubscriptions(k, userId), drizzle: () => drizzleList.all({ userId }) },
+    // The same query built and compiled on every call (how listSubscriptions ran before it was precompiled).
+    { name: "  built per call", kysely: (k) => subscriptionsWithPlan(k).where("user_subscriptions.userId", "=", userId).orderBy("user_subscriptions.createdAt", "desc").orderBy("user_subscriptions.id", "desc").execute(), drizzle: () => drizzleList.all({ userId }) },
     { name: "findSubscription", kysely: (k) => findSubscription(k, userId, subscriptionId), drizzle: () => drizzleFind.get({ userId, id: subscriptionId }) },
+    { name: "  built per call", kysely: (k) => subscriptionsWithPlan(k).where("user_subscriptions.userId", "=", userId).where("user_subscriptions.id", "=", subscriptionId).executeTakeFirst(), drizzle: () => drizzleFind.get({ userId, id: subscriptionId }) },
     { name: "listActivePlans", kysely: (k) => listActivePlans(k), drizzle: () => drizzlePlans.all() },
     { name: "listAttempts (first page)", kysely: (k) => listAttempts(k, userId, { after: undefined, limit: 21 }), drizzle: () => drizzleAttempts.all({ userId }) },
     { name: "findAttemptByIdempotencyKey", kysely: (k) => findAttemptByIdempotencyKey(k, userId, key), drizzle: () => drizzleByKey.get({ userId, key }) },
@@ -117,6 +120,15 @@ async function benchQueries(env: Env, params: URLSearchParams) {
     report.push({ name: query.name, kysely: median(times.kysely), raw: median(times.raw), drizzle: median(times.drizzle), rowsRead, rowsReturned });
   }
   return report;
+}
+
+/** The subscriptions-with-plan select as the repository builds it. */
+function subscriptionsWithPlan(db: Kysely<DB>) {
+  return db
+    .selectFrom("user_subscriptions")
+    .innerJoin("subscription_plans", "subscription_plans.id", "user_subscriptions.planId")
+    .selectAll("user_subscriptions")
+    .select("subscription_plans.code as planCode");
 }
 
 function median(values: number[]): number {

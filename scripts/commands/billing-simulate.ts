@@ -3,9 +3,10 @@ import { readFile } from "node:fs/promises";
 import { parseArgs, parseEnv } from "node:util";
 import { UsageError } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
-import { startGoCardlessStandIn } from "../lib/gocardless-stand-in";
+import { setUpStandInMandate, startGoCardlessStandIn } from "../lib/gocardless-stand-in";
 
 export const USAGE = `usage: pnpm billing:simulate <resource>.<action> <id> [--attempt <payment attempt id>] [--cause <cause>] [--url http://localhost:8787] [--dev-vars .dev.vars]
+       pnpm billing:simulate mandate <customer id> [--gocardless http://127.0.0.1:4010]
        pnpm billing:simulate serve [--port 4010]`;
 
 /** The GoCardless events billing acts on (docs/gocardless.md). */
@@ -38,6 +39,8 @@ export async function billingSimulate(argv: readonly string[], io: CliIo): Promi
     io.out(`GoCardless stand-in listening on ${standIn.url} (Ctrl-C to stop)`);
     return 0;
   }
+
+  if (positionals[0] === "mandate") return setUpMandate(positionals.slice(1), values.gocardless, io);
 
   const [type, id, ...extra] = positionals;
   if (type === undefined || id === undefined || extra.length > 0) throw new UsageError("give one event type and one id");
@@ -82,6 +85,7 @@ function parseOptions(argv: readonly string[]) {
         url: { type: "string", default: "http://localhost:8787" },
         "dev-vars": { type: "string", default: ".dev.vars" },
         port: { type: "string", default: "4010" },
+        gocardless: { type: "string", default: "http://127.0.0.1:4010" },
         help: { type: "boolean" },
       },
     });
@@ -89,6 +93,19 @@ function parseOptions(argv: readonly string[]) {
     // node's parseArgs says what is wrong (an unknown option, a missing value): a usage error.
     throw error instanceof TypeError ? new UsageError(error.message) : error;
   }
+}
+
+/**
+ * `mandate <CU…>`: plays the payer's side at the stand-in, as a GoCardless
+ * Billing Request would: a bank account for the customer
+ * (`POST /customer_bank_accounts`), then a mandate on it (`POST /mandates`).
+ * Prints the mandate id, which the Worker accepts only for that customer's user.
+ */
+async function setUpMandate(args: string[], base: string, io: CliIo): Promise<number> {
+  const [customer, ...extra] = args;
+  if (customer === undefined || extra.length > 0) throw new UsageError("give one customer id (CU…), the one POST /api/billing/provider-customers answered");
+  io.out(await setUpStandInMandate(base, customer));
+  return 0;
 }
 
 /** The first WEBHOOK_SECRET_GOCARDLESS of the local .dev.vars: the secret `pnpm dev` verifies with. */

@@ -1,6 +1,7 @@
 import { migrations } from "../../migrations/index";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
+import { setUpStandInMandate } from "./gocardless-stand-in";
 import type { LocalWorker } from "./local-worker";
 import { usingD1 } from "./using-d1";
 
@@ -62,7 +63,10 @@ export async function setUpLoadUsers(worker: LocalWorker): Promise<LoadUser[]> {
       if (response.status !== 201) throw new Error(`subscribe answered ${response.status}: ${await response.text()}`);
       user.subscriptionIds.push(((await response.json()) as { subscription: { id: string } }).subscription.id);
     }
-    const token = `MD${crypto.randomUUID().replace(/-/g, "").slice(0, 12).toUpperCase()}`;
+    // The user's GoCardless customer, and a mandate set up for it at the stand-in.
+    const customer = await send(worker, "/api/billing/provider-customers", { cookie, body: { provider: "gocardless", givenName: "Load", familyName: `User ${n}` } });
+    if (customer.status !== 201) throw new Error(`creating the customer answered ${customer.status}: ${await customer.text()}`);
+    const token = await setUpStandInMandate(worker.gocardless, ((await customer.json()) as { customer: { customerId: string } }).customer.customerId);
     const stored = await send(worker, "/api/billing/direct-debit-tokens", {
       cookie,
       body: { provider: "gocardless", token, mandateReference: `REF-${n}`, accountLast4: "4321", bankName: "Load Bank" },

@@ -3,12 +3,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 
 /**
  * A minimal stand-in for GoCardless's API on loopback, for `pnpm dev` without
- * a real access token: `POST /payments` (with GoCardless's Idempotency-Key
- * rule: a reused key answers 409 `idempotent_creation_conflict` naming the
- * payment), `GET /payments/:id` and `GET /mandates/:id` (every mandate is
- * `active` and belongs to `customer`). Request and response shapes follow
- * GoCardless's API reference; state lives in memory only. Each request is
- * logged as one line.
+ * a real access token. Request and response shapes follow GoCardless's API
+ * reference; state lives in memory only; each request is logged as one line.
+ *
+ * - `POST /customers`, `POST /payments` with GoCardless's Idempotency-Key
+ *   rule (a reused key answers 409 `idempotent_creation_conflict` naming the
+ *   resource created first); `GET /customers/:id`, `GET /payments/:id`
+ * - `POST /customer_bank_accounts` (`links.customer`) and `POST /mandates`
+ *   (`links.customer_bank_account`): how a mandate comes to belong to a
+ *   customer; `GET /mandates/:id` answers its `links.customer`, and an
+ *   unknown mandate is a 404, as at GoCardless
  *
  * @example
  * ```ts
@@ -17,10 +21,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
  * await standIn.close()
  * ```
  */
-export async function startGoCardlessStandIn(options: { port: number; customer?: string; log?: (line: string) => void }): Promise<{ url: string; close: () => Promise<void> }> {
-  const customer = options.customer ?? "CU000LOCAL0000";
+export async function startGoCardlessStandIn(options: { port: number; log?: (line: string) => void }): Promise<{ url: string; close: () => Promise<void> }> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const payments = new Map<string, Record<string, unknown>>();
+  const resources: Resources = { payments: new Map(), customers: new Map(), customer_bank_accounts: new Map(), mandates: new Map() };
+  // GoCardless scopes idempotency keys per resource type.
   const byIdempotencyKey = new Map<string, string>();
 
   const server = createServer((request, response) => {
@@ -40,57 +44,33 @@ export async function startGoCardlessStandIn(options: { port: number; customer?:
     if (!request.headers["gocardless-version"]) {
       return status(400, gcError(400, "invalid_api_usage", "missing_version_header", "GoCardless-Version header is required"));
     }
-    if (request.method === "POST" && url.pathname === "/payments") {
+    const collection = /^\/(payments|customers|customer_bank_accounts|mandates)$/.exec(url.pathname)?.[1] as keyof Resources | undefined;
+    if (request.method === "POST" && collection) {
       const key = request.headers["idempotency-key"];
-      const existing = typeof key === "string" ? byIdempotencyKey.get(key) : undefined;
+      const scopedKey = typeof key === "string" ? `${collection} ${key}` : undefined;
+      const existing = scopedKey ? byIdempotencyKey.get(scopedKey) : undefined;
       if (existing) {
         const conflict = gcError(409, "invalid_state", "idempotent_creation_conflict", "A resource has already been created with this idempotency key");
         conflict.error.errors[0]!.links = { conflicting_resource_id: existing };
         return status(409, conflict);
       }
-      const input = (JSON.parse(body || "{}") as { payments?: Record<string, any> }).payments;
-      if (!input || !Number.isInteger(input.amount) || input.amount <= 0 || typeof input.currency !== "string" || typeof input.links?.mandate !== "string") {
-        return status(422, gcError(422, "validation_failed", "validation_failed", "Validation failed"));
+      let input: Record<string, any> | undefined;
+      try {
+        input = (JSON.parse(body || "{}") as Record<string, Record<string, any> | undefined>)[collection];
+      } catch {
+        input = undefined;
       }
-      const id = `PM${randomBytes(8).toString("hex").toUpperCase().slice(0, 12)}`;
-      const payment = {
-        id,
-        created_at: new Date().toISOString(),
-        charge_date: input.charge_date ?? new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10),
-        amount: input.amount,
-        description: null,
-        currency: input.currency,
-        status: "pending_submission",
-        amount_refunded: 0,
-        reference: null,
-        metadata: input.metadata ?? {},
-        links: { mandate: input.links.mandate, creditor: "CR000LOCAL0000" },
-        retry_if_possible: true,
-      };
-      payments.set(id, payment);
-      if (typeof key === "string") byIdempotencyKey.set(key, id);
-      response.setHeader("Location", `/payments/${id}`);
-      return status(201, { payments: payment });
+      const created = input && CREATE[collection](input, resources);
+      if (!created) return status(422, gcError(422, "validation_failed", "validation_failed", "Validation failed"));
+      resources[collection].set(created.id as string, created);
+      if (scopedKey) byIdempotencyKey.set(scopedKey, created.id as string);
+      response.setHeader("Location", `/${collection}/${created.id}`);
+      return status(201, { [collection]: created });
     }
-    const payment = /^\/payments\/([^/]+)$/.exec(url.pathname);
-    if (request.method === "GET" && payment) {
-      const found = payments.get(decodeURIComponent(payment[1]!));
-      return found ? status(200, { payments: found }) : status(404, gcError(404, "invalid_api_usage", "resource_not_found", "Resource not found"));
-    }
-    const mandate = /^\/mandates\/([^/]+)$/.exec(url.pathname);
-    if (request.method === "GET" && mandate) {
-      return status(200, {
-        mandates: {
-          id: decodeURIComponent(mandate[1]!),
-          created_at: new Date().toISOString(),
-          reference: "LOCAL-STAND-IN",
-          scheme: "bacs",
-          status: "active",
-          next_possible_charge_date: new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10),
-          metadata: {},
-          links: { customer_bank_account: "BA000LOCAL0000", creditor: "CR000LOCAL0000", customer },
-        },
-      });
+    const single = /^\/(payments|customers|customer_bank_accounts|mandates)\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && single) {
+      const found = resources[single[1] as keyof Resources].get(decodeURIComponent(single[2]!));
+      return found ? status(200, { [single[1]!]: found }) : status(404, gcError(404, "invalid_api_usage", "resource_not_found", "Resource not found"));
     }
     return status(404, gcError(404, "invalid_api_usage", "path_not_found", "Path not found"));
   }
@@ -102,6 +82,118 @@ export async function startGoCardlessStandIn(options: { port: number; customer?:
   });
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Plays the payer's side at a running stand-in, as a GoCardless Billing
+ * Request would: a bank account for `customer` (`POST /customer_bank_accounts`),
+ * then a mandate on it (`POST /mandates`). Resolves to the mandate id.
+ *
+ * @example
+ * ```ts
+ * const mandateId = await setUpStandInMandate("http://127.0.0.1:4010", "CU…")
+ * ```
+ */
+export async function setUpStandInMandate(url: string, customer: string): Promise<string> {
+  const base = url.replace(/\/+$/, "");
+  const post = async (path: string, body: unknown) => {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { Authorization: "Bearer local-stand-in", "GoCardless-Version": "2015-07-06", "Content-Type": "application/json" },
+      });
+    } catch {
+      throw new Error(`nothing answers at ${base}; start \`pnpm dev\` without a GOCARDLESS_ACCESS_TOKEN (it serves the stand-in) or pass --gocardless`);
+    }
+    const answer = (await response.json().catch(() => ({}))) as Record<string, { id?: string; message?: string }>;
+    return { status: response.status, answer };
+  };
+  const account = await post("/customer_bank_accounts", {
+    customer_bank_accounts: { account_holder_name: "Local Payer", account_number: "55779911", branch_code: "200000", country_code: "GB", links: { customer } },
+  });
+  if (account.status === 422) throw new Error(`the stand-in has no customer ${customer}; create it with POST /api/billing/provider-customers first`);
+  if (account.status !== 201) throw new Error(`the stand-in refused the bank account: ${account.status} ${account.answer.error?.message ?? ""}`.trim());
+  const mandate = await post("/mandates", { mandates: { scheme: "bacs", links: { customer_bank_account: account.answer.customer_bank_accounts!.id } } });
+  if (mandate.status !== 201) throw new Error(`the stand-in refused the mandate: ${mandate.status} ${mandate.answer.error?.message ?? ""}`.trim());
+  return mandate.answer.mandates!.id!;
+}
+
+type Resources = { [name in "payments" | "customers" | "customer_bank_accounts" | "mandates"]: Map<string, Record<string, any>> };
+
+/**
+ * Each resource as GoCardless's API reference shows it, from a create
+ * request's params; undefined when the params would fail GoCardless's validation.
+ */
+const CREATE: { [name in keyof Resources]: (input: Record<string, any>, resources: Resources) => Record<string, unknown> | undefined } = {
+  payments(input) {
+    if (!Number.isInteger(input.amount) || input.amount <= 0 || typeof input.currency !== "string" || typeof input.links?.mandate !== "string") return undefined;
+    return {
+      id: newId("PM"),
+      created_at: new Date().toISOString(),
+      charge_date: input.charge_date ?? new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10),
+      amount: input.amount,
+      description: null,
+      currency: input.currency,
+      status: "pending_submission",
+      amount_refunded: 0,
+      reference: null,
+      metadata: input.metadata ?? {},
+      links: { mandate: input.links.mandate, creditor: "CR000LOCAL0000" },
+      retry_if_possible: true,
+    };
+  },
+  customers(input) {
+    if (typeof input.email !== "string" && typeof input.company_name !== "string" && typeof input.given_name !== "string") return undefined;
+    return {
+      id: newId("CU"),
+      created_at: new Date().toISOString(),
+      email: input.email ?? null,
+      given_name: input.given_name ?? null,
+      family_name: input.family_name ?? null,
+      company_name: input.company_name ?? null,
+      address_line1: null,
+      city: null,
+      postal_code: null,
+      country_code: input.country_code ?? null,
+      language: "en",
+      metadata: input.metadata ?? {},
+    };
+  },
+  customer_bank_accounts(input, resources) {
+    if (!resources.customers.has(input.links?.customer)) return undefined;
+    return {
+      id: newId("BA"),
+      created_at: new Date().toISOString(),
+      account_holder_name: input.account_holder_name ?? "Local Payer",
+      account_number_ending: String(input.account_number ?? "11").slice(-2),
+      country_code: input.country_code ?? "GB",
+      currency: input.currency ?? "GBP",
+      bank_name: "LOCAL STAND-IN BANK",
+      enabled: true,
+      metadata: input.metadata ?? {},
+      links: { customer: input.links.customer },
+    };
+  },
+  mandates(input, resources) {
+    const account = resources.customer_bank_accounts.get(input.links?.customer_bank_account);
+    if (!account) return undefined;
+    return {
+      id: newId("MD"),
+      created_at: new Date().toISOString(),
+      reference: `LOCAL-${newId("").slice(0, 6)}`,
+      scheme: input.scheme ?? "bacs",
+      status: "pending_submission",
+      next_possible_charge_date: new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10),
+      metadata: input.metadata ?? {},
+      links: { customer_bank_account: account.id, creditor: "CR000LOCAL0000", customer: account.links.customer },
+    };
+  },
+};
+
+function newId(prefix: string): string {
+  return `${prefix}${randomBytes(8).toString("hex").toUpperCase().slice(0, 12)}`;
 }
 
 function gcError(code: number, type: string, reason: string, message: string) {

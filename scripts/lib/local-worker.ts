@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { startGoCardlessStandIn } from "./gocardless-stand-in";
 
 /** A `wrangler dev` serving this project's Worker on loopback, from throwaway config, secrets and state. */
 export interface LocalWorker {
@@ -11,6 +12,8 @@ export interface LocalWorker {
   /** The config wrangler serves (its `.dev.vars` sits next to it): pass it to `usingD1`. */
   config: string;
   persistTo: string;
+  /** The loopback GoCardless stand-in the Worker talks to (GOCARDLESS_API_URL). */
+  gocardless: string;
   /** Stops wrangler and workerd (the whole process group) and deletes the temp dir. */
   stop(): Promise<void>;
 }
@@ -21,6 +24,8 @@ const DEV_VARS = [
   "TOKEN_ENCRYPTION_KEYS=k1:u2z+GJPCgygIE1LAYQDO9Dq/++O4Uk8sC0Fi9yCLWwQ=",
   "TOKEN_FINGERPRINT_KEY=d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
   "WEBHOOK_SECRET_GOCARDLESS=whsec_local_worker_0123456789abcdef",
+  // Only the loopback stand-in ever sees it.
+  "GOCARDLESS_ACCESS_TOKEN=local-stand-in",
 ].join("\n");
 
 /** A port nobody listens on right now, on loopback. */
@@ -37,7 +42,8 @@ export async function freePort(): Promise<number> {
  * free port, with a config, `.dev.vars` and `--persist-to` of its own in a
  * temp dir, so neither the developer's `.dev.vars` nor their local state is
  * read. `prepare(config, persistTo)` runs before wrangler starts (migrate,
- * seed). Always call `stop()`.
+ * seed). GoCardless is a loopback stand-in of its own (`gocardless`).
+ * Always call `stop()`.
  *
  * @example
  * ```ts
@@ -53,6 +59,7 @@ export async function startLocalWorker(
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const config = path.join(dir, "wrangler.toml");
+  const standIn = await startGoCardlessStandIn({ port: 0, log: () => {} });
   const persistTo = path.join(dir, "state");
   await writeFile(
     config,
@@ -67,6 +74,7 @@ export async function startLocalWorker(
       `database_id = "00000000-0000-0000-0000-000000000000"`,
       `[vars]`,
       `BETTER_AUTH_URL = "${url}"`,
+      `GOCARDLESS_API_URL = "${standIn.url}"`,
       "",
     ].join("\n"),
   );
@@ -80,6 +88,7 @@ export async function startLocalWorker(
         // Already gone.
       }
     }
+    await standIn.close();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -96,7 +105,7 @@ export async function startLocalWorker(
     });
     pgid = child.pid;
     await waitUntilServing(url, 60_000);
-    return { url, config, persistTo, stop };
+    return { url, config, persistTo, gocardless: standIn.url, stop };
   } catch (error) {
     await stop();
     throw error;

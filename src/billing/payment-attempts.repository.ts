@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
+import { precompile } from "../db/precompiled-query";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
 import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
 import { BILLING_LIMITS } from "./billing-limits";
@@ -14,14 +15,14 @@ import type { KeysetPosition } from "./keyset-cursor";
  * const earlier = await findAttemptByIdempotencyKey(db, user.id, key)
  * ```
  */
-export function findAttemptByIdempotencyKey(db: Kysely<DB>, userId: string, key: string): Promise<PaymentAttemptRow | undefined> {
-  return db
-    .selectFrom("payment_attempts")
-    .selectAll()
-    .where("userId", "=", userId)
-    .where("idempotencyKey", "=", key)
-    .executeTakeFirst();
+export async function findAttemptByIdempotencyKey(db: Kysely<DB>, userId: string, key: string): Promise<PaymentAttemptRow | undefined> {
+  return (await findAttemptByKeyQuery(db, userId, key))[0];
 }
+
+// Read before every payment start (the idempotent replay): compiled once per isolate.
+const findAttemptByKeyQuery = precompile((db: Kysely<DB>, userId: string, key: string) =>
+  db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId).where("idempotencyKey", "=", key),
+);
 
 /**
  * Inserts a new attempt in one statement that does nothing when

@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
+import { precompile } from "../db/precompiled-query";
 import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/schema/billing";
 import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
 import type { Compilable } from "./d1-batch";
@@ -26,14 +27,13 @@ export const PRICING_FIELDS = ["amountMinor", "currency", "interval", "intervalC
  * ```
  */
 export function listActivePlans(db: Kysely<DB>): Promise<SubscriptionPlanRow[]> {
-  return db
-    .selectFrom("subscription_plans")
-    .selectAll()
-    .where("active", "=", 1)
-    .orderBy("amountMinor")
-    .orderBy("code")
-    .execute();
+  return listActivePlansQuery(db);
 }
+
+// The public catalog read of every pricing page: compiled once per isolate.
+const listActivePlansQuery = precompile((db: Kysely<DB>) =>
+  db.selectFrom("subscription_plans").selectAll().where("active", "=", 1).orderBy("amountMinor").orderBy("code"),
+);
 
 /** A plan by its code, active or not. */
 export function findPlanByCode(db: Kysely<DB>, code: string): Promise<SubscriptionPlanRow | undefined> {

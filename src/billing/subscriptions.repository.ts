@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
+import { precompile } from "../db/precompiled-query";
 import type { NewUserSubscription, UserSubscriptionRow, UserSubscriptionUpdate } from "../db/schema/billing";
 
 /** A subscription with its plan's code, as the API shows it. */
@@ -33,6 +34,17 @@ export async function insertSubscription(db: Kysely<DB>, row: NewUserSubscriptio
   return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
 }
 
+// The two hot reads of every signed-in page: compiled once per isolate (their shape never changes).
+const listSubscriptionsQuery = precompile((db: Kysely<DB>, userId: string) =>
+  selectWithPlan(db)
+    .where("user_subscriptions.userId", "=", userId)
+    .orderBy("user_subscriptions.createdAt", "desc")
+    .orderBy("user_subscriptions.id", "desc"),
+);
+const findSubscriptionQuery = precompile((db: Kysely<DB>, userId: string, id: string) =>
+  selectWithPlan(db).where("user_subscriptions.userId", "=", userId).where("user_subscriptions.id", "=", id),
+);
+
 /**
  * The user's subscriptions, newest first.
  *
@@ -42,11 +54,7 @@ export async function insertSubscription(db: Kysely<DB>, row: NewUserSubscriptio
  * ```
  */
 export function listSubscriptions(db: Kysely<DB>, userId: string): Promise<SubscriptionWithPlan[]> {
-  return selectWithPlan(db)
-    .where("user_subscriptions.userId", "=", userId)
-    .orderBy("user_subscriptions.createdAt", "desc")
-    .orderBy("user_subscriptions.id", "desc")
-    .execute();
+  return listSubscriptionsQuery(db, userId);
 }
 
 /**
@@ -58,11 +66,8 @@ export function listSubscriptions(db: Kysely<DB>, userId: string): Promise<Subsc
  * const subscription = await findSubscription(db, user.id, c.req.param("id"))
  * ```
  */
-export function findSubscription(db: Kysely<DB>, userId: string, id: string): Promise<SubscriptionWithPlan | undefined> {
-  return selectWithPlan(db)
-    .where("user_subscriptions.userId", "=", userId)
-    .where("user_subscriptions.id", "=", id)
-    .executeTakeFirst();
+export async function findSubscription(db: Kysely<DB>, userId: string, id: string): Promise<SubscriptionWithPlan | undefined> {
+  return (await findSubscriptionQuery(db, userId, id))[0];
 }
 
 /**

@@ -73,6 +73,13 @@ export interface PaymentAttempts {
   userId: string;
 }
 
+export interface ProviderCustomers {
+  createdAt: string;
+  customerId: string;
+  provider: string;
+  userId: string;
+}
+
 export interface RateLimit {
   count: number;
   id: string;
@@ -149,6 +156,7 @@ export interface DB {
   billing_webhook_events: BillingWebhookEvents;
   direct_debit_tokens: DirectDebitTokens;
   payment_attempts: PaymentAttempts;
+  provider_customers: ProviderCustomers;
   rateLimit: RateLimit;
   session: Session;
   subscription_plans: SubscriptionPlans;

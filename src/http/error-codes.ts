@@ -60,6 +60,22 @@ export const ERROR_CODES = {
     status: 409,
     message: "You have no active default direct-debit token; add one (and wait for its mandate to activate) or name one.",
   },
+  PROVIDER_CUSTOMER_REQUIRED: {
+    status: 409,
+    message: "You have no customer at this provider yet: create it with POST /api/billing/provider-customers, then set the mandate up for that customer.",
+  },
+  MANDATE_NOT_YOURS: {
+    status: 403,
+    message: "The provider has no mandate with this id for your customer; nothing was stored.",
+  },
+  PROVIDER_NOT_CONFIGURED: {
+    status: 503,
+    message: "The payment provider is not configured on the server (no access token); nothing was sent or stored.",
+  },
+  PROVIDER_UNAVAILABLE: {
+    status: 502,
+    message: "The payment provider did not give a usable answer; nothing was stored. Try again later.",
+  },
   TOKEN_ENCRYPTION_UNAVAILABLE: {
     status: 500,
     message: "Token encryption is not configured on the server; nothing was stored.",

@@ -1,4 +1,6 @@
 import type { Context } from "hono";
+import { GoCardlessApiError } from "../billing/gocardless/gocardless-api-error";
+import { GoCardlessNotConfiguredError } from "../billing/gocardless/gocardless-client";
 import { LifecycleError } from "../billing/lifecycle/lifecycle-error";
 import { ApiError } from "./api-error";
 
@@ -26,5 +28,8 @@ export function handleNotFound(c: Context): Response {
 function toApiError(error: Error): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof LifecycleError) return new ApiError(error.code, { message: error.message, details: error.details, cause: error });
+  if (error instanceof GoCardlessNotConfiguredError) return new ApiError("PROVIDER_NOT_CONFIGURED", { cause: error });
+  // GoCardless's own code (e.g. `validation_failed`, `network_error`) helps the caller; its message may name internals.
+  if (error instanceof GoCardlessApiError) return new ApiError("PROVIDER_UNAVAILABLE", { details: { provider: "gocardless", providerCode: error.code }, cause: error });
   return new ApiError("INTERNAL_ERROR", { cause: error });
 }

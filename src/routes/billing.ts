@@ -4,6 +4,7 @@ import { tokenRoutes } from "./direct-debit-tokens";
 import { entitlementRoutes } from "./entitlements";
 import { paymentAttemptRoutes } from "./payment-attempts";
 import { planRoutes } from "./plans";
+import { providerCustomerRoutes } from "./provider-customers";
 import { subscriptionRoutes } from "./subscriptions";
 import { webhookRoutes } from "./webhooks";
 
@@ -16,6 +17,7 @@ export const billingRoutes = new Hono<SessionEnv>()
   .route("/plans", planRoutes)
   .route("/subscriptions", subscriptionRoutes)
   .route("/", paymentAttemptRoutes)
+  .route("/provider-customers", providerCustomerRoutes)
   .route("/direct-debit-tokens", tokenRoutes)
   .route("/entitlements", entitlementRoutes)
   .route("/webhooks", webhookRoutes);

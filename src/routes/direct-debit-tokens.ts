@@ -3,6 +3,9 @@ import * as z from "zod";
 import { tokenView } from "../billing/api-views";
 import { directDebitTokenFields } from "../billing/billing-validation";
 import { runBatch } from "../billing/d1-batch";
+import { createGoCardlessClient } from "../billing/gocardless/gocardless-client";
+import { mandateOwner } from "../billing/gocardless/mandate-owner";
+import { findProviderCustomer } from "../billing/provider-customers.repository";
 import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
 import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
@@ -35,6 +38,11 @@ const createTokenBody = directDebitTokenFields
  * token is stored only AES-GCM encrypted, with a keyed fingerprint for
  * uniqueness, and never leaves the server again.
  *
+ * Storing asks GoCardless first (`GET /mandates/:id`): the mandate's
+ * `links.customer` must be the customer the app created for this user
+ * (`/provider-customers`), else 409 PROVIDER_CUSTOMER_REQUIRED or
+ * 403 MANDATE_NOT_YOURS, and nothing is stored.
+ *
  * A new token is `pending` until the provider's mandate-activated webhook
  * makes it `active` (and the default, when the user has none); only active
  * tokens can become the default or be charged.
@@ -48,10 +56,17 @@ tokenRoutes.post("/", requireSession, async (c) => {
   const fingerprintKey = await loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY);
 
   const userId = c.get("user").id;
+  const db = getDb(c.env.DB);
+  // The mandate must be GoCardless's and belong to the customer the app created
+  // for this user: a mandate id someone else got hold of is refused, not stored first.
+  const customer = await findProviderCustomer(db, userId, body.provider);
+  if (!customer) throw new ApiError("PROVIDER_CUSTOMER_REQUIRED");
+  const client = createGoCardlessClient({ accessToken: c.env.GOCARDLESS_ACCESS_TOKEN, baseUrl: c.env.GOCARDLESS_API_URL });
+  if ((await mandateOwner(client, body.token, customer.customerId)) !== "ok") throw new ApiError("MANDATE_NOT_YOURS");
+
   const id = crypto.randomUUID();
   const sealed = await sealToken(keyring, body.token, id);
   const now = new Date().toISOString();
-  const db = getDb(c.env.DB);
   const inserted = await insertToken(db, {
     id,
     userId,

@@ -80,9 +80,9 @@ describe("billing:simulate <event> <id>", () => {
 });
 
 describe("the GoCardless stand-in, through the Worker's own client", () => {
-  it("creates a payment; the same Idempotency-Key again yields that payment (409 → GET), never a second; mandates belong to its customer", async () => {
+  it("creates a payment; the same Idempotency-Key again yields that payment (409 → GET), never a second", async () => {
     const lines: string[] = [];
-    const standIn = await startGoCardlessStandIn({ port: 0, customer: "CU0000TEST", log: (line) => lines.push(line) });
+    const standIn = await startGoCardlessStandIn({ port: 0, log: (line) => lines.push(line) });
     try {
       expect(standIn.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
@@ -96,10 +96,32 @@ describe("the GoCardless stand-in, through the Worker's own client", () => {
         "gocardless stand-in: POST /payments → 409",
         `gocardless stand-in: GET /payments/${first.id} → 200`,
       ]);
-      expect((await client.getMandate("MD0001")).links.customer).toBe("CU0000TEST");
       const anonymous = await fetch(`${standIn.url}/payments/${first.id}`, { headers: { "GoCardless-Version": "2015-07-06" } });
       expect(anonymous.status).toBe(401);
       expect(((await anonymous.json()) as any).error.errors[0].reason).toBe("missing_authorization_header");
+    } finally {
+      await standIn.close();
+    }
+  });
+  it("creates a customer once per Idempotency-Key; `billing:simulate mandate <CU…>` sets a mandate up for it; GET /mandates names that customer, an unknown mandate is a 404", async () => {
+    const standIn = await startGoCardlessStandIn({ port: 0, log: () => {} });
+    try {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const newCustomer = { userId: "user-1", email: "ada@example.com", givenName: "Ada", familyName: "Lovelace" };
+      const customer = await client.createCustomer(newCustomer);
+      expect(customer).toMatchObject({ id: expect.stringMatching(/^CU/), email: "ada@example.com", given_name: "Ada", family_name: "Lovelace", metadata: { user_id: "user-1" } });
+      expect(await client.createCustomer(newCustomer)).toEqual(customer);
+
+      const run = await runInProcess(billingSimulate, ["mandate", customer.id, "--gocardless", standIn.url], USAGE);
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      const mandateId = run.stdout.trim();
+      expect(mandateId).toMatch(/^MD[0-9A-F]{12}$/);
+      expect((await client.getMandate(mandateId)).links.customer).toBe(customer.id);
+      await expect(client.getMandate("MD0000NOSUCH")).rejects.toMatchObject({ status: 404, code: "resource_not_found" });
+
+      const unknown = await runInProcess(billingSimulate, ["mandate", "CU0000NOSUCH", "--gocardless", standIn.url], USAGE);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr.trim()).toBe("error: the stand-in has no customer CU0000NOSUCH; create it with POST /api/billing/provider-customers first");
     } finally {
       await standIn.close();
     }

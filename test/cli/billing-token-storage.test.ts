@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_startWorker } from "wrangler";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { setUpStandInMandate, startGoCardlessStandIn } from "../../scripts/lib/gocardless-stand-in";
 import { hermeticWranglerConfig } from "../support/hermetic-wrangler-config";
 import { REPO_ROOT, runInProcess } from "./run-script";
 
@@ -24,8 +25,9 @@ const SECRETS = {
 };
 
 let dir: string;
-const tokens = Array.from({ length: 3 }, (_, i) => `MD${i}PLAINTEXT${crypto.randomUUID().replace(/-/g, "").toUpperCase()}`);
-const references = tokens.map((_, i) => `VISIBLE-REF-${i}-${crypto.randomUUID().slice(0, 8)}`);
+/** Mandate ids the GoCardless stand-in gives the user's customer (filled in beforeAll). */
+const tokens: string[] = [];
+const references = Array.from({ length: 3 }, (_, i) => `VISIBLE-REF-${i}-${crypto.randomUUID().slice(0, 8)}`);
 let ciphertextSamples: string[] = [];
 
 /** Every file the local D1 keeps, read whole. */
@@ -52,10 +54,16 @@ beforeAll(async () => {
   const migrated = await runInProcess(kyselyMigrate, ["latest", "--persist-to", dir]);
   expect(migrated.code).toBe(0);
 
+  // GoCardless, for the mandate-ownership check: a loopback stand-in.
+  const standIn = await startGoCardlessStandIn({ port: 0, log: () => {} });
   const worker = await unstable_startWorker({
     // A copy away from the developer's .dev.vars (wrangler reads it even with envFiles: []).
     config: hermeticWranglerConfig(path.join(REPO_ROOT, "wrangler.toml"), path.join(dir, "config")),
-    bindings: Object.fromEntries(Object.entries(SECRETS).map(([name, value]) => [name, { type: "secret_text" as const, value }])),
+    bindings: {
+      ...Object.fromEntries(Object.entries(SECRETS).map(([name, value]) => [name, { type: "secret_text" as const, value }])),
+      GOCARDLESS_ACCESS_TOKEN: { type: "secret_text" as const, value: "local-stand-in" },
+      GOCARDLESS_API_URL: { type: "plain_text" as const, value: standIn.url },
+    },
     dev: { persist: dir, server: { port: 0 }, inspector: false, watch: false, logLevel: "error" },
   });
   try {
@@ -70,6 +78,14 @@ beforeAll(async () => {
     expect(signedUp.status).toBe(200);
     const cookie = signedUp.headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="))!.split(";")[0]!;
 
+    const customer = await call("/api/billing/provider-customers", {
+      method: "POST",
+      headers: { cookie },
+      body: JSON.stringify({ provider: "gocardless", givenName: "At", familyName: "Rest" }),
+    });
+    expect(customer.status).toBe(201);
+    const customerId = ((await customer.json()) as { customer: { customerId: string } }).customer.customerId;
+    for (let i = 0; i < 3; i++) tokens.push(await setUpStandInMandate(standIn.url, customerId));
     for (const [i, token] of tokens.entries()) {
       const stored = await call("/api/billing/direct-debit-tokens", {
         method: "POST",
@@ -87,6 +103,7 @@ beforeAll(async () => {
     expect(((await listed.json()) as { tokens: { status: string }[] }).tokens.map((t) => t.status).sort()).toEqual(["active", "pending", "pending"]);
   } finally {
     await worker.dispose();
+    await standIn.close();
   }
   const { DatabaseSync } = await import("node:sqlite");
   const file = (await d1Files()).find((f) => f.file.endsWith(".sqlite") && !f.file.endsWith("metadata.sqlite"))!;

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { app } from "../../src/app";
 import type { Env } from "../../src/env";
 import { callWorker, ORIGIN, signUp, type TestUser } from "./auth-session";
+import { addFakeMandate, installFakeGoCardless } from "./gocardless/fake-gocardless";
 
 /** Every billing response body the current test file saw (for the secrets check). */
 export const seenResponseBodies: string[] = [];
@@ -77,13 +78,14 @@ export const BILLING_TABLES = [
   "payment_attempts",
   "direct_debit_tokens",
   "billing_webhook_events",
+  "provider_customers",
 ] as const;
 
-/** Every row of every billing table, ordered by id: compare two snapshots to prove nothing changed. */
+/** Every row of every billing table, in rowid order: compare two snapshots to prove nothing changed. */
 export async function billingSnapshot(): Promise<Record<string, unknown[]>> {
   const snapshot: Record<string, unknown[]> = {};
   for (const table of BILLING_TABLES) {
-    snapshot[table] = (await env.DB.prepare(`select * from "${table}" order by id`).all()).results;
+    snapshot[table] = (await env.DB.prepare(`select * from "${table}" order by rowid`).all()).results;
   }
   return snapshot;
 }
@@ -113,4 +115,24 @@ export function tokenBody(overrides: Record<string, unknown> = {}): { provider: 
     bankName: "Monzo",
     ...overrides,
   } as ReturnType<typeof tokenBody>;
+}
+
+/**
+ * The user's GoCardless customer id, created through the API on first use
+ * (`POST /api/billing/provider-customers`, answered by the fake GoCardless).
+ */
+export async function gocardlessCustomerFor(user: TestUser): Promise<string> {
+  installFakeGoCardless();
+  const response = await api("/api/billing/provider-customers", { user, json: { provider: "gocardless", givenName: "Test", familyName: "Payer" } });
+  if (response.status !== 201 && response.status !== 200) throw new Error(`creating the customer answered ${response.status}: ${response.text}`);
+  return response.body.customer.customerId;
+}
+
+/**
+ * A direct-debit token body whose mandate GoCardless (the fake) says belongs
+ * to `user`'s customer: what the user can really store.
+ */
+export async function tokenBodyFor(user: TestUser, overrides: Record<string, unknown> = {}): Promise<ReturnType<typeof tokenBody>> {
+  const mandateId = addFakeMandate(await gocardlessCustomerFor(user));
+  return tokenBody({ token: mandateId, ...overrides });
 }

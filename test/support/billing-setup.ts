@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { insertPlan } from "../../src/billing/plans.repository";
 import { createDb } from "../../src/db/create-db";
 import type { TestUser } from "./auth-session";
-import { api, tokenBody } from "./billing-api";
+import { api, tokenBodyFor } from "./billing-api";
 import { mandateEvent, sendWebhook } from "./webhook-signer";
 
 /**
@@ -44,11 +44,12 @@ export async function subscribe(user: TestUser, planCode: string): Promise<strin
 }
 
 /**
- * Stores a token for `user` through the API and activates its mandate with a
+ * Stores a token for `user` through the API (its mandate set up at the fake
+ * GoCardless for the user's customer) and activates its mandate with a
  * signed webhook, as the provider would; returns its id and plain mandate id.
  */
 export async function addActiveToken(user: TestUser): Promise<{ id: string; mandateId: string }> {
-  const body = tokenBody();
+  const body = await tokenBodyFor(user);
   const created = await api("/api/billing/direct-debit-tokens", { user, json: body });
   expect(created.status).toBe(201);
   const activated = await sendWebhook([mandateEvent(body.token, "active")]);

@@ -5,6 +5,7 @@ import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
 import { api, tokenBody } from "../support/billing-api";
 import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
 import { cookieJarFetch } from "../support/cookie-jar-fetch";
+import { addFakeMandate, installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, paymentConfirmed, sendWebhook } from "../support/webhook-signer";
 
@@ -58,7 +59,11 @@ describe("Better Auth's client, then the billing API", () => {
 
     const subscribed = await billing("/api/billing/subscriptions", { json: { planCode: "basic" } });
     expect(subscribed.status).toBe(201);
-    const token = tokenBody();
+    // The mandate is set up at (the fake) GoCardless for the customer the app creates for Grace.
+    installFakeGoCardless();
+    const customer = await billing("/api/billing/provider-customers", { json: { provider: "gocardless", givenName: "Grace", familyName: "Hopper" } });
+    expect(customer.status).toBe(201);
+    const token = tokenBody({ token: addFakeMandate(customer.body.customer.customerId) });
     const stored = await billing("/api/billing/direct-debit-tokens", { json: token });
     expect(stored.status).toBe(201);
     await sendWebhook([mandateEvent(token.token, "active")]);

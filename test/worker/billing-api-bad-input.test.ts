@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUp, type TestUser } from "../support/auth-session";
-import { api, billingCounts, planBody, signUpOperator, tokenBody } from "../support/billing-api";
+import { api, billingCounts, planBody, signUpOperator, tokenBody, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
@@ -130,7 +130,7 @@ beforeAll(async () => {
   subscriptionId = await subscribe(erin, "basic");
   await addActiveToken(erin);
   // One stored but still pending token, for the "not active" cases.
-  pendingTokenId = (await api(tokens(), { user: erin, json: tokenBody() })).body.token.id;
+  pendingTokenId = (await api(tokens(), { user: erin, json: await tokenBodyFor(erin) })).body.token.id;
   const namedPending = CASES.find((c) => c.name === "pay: named token not active")!;
   namedPending.json = { directDebitTokenId: pendingTokenId };
 });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { signUp, type TestUser } from "../support/auth-session";
-import { api, billingSnapshot, planBody, seenResponseBodies, signUpOperator, tokenBody } from "../support/billing-api";
+import { api, billingSnapshot, planBody, seenResponseBodies, signUpOperator, tokenBodyFor } from "../support/billing-api";
 import { setSubscriptionState } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, paymentConfirmed, paymentFailed, sendWebhook } from "../support/webhook-signer";
@@ -90,7 +90,7 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
   });
 
   it("adds a token: stored encrypted, listed masked, pending until its mandate activates", async () => {
-    const body = tokenBody();
+    const body = await tokenBodyFor(alice);
     mandateId = body.token;
     storedTokens.push(body.token);
     const created = await api("/api/billing/direct-debit-tokens", { user: alice, json: body });
@@ -320,7 +320,7 @@ describe("bob: a trial, several mandates, default and revoke", () => {
 
   it("adds two mandates; activation makes the first the default only", async () => {
     for (let i = 0; i < 2; i++) {
-      const body = tokenBody({ accountLast4: `000${i}` });
+      const body = await tokenBodyFor(bob, { accountLast4: `000${i}` });
       storedTokens.push(body.token);
       mandates.push(body.token);
       const created = await api("/api/billing/direct-debit-tokens", { user: bob, json: body });

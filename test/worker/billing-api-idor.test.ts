@@ -95,6 +95,8 @@ describe("IDOR: Bob with Alice's ids", () => {
       ["GET", `/api/billing/payment-attempts/${ids.attempt}`],
       ["GET", "/api/billing/direct-debit-tokens"],
       ["POST", "/api/billing/direct-debit-tokens"],
+      ["GET", "/api/billing/provider-customers"],
+      ["POST", "/api/billing/provider-customers"],
       ["POST", `/api/billing/direct-debit-tokens/${ids.token}/default`],
       ["DELETE", `/api/billing/direct-debit-tokens/${ids.token}`],
       ["POST", "/api/billing/plans"],

@@ -5,7 +5,7 @@ import { decodeBase64 } from "../../src/billing/base64";
 import { loadTokenKeyring, openToken, sealToken } from "../../src/billing/token-cipher";
 import { ApiError } from "../../src/http/api-error";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
-import { api, billingCounts, tokenBody } from "../support/billing-api";
+import { api, billingCounts, tokenBody, tokenBodyFor } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
 // Direct-debit tokens are stored AES-256-GCM encrypted (fresh IV, key id,
@@ -74,7 +74,7 @@ describe("POST /direct-debit-tokens", () => {
   });
 
   it("stores a ciphertext that opens, with the test keys, to exactly the posted token", async () => {
-    const body = tokenBody();
+    const body = await tokenBodyFor(frank);
     const created = await api("/api/billing/direct-debit-tokens", { user: frank, json: body });
     expect(created.status).toBe(201);
     const row = (await env.DB.prepare("select id, tokenCiphertext, tokenKeyId from direct_debit_tokens where id = ?")

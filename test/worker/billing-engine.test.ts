@@ -336,7 +336,7 @@ describe("the scheduled billing engine", () => {
     console.error(`D1 queries / subrequests per run (chunk 8, 24 due subscriptions): ${JSON.stringify(counts)}`);
     for (const { queries, subrequests } of counts) {
       expect(queries).toBeLessThanOrEqual(43);
-      expect(subrequests).toBeLessThanOrEqual(16);
+      expect(subrequests).toBeLessThanOrEqual(24);
     }
     const { results } = await env.DB.prepare("select status, count(*) as n from user_subscriptions group by status order by status").all();
     expect(results).toEqual([{ status: "incomplete_expired", n: 12 }, { status: "past_due", n: 12 }]);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUp, type TestUser } from "../support/auth-session";
-import { api, tokenBody } from "../support/billing-api";
+import { api, tokenBodyFor } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, sendWebhook } from "../support/webhook-signer";
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
 
 describe("a revoked mandate", () => {
   it("no longer blocks its owner from storing it again; webhooks then find the live token, not the revoked one", async () => {
-    const body = tokenBody();
+    const body = await tokenBodyFor(joy);
     const first = await api("/api/billing/direct-debit-tokens", { user: joy, json: body });
     expect(first.status).toBe(201);
     expect((await api("/api/billing/direct-debit-tokens", { user: joy, json: body })).body.error.code).toBe("TOKEN_EXISTS");
@@ -43,7 +43,7 @@ describe("GET /api/billing/direct-debit-tokens", () => {
   it("pages newest first with limit and an opaque cursor, like payment attempts", async () => {
     const kit = await signUp("kit-tokens@example.com");
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.unshift((await api("/api/billing/direct-debit-tokens", { user: kit, json: tokenBody() })).body.token.id);
+    for (let i = 0; i < 5; i++) ids.unshift((await api("/api/billing/direct-debit-tokens", { user: kit, json: await tokenBodyFor(kit) })).body.token.id);
 
     const seen: string[] = [];
     let cursor: string | null = null;

@@ -6,7 +6,7 @@ import { loadTokenKeyring } from "../../src/billing/token-cipher";
 import { createDb } from "../../src/db/create-db";
 import { signUp, type TestUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
-import { createdPaymentBody, idempotentCreationConflictBody, mandateIsInactiveBody } from "../support/gocardless/api-fixtures";
+import { createdPaymentBody, idempotentCreationConflictBody, mandateBody, mandateIsInactiveBody } from "../support/gocardless/api-fixtures";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentEvent, sendWebhook } from "../support/webhook-signer";
 
@@ -16,6 +16,7 @@ import { paymentEvent, sendWebhook } from "../support/webhook-signer";
 const BASE = "https://api-sandbox.gocardless.com";
 let hal: TestUser;
 let mandateId: string;
+let halCustomer: string;
 let plans = 0;
 
 beforeAll(async () => {
@@ -23,6 +24,7 @@ beforeAll(async () => {
   await seedPlan("submit-plan", { amountMinor: 1500, currency: "GBP" });
   hal = await signUp("hal-submit@example.com");
   ({ mandateId } = await addActiveToken(hal));
+  halCustomer = (await env.DB.prepare("select customerId from provider_customers where userId = ?").bind(hal.id).first<{ customerId: string }>())!.customerId;
 });
 
 function stubFetch(...answers: (Response | Error)[]) {
@@ -39,6 +41,8 @@ function stubFetch(...answers: (Response | Error)[]) {
   return { fetch, sent };
 }
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+/** GoCardless's answer to `GET /mandates/:id`: the mandate is hal's customer's. */
+const halsMandate = () => json(mandateBody(mandateId, halCustomer));
 
 async function run(fetch: typeof globalThis.fetch, now = new Date()) {
   const client = createGoCardlessClient({ accessToken: "sandbox_token", baseUrl: BASE, fetch });
@@ -48,6 +52,10 @@ const minutesLater = (minutes: number) => new Date(Date.now() + minutes * 60_000
 async function attemptRow(id: string) {
   return env.DB.prepare("select status, providerPaymentId, failureCode, failureMessage from payment_attempts where id = ?").bind(id).first();
 }
+/** Earlier tests leave attempts pending on purpose; these tests look at one attempt alone. */
+async function cancelPendingAttempts() {
+  await env.DB.prepare("update payment_attempts set status = 'canceled' where userId = ? and status = 'pending'").bind(hal.id).run();
+}
 async function freshAttempt() {
   const code = `submit-${++plans}`;
   await seedPlan(code, { amountMinor: 1500, currency: "GBP" });
@@ -56,16 +64,17 @@ async function freshAttempt() {
 }
 
 describe("submitPendingAttempts", () => {
-  it("POSTs the pending attempt with its mandate; the attempt becomes processing with GoCardless's payment id; a second run sends nothing", async () => {
+  it("asks whose mandate it is, then POSTs the pending attempt with it; the attempt becomes processing with GoCardless's payment id; a second run sends nothing", async () => {
     const attempt = await freshAttempt();
-    const { fetch, sent } = stubFetch(json(createdPaymentBody(attempt.id), 201));
+    const { fetch, sent } = stubFetch(halsMandate(), json(createdPaymentBody(attempt.id), 201));
 
     expect(await run(fetch)).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
 
-    expect(sent).toHaveLength(1);
-    expect(sent[0]!.headers.get("idempotency-key")).toBe(attempt.id);
+    expect(sent.map((request) => `${request.method} ${request.url}`)).toEqual([`GET ${BASE}/mandates/${mandateId}`, `POST ${BASE}/payments`]);
+    expect(sent[0]!.body).toBeUndefined();
+    expect(sent[1]!.headers.get("idempotency-key")).toBe(attempt.id);
     // A first payment is owed now: no charge_date, GoCardless collects as soon as the mandate allows.
-    expect(sent[0]!.body).toEqual({ payments: { amount: 1500, currency: "GBP", metadata: { payment_attempt_id: attempt.id }, links: { mandate: mandateId } } });
+    expect(sent[1]!.body).toEqual({ payments: { amount: 1500, currency: "GBP", metadata: { payment_attempt_id: attempt.id }, links: { mandate: mandateId } } });
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM009P3V243EGQ", failureCode: null, failureMessage: null });
     expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
 
@@ -79,17 +88,17 @@ describe("submitPendingAttempts", () => {
     await sendWebhook([paymentEvent("confirmed", attempt.id, `PM-FIRST-${attempt.id.slice(0, 8)}`)]);
     const period = await setSubscriptionState(attempt.subscriptionId, { periodEndsInDays: 2 });
     const renewal = await startPayment(hal, attempt.subscriptionId);
-    const { fetch, sent } = stubFetch(json(createdPaymentBody(renewal.id, "PM0000RENEWAL"), 201));
+    const { fetch, sent } = stubFetch(halsMandate(), json(createdPaymentBody(renewal.id, "PM0000RENEWAL"), 201));
 
     expect(await run(fetch)).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
 
-    expect(sent[0]!.body.payments.charge_date).toBe(period.currentPeriodEnd.slice(0, 10));
+    expect(sent[1]!.body.payments.charge_date).toBe(period.currentPeriodEnd.slice(0, 10));
     await sendWebhook([paymentEvent("cancelled", renewal.id, "PM0000RENEWAL")]);
   });
 
   it("a provider error is recorded on the attempt, which stays pending; the run after a lost answer gets the existing payment (409), not a second one", async () => {
     const attempt = await freshAttempt();
-    const refused = stubFetch(json(mandateIsInactiveBody, 422));
+    const refused = stubFetch(halsMandate(), json(mandateIsInactiveBody, 422));
     expect(await run(refused.fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
     expect(await attemptRow(attempt.id)).toEqual({
       status: "pending",
@@ -101,14 +110,14 @@ describe("submitPendingAttempts", () => {
     // The run dies after GoCardless created the payment (the answer never arrives)...
     // (a failed submission waits at least 15 minutes: a later run sends it again)
     expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
-    const lost = stubFetch(new TypeError("Network connection lost."));
+    const lost = stubFetch(halsMandate(), new TypeError("Network connection lost."));
     expect(await run(lost.fetch, minutesLater(16))).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "network_error" });
     // ...so the next run sends the same Idempotency-Key, and GoCardless names the payment it has.
-    const retried = stubFetch(json(idempotentCreationConflictBody("PM0000RETRIED"), 409), json(createdPaymentBody(attempt.id, "PM0000RETRIED")));
+    const retried = stubFetch(halsMandate(), json(idempotentCreationConflictBody("PM0000RETRIED"), 409), json(createdPaymentBody(attempt.id, "PM0000RETRIED")));
     expect(await run(retried.fetch, minutesLater(15))).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
     expect(await run(retried.fetch, minutesLater(33))).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
-    expect(retried.sent.map((request) => request.headers.get("idempotency-key"))).toEqual([attempt.id, null]);
+    expect(retried.sent.map((request) => request.headers.get("idempotency-key"))).toEqual([null, attempt.id, null]);
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM0000RETRIED", failureCode: null, failureMessage: null });
   });
 
@@ -126,8 +135,39 @@ describe("submitPendingAttempts", () => {
     await env.DB.prepare("update direct_debit_tokens set status = 'active', isDefault = 1 where userId = ? and id = (select min(id) from direct_debit_tokens where userId = ?)").bind(hal.id, hal.id).run();
     const first = await freshAttempt();
     const second = await freshAttempt();
-    const { fetch } = stubFetch(json(createdPaymentBody(first.id, "PM0000TWICE"), 201), json(createdPaymentBody(second.id, "PM0000TWICE"), 201));
+    const { fetch } = stubFetch(halsMandate(), json(createdPaymentBody(first.id, "PM0000TWICE"), 201), halsMandate(), json(createdPaymentBody(second.id, "PM0000TWICE"), 201));
     expect(await run(fetch)).toEqual({ due: 2, submitted: 1, skipped: 0, failed: 1 });
     expect(await attemptRow(second.id)).toMatchObject({ status: "pending", failureCode: "provider_payment_conflict" });
+  });
+  it("a mandate GoCardless says is another customer's (or unknown) is not charged: only the GET is sent, `mandate_not_yours` recorded", async () => {
+    await cancelPendingAttempts();
+    const attempt = await freshAttempt();
+    const elsewhere = stubFetch(json(mandateBody(mandateId, "CU0000SOMEONEELSE")));
+    expect(await run(elsewhere.fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(elsewhere.sent.map((request) => `${request.method} ${request.url}`)).toEqual([`GET ${BASE}/mandates/${mandateId}`]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", providerPaymentId: null, failureCode: "mandate_not_yours" });
+
+    const unknown = stubFetch(json({ error: { message: "Resource not found", type: "invalid_api_usage", code: 404, errors: [{ reason: "resource_not_found", message: "Resource not found" }] } }, 404));
+    // (a failed submission waits at least 15 minutes before the next try)
+    expect(await run(unknown.fetch, minutesLater(16))).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(unknown.sent).toHaveLength(1);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "mandate_not_yours" });
+    await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
+  });
+
+  it("an owner without a GoCardless customer is not charged and nothing is sent: `provider_customer_missing`", async () => {
+    await cancelPendingAttempts();
+    const attempt = await freshAttempt();
+    const link = await env.DB.prepare("select * from provider_customers where userId = ?").bind(hal.id).first<Record<string, string>>();
+    await env.DB.prepare("delete from provider_customers where userId = ?").bind(hal.id).run();
+    try {
+      const { fetch, sent } = stubFetch();
+      expect(await run(fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+      expect(sent).toHaveLength(0);
+      expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "provider_customer_missing" });
+    } finally {
+      await env.DB.prepare("insert into provider_customers (userId, provider, customerId, createdAt) values (?, ?, ?, ?)").bind(link!.userId, link!.provider, link!.customerId, link!.createdAt).run();
+      await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gocardlessAdapter } from "../../src/billing/webhooks/gocardless-adapter";
 import { signUp, type TestUser } from "../support/auth-session";
-import { api, billingSnapshot, tokenBody } from "../support/billing-api";
+import { api, billingSnapshot, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, paymentEvent, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
@@ -188,7 +188,7 @@ describe("payment events", () => {
 
 describe("mandate events", () => {
   async function storedToken(status: string) {
-    const body = tokenBody();
+    const body = await tokenBodyFor(gil);
     const created = await api("/api/billing/direct-debit-tokens", { user: gil, json: body });
     expect(created.status).toBe(201);
     await env.DB.prepare("update direct_debit_tokens set status = ?1, revokedAt = case when ?1 = 'revoked' then ?2 end where id = ?3")

@@ -14,12 +14,13 @@ import { migrateToLatest } from "../support/migrate-to-latest";
 
 const BASE = "https://api-sandbox.gocardless.com";
 let attemptId: string;
+let mandateId: string;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("cron-plan", { amountMinor: 900, currency: "GBP" });
   const ivy = await signUp("ivy-cron@example.com");
-  await addActiveToken(ivy);
+  ({ mandateId } = await addActiveToken(ivy));
   attemptId = (await startPayment(ivy, await subscribe(ivy, "cron-plan"))).id;
 });
 afterEach(() => vi.restoreAllMocks());
@@ -45,12 +46,15 @@ describe("scheduled()", () => {
   });
 
   it("with a token submits the pending attempt to GOCARDLESS_API_URL and logs one summary line", async () => {
-    const fetch = vi.spyOn(globalThis, "fetch").mockImplementation(async () =>
-      new Response(JSON.stringify(createdPaymentBody(attemptId, "PM0000CRON")), { status: 201, headers: { "content-type": "application/json" } }),
+    // The mandate check goes to the fake GoCardless underneath; the payment is answered here.
+    const underlying = globalThis.fetch;
+    const fetch = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) =>
+      String(input) === `${BASE}/payments`
+        ? new Response(JSON.stringify(createdPaymentBody(attemptId, "PM0000CRON")), { status: 201, headers: { "content-type": "application/json" } })
+        : underlying(input, init),
     );
     const logs = await runCron({ GOCARDLESS_ACCESS_TOKEN: "sandbox_token", GOCARDLESS_API_URL: BASE });
-    expect(fetch).toHaveBeenCalledTimes(1);
-    expect(String(fetch.mock.calls[0]![0])).toBe(`${BASE}/payments`);
+    expect(fetch.mock.calls.map(([input, init]) => `${init?.method} ${String(input)}`)).toEqual([`GET ${BASE}/mandates/${mandateId}`, `POST ${BASE}/payments`]);
     expect(logs).toEqual([
       expect.objectContaining({ job: "billing-engine", due: 1, done: 1, failed: 0, byKind: { submit: { due: 1, done: 1, skipped: 0, failed: 0 } } }),
     ]);

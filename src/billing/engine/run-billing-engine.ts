@@ -25,7 +25,7 @@ export type EngineProvider = { client: GoCardlessClient; keyring: TokenKeyring }
  *    attempt id), errors are recorded and retried with backoff.
  *
  * D1 queries: 1 + chunk, 1 + 2·chunk, 1 + 2·chunk (≤ 3 + 5·chunk); provider
- * subrequests ≤ 2·chunk (docs/billing-engine.md). Without a provider
+ * subrequests ≤ 3·chunk (docs/billing-engine.md). Without a provider
  * (no access token) only the time events run: nothing is created or charged.
  * An error on one item is counted `failed` and logged; the rest go on, and
  * the next run picks the item up again.

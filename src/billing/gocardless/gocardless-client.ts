@@ -24,6 +24,24 @@ export interface GoCardlessMandate {
   links: { customer: string; customer_bank_account?: string; creditor?: string };
 }
 
+/** A customer as GoCardless's API returns it (the fields billing reads). */
+export interface GoCardlessCustomer {
+  id: string;
+  email: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  metadata: Record<string, string>;
+}
+
+/** The customer the app creates for one of its users. */
+export interface NewGoCardlessCustomer {
+  /** Our `user.id`: the customer's metadata, and the Idempotency-Key's ground. */
+  userId: string;
+  email: string;
+  givenName: string;
+  familyName: string;
+}
+
 /** What a payment for one of our attempts asks GoCardless to collect. */
 export interface NewGoCardlessPayment {
   /** In the currency's minor units (pence, cents). */
@@ -52,6 +70,13 @@ export interface GoCardlessClient {
   createPayment(payment: NewGoCardlessPayment): Promise<GoCardlessPayment>;
   getPayment(id: string): Promise<GoCardlessPayment>;
   getMandate(id: string): Promise<GoCardlessMandate>;
+  /**
+   * Creates the customer for one of our users, idempotently
+   * (`Idempotency-Key: customer-<user id>`; a 409 `idempotent_creation_conflict`
+   * returns the customer created first), so two clicks make one customer.
+   */
+  createCustomer(customer: NewGoCardlessCustomer): Promise<GoCardlessCustomer>;
+  getCustomer(id: string): Promise<GoCardlessCustomer>;
 }
 
 /** No access token is configured: nothing may be sent, nothing is charged. */
@@ -103,6 +128,18 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
   }
 
   const getPayment = (id: string) => call<GoCardlessPayment>("GET", `/payments/${encodeURIComponent(id)}`, "payments");
+  const getCustomer = (id: string) => call<GoCardlessCustomer>("GET", `/customers/${encodeURIComponent(id)}`, "customers");
+
+  /** POST with an Idempotency-Key; a conflict fetches the resource created first, as GoCardless's clients do. */
+  async function create<T>(path: string, envelope: string, body: unknown, idempotencyKey: string, get: (id: string) => Promise<T>): Promise<T> {
+    try {
+      return await call<T>("POST", path, envelope, { body, idempotencyKey });
+    } catch (error) {
+      const existing = error instanceof GoCardlessApiError && error.code === "idempotent_creation_conflict" ? error.links.conflicting_resource_id : undefined;
+      if (existing === undefined) throw error;
+      return get(existing);
+    }
+  }
 
   return {
     async createPayment(payment) {
@@ -115,15 +152,21 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
           links: { mandate: payment.mandateId },
         },
       };
-      try {
-        return await call<GoCardlessPayment>("POST", "/payments", "payments", { body, idempotencyKey: payment.paymentAttemptId });
-      } catch (error) {
-        const existing = error instanceof GoCardlessApiError && error.code === "idempotent_creation_conflict" ? error.links.conflicting_resource_id : undefined;
-        if (existing === undefined) throw error;
-        return getPayment(existing);
-      }
+      return create("/payments", "payments", body, payment.paymentAttemptId, getPayment);
     },
     getPayment,
     getMandate: (id) => call<GoCardlessMandate>("GET", `/mandates/${encodeURIComponent(id)}`, "mandates"),
+    createCustomer(customer) {
+      const body = {
+        customers: {
+          email: customer.email,
+          given_name: customer.givenName,
+          family_name: customer.familyName,
+          metadata: { user_id: customer.userId },
+        },
+      };
+      return create("/customers", "customers", body, `customer-${customer.userId}`, getCustomer);
+    },
+    getCustomer,
   };
 }

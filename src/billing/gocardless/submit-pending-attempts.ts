@@ -6,6 +6,7 @@ import { storableText } from "../storable-text";
 import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
+import { mandateOwner } from "./mandate-owner";
 
 /** What one submission run did (one line of the run's log). */
 export interface SubmitSummary {
@@ -24,8 +25,11 @@ export interface SubmitSummary {
 export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
 
 /**
- * Submits up to `limit` pending GoCardless attempts, oldest first, each as one
- * `POST /payments` (Idempotency-Key = the attempt id, so submitting an attempt
+ * Submits up to `limit` pending GoCardless attempts, oldest first. Each first
+ * asks GoCardless whose mandate it is (`GET /mandates/:id`): unless its
+ * `links.customer` is the customer the app created for the token's owner,
+ * nothing is sent (`mandate_not_yours`, or `provider_customer_missing` when the
+ * owner has none). Then one `POST /payments` (Idempotency-Key = the attempt id, so submitting an attempt
  * again — after a crash between the call and the write below — returns the
  * payment GoCardless already has, never a second one):
  * - success: the attempt becomes `processing` with the provider's payment id;
@@ -34,8 +38,8 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
  *   sends it again (same Idempotency-Key) once that time passed.
  * One D1 read, then per attempt a guarded claim (a lease: an overlapping run
- * skips it), one provider call and one guarded write: a `limit` of L costs
- * 1 + 2L queries and at most 2L subrequests (a 409 conflict fetches the payment).
+ * skips it), two provider calls (three when the payment existed already) and
+ * one guarded write: a `limit` of L costs 1 + 2L queries and at most 3L subrequests.
  *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
@@ -58,6 +62,9 @@ export async function submitPendingAttempts(deps: {
     .selectFrom("payment_attempts as attempt")
     .leftJoin("direct_debit_tokens as token", "token.id", "attempt.directDebitTokenId")
     .leftJoin("user_subscriptions as subscription", "subscription.id", "attempt.subscriptionId")
+    .leftJoin("provider_customers as customer", (join) =>
+      join.onRef("customer.userId", "=", "token.userId").on("customer.provider", "=", "gocardless"),
+    )
     .select([
       "attempt.id",
       "attempt.amountMinor",
@@ -69,6 +76,7 @@ export async function submitPendingAttempts(deps: {
       "token.tokenKeyId",
       "subscription.status as subscriptionStatus",
       "subscription.currentPeriodEnd",
+      "customer.customerId",
     ])
     .where("attempt.provider", "=", "gocardless")
     .where("attempt.status", "=", "pending")
@@ -100,6 +108,11 @@ export async function submitPendingAttempts(deps: {
       const mandateId = await openToken(keyring, { ciphertext: attempt.tokenCiphertext, keyId: attempt.tokenKeyId }, attempt.tokenId).catch((cause: unknown) => {
         throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "The token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; nothing was sent.", cause });
       });
+      const owner = await mandateOwner(client, mandateId, attempt.customerId);
+      if (owner !== "ok") {
+        const message = owner === "customer_missing" ? "The token's owner has no GoCardless customer; nothing was sent." : "GoCardless says this mandate is not the customer's of the token's owner; nothing was sent.";
+        throw new GoCardlessApiError({ status: 0, code: owner === "customer_missing" ? "provider_customer_missing" : "mandate_not_yours", message });
+      }
       const payment = await client.createPayment({
         amountMinor: attempt.amountMinor,
         currency: attempt.currency,

@@ -15,7 +15,7 @@
  * ```
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { Insertable, Selectable, Updateable } from "kysely";
 import { BILLING_LIMITS as L } from "../../billing/billing-limits";
 import {
@@ -270,6 +270,26 @@ export const billingWebhookEvents = sqliteTable(
   ],
 );
 
+/** The customer the app created for a user at a provider (GoCardless `CU…`); mandates must belong to it. */
+export const providerCustomers = sqliteTable(
+  "provider_customers",
+  {
+    userId: text("userId")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    customerId: text("customerId").notNull(),
+    createdAt: text("createdAt").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "provider_customers_pk", columns: [t.userId, t.provider] }),
+    uniqueIndex("provider_customers_customerId_unique").on(t.provider, t.customerId),
+    check("provider_customers_provider_format", providerName(t.provider)),
+    check("provider_customers_customerId_length", lengthBetween(t.customerId, 1, L.providerIdLength)),
+    check("provider_customers_createdAt_iso8601", isoTimestamp(t.createdAt)),
+  ],
+);
+
 /** A plan of the catalog, as read. */
 export type SubscriptionPlanRow = Selectable<DB["subscription_plans"]>;
 export type NewSubscriptionPlan = Insertable<DB["subscription_plans"]>;
@@ -293,3 +313,7 @@ export type DirectDebitTokenUpdate = Updateable<DB["direct_debit_tokens"]>;
 /** A processed provider webhook event, as read. */
 export type BillingWebhookEventRow = Selectable<DB["billing_webhook_events"]>;
 export type NewBillingWebhookEvent = Insertable<DB["billing_webhook_events"]>;
+
+/** A user's customer at a provider, as read. */
+export type ProviderCustomerRow = Selectable<DB["provider_customers"]>;
+export type NewProviderCustomer = Insertable<DB["provider_customers"]>;
