@@ -13,8 +13,10 @@ import { sql, type Kysely } from "kysely";
  *   Backfilled the same way for open attempts; a settled attempt's period was never stored, so its
  *   `createdAt` stands in, which keeps every existing row distinct. Null only
  *   for an attempt without a subscription.
- * - unique (subscriptionId, periodStart, attemptNumber): two engine runs that
- *   both decide to renew (or retry) the same period insert one row.
+ * - unique (subscriptionId, periodStart, attemptNumber) except canceled attempts:
+ *   two engine runs that both decide to renew (or retry) the same period insert
+ *   one row; an attempt canceled before it collected anything (by the provider
+ *   or the user) does not use up its number, so the period can be collected again.
  * - unique (subscriptionId) where the status is open (pending, processing):
  *   at most one collection in flight per subscription.
  * - (status, currentPeriodEnd) on user_subscriptions: the engine's sweeps of
@@ -44,6 +46,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .unique()
     .on("payment_attempts")
     .columns(["subscriptionId", "periodStart", "attemptNumber"])
+    .where(sql<boolean>`"status" <> 'canceled'`)
     .execute();
   await db.schema
     .createIndex("payment_attempts_open_subscriptionId_unique")

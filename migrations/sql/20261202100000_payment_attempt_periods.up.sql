@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS "kysely_migration" ("name" varchar(255) not null prim
 CREATE TABLE IF NOT EXISTS "kysely_migration_lock" ("id" varchar(255) not null primary key, "is_locked" integer default 0 not null);
 alter table "payment_attempts" add column "periodStart" text constraint "payment_attempts_periodStart_iso8601" check (strftime('%Y-%m-%dT%H:%M:%fZ', "periodStart") is "periodStart");
 update "payment_attempts" set "periodStart" = case when "status" in ('pending', 'processing') then (select case when "subscription"."status" = 'incomplete' then "subscription"."currentPeriodStart" else "subscription"."currentPeriodEnd" end from "user_subscriptions" as "subscription" where "subscription"."id" = "payment_attempts"."subscriptionId") else "createdAt" end where "subscriptionId" is not null;
-create unique index "payment_attempts_subscriptionId_periodStart_attemptNumber_unique" on "payment_attempts" ("subscriptionId", "periodStart", "attemptNumber");
+create unique index "payment_attempts_subscriptionId_periodStart_attemptNumber_unique" on "payment_attempts" ("subscriptionId", "periodStart", "attemptNumber") where "status" <> 'canceled';
 create unique index "payment_attempts_open_subscriptionId_unique" on "payment_attempts" ("subscriptionId") where "status" in ('pending', 'processing');
 create index "user_subscriptions_status_currentPeriodEnd_idx" on "user_subscriptions" ("status", "currentPeriodEnd");
 insert into "kysely_migration" ("name", "timestamp") values ('20261202100000_payment_attempt_periods', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));

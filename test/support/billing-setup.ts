@@ -95,14 +95,14 @@ export async function setSubscriptionState(
   const end = Date.now() + state.periodEndsInDays * DAY_MS;
   const period = { currentPeriodStart: new Date(end - length).toISOString(), currentPeriodEnd: new Date(end).toISOString() };
   const status = state.status ?? row!.status;
-  // The billing anchor moves with the period, so the cycle stays on its grid.
-  const shiftMs = end - Date.parse(row!.currentPeriodEnd);
+  // The billing anchor is the new period end, so the next periods fall on its grid: shifting
+  // the old anchor by the same duration would not (months differ in length: the anchor's
+  // day of month would move, and the next period end with it).
   await env.DB.prepare(
-    `update user_subscriptions set status = ?, currentPeriodStart = ?, currentPeriodEnd = ?,
-       billingCycleAnchor = strftime('%Y-%m-%dT%H:%M:%fZ', billingCycleAnchor, ? || ' seconds'),
+    `update user_subscriptions set status = ?, currentPeriodStart = ?, currentPeriodEnd = ?, billingCycleAnchor = ?,
        trialEndsAt = case when ? = 'trialing' then ? else trialEndsAt end where id = ?`,
   )
-    .bind(status, period.currentPeriodStart, period.currentPeriodEnd, String(shiftMs / 1000), status, period.currentPeriodEnd, subscriptionId)
+    .bind(status, period.currentPeriodStart, period.currentPeriodEnd, period.currentPeriodEnd, status, period.currentPeriodEnd, subscriptionId)
     .run();
   return period;
 }

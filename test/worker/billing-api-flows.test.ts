@@ -241,8 +241,13 @@ describe("alice: subscribe, add a mandate, pay, fail, retry", () => {
     const { subscription } = (await api(`/api/billing/subscriptions/${subscriptionId}`, { user: alice })).body;
     expect(subscription.status).toBe("active");
     expect(subscription.currentPeriodStart).toBe(pastDue.currentPeriodEnd);
-    const expectedEnd = new Date(pastDue.currentPeriodEnd);
+    // One calendar month later, the day clamped to the month's length (Jan 31 → Feb 28).
+    const from = new Date(pastDue.currentPeriodEnd);
+    const expectedEnd = new Date(from);
+    expectedEnd.setUTCDate(1);
     expectedEnd.setUTCMonth(expectedEnd.getUTCMonth() + 1);
+    const daysInMonth = new Date(Date.UTC(expectedEnd.getUTCFullYear(), expectedEnd.getUTCMonth() + 1, 0)).getUTCDate();
+    expectedEnd.setUTCDate(Math.min(from.getUTCDate(), daysInMonth));
     expect(subscription.currentPeriodEnd).toBe(expectedEnd.toISOString());
   });
 

@@ -9,6 +9,7 @@ import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/bi
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
 import { createdPaymentBody, idempotentCreationConflictBody } from "../support/gocardless/api-fixtures";
+import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
 
@@ -36,9 +37,14 @@ interface SentRequest {
   body: any;
 }
 
-/** GoCardless at the network edge: POST /payments (idempotent by key), GET /payments/:id. */
+/**
+ * GoCardless at the network edge: POST /payments (idempotent by key), GET /payments/:id.
+ * Customers and mandates (whose mandate it is) are the shared fake's; they are counted in `lookups`.
+ */
 function goCardless() {
+  installFakeGoCardless();
   const sent: SentRequest[] = [];
+  const lookups: string[] = [];
   const byKey = new Map<string, string>();
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
   const faults: ("lose-answer" | "down")[] = [];
@@ -46,6 +52,10 @@ function goCardless() {
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
     if (!request.url.startsWith(BASE)) return original(input, init);
+    if (!request.url.startsWith(`${BASE}/payments`)) {
+      lookups.push(`${request.method} ${request.url.slice(BASE.length)}`);
+      return original(input, init);
+    }
     const text = await request.text();
     const key = request.headers.get("idempotency-key");
     sent.push({
@@ -72,7 +82,7 @@ function goCardless() {
     if (fault === "lose-answer") throw new TypeError("Network connection lost.");
     return json(payment, 201);
   });
-  return { sent, faults, paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id };
+  return { sent, lookups, faults, paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id };
 }
 
 /** Every line the Worker logged in this test (the engine logs one per run). */
@@ -328,10 +338,10 @@ describe("the scheduled billing engine", () => {
     const counts: { queries: number; subrequests: number }[] = [];
     for (let i = 0; i < 4; i++) {
       const recorded = recordingD1(env.DB);
-      const before = gc.sent.length;
+      const before = gc.sent.length + gc.lookups.length;
       const summary = await run(E + DAY + i * 15 * MINUTE, { DB: recorded.database });
       for (const kind of Object.values<any>(summary.byKind)) expect(kind.due).toBeLessThanOrEqual(8);
-      counts.push({ queries: recorded.calls.length, subrequests: gc.sent.length - before });
+      counts.push({ queries: recorded.calls.length, subrequests: gc.sent.length + gc.lookups.length - before });
     }
     console.error(`D1 queries / subrequests per run (chunk 8, 24 due subscriptions): ${JSON.stringify(counts)}`);
     for (const { queries, subrequests } of counts) {

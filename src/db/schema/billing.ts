@@ -239,8 +239,8 @@ export const paymentAttempts = sqliteTable(
     check("payment_attempts_refundDue_boolean", oneOf(t.refundDue, [0, 1])),
     index("payment_attempts_refundDue_idx").on(t.createdAt).where(sql`${t.refundDue} = 1`),
     check("payment_attempts_periodStart_iso8601", isoTimestamp(t.periodStart)),
-    // Exactly once per period and attempt number, at most one open attempt: the scheduled engine's guarantees.
-    uniqueIndex("payment_attempts_subscriptionId_periodStart_attemptNumber_unique").on(t.subscriptionId, t.periodStart, t.attemptNumber),
+    // Exactly once per period and attempt number (a canceled attempt frees its number), at most one open attempt: the scheduled engine's guarantees.
+    uniqueIndex("payment_attempts_subscriptionId_periodStart_attemptNumber_unique").on(t.subscriptionId, t.periodStart, t.attemptNumber).where(sql`${t.status} <> 'canceled'`),
     uniqueIndex("payment_attempts_open_subscriptionId_unique").on(t.subscriptionId).where(oneOf(t.status, OPEN_ATTEMPT_STATUSES)),
   ],
 );
