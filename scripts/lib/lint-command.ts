@@ -2,10 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Migration } from "kysely/migration";
-import { lintRun, type LintFinding, type LiveRows } from "../../src/db/migration/lint-run";
+import { lintRun, readLiveRows, type LintFinding } from "../../src/db/migration/lint-run";
 import { readAppliedMigrations } from "../../src/db/migration/migration-checksums";
 import { runMigrations, type MigrationCommand } from "../../src/db/migration/run-migrations";
-import { quoteIdentifier } from "../../src/db/migration/sql-identifier";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import type { TargetOptions } from "./cli-flags";
 import { usingD1 } from "./using-d1";
@@ -57,7 +56,7 @@ export async function lintCommand(
     const applied = await readAppliedMigrations(database);
     if (selection.kind === "named" && applied.includes(selection.name)) return { applied };
     const command: MigrationCommand = selection.kind === "named" ? { verb: "to", target: selection.name } : { verb: "latest" };
-    return { applied, result: await lintOn(database, where, migrations, command, selection.kind === "named" ? selection.name : undefined, betterAuthColumns) };
+    return { applied, result: await lintDatabase(database, where, migrations, command, selection.kind === "named" ? selection.name : undefined, betterAuthColumns) };
   });
   if (onTarget.result) return onTarget.result;
   // Applied on the target: read it where it is pending, right after the migrations before it.
@@ -81,14 +80,24 @@ async function usingThrowaway(
         const report = await runMigrations(database, { verb: "to", target: last }, { migrations, analyser: sqliteWasmAnalyser(), force: true });
         if (report.error) return { database: "a throwaway local D1", migrations: [], findings: [], error: `the migrations before it fail on a fresh database: ${messageOf(report.error)}` };
       }
-      return lintOn(database, "a throwaway local D1 (no rows)", migrations, command, only, betterAuthColumns);
+      return lintDatabase(database, "a throwaway local D1 (no rows)", migrations, command, only, betterAuthColumns);
     });
   } finally {
     await rm(persistTo, { recursive: true, force: true });
   }
 }
 
-async function lintOn(
+/**
+ * Previews `command` on `database` and lints what it would run (`only`: that
+ * migration's statements). Reads only, apart from the Migrator's ledger tables
+ * that its first contact with a database creates (empty).
+ *
+ * @example
+ * ```ts
+ * const result = await lintDatabase(env.DB, "local D1", migrations, { verb: "latest" }, undefined, betterAuthColumns())
+ * ```
+ */
+export async function lintDatabase(
   database: D1Database,
   where: string,
   migrations: Record<string, Migration>,
@@ -103,21 +112,8 @@ async function lintOn(
     const failed = report.results.find((result) => result.status === "Error")?.migrationName;
     return { database: where, migrations: linted, findings: [], error: `${failed ? `${failed}: ` : ""}${messageOf(report.error)}` };
   }
-  const findings = await lintRun({ statements: report.statements, effects: report.effects, migrations, betterAuthColumns, live: liveRows(database), only });
+  const findings = await lintRun({ statements: report.statements, effects: report.effects, migrations, betterAuthColumns, live: readLiveRows(database), only });
   return { database: where, migrations: linted, findings };
-}
-
-function liveRows(database: D1Database): LiveRows {
-  const count = async (sql: string) => Number((await database.prepare(sql).first<{ count: number }>())?.count ?? 0);
-  return {
-    rows: (table) => count(`select count(*) as count from ${quoteIdentifier(table)}`),
-    values: (table, column) => count(`select count(${quoteIdentifier(column)}) as count from ${quoteIdentifier(table)}`),
-    duplicates: (table, columns) => {
-      const list = columns.map(quoteIdentifier).join(", ");
-      const present = columns.map((column) => `${quoteIdentifier(column)} is not null`).join(" and ");
-      return count(`select count(*) as count from (select 1 from ${quoteIdentifier(table)} where ${present} group by ${list} having count(*) > 1)`);
-    },
-  };
 }
 
 function messageOf(error: unknown): string {

@@ -5,7 +5,7 @@ import type { MigrationHandlingChildren } from "./find-destructive-changes";
 import { ledgerEntries, migrationOfStatement } from "./ledger-entries";
 import { LINT_RULES, type LintCode, type LintSeverity } from "./lint-rules";
 import type { MirrorTable, StatementEffect } from "./run-analyser";
-import { sameName } from "./sql-identifier";
+import { quoteIdentifier, sameName } from "./sql-identifier";
 
 /** One finding of `kysely:migrate lint`. */
 export interface LintFinding {
@@ -30,6 +30,26 @@ export interface LiveRows {
   duplicates(table: string, columns: readonly string[]): Promise<number>;
 }
 
+/**
+ * {@link LiveRows} read from a D1 database with plain counts.
+ *
+ * @example
+ * ```ts
+ * await readLiveRows(env.DB).rows("user")
+ * ```
+ */
+export function readLiveRows(database: D1Database): LiveRows {
+  const count = async (query: string) => Number((await database.prepare(query).first<{ count: number }>())?.count ?? 0);
+  return {
+    rows: (table) => count(`select count(*) as count from ${quoteIdentifier(table)}`),
+    values: (table, column) => count(`select count(${quoteIdentifier(column)}) as count from ${quoteIdentifier(table)}`),
+    duplicates: (table, columns) => {
+      const present = columns.map((column) => `${quoteIdentifier(column)} is not null`).join(" and ");
+      return count(`select count(*) as count from (select 1 from ${quoteIdentifier(table)} where ${present} group by ${columns.map(quoteIdentifier).join(", ")} having count(*) > 1)`);
+    },
+  };
+}
+
 export interface LintRunInput {
   /** The run's statements and their effects on the copy of the schema (a previewed `runMigrations` report). */
   statements: readonly BufferedStatement[];
@@ -45,8 +65,6 @@ export interface LintRunInput {
 
 // Child actions that make a parent's drop silently delete or rewrite child rows.
 const SILENT_ACTIONS = new Set(["CASCADE", "SET NULL", "SET DEFAULT"]);
-// SQLite's own refusal of `ALTER TABLE … ADD COLUMN … NOT NULL` without a default.
-const NOT_NULL_WITHOUT_DEFAULT = /Cannot add a NOT NULL column with default value NULL/i;
 
 /**
  * Applies {@link LINT_RULES} to a previewed run: what SQLite reported for each
@@ -101,17 +119,7 @@ export async function lintRun(input: LintRunInput): Promise<LintFinding[]> {
 
     const { facts } = effect;
     if (facts.error !== undefined) {
-      const altered = facts.alteredTables ?? [];
-      if (altered.length > 0 && NOT_NULL_WITHOUT_DEFAULT.test(facts.error)) {
-        for (const table of altered) {
-          report("MF101", `adds a NOT NULL column with no default to "${table}": SQLite refuses it (${facts.error}); give it a default, or make it nullable`);
-          if (baColumns(table)) report("BA102", `adds a NOT NULL column with no default to Better Auth's table "${table}": Better Auth's inserts do not set it and would fail; make it nullable or give it a default`);
-          touchesBetterAuth(table, "alters");
-        }
-      } else {
-        report("SQ101", `SQLite refuses it against the schema at that point: ${facts.error}`);
-        for (const table of altered) touchesBetterAuth(table, "alters");
-      }
+      report("SQ101", `SQLite refuses it against the schema at that point: ${facts.error}`);
       continue;
     }
     if (!facts.changesSchema) continue;
@@ -173,7 +181,12 @@ export async function lintRun(input: LintRunInput): Promise<LintFinding[]> {
       if (origin && newlyRequired.length > 0) {
         const rows = await live.rows(origin.name);
         for (const column of newlyRequired) {
-          if (rows > 0) report("MF102", `makes "${after.name}"."${column}" NOT NULL with no default; the table holds ${rows} row(s), each needs a value from the copy`, `MF102 ${after.name.toLowerCase()}.${column.toLowerCase()}`);
+          const key = `MF ${after.name.toLowerCase()}.${column.toLowerCase()}`;
+          const added = before !== undefined && gained.some((name) => sameName(name, column));
+          // SQLite checks ADD COLUMN … NOT NULL without a default when it runs: it raises unless the table is empty.
+          if (added && rows > 0) report("MF101", `adds "${after.name}"."${column}" NOT NULL with no default; the table holds ${rows} row(s), so SQLite refuses it: give it a default, or make it nullable`, key);
+          else if (added) report("MF104", `adds "${after.name}"."${column}" NOT NULL with no default; the table is empty here, but SQLite refuses it on any database where it holds rows`, key);
+          else if (rows > 0) report("MF102", `makes "${after.name}"."${column}" NOT NULL with no default; the table holds ${rows} row(s), each needs a value from the copy`, key);
         }
       }
       if (origin) {

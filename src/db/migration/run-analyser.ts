@@ -13,11 +13,7 @@ export interface StatementFacts {
   changesSchema: boolean;
   /** Tables the statement drops, as SQLite resolved the name. */
   droppedTables: string[];
-  /**
-   * Tables an `ALTER TABLE` names, as SQLite resolved the name; reported even
-   * when SQLite then refuses the statement (`error`). Only the SQLite-WASM analyser fills it.
-   */
-  alteredTables?: string[];
+
   /** SQLite could not prepare it against the copy (the real batch will report why). */
   error?: string;
 }

@@ -35,15 +35,12 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
   // D1 always enforces foreign keys.
   db.exec("pragma foreign_keys = on");
   let dropped: string[] | undefined;
-  let altered: string[] = [];
   let schemaActions = 0;
   capi.sqlite3_set_authorizer(
     db,
-    (_: number, action: number, first: string | 0, second: string | 0) => {
+    (_: number, action: number, first: string | 0) => {
       if (dropped === undefined) return 0;
       if (action === capi.SQLITE_DROP_TABLE || action === capi.SQLITE_DROP_TEMP_TABLE) dropped.push(String(first));
-      // For ALTER TABLE the first argument is the schema, the second the table.
-      if (action === capi.SQLITE_ALTER_TABLE) altered.push(String(second));
       if (SCHEMA_ACTIONS(capi).has(action)) schemaActions++;
       return 0;
     },
@@ -86,22 +83,20 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
   return {
     async inspect(sql): Promise<StatementFacts> {
       dropped = [];
-      altered = [];
       schemaActions = 0;
       try {
         const first = prepareFirst(sql);
-        if ("error" in first) {
-          return { statements: 1, readonly: false, returnsRows: false, changesSchema: false, droppedTables: [], alteredTables: [...altered], error: first.error };
-        }
+        if ("error" in first) return { statements: 1, readonly: false, returnsRows: false, changesSchema: false, droppedTables: [], error: first.error };
         // Leading `;`s and comments: SQLite skips them, as D1 does.
         if (!first.stmt) return first.tail.trim() === "" ? empty() : this.inspect(first.tail, []);
         const facts: StatementFacts = {
           statements: 1,
           readonly: capi.sqlite3_stmt_readonly(first.stmt) !== 0,
-          returnsRows: capi.sqlite3_column_count(first.stmt) > 0,
+          // ALTER TABLE programs may hold result rows of their own checks (ADD
+          // COLUMN … NOT NULL raises unless the table is empty); a schema change never returns rows.
+          returnsRows: schemaActions === 0 && capi.sqlite3_column_count(first.stmt) > 0,
           changesSchema: schemaActions > 0,
           droppedTables: [...dropped],
-          alteredTables: [...altered],
         };
         capi.sqlite3_finalize(first.stmt);
         dropped = undefined;
