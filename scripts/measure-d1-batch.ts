@@ -70,7 +70,9 @@ async function main(): Promise<void> {
 }
 
 async function countRows(database: D1Database): Promise<number> {
-  return Number((await database.prepare(`select count(*) as count from "measure"`).first<{ count: number }>())?.count ?? 0);
+  const read = async () => Number((await database.prepare(`select count(*) as count from "measure"`).first<{ count: number }>())?.count ?? 0);
+  // After a large batch the proxy's kept-alive connection may be closed ("fetch failed: other side closed"); a read can be sent again.
+  return read().catch(read);
 }
 
 async function timed(task: () => Promise<unknown>): Promise<{ seconds: number; error?: string }> {

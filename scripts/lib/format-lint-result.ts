@@ -1,7 +1,8 @@
 import type { CommandOutput } from "./check-database";
 import type { LintResult } from "./lint-command";
 
-const SHOWN_SQL = 160;
+const SHOWN_LINES = 6;
+const SHOWN_WIDTH = 160;
 
 /**
  * What `kysely:migrate lint` prints: a line per finding (severity, code,
@@ -22,18 +23,20 @@ export function formatLintResult(result: LintResult, { json }: { json: boolean }
     return { out: [JSON.stringify({ ...result, errors, warnings, ok: exitCode === 0 }, null, 2)], err: [], exitCode };
   }
   if (result.error !== undefined) {
-    return { out: [], err: [`error: cannot lint, a migration fails while being read (nothing was applied): ${result.error}`], exitCode };
+    return { out: [], err: [`error: cannot lint (nothing was applied): ${result.error}`], exitCode };
   }
   const out = result.findings.flatMap((finding) => [
     `${finding.severity.padEnd(7)}  ${finding.code}  ${finding.migration ?? "run"}${finding.statement ? ` #${finding.statement}` : ""}: ${finding.message}`,
-    ...(finding.sql === undefined ? [] : [`         ${oneLine(finding.sql)}`]),
+    ...(finding.sql === undefined ? [] : shownSql(finding.sql).map((line) => `         ${line}`)),
   ]);
   const what = result.migrations.length === 0 ? "nothing to lint: no pending migrations" : `linted ${result.migrations.length} migration(s) on ${result.database}`;
   out.push(`${what}: ${errors} error(s), ${warnings} warning(s)`);
   return { out, err: [], exitCode };
 }
 
-function oneLine(sql: string): string {
-  const text = sql.replace(/\s+/g, " ").trim();
-  return text.length > SHOWN_SQL ? `${text.slice(0, SHOWN_SQL)}…` : text;
+// Line by line, as written: joining lines would turn what follows a `--` comment into comment.
+function shownSql(sql: string): string[] {
+  const lines = sql.trim().split("\n").map((line) => line.trimEnd());
+  const shown = lines.slice(0, SHOWN_LINES).map((line) => (line.length > SHOWN_WIDTH ? `${line.slice(0, SHOWN_WIDTH)}…` : line));
+  return lines.length > SHOWN_LINES ? [...shown, `… (${lines.length - SHOWN_LINES} more line(s))`] : shown;
 }

@@ -19,7 +19,7 @@ export interface LintResult {
   /** The migrations linted, in run order. */
   migrations: string[];
   findings: LintFinding[];
-  /** Set when a migration could not be read (its `up` threw, or the target is behind); then `findings` is empty. */
+  /** Set when the run could not be previewed (a migration's `up` threw, the ledger is ahead of the registry); then `findings` is empty. */
   error?: string;
 }
 
