@@ -5,6 +5,7 @@ import { listMigrations } from "../../src/db/migration/list-migrations";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { statementText } from "../../src/db/migration/statement-text";
+import { betterAuthColumns } from "../lib/better-auth-columns";
 import { checkDatabase, type CommandOutput } from "../lib/check-database";
 import type { TargetOptions } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
@@ -12,6 +13,8 @@ import { currentChecksums } from "../lib/current-checksums";
 import { formatDestructiveChange } from "../lib/format-destructive-change";
 import { formatRunReport } from "../lib/format-run-report";
 import { clearInFlightRun, describeOrphanedRun, readOrphanedRun, writeInFlightRun } from "../lib/in-flight-run";
+import { formatLintResult } from "../lib/format-lint-result";
+import { lintCommand } from "../lib/lint-command";
 import { listCommand } from "../lib/list-command";
 import { makeMigration } from "../lib/make-migration";
 import { parseMigrateArgs } from "../lib/parse-migrate-args";
@@ -45,6 +48,8 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
     }
     case "check":
       return printLines(await checkDatabase(cli.target, migrations, await currentChecksums(migrations)), io);
+    case "lint":
+      return printLines(formatLintResult(await lintCommand(cli.target, migrations, cli.selection, betterAuthColumns()), { json: cli.json }), io);
     case "sql": {
       const { checksums } = await currentChecksums(migrations);
       const report = await usingD1(cli.target, (db) =>

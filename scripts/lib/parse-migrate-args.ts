@@ -1,4 +1,5 @@
 import type { MigrationCommand } from "../../src/db/migration/run-migrations";
+import type { LintSelection } from "./lint-command";
 import {
   parseFlags,
   parseTarget,
@@ -23,6 +24,7 @@ export type MigrateCliCommand =
   | { kind: "sql"; command: MigrationCommand; target: TargetOptions; acceptEdited: string[] }
   | { kind: "list"; target: TargetOptions }
   | { kind: "check"; target: TargetOptions }
+  | { kind: "lint"; target: TargetOptions; selection: LintSelection; json: boolean }
   | { kind: "make"; name: string };
 
 export const USAGE = `usage: pnpm kysely:migrate <command> [flags]
@@ -35,6 +37,11 @@ commands:
   list               show every migration: applied or pending
   check              compare the database's schema with what its applied
                      migrations create; exit 1 on drift or an edited migration
+  lint [<name>|--all] [--json]
+                     check pending migrations (or <name>; --all: every one,
+                     on a throwaway database) for destructive, data-dependent,
+                     Better Auth and D1-limit problems; applies nothing;
+                     exit 1 on an error (docs/migrations.md, "Lint")
   sql [latest|down|to <name>]
                      print the statements a run would execute; applies nothing
   make <name>        create migrations/<timestamp>_<name>.ts and register it
@@ -54,7 +61,7 @@ flags:
                      first taking a Time Travel bookmark`;
 
 const VALUE_FLAGS = [...TARGET_VALUE_FLAGS, "--backup-dir", "--accept-edited"];
-const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--all", "--force", "--no-bookmark"];
+const BOOLEAN_FLAGS = [...TARGET_BOOLEAN_FLAGS, "--all", "--force", "--no-bookmark", "--json"];
 
 /**
  * Parses `kysely:migrate` arguments; throws {@link UsageError} on anything off.
@@ -114,6 +121,16 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
       allowOnly([]);
       noMoreArguments(0);
       return { kind: "check", target };
+    case "lint": {
+      allowOnly(["--all", "--json"]);
+      noMoreArguments(1);
+      if (flags.has("--all") && rest[0] !== undefined) throw new UsageError("'lint' takes a migration name or --all, not both");
+      if (flags.has("--all") && (target.remote || target.persistTo !== undefined || values.has("--env"))) {
+        throw new UsageError("lint --all reads every migration on a throwaway database; it takes no database flags");
+      }
+      const selection: LintSelection = flags.has("--all") ? { kind: "all" } : rest[0] !== undefined ? { kind: "named", name: rest[0] } : { kind: "pending" };
+      return { kind: "lint", target, selection, json: flags.has("--json") };
+    }
     case "sql":
       allowOnly(["--all", "--accept-edited"]);
       return { kind: "sql", command: parseSqlCommand(rest, flags.has("--all")), target, acceptEdited };

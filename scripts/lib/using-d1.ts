@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { UsageError, type TargetOptions } from "./cli-flags";
+import { retryWhenBusy } from "./retry-when-busy";
 
 const BINDING = "DB";
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -55,7 +56,8 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
       return await new Promise<never>(() => {});
     }
     try {
-      return await callback(proxy.env.DB);
+      // Local: another process (a second run, wrangler dev) may hold the file; wait for it.
+      return await callback(target.remote ? proxy.env.DB : retryWhenBusy(proxy.env.DB));
     } finally {
       await proxy.dispose();
     }

@@ -13,6 +13,7 @@ export interface StatementFacts {
   changesSchema: boolean;
   /** Tables the statement drops, as SQLite resolved the name. */
   droppedTables: string[];
+
   /** SQLite could not prepare it against the copy (the real batch will report why). */
   error?: string;
 }
@@ -22,6 +23,10 @@ export interface MirrorTable {
   name: string;
   columns: string[];
   foreignKeys: { parent: string; onDelete: OnDeleteAction }[];
+  /** Columns that are NOT NULL with no default: an insert must name them. */
+  required: string[];
+  /** The column lists of its UNIQUE constraints and unique indexes (primary key excluded). */
+  uniques: string[][];
 }
 
 /** What one buffered write did to the copy of the schema. */
@@ -106,10 +111,13 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
       }
       await sync();
       if (builderKind === "index" && current) {
+        const before = current;
         applied.push(statement);
         await engine.run(statement.sql, statement.parameters).catch(() => {});
         shared.applied = applied.length;
-        return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: true, droppedTables: [] }, before: current, after: current };
+        // Read again: a unique index adds to its table's `uniques`.
+        current = await readMirrorTables(engine);
+        return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: true, droppedTables: [] }, before, after: current };
       }
       const facts = await engine.inspect(statement.sql, statement.parameters);
       const before = (current ??= await readMirrorTables(engine));
@@ -148,15 +156,25 @@ export function sharedMirror(): SharedMirror {
 }
 
 async function readMirrorTables(engine: MirrorEngine): Promise<MirrorTable[]> {
-  const rows = await engine.all<{ name: string; columns: string; foreignKeys: string }>(
+  const rows = await engine.all<{ name: string; columns: string; foreignKeys: string; required: string; uniques: string }>(
     `select m.name as name,
        (select json_group_array(c.name) from (select name from pragma_table_info(m.name) order by cid) c) as columns,
-       (select json_group_array(json_object('parent', f."table", 'onDelete', upper(f.on_delete))) from pragma_foreign_key_list(m.name) f) as foreignKeys
+       (select json_group_array(json_object('parent', f."table", 'onDelete', upper(f.on_delete))) from pragma_foreign_key_list(m.name) f) as foreignKeys,
+       (select json_group_array(c.name) from (select name from pragma_table_info(m.name) where "notnull" = 1 and dflt_value is null order by cid) c) as required,
+       (select json_group_array(json(u.columns)) from (
+          select (select json_group_array(ii.name) from (select name from pragma_index_info(il.name) order by seqno) ii) as columns
+          from pragma_index_list(m.name) il where il."unique" = 1 and il.origin != 'pk') u) as uniques
      from sqlite_master m
      where m.type = 'table' and m.name not like 'sqlite\\_%' escape '\\' and m.name not like '\\_cf\\_%' escape '\\'
      order by m.name`,
   );
-  return rows.map((row) => ({ name: row.name, columns: JSON.parse(row.columns), foreignKeys: JSON.parse(row.foreignKeys) }));
+  return rows.map((row) => ({
+    name: row.name,
+    columns: JSON.parse(row.columns),
+    foreignKeys: JSON.parse(row.foreignKeys),
+    required: JSON.parse(row.required),
+    uniques: JSON.parse(row.uniques),
+  }));
 }
 
 /**

@@ -6,7 +6,7 @@ import { assertWithinBatchLimits } from "./batch-limits";
 import { BatchedD1Dialect, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
 import { findDestructiveChanges, type DestructiveChange } from "./find-destructive-changes";
 import { ledgerEntries } from "./ledger-entries";
-import type { RunAnalyser } from "./run-analyser";
+import type { RunAnalyser, StatementEffect } from "./run-analyser";
 import { blockingChanges, UnsafeMigrationError } from "./unsafe-migration-error";
 
 /** What to migrate: the verbs users know from kysely-ctl. */
@@ -51,6 +51,8 @@ export interface MigrationRunReport {
   results: readonly MigrationResult[];
   /** The statements of the run, in order (applied, or only previewed). */
   statements: BufferedStatement[];
+  /** What each statement did to the copy of the schema, as the analyser read it (same order as `statements`). */
+  effects: StatementEffect[];
   /** Drops of rows and of parents with children the run holds (in preview: would hold). */
   destructiveChanges: DestructiveChange[];
   /** The rows a forced run backed up before sending its batch (and dropped, unless `error`), as restorable SQL. */
@@ -115,6 +117,7 @@ export async function runMigrations(
     const report: MigrationRunReport = {
       results: results ?? plannedResults(captured.statements),
       statements: captured.statements,
+      effects: captured.effects,
       destructiveChanges,
       ...(backup && { backup }),
       ...(error !== undefined && { error }),

@@ -92,7 +92,9 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
         const facts: StatementFacts = {
           statements: 1,
           readonly: capi.sqlite3_stmt_readonly(first.stmt) !== 0,
-          returnsRows: capi.sqlite3_column_count(first.stmt) > 0,
+          // ALTER TABLE programs may hold result rows of their own checks (ADD
+          // COLUMN … NOT NULL raises unless the table is empty); a schema change never returns rows.
+          returnsRows: schemaActions === 0 && capi.sqlite3_column_count(first.stmt) > 0,
           changesSchema: schemaActions > 0,
           droppedTables: [...dropped],
         };

@@ -55,6 +55,8 @@ export const HOSTILE_SQL: CorpusEntry[] = [
   { sql: `alter table note drop body`, class: "write", refused: ["drops-column note"] },
   { sql: [`alter table note rename column body to text`, `alter table note drop column text`], class: "write", refused: ["drops-column note"] },
   { sql: `alter table note rename column body to text`, class: "write" },
+  // SQLite compiles a check into ADD COLUMN … NOT NULL (it raises unless the table is empty): a write, not RETURNING.
+  { sql: `alter table "note" add column "x" text not null`, class: "write" },
   { sql: `select 1; drop table "user"`, class: "several" },
   { sql: `create table t (a); drop table "user"`, class: "several" },
   { sql: `insert into note (body) values ('x');drop table"user"`, class: "several" },
