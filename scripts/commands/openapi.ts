@@ -82,7 +82,18 @@ function renameTag(paths: OpenApiPart["paths"], from: string, to: string): OpenA
 
 /** Scalar's own page for Hono, rendered once here instead of by the Worker (no bytes added to it). */
 async function referencePage(): Promise<string> {
-  const app = new Hono().get("/", Scalar({ url: OPENAPI_URL, cdn: SCALAR_BUNDLE_URL, pageTitle: "Billing D1 Worker API" }));
+  const page = Scalar({
+    url: OPENAPI_URL,
+    cdn: SCALAR_BUNDLE_URL,
+    pageTitle: "Billing D1 Worker API",
+    // A self-hosted reference talks to nobody but this API: no telemetry, no hosted AI agent or MCP.
+    telemetry: false,
+    agent: { disabled: true },
+    mcp: { disabled: true },
+    showDeveloperTools: "never",
+    showToolbar: "never",
+  });
+  const app = new Hono().get("/", page);
   const html = await (await app.request("/")).text();
   return html.replace(/^<!doctype html>\n/i, (doctype) => `${doctype}<!-- ${MARK} -->\n`);
 }
