@@ -91,7 +91,6 @@ async function referencePage(): Promise<string> {
     agent: { disabled: true },
     mcp: { disabled: true },
     showDeveloperTools: "never",
-    showToolbar: "never",
   });
   const app = new Hono().get("/", page);
   const html = await (await app.request("/")).text();
