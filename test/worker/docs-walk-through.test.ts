@@ -4,8 +4,7 @@ import catalog from "../../billing/plans.json?raw";
 import billingApiDoc from "../../docs/billing-api.md?raw";
 import { app } from "../../src/app";
 import type { Env } from "../../src/env";
-import { BILLING_OPERATIONS } from "../../src/openapi/billing-operations";
-import { RESPONSE_BODIES } from "../../src/openapi/response-schemas";
+import { expectDocumentedSuccess } from "../support/documented-answer";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { replayWalkThrough, shellBlocks, type Exchange } from "../support/walk-through/replay-walk-through";
 
@@ -62,16 +61,6 @@ describe("the billing walk-through runs top to bottom as printed", () => {
   it("every billing answer matches the OpenAPI document's schema for its route", () => {
     const billing = replay.exchanges.filter((exchange) => exchange.path.startsWith("/api/billing/"));
     expect(billing.length).toBeGreaterThan(10);
-    for (const exchange of billing) {
-      const operation = BILLING_OPERATIONS.find(
-        (candidate) =>
-          candidate.method.toUpperCase() === exchange.method
-          && new RegExp(`^/api/billing${candidate.path.replace(/:\w+/g, "[^/]+")}$`).test(exchange.path),
-      );
-      expect(operation, `${exchange.method} ${exchange.path}`).toBeDefined();
-      expect(exchange.status, `${exchange.method} ${exchange.path}`).toBe(operation!.success.status);
-      const parsed = RESPONSE_BODIES[operation!.success.body].safeParse(JSON.parse(exchange.body));
-      expect(parsed.error?.issues ?? [], `${exchange.method} ${exchange.path}: ${exchange.body}`).toEqual([]);
-    }
+    for (const exchange of billing) expectDocumentedSuccess(exchange.method, exchange.path, exchange.status, exchange.body);
   });
 });
