@@ -38,10 +38,18 @@ export async function betterAuthOpenApiPart(): Promise<OpenApiPart> {
   // `POST /get-session` answers 405 unless `session.deferSessionRefresh` is set (it is not here).
   const getSession = paths[`${AUTH_BASE}/get-session`];
   if (getSession && !("deferSessionRefresh" in options.session)) delete getSession.post;
+  // Better Auth marks every operation `bearerAuth` (its bearer plugin, which this Worker does
+  // not load) and declares an `apiKeyCookie` scheme (its API-key plugin, not loaded either).
+  // Here a route that needs a session reads the session cookie; the others need nothing.
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item) as { security?: unknown }[]) {
+      if (operation.security) operation.security = [{ sessionCookie: [] }, {}];
+    }
+  }
   return {
     paths,
     schemas: document.components?.schemas ?? {},
     tags: document.tags ?? [],
-    securitySchemes: document.components?.securitySchemes ?? {},
+    securitySchemes: {},
   };
 }

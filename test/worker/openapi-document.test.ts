@@ -48,6 +48,15 @@ describe("the OpenAPI document describes every billing route", () => {
     expect(Object.keys(paths)).toContain("/api/auth/get-session");
   });
 
+  it("offers only the ways this Worker authenticates (a session cookie, a signed webhook)", () => {
+    const schemes = Object.keys(document.components.securitySchemes).sort();
+    expect(schemes).toEqual(["sessionCookie", "webhookSignature"]);
+    const used = Object.values(paths).flatMap((item) =>
+      Object.values(item).flatMap((operation) => operation.security.flatMap((requirement) => Object.keys(requirement as object))),
+    );
+    expect(used.filter((name) => !schemes.includes(name))).toEqual([]);
+  });
+
   it("has exactly the billing routes the app serves", () => {
     expect(billingRoutes().length).toBeGreaterThan(10);
     expect(documentedBillingOperations()).toEqual(billingRoutes());
