@@ -24,7 +24,7 @@ import type { SessionEnv } from "../http/session-env";
  * GoCardless `MD…`); only providers with a webhook adapter are accepted, since
  * a mandate from any other could never become active.
  */
-const createTokenBody = directDebitTokenFields
+export const createTokenBody = directDebitTokenFields
   .pick({ mandateReference: true, accountLast4: true, bankName: true })
   .extend({
     provider: z.enum(WEBHOOK_PROVIDER_NAMES as [string, ...string[]]),

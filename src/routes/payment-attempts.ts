@@ -28,7 +28,7 @@ import { validate } from "../http/validate";
  * The only field a user may send: which of their tokens to charge. Amount,
  * currency and outcome are not fields at all, so `amountMinor` & co. are 400.
  */
-const createAttemptBody = z.strictObject({ directDebitTokenId: billingIdSchema.optional() });
+export const createAttemptBody = z.strictObject({ directDebitTokenId: billingIdSchema.optional() });
 
 /** How often a payment start re-reads a subscription that keeps changing under it before giving up. */
 const START_TRIES = 3;

@@ -12,8 +12,8 @@ import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
-const createSubscriptionBody = z.strictObject({ planCode: subscriptionPlanFields.shape.code });
-const cancelBody = z.strictObject({ atPeriodEnd: z.boolean() });
+export const createSubscriptionBody = z.strictObject({ planCode: subscriptionPlanFields.shape.code });
+export const cancelBody = z.strictObject({ atPeriodEnd: z.boolean() });
 
 /**
  * `/api/billing/subscriptions`: the signed-in user's subscriptions. Every

@@ -50,7 +50,7 @@ describe("pnpm dev", () => {
   beforeAll(async () => {
     // A throwaway project (dev.ts writes .dev.vars and local state into its cwd).
     project = await mkdtemp(path.join(tmpdir(), "pnpm-dev-"));
-    for (const entry of ["src", "billing", "wrangler.toml", ".dev.vars.example", "package.json", "tsconfig.json"]) {
+    for (const entry of ["src", "scripts", "public", "billing", "wrangler.toml", ".dev.vars.example", "package.json", "tsconfig.json"]) {
       await cp(path.join(REPO_ROOT, entry), path.join(project, entry), { recursive: true });
     }
     await symlink(path.join(REPO_ROOT, "node_modules"), path.join(project, "node_modules"));
