@@ -41,6 +41,11 @@ export default defineConfig({
           name: "cli",
           include: ["test/cli/**/*.test.ts"],
           environment: "node",
+          // One module graph per worker process, not per file: wrangler alone
+          // costs ~4.5 s of CPU to import, and every file that opens a local
+          // D1 needs it. Files must not rely on module state (vi.stubEnv is
+          // undone by vi.unstubAllEnvs; no vi.mock of shared modules).
+          isolate: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // Every CLI run reads the migration checksum cache: fill it once, first.
@@ -49,7 +54,7 @@ export default defineConfig({
       },
       {
         // Pure modules: plain Node, no workerd, no database, no subprocess.
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", isolate: false },
       },
     ],
   },

@@ -31,7 +31,23 @@ export interface CapturedSql {
  * const { migrations: captured } = await captureMigrationSql(migrations)
  * ```
  */
-export async function captureMigrationSql(migrations: Record<string, Migration>): Promise<CapturedSql> {
+export function captureMigrationSql(migrations: Record<string, Migration>): Promise<CapturedSql> {
+  // The capture replays the whole history on a workerd (seconds of CPU) and
+  // depends only on code that cannot change within a process: a second call
+  // (a write then a --verify in one process) reuses the first. A failed
+  // capture is not kept.
+  let captured = capturedByRegistry.get(migrations);
+  if (!captured) {
+    captured = capture(migrations);
+    capturedByRegistry.set(migrations, captured);
+    captured.catch(() => capturedByRegistry.delete(migrations));
+  }
+  return captured;
+}
+
+const capturedByRegistry = new WeakMap<Record<string, Migration>, Promise<CapturedSql>>();
+
+async function capture(migrations: Record<string, Migration>): Promise<CapturedSql> {
   const stateDir = await mkdtemp(path.join(tmpdir(), "migration-sql-"));
   try {
     const target = { remote: false, env: undefined, persistTo: stateDir, config: "wrangler.toml" };

@@ -27,6 +27,7 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
   // command that fails on its arguments (or makes a file) never needs it.
   const wrangler = await import("wrangler");
   assertEnvironmentExists(wrangler, target);
+  if (sharedProxies && !target.remote) return callback(await sharedLocalD1(wrangler, target, sharedProxies));
   const bindingConfig = await writeBindingConfig(wrangler, target);
   // The proxy's workerd is a child process: on a catchable signal, stop it
   // before exiting, or it outlives the CLI (and may still apply a batch). The
@@ -46,9 +47,7 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
   try {
     proxy = await wrangler.getPlatformProxy<{ DB: D1Database }>({
       configPath: bindingConfig.path,
-      // Like `wrangler dev [--persist-to <dir>]`, which keeps D1 under <dir>/v3,
-      // <dir> defaulting to .wrangler/state next to the config (not the cwd).
-      persist: target.remote ? false : { path: path.join(target.persistTo ?? path.join(path.dirname(target.config), ".wrangler", "state"), "v3") },
+      persist: target.remote ? false : { path: localPersistPath(target) },
       remoteBindings: target.remote,
     });
     if (interrupted) {
@@ -68,6 +67,73 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
 }
 
 type Wrangler = typeof import("wrangler");
+type Proxy = Awaited<ReturnType<Wrangler["getPlatformProxy"]>>;
+
+let sharedProxies: Map<string, Promise<{ proxy: Proxy; dir: string }>> | undefined;
+
+/**
+ * For tests where the process boundary is not what is tested: until the
+ * returned function is called, every local `usingD1` on the same state
+ * directory and config reuses one proxy (one workerd) instead of starting and
+ * disposing its own, which costs about 1.5 s of CPU each time. The SQLite
+ * files stay readable and writable by other processes meanwhile. Remote
+ * targets are never shared.
+ *
+ * @example
+ * ```ts
+ * const stopSharing = shareLocalD1Proxies()
+ * try { await kyselyMigrate(["latest", "--persist-to", dir], io) } finally { await stopSharing() }
+ * ```
+ */
+export function shareLocalD1Proxies(): () => Promise<void> {
+  const proxies = new Map<string, Promise<{ proxy: Proxy; dir: string }>>();
+  sharedProxies = proxies;
+  return async () => {
+    if (sharedProxies === proxies) sharedProxies = undefined;
+    await disposeAll(proxies);
+  };
+}
+
+/**
+ * Stops the proxies {@link shareLocalD1Proxies} keeps open (sharing goes on;
+ * the next `usingD1` opens a new one), so that another process, such as the
+ * CLI run as a subprocess, is the only workerd on those files.
+ */
+export async function closeSharedLocalD1Proxies(): Promise<void> {
+  if (sharedProxies) await disposeAll(sharedProxies);
+}
+
+async function disposeAll(proxies: NonNullable<typeof sharedProxies>): Promise<void> {
+  const opened = [...proxies.values()];
+  proxies.clear();
+  for (const result of await Promise.allSettled(opened)) {
+    if (result.status !== "fulfilled") continue;
+    await result.value.proxy.dispose();
+    await rm(result.value.dir, { recursive: true, force: true });
+  }
+}
+
+async function sharedLocalD1(wrangler: Wrangler, target: TargetOptions, proxies: NonNullable<typeof sharedProxies>): Promise<D1Database> {
+  const persist = localPersistPath(target);
+  const key = JSON.stringify([path.resolve(persist), path.resolve(target.config), target.env ?? null]);
+  let opened = proxies.get(key);
+  if (!opened) {
+    opened = (async () => {
+      const bindingConfig = await writeBindingConfig(wrangler, target);
+      const proxy = await wrangler.getPlatformProxy({ configPath: bindingConfig.path, persist: { path: persist } });
+      return { proxy, dir: bindingConfig.dir };
+    })();
+    proxies.set(key, opened);
+    // A proxy that failed to start is not kept: the next call tries again.
+    opened.catch(() => proxies.get(key) === opened && proxies.delete(key));
+  }
+  return ((await opened).proxy.env as { DB: D1Database }).DB;
+}
+
+/** Like `wrangler dev [--persist-to <dir>]`: D1 under <dir>/v3, <dir> defaulting to .wrangler/state next to the config (not the cwd). */
+function localPersistPath(target: TargetOptions): string {
+  return path.join(target.persistTo ?? path.join(path.dirname(target.config), ".wrangler", "state"), "v3");
+}
 
 function assertEnvironmentExists(wrangler: Wrangler, { config, env }: TargetOptions): void {
   if (env !== undefined && !wrangler.experimental_readRawConfig({ config }).rawConfig.env?.[env]) {

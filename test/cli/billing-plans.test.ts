@@ -6,7 +6,7 @@ import { migrations } from "../../migrations/index";
 import { tableNames, withLocalD1 } from "./local-d1-file";
 import { billingPlans } from "../../scripts/commands/billing-plans";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
-import { hasStackTrace, REPO_ROOT, runInProcess, runScript } from "./run-script";
+import { hasStackTrace, REPO_ROOT, runInProcess, runScript, shareLocalD1PerFile } from "./run-script";
 
 // `pnpm billing:plans` against a temp --persist-to, its effects read back from
 // the local D1's SQLite file. The command runs in this process (same lines and
@@ -28,6 +28,7 @@ async function catalog(plans: unknown[]): Promise<string> {
 }
 const plan = (code: string, overrides: Record<string, unknown> = {}) => ({ code, name: `Plan ${code}`, amountMinor: 1000, currency: "EUR", interval: "month", ...overrides });
 const sync = (...args: string[]) => runInProcess(billingPlans, [...args, "--persist-to", dir]);
+shareLocalD1PerFile();
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "billing-plans-"));

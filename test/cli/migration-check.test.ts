@@ -10,14 +10,19 @@ import { CHECKSUM_TABLE } from "../../src/db/migration/migration-checksums";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { readState, withLocalD1 } from "./local-d1-file";
-import { hasStackTrace, runScript } from "./run-script";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { USAGE } from "../../scripts/lib/parse-migrate-args";
+import { hasStackTrace, runInProcess, shareLocalD1PerFile } from "./run-script";
 
-// The two reproductions, through the real CLI on a temp --persist-to: a column
-// added by hand is drift that `check` reports; an applied migration whose
-// recorded statements differ from today's makes `latest` refuse.
+// The two reproductions, through the CLI's command on a temp --persist-to: a
+// column added by hand is drift that `check` reports; an applied migration
+// whose recorded statements differ from today's makes `latest` refuse. The
+// command runs in this process with one workerd for the file (same lines and
+// exit codes; kysely-migrate.test.ts runs the script as a process).
 
 const BASELINE = "20261124120000_better_auth";
-const SCRIPT = "scripts/kysely-migrate.ts";
+const migrate = (...args: string[]) => runInProcess(kyselyMigrate, args, USAGE);
+shareLocalD1PerFile();
 
 describe("kysely:migrate check and edited migrations, from outside", () => {
   let dir = "";
@@ -36,7 +41,7 @@ describe("kysely:migrate check and edited migrations, from outside", () => {
   it("check reports a column added by hand and exits 1", async () => {
     withLocalD1(dir, (db) => db.exec(`alter table "user" add column "nickname" text`), { write: true });
 
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["check", "--persist-to", dir]);
+    const { code, stdout, stderr } = await migrate("check", "--persist-to", dir);
 
     expect(code, stderr).toBe(1);
     expect(stdout).toContain(`drift    + column "user"."nickname": #7 TEXT\n`);
@@ -51,7 +56,7 @@ describe("kysely:migrate check and edited migrations, from outside", () => {
     withLocalD1(dir, (db) => db.prepare(`update ${CHECKSUM_TABLE} set up_sql = replace(up_sql, '"email" text', '"mail" text'), up_sha256 = 'edited' where name = ?`).run(BASELINE), { write: true });
     const before = readState(dir);
 
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["latest", "--persist-to", dir]);
+    const { code, stdout, stderr } = await migrate("latest", "--persist-to", dir);
 
     expect(code, stdout).toBe(1);
     const lines = stderr.trimEnd().split("\n");

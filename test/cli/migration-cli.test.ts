@@ -8,7 +8,8 @@ import { migrations } from "../../migrations/index";
 import { readState, withLocalD1 } from "./local-d1-file";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { USAGE } from "../../scripts/lib/parse-migrate-args";
-import { REPO_ROOT, runInProcess } from "./run-script";
+import { closeSharedLocalD1Proxies } from "../../scripts/lib/using-d1";
+import { REPO_ROOT, runInProcess, shareLocalD1PerFile } from "./run-script";
 
 // `pnpm kysely:migrate sql` and the destructive-change guard as a user meets
 // them: the CLI against a temp --persist-to, with the shipped registry (so
@@ -21,6 +22,7 @@ const PENDING_AFTER_BASELINE = NAMES.filter((name) => name > BASELINE);
 let dir = "";
 // In this process: the lines and exit codes are the script's (kysely-migrate.test.ts runs it as a process).
 const migrate = (...args: string[]) => runInProcess(kyselyMigrate, [...args, "--persist-to", dir], USAGE);
+shareLocalD1PerFile();
 
 function rateLimitRows(): unknown[] {
   return withLocalD1(dir, (db) => db.prepare(`select * from "rateLimit" order by id`).all().map((row) => ({ ...row })));
@@ -121,6 +123,8 @@ describe("kysely:migrate down that would drop rows", () => {
     expect((await migrate("latest")).code).toBe(0);
     expect(rateLimitRows()).toEqual([]);
 
+    // wrangler's own workerd is then the only one on the files.
+    await closeSharedLocalD1Proxies();
     await promisify(execFile)(
       path.join(REPO_ROOT, "node_modules", ".bin", "wrangler"),
       ["d1", "execute", "DB", "--local", "--persist-to", dir, "--file", backupFile],

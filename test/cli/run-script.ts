@@ -2,7 +2,9 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CliIo } from "../../scripts/lib/cli-io";
+import { afterAll, beforeAll } from "vitest";
 import { failureReport } from "../../scripts/lib/exit-with-error";
+import { closeSharedLocalD1Proxies, shareLocalD1Proxies } from "../../scripts/lib/using-d1";
 
 /** The repository root (this file lives in test/cli/). */
 export const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -25,7 +27,9 @@ export interface ScriptRun {
  * const { code, stdout } = await runScript("scripts/kysely-migrate.ts", ["list", "--persist-to", dir])
  * ```
  */
-export function runScript(script: string, args: string[], options: { cwd?: string } = {}): Promise<ScriptRun> {
+export async function runScript(script: string, args: string[], options: { cwd?: string } = {}): Promise<ScriptRun> {
+  // The script's workerd must be the only one on the state files it opens.
+  await closeSharedLocalD1Proxies();
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`, NO_COLOR: "1" };
   // DEBUG makes the CLI print stack traces on purpose; the tests check there are none.
   delete env.DEBUG;
@@ -43,7 +47,7 @@ export function runScript(script: string, args: string[], options: { cwd?: strin
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   // Below the CLI project's 120 s test timeout, so a hung run reports its output.
   const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 100_000);
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
@@ -84,4 +88,21 @@ export async function runInProcess(
   }
   const text = (lines: string[]) => lines.map((line) => `${line}\n`).join("");
   return { code, stdout: text(out), stderr: text(err) };
+}
+
+/**
+ * Makes every in-process command of this test file that opens the same local
+ * D1 (same `--persist-to` and config) reuse one workerd, started on first use
+ * and stopped after the file; {@link runScript} stops them before it spawns.
+ * Use it where a file runs several commands against one state directory; a
+ * file that makes a fresh directory per test gains nothing from it.
+ */
+export function shareLocalD1PerFile(): void {
+  let stopSharing: (() => Promise<void>) | undefined;
+  beforeAll(() => {
+    stopSharing = shareLocalD1Proxies();
+  });
+  afterAll(async () => {
+    await stopSharing?.();
+  });
 }

@@ -1,4 +1,9 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { betterAuth } from "better-auth";
+import { hashPassword } from "better-auth/crypto";
+import { testUtils } from "better-auth/plugins";
+import { authOptions } from "../../src/auth/create-auth";
+import type { Env } from "../../src/env";
 
 export const ORIGIN = "http://localhost:8787";
 
@@ -78,4 +83,39 @@ export async function signIn(user: TestUser): Promise<TestUser> {
   });
   if (response.status !== 200) throw new Error(`sign-in failed: ${response.status} ${await response.text()}`);
   return { ...user, cookie: sessionCookie(response) };
+}
+
+// Better Auth's own test helpers, on an instance with the app's options (same
+// secret, same D1, same cookie names), so the sessions they open are ones the
+// app's Better Auth accepts.
+let testAuth: ReturnType<typeof createTestAuth> | undefined;
+function createTestAuth() {
+  const options = authOptions(env as unknown as Env);
+  return betterAuth({ ...options, plugins: [testUtils()] }).$context;
+}
+
+// One scrypt hash per password per isolate: hashing is what makes a sign-up cost.
+const passwordHashes = new Map<string, Promise<string>>();
+
+/**
+ * A user as a sign-up leaves them (user row, credential account with a hashed
+ * password, an open session), made through Better Auth's `testUtils` plugin
+ * instead of the sign-up endpoint: no scrypt per user, which is most of a
+ * sign-up's cost in workerd. {@link signIn} works with the returned password.
+ * Use {@link signUp} where the sign-up itself is what the test is about.
+ *
+ * @example
+ * ```ts
+ * const carol = await signedInUser(`carol-${crypto.randomUUID()}@example.com`)
+ * await callWorker("/api/billing/subscriptions", { cookie: carol.cookie })
+ * ```
+ */
+export async function signedInUser(email: string, password = "correct-horse-battery-staple"): Promise<TestUser> {
+  const ctx = await (testAuth ??= createTestAuth());
+  let hash = passwordHashes.get(password);
+  if (!hash) passwordHashes.set(password, (hash = hashPassword(password)));
+  const user = await ctx.test.saveUser(ctx.test.createUser({ email, name: email.split("@")[0]!, emailVerified: false }));
+  await ctx.internalAdapter.linkAccount({ userId: user.id, providerId: "credential", accountId: user.id, password: await hash });
+  const { headers } = await ctx.test.login({ userId: user.id });
+  return { id: user.id, email, password, ip: freshClientIp(), cookie: headers.get("cookie")! };
 }

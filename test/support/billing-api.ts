@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { app } from "../../src/app";
 import type { Env } from "../../src/env";
-import { callWorker, ORIGIN, signUp, type TestUser } from "./auth-session";
+import { callWorker, ORIGIN, signedInUser, type TestUser } from "./auth-session";
 import { addFakeMandate, installFakeGoCardless } from "./gocardless/fake-gocardless";
 
 /** Every billing response body the current test file saw (for the secrets check). */
@@ -63,11 +63,11 @@ export function callAppConcurrently(path: string, init: Parameters<typeof callWo
 }
 
 /**
- * Signs up an operator (an e-mail in BILLING_OPERATOR_EMAILS) and marks the
- * e-mail verified, as the verification link would.
+ * An operator (an e-mail in BILLING_OPERATOR_EMAILS) with a session, the
+ * e-mail marked verified as the verification link would.
  */
 export async function signUpOperator(email = "operator@example.com"): Promise<TestUser> {
-  const operator = await signUp(email);
+  const operator = await signedInUser(email);
   await env.DB.prepare(`update "user" set "emailVerified" = 1 where id = ?`).bind(operator.id).run();
   return operator;
 }

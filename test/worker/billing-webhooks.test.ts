@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { app } from "../../src/app";
-import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot } from "../support/billing-api";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 // Every test gets its own customer: none depends on what another left behind.
 beforeEach(async () => {
-  carol = await signUp(`carol-${crypto.randomUUID()}@example.com`);
+  carol = await signedInUser(`carol-${crypto.randomUUID()}@example.com`);
   subscriptionId = await subscribe(carol, "weekly");
   await addActiveToken(carol);
 });
