@@ -23,6 +23,8 @@ export type MigrateCliCommand =
   | { kind: "sql"; command: MigrationCommand; target: TargetOptions; acceptEdited: string[] }
   | { kind: "list"; target: TargetOptions }
   | { kind: "check"; target: TargetOptions }
+  /** `adopt`, or `sql adopt` (`preview`). */
+  | { kind: "adopt"; target: TargetOptions; preview: boolean }
   | { kind: "make"; name: string };
 
 export const USAGE = `usage: pnpm kysely:migrate <command> [flags]
@@ -35,7 +37,10 @@ commands:
   list               show every migration: applied or pending
   check              compare the database's schema with what its applied
                      migrations create; exit 1 on drift or an edited migration
-  sql [latest|down|to <name>]
+  adopt              record the migrations wrangler (migrations_table) or
+                     drizzle-orm (__drizzle_migrations) applied, and the Better
+                     Auth baseline, as applied, without running them
+  sql [latest|down|to <name>|adopt]
                      print the statements a run would execute; applies nothing
   make <name>        create migrations/<timestamp>_<name>.ts and register it
 
@@ -114,7 +119,16 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
       allowOnly([]);
       noMoreArguments(0);
       return { kind: "check", target };
+    case "adopt":
+      allowOnly([]);
+      noMoreArguments(0);
+      return { kind: "adopt", target, preview: false };
     case "sql":
+      if (rest[0] === "adopt") {
+        allowOnly([]);
+        noMoreArguments(1);
+        return { kind: "adopt", target, preview: true };
+      }
       allowOnly(["--all", "--accept-edited"]);
       return { kind: "sql", command: parseSqlCommand(rest, flags.has("--all")), target, acceptEdited };
     case "make": {
@@ -140,7 +154,7 @@ function parseSqlCommand(rest: string[], all: boolean): MigrationCommand {
   if (what === "latest" && rest.length <= 1 && !all) return { verb: "latest" };
   if (what === "down" && rest.length <= 1) return { verb: all ? "down-all" : "down" };
   if (what === "to" && rest.length === 2 && !all) return { verb: "to", target: requireName(name, "sql to") };
-  throw new UsageError(`'sql' takes latest, down [--all] or to <name>`);
+  throw new UsageError(`'sql' takes latest, down [--all], to <name> or adopt`);
 }
 
 function requireName(name: string | undefined, verb: string): string {
