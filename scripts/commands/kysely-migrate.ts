@@ -15,6 +15,7 @@ import { formatDestructiveChange } from "../lib/format-destructive-change";
 import { formatRunReport } from "../lib/format-run-report";
 import { clearInFlightRun, describeOrphanedRun, readOrphanedRun, writeInFlightRun } from "../lib/in-flight-run";
 import { listCommand } from "../lib/list-command";
+import { d1MigrationSettings } from "../lib/read-sql-migrations";
 import { makeMigration } from "../lib/make-migration";
 import { parseMigrateArgs } from "../lib/parse-migrate-args";
 import { runSafeguards, type RunSafeguards } from "../lib/run-safeguards";
@@ -80,6 +81,7 @@ export async function kyselyMigrate(
     }
     case "run": {
       const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
+      const { migrationsTable } = await d1MigrationSettings(cli.target.config);
       const { checksums } = await currentChecksums(migrations);
       let safeguards: RunSafeguards | undefined;
       const report = await usingD1(cli.target, async (db) => {
@@ -89,6 +91,7 @@ export async function kyselyMigrate(
           acceptEdited: cli.acceptEdited,
           takeBookmark: cli.target.remote && cli.bookmark ? () => takeBookmark(cli.target) : undefined,
           log: io.out,
+          oldLedgerTable: migrationsTable,
         });
         return runMigrations(db, cli.command, {
           migrations,

@@ -156,6 +156,23 @@ describe("a brownfield database migrated by wrangler adopts, takes billing and r
     expect(ledger(db)).toEqual(ledgerBefore);
   });
 
+  it("latest before adopt is refused, pointing to adopt; nothing is applied", async () => {
+    const db = await copyOfPristine();
+    const before = teamRows(db);
+
+    const { code, stderr } = await migrate(db, ["latest"]);
+
+    expect(code).toBe(1);
+    expect(stderr.split("\n").filter((line) => !line.startsWith("not run"))).toEqual([
+      "error: d1_migrations lists 3 migration(s) applied by another tool and the runner's ledger lists none: running them again would fail or apply them twice",
+      "  to proceed: 'pnpm kysely:migrate adopt' records them as applied first (docs/migrations.md, \"Coming from wrangler or drizzle-kit\")",
+      "nothing was applied: the run was refused before it was sent",
+      "",
+    ]);
+    expect(teamRows(db)).toEqual(before);
+    expect(ledger(db)).toEqual([]);
+  });
+
   it("a ledger naming a migration the registry lacks is refused, naming it; nothing is written", async () => {
     const db = await copyOfPristine();
     withLocalD1(db, (sqlite) => sqlite.exec(`insert into d1_migrations (name) values ('0003_extra.sql')`), { write: true });
