@@ -5,37 +5,4 @@ import { sqlFileMigration } from "../src/db/migration/sql-file-migration";
 
 /** The SQL-file migrations, by name; migrations/index.ts spreads them into the registry. */
 export const d1Migrations: Record<string, Migration> = {
-  "0000_better_auth": sqlFileMigration("0000_better_auth", {
-    "file": "migrations/d1/0000_better_auth.sql",
-    "ledgerName": "0000_better_auth.sql",
-    "sha256": "175ba8daec5c92427707ac518b0fc876c0115aac5cb327971ca883b92959512e",
-    "up": [
-      "create table \"user\" (\"id\" text not null primary key, \"name\" text not null, \"email\" text not null unique, \"emailVerified\" integer not null, \"image\" text, \"createdAt\" date not null, \"updatedAt\" date not null)",
-      "create table \"session\" (\"id\" text not null primary key, \"expiresAt\" date not null, \"token\" text not null unique, \"createdAt\" date not null, \"updatedAt\" date not null, \"ipAddress\" text, \"userAgent\" text, \"userId\" text not null references \"user\" (\"id\") on delete cascade)",
-      "create table \"account\" (\"id\" text not null primary key, \"accountId\" text not null, \"providerId\" text not null, \"userId\" text not null references \"user\" (\"id\") on delete cascade, \"accessToken\" text, \"refreshToken\" text, \"idToken\" text, \"accessTokenExpiresAt\" date, \"refreshTokenExpiresAt\" date, \"scope\" text, \"password\" text, \"createdAt\" date not null, \"updatedAt\" date not null)",
-      "create table \"verification\" (\"id\" text not null primary key, \"identifier\" text not null, \"value\" text not null, \"expiresAt\" date not null, \"createdAt\" date not null, \"updatedAt\" date not null)",
-      "create table \"rateLimit\" (\"id\" text not null primary key, \"key\" text not null unique, \"count\" integer not null, \"lastRequest\" bigint not null)",
-      "create index \"session_userId_idx\" on \"session\" (\"userId\")",
-      "create index \"account_userId_idx\" on \"account\" (\"userId\")",
-      "create index \"verification_identifier_idx\" on \"verification\" (\"identifier\")"
-    ]
-  }),
-  "0001_projects": sqlFileMigration("0001_projects", {
-    "file": "migrations/d1/0001_projects.sql",
-    "ledgerName": "0001_projects.sql",
-    "sha256": "3afedeaabcf0a114a7dff7371b4eec004de151e18d0d443dfd84d3780d7add44",
-    "up": [
-      "CREATE TABLE projects (\n  id text PRIMARY KEY NOT NULL,\n  owner_id text NOT NULL REFERENCES \"user\" (id) ON DELETE CASCADE,\n  name text NOT NULL,\n  created_at text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL\n)",
-      "CREATE INDEX projects_owner_idx ON projects (owner_id)"
-    ]
-  }),
-  "0002_notes": sqlFileMigration("0002_notes", {
-    "file": "migrations/d1/0002_notes.sql",
-    "ledgerName": "0002_notes.sql",
-    "sha256": "18c4d67a2e5c5feb9154327f0099b44c11ccd03ca80cc2f34b7ca39cf6e9d4df",
-    "up": [
-      "CREATE TABLE notes (\n  id integer PRIMARY KEY AUTOINCREMENT,\n  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,\n  body text DEFAULT 'draft; unsaved' NOT NULL\n)",
-      "CREATE TRIGGER notes_body_trimmed AFTER INSERT ON notes BEGIN\n  UPDATE notes SET body = trim(body) WHERE id = new.id;\nEND"
-    ]
-  }),
 };

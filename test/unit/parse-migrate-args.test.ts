@@ -21,6 +21,7 @@ describe("parseMigrateArgs", () => {
     { argv: ["check"], expected: { kind: "check", target: LOCAL } },
     { argv: ["check", "--remote"], expected: { kind: "check", target: { ...LOCAL, remote: true } } },
     { argv: ["adopt"], expected: { kind: "adopt", target: LOCAL, preview: false } },
+    { argv: ["latest", "--local", "--", "--persist-to", "/tmp/db"], expected: { kind: "run", command: { verb: "latest" }, target: { ...LOCAL, persistTo: "/tmp/db" }, force: false, ...RUN } },
     { argv: ["adopt", "--remote"], expected: { kind: "adopt", target: { ...LOCAL, remote: true }, preview: false } },
     { argv: ["sql", "adopt", "--persist-to", "/tmp/db"], expected: { kind: "adopt", target: { ...LOCAL, persistTo: "/tmp/db" }, preview: true } },
     {
