@@ -53,6 +53,19 @@ export function downFileFor(file: string, name: string): string {
   return `${dir}/down/${name}.sql`;
 }
 
+/**
+ * Whether `down` can revert the migration: it has a `down`, and for a SQL
+ * file a down file (without one, its `down` only refuses).
+ *
+ * @example
+ * ```ts
+ * if (isRevertible(migrations[name])) await preview({ verb: "down" })
+ * ```
+ */
+export function isRevertible(migration: Migration): boolean {
+  return migration.down !== undefined && (!isSqlFileMigration(migration) || migration.source.down !== undefined);
+}
+
 /** True for a registry entry made by {@link sqlFileMigration}. */
 export function isSqlFileMigration(migration: Migration): migration is SqlFileMigration {
   return "source" in migration && typeof (migration as SqlFileMigration).source?.ledgerName === "string";
