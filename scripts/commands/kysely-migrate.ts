@@ -3,7 +3,7 @@ import { migrations as registeredMigrations } from "../../migrations/index";
 import { BatchOutcomeUnknownError } from "../../src/db/migration/apply-batch";
 import { ledgerEntries } from "../../src/db/migration/ledger-entries";
 import { listMigrations } from "../../src/db/migration/list-migrations";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations, type MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { statementText } from "../../src/db/migration/statement-text";
 import { adoptCommand } from "../lib/adopt-command";
@@ -21,6 +21,7 @@ import { parseMigrateArgs } from "../lib/parse-migrate-args";
 import { runSafeguards, type RunSafeguards } from "../lib/run-safeguards";
 import { saveRunBackup } from "../lib/save-run-backup";
 import { takeBookmark } from "../lib/take-bookmark";
+import { unadoptedLedgerRefusal } from "../lib/unadopted-ledger";
 import { usingD1 } from "../lib/using-d1";
 
 /**
@@ -82,16 +83,18 @@ export async function kyselyMigrate(
     case "run": {
       const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
       const { migrationsTable } = await d1MigrationSettings(cli.target.config);
-      const { checksums } = await currentChecksums(migrations);
       let safeguards: RunSafeguards | undefined;
-      const report = await usingD1(cli.target, async (db) => {
+      const report = await usingD1(cli.target, async (db): Promise<MigrationRunReport> => {
         await reportOrphanedRun(cli.target, db, io, migrations);
+        // Before the checksums (which may replay the registry): a database another tool migrated needs adopt first.
+        const unadopted = await unadoptedLedgerRefusal(db, migrationsTable);
+        if (unadopted) return { results: [], statements: [], destructiveChanges: [], error: unadopted };
+        const { checksums } = await currentChecksums(migrations);
         safeguards = runSafeguards(db, {
           checksums,
           acceptEdited: cli.acceptEdited,
           takeBookmark: cli.target.remote && cli.bookmark ? () => takeBookmark(cli.target) : undefined,
           log: io.out,
-          oldLedgerTable: migrationsTable,
         });
         return runMigrations(db, cli.command, {
           migrations,

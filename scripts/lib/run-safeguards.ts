@@ -7,7 +7,6 @@ import {
   type EditedMigration,
   type MigrationChecksum,
 } from "../../src/db/migration/migration-checksums";
-import { readOldLedgers } from "../../src/db/migration/adopt-ledger";
 import { RunRefusedError } from "./run-refused-error";
 import type { Bookmark } from "./take-bookmark";
 
@@ -21,12 +20,6 @@ export interface RunSafeguardsOptions {
   /** Prints a line at once (the bookmark, before the batch is sent). */
   log: (line: string) => void;
   now?: () => Date;
-  /**
-   * wrangler's `migrations_table`: while the runner's ledger is empty, a run
-   * on a database whose old ledger (this, or drizzle-orm's) lists migrations
-   * is refused, pointing to `adopt`.
-   */
-  oldLedgerTable?: string;
 }
 
 /** What the safeguards did in a run, for its report. */
@@ -59,10 +52,8 @@ export function runSafeguards(database: D1Database, options: RunSafeguardsOption
     bookmark: () => bookmark,
     summary: () => summary,
     beforeCommit: async (run) => {
-      const applied = await readAppliedMigrations(database);
-      if (options.oldLedgerTable && applied.length === 0) await refuseUnadopted(database, options.oldLedgerTable);
       const { edited, accepted, unrecorded, acceptedNeedlessly } = compareChecksums({
-        applied,
+        applied: await readAppliedMigrations(database),
         recorded: await readRecordedChecksums(database),
         current: options.checksums,
         accept: options.acceptEdited,
@@ -91,17 +82,6 @@ export function runSafeguards(database: D1Database, options: RunSafeguardsOption
       );
     },
   };
-}
-
-async function refuseUnadopted(database: D1Database, table: string): Promise<void> {
-  for (const ledger of await readOldLedgers(database, table)) {
-    const count = ledger.kind === "wrangler" ? ledger.names.length : ledger.hashes.length;
-    if (count === 0) continue;
-    throw new RunRefusedError([
-      `error: ${ledger.table} lists ${count} migration(s) applied by another tool and the runner's ledger lists none: running them again would fail or apply them twice`,
-      `  to proceed: 'pnpm kysely:migrate adopt' records them as applied first (docs/migrations.md, "Coming from wrangler or drizzle-kit")`,
-    ]);
-  }
 }
 
 async function takeBookmarkOrRefuse(take: () => Promise<Bookmark>, log: (line: string) => void): Promise<Bookmark> {
