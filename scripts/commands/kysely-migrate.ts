@@ -82,7 +82,7 @@ export async function kyselyMigrate(
     }
     case "run": {
       const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
-      const { migrationsTable } = await d1MigrationSettings(cli.target.config);
+      const { migrationsTable } = await d1MigrationSettings(cli.target.config, cli.target.env);
       let safeguards: RunSafeguards | undefined;
       const report = await usingD1(cli.target, async (db): Promise<MigrationRunReport> => {
         await reportOrphanedRun(cli.target, db, io, migrations);

@@ -39,7 +39,7 @@ export async function adoptCommand(
   loadChecksums: () => Promise<CurrentChecksums>,
   { preview, now = new Date() }: { preview: boolean; now?: Date },
 ): Promise<CommandOutput> {
-  const { migrationsTable } = await d1MigrationSettings(target.config);
+  const { migrationsTable } = await d1MigrationSettings(target.config, target.env);
   const registry = Object.keys(migrations).sort();
   const sources = new Map<string, AdoptableSource>(
     registry.flatMap((name) => {

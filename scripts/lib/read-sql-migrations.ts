@@ -11,16 +11,16 @@ export interface D1MigrationSettings {
 }
 
 /**
- * Reads `migrations_dir` and `migrations_table` of the `DB` binding as wrangler does.
+ * Reads `migrations_dir` and `migrations_table` of the `DB` binding as wrangler does (of `env`'s binding, given one).
  *
  * @example
  * ```ts
  * const { migrationsDir } = await d1MigrationSettings("wrangler.toml") // "migrations/d1"
  * ```
  */
-export async function d1MigrationSettings(config: string): Promise<D1MigrationSettings> {
+export async function d1MigrationSettings(config: string, env?: string): Promise<D1MigrationSettings> {
   const wrangler = await import("wrangler");
-  const binding = wrangler.unstable_readConfig({ config }).d1_databases.find((database: { binding: string }) => database.binding === "DB");
+  const binding = wrangler.unstable_readConfig({ config, env }).d1_databases.find((database: { binding: string }) => database.binding === "DB");
   return {
     migrationsDir: binding?.migrations_dir ?? "migrations",
     migrationsTable: binding?.migrations_table ?? "d1_migrations",
