@@ -1,4 +1,5 @@
 import type { Migration } from "kysely/migration";
+import { d1Migrations } from "./d1-migrations";
 import * as m20261124120000_better_auth from "./20261124120000_better_auth";
 import * as m20261124130000_billing_tables from "./20261124130000_billing_tables";
 import * as m20261124140000_billing_webhook_events from "./20261124140000_billing_webhook_events";
@@ -13,9 +14,12 @@ import * as m20261202110000_provider_customers from "./20261202110000_provider_c
  * same registry runs in Node scripts and inside workerd.
  *
  * Names start with a fixed-width UTC timestamp because Kysely runs them in
- * string order. `pnpm kysely:migrate make <name>` appends here.
+ * string order. `pnpm kysely:migrate make <name>` appends here. SQL-file
+ * migrations (migrations/d1/, wrangler.toml's migrations_dir) come embedded by
+ * `pnpm migrations:d1` and run in the same order by name.
  */
 export const migrations: Record<string, Migration> = {
+  ...d1Migrations,
   "20261124120000_better_auth": m20261124120000_better_auth,
   "20261124130000_billing_tables": m20261124130000_billing_tables,
   "20261124140000_billing_webhook_events": m20261124140000_billing_webhook_events,

@@ -1,41 +1,53 @@
-import { migrations } from "../../migrations/index";
+import type { Migration } from "kysely/migration";
+import { migrations as registeredMigrations } from "../../migrations/index";
 import { BatchOutcomeUnknownError } from "../../src/db/migration/apply-batch";
 import { ledgerEntries } from "../../src/db/migration/ledger-entries";
 import { listMigrations } from "../../src/db/migration/list-migrations";
-import { runMigrations } from "../../src/db/migration/run-migrations";
+import { runMigrations, type MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { statementText } from "../../src/db/migration/statement-text";
 import { betterAuthColumns } from "../lib/better-auth-columns";
+import { adoptCommand } from "../lib/adopt-command";
 import { checkDatabase, type CommandOutput } from "../lib/check-database";
 import type { TargetOptions } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
-import { currentChecksums } from "../lib/current-checksums";
+import { currentChecksums as loadChecksums } from "../lib/current-checksums";
 import { formatDestructiveChange } from "../lib/format-destructive-change";
 import { formatRunReport } from "../lib/format-run-report";
 import { clearInFlightRun, describeOrphanedRun, readOrphanedRun, writeInFlightRun } from "../lib/in-flight-run";
 import { formatLintResult } from "../lib/format-lint-result";
 import { lintCommand } from "../lib/lint-command";
 import { listCommand } from "../lib/list-command";
+import { d1MigrationSettings } from "../lib/read-sql-migrations";
 import { makeMigration } from "../lib/make-migration";
 import { parseMigrateArgs } from "../lib/parse-migrate-args";
 import { runSafeguards, type RunSafeguards } from "../lib/run-safeguards";
 import { saveRunBackup } from "../lib/save-run-backup";
 import { takeBookmark } from "../lib/take-bookmark";
+import { unadoptedLedgerRefusal } from "../lib/unadopted-ledger";
 import { usingD1 } from "../lib/using-d1";
 
 /**
  * `pnpm kysely:migrate <command>`: Kysely's Migrator over the D1 binding.
  * Resolves to the exit code: 0 done, 1 a migration failed or was refused
  * (nothing applied), or drift / an edited migration found (check, list);
- * rejects with a `UsageError` (exit 2) on bad usage.
+ * rejects with a `UsageError` (exit 2) on bad usage. `options` swap the
+ * registry (and where its checksums are cached), for tests.
  *
  * @example
  * ```ts
  * const code = await kyselyMigrate(["latest", "--persist-to", dir], consoleIo)
  * ```
  */
-export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise<number> {
+export async function kyselyMigrate(
+  argv: readonly string[],
+  io: CliIo,
+  options: { migrations?: Record<string, Migration>; checksumCacheFile?: string } = {},
+): Promise<number> {
   const cli = parseMigrateArgs(argv);
+  const migrations = options.migrations ?? registeredMigrations;
+  const currentChecksums = (registry: Record<string, Migration>) =>
+    loadChecksums(registry, options.checksumCacheFile ? { cacheFile: options.checksumCacheFile } : {});
   switch (cli.kind) {
     case "make": {
       const file = await makeMigration("migrations", cli.name, new Date());
@@ -44,12 +56,14 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
     }
     case "list": {
       const { checksums } = await currentChecksums(migrations);
-      return printLines(await listCommand(cli.target, migrations, checksums, (db) => reportOrphanedRun(cli.target, db, io)), io);
+      return printLines(await listCommand(cli.target, migrations, checksums, (db) => reportOrphanedRun(cli.target, db, io, migrations)), io);
     }
     case "check":
       return printLines(await checkDatabase(cli.target, migrations, await currentChecksums(migrations)), io);
     case "lint":
       return printLines(formatLintResult(await lintCommand(cli.target, migrations, cli.selection, betterAuthColumns()), { json: cli.json }), io);
+    case "adopt":
+      return printLines(await adoptCommand(cli.target, migrations, () => currentChecksums(migrations), { preview: cli.preview }), io);
     case "sql": {
       const { checksums } = await currentChecksums(migrations);
       const report = await usingD1(cli.target, (db) =>
@@ -73,10 +87,14 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
     }
     case "run": {
       const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
-      const { checksums } = await currentChecksums(migrations);
+      const { migrationsTable } = await d1MigrationSettings(cli.target.config, cli.target.env);
       let safeguards: RunSafeguards | undefined;
-      const report = await usingD1(cli.target, async (db) => {
-        await reportOrphanedRun(cli.target, db, io);
+      const report = await usingD1(cli.target, async (db): Promise<MigrationRunReport> => {
+        await reportOrphanedRun(cli.target, db, io, migrations);
+        // Before the checksums (which may replay the registry): a database another tool migrated needs adopt first.
+        const unadopted = await unadoptedLedgerRefusal(db, migrationsTable);
+        if (unadopted) return { results: [], statements: [], destructiveChanges: [], error: unadopted };
+        const { checksums } = await currentChecksums(migrations);
         safeguards = runSafeguards(db, {
           checksums,
           acceptEdited: cli.acceptEdited,
@@ -113,10 +131,10 @@ export async function kyselyMigrate(argv: readonly string[], io: CliIo): Promise
 }
 
 /** Reports (on stderr) what the ledger says of a run whose CLI process died before reporting it, then forgets it. */
-async function reportOrphanedRun(target: TargetOptions, db: D1Database, io: CliIo): Promise<void> {
+async function reportOrphanedRun(target: TargetOptions, db: D1Database, io: CliIo, registry: Record<string, Migration>): Promise<void> {
   const orphan = await readOrphanedRun(target);
   if (!orphan) return;
-  for (const line of describeOrphanedRun(orphan, await listMigrations(db, migrations))) io.err(line);
+  for (const line of describeOrphanedRun(orphan, await listMigrations(db, registry))) io.err(line);
   await clearInFlightRun(target);
 }
 

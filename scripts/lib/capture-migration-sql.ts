@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_MIGRATION_LOCK_TABLE, DEFAULT_MIGRATION_TABLE, type Migration } from "kysely/migration";
 import type { BufferedStatement } from "../../src/db/migration/batched-d1-dialect";
+import { isRevertible } from "../../src/db/migration/sql-file-migration";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
 import { runMigrations, type MigrationCommand, type MigrationRunReport } from "../../src/db/migration/run-migrations";
 import { usingD1 } from "./using-d1";
@@ -70,7 +71,7 @@ async function capture(migrations: Record<string, Migration>): Promise<CapturedS
       for (const name of Object.keys(migrations).sort()) {
         const up = (await run({ verb: "to", target: name }, "preview")).statements;
         await run({ verb: "to", target: name }, "apply");
-        const down = migrations[name]!.down ? (await run({ verb: "down" }, "preview")).statements : undefined;
+        const down = isRevertible(migrations[name]!) ? (await run({ verb: "down" }, "preview")).statements : undefined;
         captured.push({ name, up, down });
       }
       return { ledgerTables: ledgerTables.results.map((row) => row.sql), migrations: captured };

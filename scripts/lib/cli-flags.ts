@@ -37,6 +37,8 @@ export function parseFlags(argv: readonly string[], valueFlags: readonly string[
   const parsed: ParsedFlags = { positional: [], values: new Map(), flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    // pnpm 10 passes a `--` through (`pnpm db:migrate:local -- --persist-to <dir>`): it separates nothing here.
+    if (arg === "--") continue;
     if (valueFlags.includes(arg)) {
       const value = argv[++i];
       if (value === undefined || value.startsWith("--")) throw new UsageError(`${arg} needs a value`);

@@ -25,6 +25,8 @@ export type MigrateCliCommand =
   | { kind: "list"; target: TargetOptions }
   | { kind: "check"; target: TargetOptions }
   | { kind: "lint"; target: TargetOptions; selection: LintSelection; json: boolean }
+  /** `adopt`, or `sql adopt` (`preview`). */
+  | { kind: "adopt"; target: TargetOptions; preview: boolean }
   | { kind: "make"; name: string };
 
 export const USAGE = `usage: pnpm kysely:migrate <command> [flags]
@@ -42,7 +44,10 @@ commands:
                      on a throwaway database) for destructive, data-dependent,
                      Better Auth and D1-limit problems; applies nothing;
                      exit 1 on an error (docs/migrations.md, "Lint")
-  sql [latest|down|to <name>]
+  adopt              record the migrations wrangler (migrations_table) or
+                     drizzle-orm (__drizzle_migrations) applied, and the Better
+                     Auth baseline, as applied, without running them
+  sql [latest|down|to <name>|adopt]
                      print the statements a run would execute; applies nothing
   make <name>        create migrations/<timestamp>_<name>.ts and register it
 
@@ -131,7 +136,16 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateCliCommand {
       const selection: LintSelection = flags.has("--all") ? { kind: "all" } : rest[0] !== undefined ? { kind: "named", name: rest[0] } : { kind: "pending" };
       return { kind: "lint", target, selection, json: flags.has("--json") };
     }
+    case "adopt":
+      allowOnly([]);
+      noMoreArguments(0);
+      return { kind: "adopt", target, preview: false };
     case "sql":
+      if (rest[0] === "adopt") {
+        allowOnly([]);
+        noMoreArguments(1);
+        return { kind: "adopt", target, preview: true };
+      }
       allowOnly(["--all", "--accept-edited"]);
       return { kind: "sql", command: parseSqlCommand(rest, flags.has("--all")), target, acceptEdited };
     case "make": {
@@ -157,7 +171,7 @@ function parseSqlCommand(rest: string[], all: boolean): MigrationCommand {
   if (what === "latest" && rest.length <= 1 && !all) return { verb: "latest" };
   if (what === "down" && rest.length <= 1) return { verb: all ? "down-all" : "down" };
   if (what === "to" && rest.length === 2 && !all) return { verb: "to", target: requireName(name, "sql to") };
-  throw new UsageError(`'sql' takes latest, down [--all] or to <name>`);
+  throw new UsageError(`'sql' takes latest, down [--all], to <name> or adopt`);
 }
 
 function requireName(name: string | undefined, verb: string): string {

@@ -9,6 +9,8 @@ import { schemaSnapshot, type ReadRows } from "../support/migration-fixtures/sch
 import { localD1File } from "./local-d1-file";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { writeSqlScripts } from "../../scripts/commands/write-sql-scripts";
+import { captureMigrationSql } from "../../scripts/lib/capture-migration-sql";
+import { sqlFileMigration } from "../../src/db/migration/sql-file-migration";
 import { runInProcess, runScript } from "./run-script";
 
 // `pnpm migrations:sql` writes every migration's forward and rollback script.
@@ -123,5 +125,28 @@ describe("pnpm migrations:sql", () => {
 
     expect((await runInProcess(writeSqlScripts, ["--verify", "--out", outDir])).code).toBe(0);
     expect((await readdir(outDir)).sort()).toEqual(NAMES.flatMap((name) => [`${name}.down.sql`, `${name}.up.sql`]));
+  });
+});
+
+describe("pnpm migrations:sql with SQL-file migrations", () => {
+  it("captures a SQL file's up and its down file; one without a down file gets none (no throw)", async () => {
+    const source = (name: string, up: string[], down?: string[]) => ({
+      file: `migrations/d1/${name}.sql`,
+      ledgerName: `${name}.sql`,
+      sha256: "0".repeat(64),
+      up,
+      ...(down && { downFile: `migrations/d1/down/${name}.sql`, down }),
+    });
+    const registry = {
+      "0000_shelves": sqlFileMigration("0000_shelves", source("0000_shelves", ["CREATE TABLE shelves (id integer PRIMARY KEY)"])),
+      "0001_books": sqlFileMigration("0001_books", source("0001_books", ["CREATE TABLE books (id integer PRIMARY KEY)"], ["DROP TABLE books"])),
+    };
+
+    const captured = await captureMigrationSql(registry);
+
+    expect(captured.migrations.map(({ name, up, down }) => [name, up[0]?.sql, down?.[0]?.sql])).toEqual([
+      ["0000_shelves", "CREATE TABLE shelves (id integer PRIMARY KEY)", undefined],
+      ["0001_books", "CREATE TABLE books (id integer PRIMARY KEY)", "DROP TABLE books"],
+    ]);
   });
 });

@@ -20,6 +20,10 @@ describe("parseMigrateArgs", () => {
     { argv: ["list"], expected: { kind: "list", target: LOCAL } },
     { argv: ["check"], expected: { kind: "check", target: LOCAL } },
     { argv: ["check", "--remote"], expected: { kind: "check", target: { ...LOCAL, remote: true } } },
+    { argv: ["adopt"], expected: { kind: "adopt", target: LOCAL, preview: false } },
+    { argv: ["latest", "--local", "--", "--persist-to", "/tmp/db"], expected: { kind: "run", command: { verb: "latest" }, target: { ...LOCAL, persistTo: "/tmp/db" }, force: false, ...RUN } },
+    { argv: ["adopt", "--remote"], expected: { kind: "adopt", target: { ...LOCAL, remote: true }, preview: false } },
+    { argv: ["sql", "adopt", "--persist-to", "/tmp/db"], expected: { kind: "adopt", target: { ...LOCAL, persistTo: "/tmp/db" }, preview: true } },
     {
       argv: ["latest", "--accept-edited", "20261124120000_better_auth,20261124130000_billing_tables"],
       expected: { kind: "run", command: { verb: "latest" }, target: LOCAL, force: false, acceptEdited: ["20261124120000_better_auth", "20261124130000_billing_tables"], bookmark: true },
@@ -74,13 +78,15 @@ describe("parseMigrateArgs", () => {
     { argv: ["latest", "--remote", "--persist-to", "x"], message: "--persist-to is for the local database" },
     { argv: ["latest", "--persist-to"], message: "--persist-to needs a value" },
     { argv: ["latest", "--env", "--remote"], message: "--env needs a value" },
-    { argv: ["sql", "up"], message: "'sql' takes latest, down [--all] or to <name>" },
+    { argv: ["sql", "up"], message: "'sql' takes latest, down [--all], to <name> or adopt" },
     { argv: ["latest", "--no-bookmark"], message: "--no-bookmark goes with --remote" },
     { argv: ["list", "--remote", "--no-bookmark"], message: "--no-bookmark does not apply to 'list'" },
     { argv: ["check", "--accept-edited", "x"], message: "--accept-edited does not apply to 'check'" },
     { argv: ["latest", "--accept-edited", "a,,b"], message: "--accept-edited takes migration names separated by commas" },
     { argv: ["latest", "--accept-edited", "a", "--accept-edited", "b"], message: "--accept-edited given twice" },
     { argv: ["check", "extra"], message: "unexpected argument 'extra'" },
+    { argv: ["adopt", "--force"], message: "--force does not apply to 'adopt'" },
+    { argv: ["sql", "adopt", "now"], message: "unexpected argument 'now'" },
   ])("$argv is a usage error: $message", ({ argv, message }) => {
     expect(() => parseMigrateArgs(argv)).toThrow(UsageError);
     expect(() => parseMigrateArgs(argv)).toThrow(message);

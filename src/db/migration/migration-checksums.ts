@@ -18,8 +18,8 @@ export interface MigrationChecksum {
 export interface RecordedChecksum extends MigrationChecksum {
   name: string;
   recordedAt: string;
-  /** `applied`: written by the run that applied it; `recorded`: applied before checksums were kept; `accepted`: `--accept-edited`. */
-  source: "applied" | "recorded" | "accepted";
+  /** `applied`: written by the run that applied it; `recorded`: applied before checksums were kept; `accepted`: `--accept-edited`; `adopted`: applied by another tool, recorded by `adopt`. */
+  source: "applied" | "recorded" | "accepted" | "adopted";
 }
 
 /**

@@ -13,8 +13,8 @@ export type ReadRows = (sql: string) => Promise<Record<string, unknown>[]>;
  */
 export type SchemaFacts = Map<string, string>;
 
-/** Tables a drift check leaves out: D1's and SQLite's own, wrangler's migration ledger, and this runner's. */
-export const IGNORED_TABLES = ["d1_migrations", DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE, CHECKSUM_TABLE];
+/** Tables a drift check leaves out: D1's and SQLite's own, wrangler's and drizzle-orm's migration ledgers, and this runner's. */
+export const IGNORED_TABLES = ["d1_migrations", "__drizzle_migrations", DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE, CHECKSUM_TABLE];
 
 // `_` is a LIKE wildcard, hence the escape character. D1 refuses pragmas on its `_cf_*` tables.
 const OWN_TABLES = `m.type = 'table'

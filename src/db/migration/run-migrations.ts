@@ -6,6 +6,7 @@ import { assertWithinBatchLimits } from "./batch-limits";
 import { BatchedD1Dialect, type BufferedRun, type BufferedStatement } from "./batched-d1-dialect";
 import { findDestructiveChanges, type DestructiveChange } from "./find-destructive-changes";
 import { ledgerEntries } from "./ledger-entries";
+import { misorderedMigration } from "./misordered-migration-error";
 import type { RunAnalyser, StatementEffect } from "./run-analyser";
 import { blockingChanges, UnsafeMigrationError } from "./unsafe-migration-error";
 
@@ -113,6 +114,9 @@ export async function runMigrations(
   });
   try {
     const migrator = createMigrator(db, migrations);
+    // Said before Kysely says "corrupted migrations", with the file to rename.
+    const misordered = misorderedMigration(await migrator.getMigrations());
+    if (misordered) return { results: [], statements: [], destructiveChanges: [], error: misordered };
     const { error, results } = await migrate(migrator, command);
     const report: MigrationRunReport = {
       results: results ?? plannedResults(captured.statements),
