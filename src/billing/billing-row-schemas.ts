@@ -18,8 +18,8 @@
  * ```
  */
 import * as z from "zod";
-import { PAYMENT_ATTEMPT_STATUSES, SUBSCRIPTION_STATUSES } from "./billing-enums";
-import { BILLING_LIMITS as L } from "./billing-limits";
+import { PAYMENT_ATTEMPT_STATUSES, SUBSCRIPTION_STATUSES } from "../db/billing-enums";
+import { BILLING_LIMITS as L } from "../db/billing-limits";
 import {
   amountMinor,
   billingIdSchema,

@@ -17,9 +17,9 @@ import {
   DIRECT_DEBIT_TOKEN_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
-} from "./billing-enums";
-import { BILLING_LIMITS as L } from "./billing-limits";
-import { isStorableText } from "./storable-text";
+} from "../db/billing-enums";
+import { BILLING_LIMITS as L } from "../db/billing-limits";
+import { isStorableText } from "../db/storable-text";
 
 /**
  * Text of `min`–`max` characters without NUL, exactly as the database's

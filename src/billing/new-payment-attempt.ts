@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { NewPaymentAttempt } from "../db/schema/billing";
+import type { NewPaymentAttempt } from "../db/billing-rows";
 import { ApiError } from "../http/api-error";
-import { BILLING_LIMITS } from "./billing-limits";
+import { BILLING_LIMITS } from "../db/billing-limits";
 import { findDefaultToken, findToken } from "./direct-debit-tokens.repository";
 import { decide } from "./lifecycle/decide";
 import { LifecycleError } from "./lifecycle/lifecycle-error";

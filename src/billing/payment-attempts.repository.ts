@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
-import { BILLING_LIMITS } from "./billing-limits";
+import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
+import { BILLING_LIMITS } from "../db/billing-limits";
 import type { KeysetPosition } from "./keyset-cursor";
 
 /** Attempts whose outcome is still open: a subscription has at most one (see insertAttemptIfIdle). */

@@ -1,4 +1,4 @@
-import type { UserSubscriptionRow } from "../db/schema/billing";
+import type { UserSubscriptionRow } from "../db/billing-rows";
 import { ApiError } from "../http/api-error";
 
 /**

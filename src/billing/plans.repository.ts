@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/schema/billing";
-import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
+import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/billing-rows";
+import { ENDED_SUBSCRIPTION_STATUSES } from "../db/billing-enums";
 import type { Compilable } from "./d1-batch";
 
 /**

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
+import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
 import type { LifecycleState } from "./lifecycle/decide";
 import { settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";

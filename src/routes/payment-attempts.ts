@@ -15,7 +15,7 @@ import { requestFingerprint } from "../billing/request-fingerprint";
 import { settleSubscription } from "../billing/subscription-lifecycle.repository";
 import type { SubscriptionWithPlan } from "../billing/subscriptions.repository";
 import { getDb } from "../db/get-db";
-import type { PaymentAttemptRow } from "../db/schema/billing";
+import type { PaymentAttemptRow } from "../db/billing-rows";
 import { ApiError } from "../http/api-error";
 import { readIdempotencyKey } from "../http/idempotency-key";
 import { pageQuery } from "../http/page-query";

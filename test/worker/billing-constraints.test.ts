@@ -7,7 +7,7 @@ import {
   DIRECT_DEBIT_TOKEN_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
-} from "../../src/billing/billing-enums";
+} from "../../src/db/billing-enums";
 import {
   directDebitTokenInsertSchema,
   directDebitTokenUpdateSchema,

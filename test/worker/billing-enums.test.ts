@@ -12,10 +12,10 @@ import {
   type DirectDebitTokenStatus,
   type PaymentAttemptStatus,
   type SubscriptionStatus,
-} from "../../src/billing/billing-enums";
+} from "../../src/db/billing-enums";
 import type * as validation from "../../src/billing/billing-row-schemas";
 import type { DB } from "../../src/db/generated";
-import type * as rows from "../../src/db/schema/billing";
+import type * as rows from "../../src/db/billing-rows";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
 // One list per enum-like column lives in src/billing/billing-enums.ts; the

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import { BILLING_LIMITS as L } from "../billing-limits";
-import { storableText } from "../storable-text";
+import { BILLING_LIMITS as L } from "../../db/billing-limits";
+import { storableText } from "../../db/storable-text";
 import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/schema/billing";
+import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";

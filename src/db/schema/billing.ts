@@ -1,7 +1,8 @@
 /**
  * The billing tables for Drizzle, exactly as the billing migrations
- * (migrations/20261124130000_billing_tables.ts and later) create them, plus
- * their Kysely row types. The migrations are the source of truth; a test
+ * (migrations/20261124130000_billing_tables.ts and later) create them. Their
+ * Kysely row types are in src/db/billing-rows.ts. The migrations are the
+ * source of truth; a test
  * compares these definitions (columns, foreign keys, indexes, checks) with
  * the migrated database and fails on any difference.
  *
@@ -16,16 +17,14 @@
  */
 import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { Insertable, Selectable, Updateable } from "kysely";
-import { BILLING_LIMITS as L } from "../../billing/billing-limits";
+import { BILLING_LIMITS as L } from "../billing-limits";
 import {
   BILLING_INTERVALS,
   DIRECT_DEBIT_TOKEN_STATUSES,
   ENDED_SUBSCRIPTION_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
-} from "../../billing/billing-enums";
-import type { DB } from "../generated";
+} from "../billing-enums";
 import { user } from "./auth";
 import {
   integerBetween,
@@ -260,27 +259,3 @@ export const billingWebhookEvents = sqliteTable(
     check("billing_webhook_events_processedAt_iso8601", isoTimestamp(t.processedAt)),
   ],
 );
-
-/** A plan of the catalog, as read. */
-export type SubscriptionPlanRow = Selectable<DB["subscription_plans"]>;
-export type NewSubscriptionPlan = Insertable<DB["subscription_plans"]>;
-export type SubscriptionPlanUpdate = Updateable<DB["subscription_plans"]>;
-
-/** One user's subscription to one plan, as read. */
-export type UserSubscriptionRow = Selectable<DB["user_subscriptions"]>;
-export type NewUserSubscription = Insertable<DB["user_subscriptions"]>;
-export type UserSubscriptionUpdate = Updateable<DB["user_subscriptions"]>;
-
-/** One try at collecting one payment, as read. */
-export type PaymentAttemptRow = Selectable<DB["payment_attempts"]>;
-export type NewPaymentAttempt = Insertable<DB["payment_attempts"]>;
-export type PaymentAttemptUpdate = Updateable<DB["payment_attempts"]>;
-
-/** A user's direct-debit mandate (token encrypted), as read. */
-export type DirectDebitTokenRow = Selectable<DB["direct_debit_tokens"]>;
-export type NewDirectDebitToken = Insertable<DB["direct_debit_tokens"]>;
-export type DirectDebitTokenUpdate = Updateable<DB["direct_debit_tokens"]>;
-
-/** A processed provider webhook event, as read. */
-export type BillingWebhookEventRow = Selectable<DB["billing_webhook_events"]>;
-export type NewBillingWebhookEvent = Insertable<DB["billing_webhook_events"]>;
