@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { LifecycleError } from "../billing/lifecycle/lifecycle-error";
+import { BillingError } from "../billing/billing-error";
 import { ApiError } from "./api-error";
 
 /** The API's one error shape. */
@@ -22,9 +22,14 @@ export function handleNotFound(c: Context): Response {
   return handleError(new ApiError("NOT_FOUND", { message: `No route for ${c.req.method} ${c.req.path}.` }), c);
 }
 
-/** Domain errors carry a stable code and no HTTP status: this is where they get one. */
+/**
+ * Domain errors carry a stable code and no HTTP status: this is where they get
+ * one, from the same table as the HTTP layer's own codes (ERROR_CODES).
+ */
 function toApiError(error: Error): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof LifecycleError) return new ApiError(error.code, { message: error.message, details: error.details, cause: error });
+  if (error instanceof BillingError) {
+    return new ApiError(error.code, { message: error.hasOwnMessage ? error.message : undefined, details: error.details, cause: error });
+  }
   return new ApiError("INTERNAL_ERROR", { cause: error });
 }

@@ -13,7 +13,7 @@ import { ApiError } from "../http/api-error";
 import { pageQuery } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
-import { validate } from "../http/validate";
+import { validate } from "../billing/validate";
 import type { SessionEnv } from "../http/session-env";
 
 /**

@@ -22,7 +22,7 @@ import { pageQuery } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
-import { validate } from "../http/validate";
+import { validate } from "../billing/validate";
 
 /**
  * The only field a user may send: which of their tokens to charge. Amount,
