@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { tokenView } from "../billing/api-views";
-import { directDebitTokenFields } from "../billing/billing-validation";
+import { directDebitTokenFields } from "../db/row-schemas/direct-debit-tokens";
 import { runBatch } from "../billing/d1-batch";
 import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";

@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import * as z from "zod";
 import { paymentAttemptView } from "../billing/api-views";
-import { billingIdSchema } from "../billing/billing-validation";
+import { billingIdSchema } from "../db/column-schemas";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
 import { newPaymentAttempt } from "../billing/new-payment-attempt";
 import {

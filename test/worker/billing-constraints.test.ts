@@ -17,7 +17,7 @@ import {
   subscriptionPlanUpdateSchema,
   userSubscriptionInsertSchema,
   userSubscriptionUpdateSchema,
-} from "../../src/billing/billing-row-schemas";
+} from "../support/derived-row-schemas";
 import { ProjectD1Dialect } from "../../src/db/d1-dialect";
 import { signUp, type TestUser } from "../support/auth-session";
 import { attemptRow, planRow, SEED_NOW, subscriptionRow, tokenRow } from "../support/billing-seed";

@@ -24,6 +24,7 @@ import {
   ENDED_SUBSCRIPTION_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
+  WEBHOOK_EVENT_OUTCOMES,
 } from "../billing-enums";
 import { user } from "./auth";
 import {
@@ -246,7 +247,7 @@ export const billingWebhookEvents = sqliteTable(
     provider: text("provider").notNull(),
     eventId: text("eventId").notNull(),
     eventType: text("eventType").notNull(),
-    outcome: text("outcome", { enum: ["applied", "ignored"] }).notNull(),
+    outcome: text("outcome", { enum: WEBHOOK_EVENT_OUTCOMES }).notNull(),
     processedAt: text("processedAt").notNull(),
   },
   (t) => [
@@ -255,7 +256,7 @@ export const billingWebhookEvents = sqliteTable(
     check("billing_webhook_events_provider_format", providerName(t.provider)),
     check("billing_webhook_events_eventId_length", lengthBetween(t.eventId, 1, L.providerIdLength)),
     check("billing_webhook_events_eventType_length", lengthBetween(t.eventType, 1, L.webhookEventTypeLength)),
-    check("billing_webhook_events_outcome_enum", oneOf(t.outcome, ["applied", "ignored"])),
+    check("billing_webhook_events_outcome_enum", oneOf(t.outcome, WEBHOOK_EVENT_OUTCOMES)),
     check("billing_webhook_events_processedAt_iso8601", isoTimestamp(t.processedAt)),
   ],
 );
