@@ -19,7 +19,7 @@ export function enumColumnOverrides(): Record<string, string> {
     if (!is(table, SQLiteTable)) continue;
     const { name, columns } = getTableConfig(table);
     for (const column of columns) {
-      if (column.enumValues?.length) overrides[`${name}.${column.name}`] = column.enumValues.map((value) => JSON.stringify(value)).join(" | ");
+      if (column.enumValues?.length) overrides[`${name}.${column.name}`] = column.enumValues.map((value: string) => JSON.stringify(value)).join(" | ");
     }
   }
   return overrides;
