@@ -26,16 +26,14 @@ export type BillingErrorCode =
  * ```
  */
 export class BillingError extends Error {
-  readonly code: BillingErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  /** Whether `message` was written for this case (else the code's default message applies). */
-  readonly hasOwnMessage: boolean;
+  declare readonly code: BillingErrorCode;
+  declare readonly details: Record<string, unknown> | undefined;
 
+  /** `message` only when the case says more than the code's default message (else the message is the code). */
   constructor(code: BillingErrorCode, options: { message?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(options.message ?? code, { cause: options.cause });
     this.name = "BillingError";
     this.code = code;
     this.details = options.details;
-    this.hasOwnMessage = options.message !== undefined;
   }
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { tokenView } from "../billing/api-views";
+import { idempotencyKeySchema } from "../db/column-schemas";
 import { directDebitTokenFields } from "../db/row-schemas/direct-debit-tokens";
 import { runBatch } from "../billing/d1-batch";
 import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
@@ -25,7 +26,7 @@ const createTokenBody = directDebitTokenFields
   .pick({ mandateReference: true, accountLast4: true, bankName: true })
   .extend({
     provider: z.enum(WEBHOOK_PROVIDER_NAMES as [string, ...string[]]),
-    token: z.string().regex(/^[!-~]{1,255}$/, "must be 1–255 printable ASCII characters without spaces"),
+    token: idempotencyKeySchema,
     mandateReference: directDebitTokenFields.shape.mandateReference.unwrap().unwrap(),
     accountLast4: directDebitTokenFields.shape.accountLast4.unwrap().unwrap(),
   });
