@@ -41,11 +41,23 @@ async function main(): Promise<number> {
       problems.push(`billing adds ${pct(ratio - 1)} to the ${label} Worker (limit ${pct(MAX_BILLING_GROWTH)})`);
     }
   }
+  console.log(`what billing adds (minified bytes, top ${TOP_ADDITIONS}):`);
+  for (const [input, bytes] of additions(full, authOnly).slice(0, TOP_ADDITIONS)) console.log(`  ${String(bytes).padStart(7)}  ${input}`);
   const forbidden = forbiddenSources(full);
   if (forbidden.length > 0) problems.push(`the Worker bundles migration/DDL code: ${forbidden.join(", ")}`);
   for (const problem of problems) console.error(`error: ${problem}`);
   if (problems.length === 0) console.log("bundle ok: billing within budget, no migration or DDL code bundled");
   return problems.length === 0 ? 0 : 1;
+}
+
+const TOP_ADDITIONS = 12;
+
+/** Inputs by how many more bytes they put in the full Worker than in the auth-only one, largest first. */
+function additions(full: BundleSize, authOnly: BundleSize): [string, number][] {
+  return [...full.bytesByInput]
+    .map(([input, bytes]): [string, number] => [input, bytes - (authOnly.bytesByInput.get(input) ?? 0)])
+    .filter(([, added]) => added > 0)
+    .sort((a, b) => b[1] - a[1]);
 }
 
 function forbiddenSources(bundle: BundleSize): string[] {

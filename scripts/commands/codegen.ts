@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { migrations } from "../../migrations/index";
 import { runMigrations } from "../../src/db/migration/run-migrations";
 import { sqliteWasmAnalyser } from "../../src/db/migration/sqlite-wasm-analyser";
+import { enumColumnOverrides } from "../lib/enum-column-overrides";
 import { UsageError } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
 import { usingD1 } from "../lib/using-d1";
@@ -19,6 +20,8 @@ export const USAGE = "usage: pnpm codegen [--verify]";
  *
  * Every migration is applied to a throwaway local D1, which kysely-codegen
  * then introspects, so the types never depend on a developer's own database.
+ * Enum columns are typed from the Drizzle tables' enum lists (one source),
+ * the other overrides from .kysely-codegenrc.json.
  * `--verify` writes nothing and exits 1 when the committed file is stale.
  */
 export async function codegen(argv: readonly string[], io: CliIo): Promise<number> {
@@ -53,8 +56,12 @@ async function generate(stateDir: string, outFile: string): Promise<void> {
     if (report.error) throw report.error;
   });
   const sqliteFile = await findDatabaseFile(stateDir);
+  const config = JSON.parse(await readFile(CONFIG_FILE, "utf8")) as { overrides?: { columns?: Record<string, string> } };
+  const configFile = path.join(stateDir, "kysely-codegenrc.json");
+  const columns = { ...config.overrides?.columns, ...enumColumnOverrides() };
+  await writeFile(configFile, JSON.stringify({ ...config, overrides: { ...config.overrides, columns } }));
   await promisify(execFile)("kysely-codegen", [
-    "--config-file", CONFIG_FILE,
+    "--config-file", configFile,
     "--url", `file:${sqliteFile}`,
     "--out-file", outFile,
     "--log-level", "error",

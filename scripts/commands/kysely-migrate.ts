@@ -93,7 +93,7 @@ export async function kyselyMigrate(
         await reportOrphanedRun(cli.target, db, io, migrations);
         // Before the checksums (which may replay the registry): a database another tool migrated needs adopt first.
         const unadopted = await unadoptedLedgerRefusal(db, migrationsTable);
-        if (unadopted) return { results: [], statements: [], destructiveChanges: [], error: unadopted };
+        if (unadopted) return { results: [], statements: [], effects: [], destructiveChanges: [], error: unadopted };
         const { checksums } = await currentChecksums(migrations);
         safeguards = runSafeguards(db, {
           checksums,

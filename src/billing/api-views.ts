@@ -1,4 +1,4 @@
-import type { PaymentAttemptRow, SubscriptionPlanRow } from "../db/schema/billing";
+import type { PaymentAttemptRow, SubscriptionPlanRow } from "../db/billing-rows";
 import type { MaskedTokenRow } from "./direct-debit-tokens.repository";
 import type { SubscriptionWithPlan } from "./subscriptions.repository";
 

@@ -1,4 +1,4 @@
-import type { BillingInterval } from "./billing-enums";
+import type { BillingInterval } from "../db/billing-enums";
 
 /**
  * The end of a billing period that starts at `start` and lasts `count` ×

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import { ENDED_SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "./billing-enums";
+import { ENDED_SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../db/billing-enums";
 import { settle } from "./lifecycle/due-time-event";
 import { entitledUntil } from "./lifecycle/entitlement";
 import { findPaymentFacts, findPlanFields, lifecycleStateOf } from "./subscription-lifecycle.repository";

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/api-error";
+import { BillingError } from "./billing-error";
 import { decodeBase64, encodeBase64Url } from "./base64";
 
 /** The position after which the next page starts: the last row's sort key. */
@@ -38,7 +38,7 @@ export function decodeCursor(cursor: string): KeysetPosition {
   } catch {
     // fall through: any decoding failure is the same client mistake
   }
-  throw new ApiError("VALIDATION_FAILED", {
+  throw new BillingError("VALIDATION_FAILED", {
     details: { fields: [{ path: "cursor", message: "not a cursor from a previous page's nextCursor" }] },
   });
 }

@@ -1,7 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
-import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
+import { ENDED_SUBSCRIPTION_STATUSES, OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 
 /** What stops a user's deletion: money that may still move, or is owed back. */
 export interface MoneyInFlight {

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { NewPaymentAttempt } from "../db/schema/billing";
-import { ApiError } from "../http/api-error";
-import { BILLING_LIMITS } from "./billing-limits";
+import type { NewPaymentAttempt } from "../db/billing-rows";
+import { BillingError } from "./billing-error";
+import { BILLING_LIMITS } from "../db/billing-limits";
 import { findDefaultToken, findToken } from "./direct-debit-tokens.repository";
 import { decide } from "./lifecycle/decide";
 import { LifecycleError } from "./lifecycle/lifecycle-error";
@@ -38,15 +38,15 @@ export async function newPaymentAttempt(
     decide(lifecycleStateOf(subscription), plan, { type: "payment_submitted" }, now);
   } catch (error) {
     if (!(error instanceof LifecycleError)) throw error;
-    throw new ApiError("SUBSCRIPTION_NOT_PAYABLE", { details: { status: subscription.status } });
+    throw new BillingError("SUBSCRIPTION_NOT_PAYABLE", { details: { status: subscription.status } });
   }
   assertPaymentDue(subscription, now);
-  if (plan.amountMinor === 0) throw new ApiError("NOTHING_TO_PAY");
+  if (plan.amountMinor === 0) throw new BillingError("NOTHING_TO_PAY");
 
   const { directDebitTokenId } = request;
   const token = directDebitTokenId ? await findToken(db, userId, directDebitTokenId) : await findDefaultToken(db, userId);
-  if (!token) throw new ApiError(directDebitTokenId ? "TOKEN_NOT_FOUND" : "NO_DEFAULT_TOKEN");
-  if (token.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
+  if (!token) throw new BillingError(directDebitTokenId ? "TOKEN_NOT_FOUND" : "NO_DEFAULT_TOKEN");
+  if (token.status !== "active") throw new BillingError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
 
   return {
     id: crypto.randomUUID(),

@@ -1,9 +1,9 @@
 import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import { precompile } from "../db/precompiled-query";
-import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
-import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
-import { BILLING_LIMITS } from "./billing-limits";
+import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
+import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
+import { BILLING_LIMITS } from "../db/billing-limits";
 import type { KeysetPosition } from "./keyset-cursor";
 
 

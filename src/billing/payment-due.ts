@@ -1,5 +1,5 @@
-import type { UserSubscriptionRow } from "../db/schema/billing";
-import { ApiError } from "../http/api-error";
+import type { UserSubscriptionRow } from "../db/billing-rows";
+import { BillingError } from "./billing-error";
 
 /**
  * How many days before the current period (or trial) ends its renewal may be
@@ -51,7 +51,7 @@ export function assertPaymentDue(subscription: DueState, now: Date): void {
   // An ending subscription owes nothing more, whatever its status: in every
   // status a payment pays for the period after the current one.
   if (subscription.cancelAtPeriodEnd === 1) {
-    throw new ApiError("PAYMENT_NOT_DUE", {
+    throw new BillingError("PAYMENT_NOT_DUE", {
       message: "This subscription ends at the end of its period, so nothing more is due.",
       details: { currentPeriodEnd: subscription.currentPeriodEnd, dueFrom: null },
     });
@@ -59,7 +59,7 @@ export function assertPaymentDue(subscription: DueState, now: Date): void {
   if (OWING_STATUSES.includes(subscription.status)) return;
   const dueFrom = renewalDueFrom(subscription.currentPeriodEnd);
   if (dueFrom <= now) return;
-  throw new ApiError("PAYMENT_NOT_DUE", {
+  throw new BillingError("PAYMENT_NOT_DUE", {
     message: `The next payment is due from ${dueFrom.toISOString()}, ${RENEWAL_WINDOW_DAYS} days before the current period ends.`,
     details: { currentPeriodEnd: subscription.currentPeriodEnd, dueFrom: dueFrom.toISOString() },
   });
@@ -87,7 +87,7 @@ export function attemptPeriodStart(subscription: Pick<UserSubscriptionRow, "stat
  *
  * @example
  * ```ts
- * if (sameDueState(previous, fresh)) throw new ApiError("PAYMENT_IN_PROGRESS")
+ * if (sameDueState(previous, fresh)) throw new BillingError("PAYMENT_IN_PROGRESS")
  * ```
  */
 export function sameDueState(a: DueState, b: DueState): boolean {

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import * as z from "zod";
 import type { DB } from "../db/generated";
-import type { SubscriptionPlanRow } from "../db/schema/billing";
+import type { SubscriptionPlanRow } from "../db/billing-rows";
 import type { Compilable } from "./d1-batch";
 import { planInputSchema, type PlanInput } from "./plan-input";
 import { hasLiveSubscribers, findPlanByCode, PRICING_FIELDS, upsertPlanQuery } from "./plans.repository";

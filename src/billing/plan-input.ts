@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { subscriptionPlanFields } from "./billing-validation";
+import { subscriptionPlanFields } from "../db/row-schemas/subscription-plans";
 
 const rowFields = subscriptionPlanFields.pick({
   code: true,

@@ -1,8 +1,8 @@
 import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import { precompile } from "../db/precompiled-query";
-import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/schema/billing";
-import { ENDED_SUBSCRIPTION_STATUSES } from "./billing-enums";
+import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/billing-rows";
+import { ENDED_SUBSCRIPTION_STATUSES } from "../db/billing-enums";
 import type { Compilable } from "./d1-batch";
 
 /**

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { NewProviderCustomer, ProviderCustomerRow } from "../db/schema/billing";
+import type { NewProviderCustomer, ProviderCustomerRow } from "../db/billing-rows";
 
 /**
  * The customer the app created for `userId` at `provider`, if any.

@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/schema/billing";
+import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
 import type { LifecycleState } from "./lifecycle/decide";
 import { settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
-import { OPEN_ATTEMPT_STATUSES } from "./billing-enums";
+import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
 
 /** How often a lifecycle write re-reads a subscription that keeps changing under it before giving up. */

@@ -1,4 +1,4 @@
-import type { SubscriptionStatus } from "./billing-enums";
+import type { SubscriptionStatus } from "../db/billing-enums";
 
 /**
  * Every status change a subscription may make, as a readable summary: the

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import { precompile } from "../db/precompiled-query";
-import type { NewUserSubscription, UserSubscriptionRow, UserSubscriptionUpdate } from "../db/schema/billing";
+import type { NewUserSubscription, UserSubscriptionRow, UserSubscriptionUpdate } from "../db/billing-rows";
 
 /** A subscription with its plan's code, as the API shows it. */
 export type SubscriptionWithPlan = UserSubscriptionRow & { planCode: string };

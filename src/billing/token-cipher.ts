@@ -1,4 +1,4 @@
-import { ApiError } from "../http/api-error";
+import { BillingError } from "./billing-error";
 import { decodeBase64, encodeBase64Url } from "./base64";
 
 /** The current key (encrypts) and every key still accepted (decrypts), by id. */
@@ -100,6 +100,6 @@ function safeDecode(text: string): Uint8Array<ArrayBuffer> | undefined {
 }
 
 // The client sees only the code; the reason goes to the server log through `cause`.
-function unavailable(reason: string): ApiError {
-  return new ApiError("TOKEN_ENCRYPTION_UNAVAILABLE", { cause: new Error(reason) });
+function unavailable(reason: string): BillingError {
+  return new BillingError("TOKEN_ENCRYPTION_UNAVAILABLE", { cause: new Error(reason) });
 }

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/api-error";
+import { BillingError } from "./billing-error";
 import { decodeBase64, encodeHex } from "./base64";
 
 /**
@@ -19,7 +19,7 @@ export async function loadFingerprintKey(secret: string | undefined): Promise<Cr
     raw = undefined;
   }
   if (!raw || raw.length < 32) {
-    throw new ApiError("TOKEN_ENCRYPTION_UNAVAILABLE", {
+    throw new BillingError("TOKEN_ENCRYPTION_UNAVAILABLE", {
       cause: new Error("TOKEN_FINGERPRINT_KEY is missing or not at least 32 bytes of base64"),
     });
   }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { NewBillingWebhookEvent } from "../db/schema/billing";
+import type { NewBillingWebhookEvent } from "../db/billing-rows";
 import type { Compilable } from "./d1-batch";
 
 /**

@@ -1,9 +1,9 @@
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ERROR_CODES, type ErrorCode } from "./error-codes";
+import type { ErrorCode } from "./error-codes";
 
 /**
  * The one error type of the HTTP API; `handleError` turns it into
- * `{ "error": { "code", "message", "details"? } }`.
+ * `{ "error": { "code", "message", "details"? } }`, with the status and (unless
+ * given here) the message of its code in ERROR_CODES.
  *
  * @example
  * ```ts
@@ -12,15 +12,13 @@ import { ERROR_CODES, type ErrorCode } from "./error-codes";
  * ```
  */
 export class ApiError extends Error {
-  readonly code: ErrorCode;
-  readonly status: ContentfulStatusCode;
-  readonly details: Record<string, unknown> | undefined;
+  declare readonly code: ErrorCode;
+  declare readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, options: { message?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(options.message ?? ERROR_CODES[code].message, { cause: options.cause });
+    super(options.message ?? code, { cause: options.cause });
     this.name = "ApiError";
     this.code = code;
-    this.status = ERROR_CODES[code].status;
     this.details = options.details;
   }
 }

@@ -2,7 +2,9 @@ import type { ContentfulStatusCode, UnofficialStatusCode } from "hono/utils/http
 
 /**
  * Every error code the API answers with, defined once: stable UPPER_SNAKE
- * code → HTTP status and default human message.
+ * code → HTTP status and default human message. The billing domain throws
+ * its codes (BillingErrorCode, a subset of these) without a status;
+ * handleError maps them here.
  */
 export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: "Not found." },

@@ -1,8 +1,6 @@
 import type { Context } from "hono";
+import { idempotencyKeySchema } from "../db/column-schemas";
 import { ApiError } from "./api-error";
-
-// Printable ASCII without spaces, as the database CHECK says: keys end up in logs and a unique index.
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The request's `Idempotency-Key` header (Stripe's convention): missing → 400
@@ -17,6 +15,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export function readIdempotencyKey(c: Context): string {
   const key = c.req.header("idempotency-key");
   if (key === undefined || key === "") throw new ApiError("IDEMPOTENCY_KEY_REQUIRED");
-  if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError("IDEMPOTENCY_KEY_INVALID");
+  // The column's rule (printable ASCII, no spaces): keys end up in logs and a unique index.
+  if (!idempotencyKeySchema.safeParse(key).success) throw new ApiError("IDEMPOTENCY_KEY_INVALID");
   return key;
 }

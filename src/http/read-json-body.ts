@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type * as z from "zod";
 import { ApiError } from "./api-error";
-import { validate } from "./validate";
+import { validate } from "../billing/validate";
 
 /** Bodies above this are refused before parsing: no route here needs more. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;

@@ -4,8 +4,9 @@
  * test parses real answers with them, so they cannot drift from the views.
  */
 import * as z from "zod";
-import { BILLING_INTERVALS, PAYMENT_ATTEMPT_STATUSES, SUBSCRIPTION_STATUSES } from "../billing/billing-enums";
-import { directDebitTokenFields, subscriptionPlanFields } from "../billing/billing-validation";
+import { BILLING_INTERVALS, PAYMENT_ATTEMPT_STATUSES, SUBSCRIPTION_STATUSES } from "../db/billing-enums";
+import { directDebitTokenFields } from "../db/row-schemas/direct-debit-tokens";
+import { subscriptionPlanFields } from "../db/row-schemas/subscription-plans";
 import { ERROR_CODES } from "../http/error-codes";
 
 const id = z.string();

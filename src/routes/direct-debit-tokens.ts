@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { tokenView } from "../billing/api-views";
-import { directDebitTokenFields } from "../billing/billing-validation";
+import { idempotencyKeySchema } from "../db/column-schemas";
+import { directDebitTokenFields } from "../db/row-schemas/direct-debit-tokens";
 import { runBatch } from "../billing/d1-batch";
 import { createGoCardlessClient } from "../billing/gocardless/gocardless-client";
 import { mandateOwner } from "../billing/gocardless/mandate-owner";
@@ -16,7 +17,7 @@ import { ApiError } from "../http/api-error";
 import { pageQuery } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
-import { validate } from "../http/validate";
+import { validate } from "../billing/validate";
 import type { SessionEnv } from "../http/session-env";
 
 /**
@@ -28,7 +29,7 @@ export const createTokenBody = directDebitTokenFields
   .pick({ mandateReference: true, accountLast4: true, bankName: true })
   .extend({
     provider: z.enum(WEBHOOK_PROVIDER_NAMES as [string, ...string[]]),
-    token: z.string().regex(/^[!-~]{1,255}$/, "must be 1–255 printable ASCII characters without spaces"),
+    token: idempotencyKeySchema,
     mandateReference: directDebitTokenFields.shape.mandateReference.unwrap().unwrap(),
     accountLast4: directDebitTokenFields.shape.accountLast4.unwrap().unwrap(),
   });

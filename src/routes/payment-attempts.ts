@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import * as z from "zod";
 import { paymentAttemptView } from "../billing/api-views";
-import { billingIdSchema } from "../billing/billing-validation";
+import { billingIdSchema } from "../db/column-schemas";
 import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
 import { newPaymentAttempt } from "../billing/new-payment-attempt";
 import {
@@ -15,14 +15,14 @@ import { requestFingerprint } from "../billing/request-fingerprint";
 import { settleSubscription } from "../billing/subscription-lifecycle.repository";
 import type { SubscriptionWithPlan } from "../billing/subscriptions.repository";
 import { getDb } from "../db/get-db";
-import type { PaymentAttemptRow } from "../db/schema/billing";
+import type { PaymentAttemptRow } from "../db/billing-rows";
 import { ApiError } from "../http/api-error";
 import { readIdempotencyKey } from "../http/idempotency-key";
 import { pageQuery } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
-import { validate } from "../http/validate";
+import { validate } from "../billing/validate";
 
 /**
  * The only field a user may send: which of their tokens to charge. Amount,

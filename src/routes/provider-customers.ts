@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { createGoCardlessClient } from "../billing/gocardless/gocardless-client";
 import { findProviderCustomer, insertProviderCustomer, listProviderCustomers } from "../billing/provider-customers.repository";
-import type { ProviderCustomerRow } from "../db/schema/billing";
+import type { ProviderCustomerRow } from "../db/billing-rows";
 import { getDb } from "../db/get-db";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";

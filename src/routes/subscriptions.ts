@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { subscriptionView } from "../billing/api-views";
-import { subscriptionPlanFields } from "../billing/billing-validation";
+import { subscriptionPlanFields } from "../db/row-schemas/subscription-plans";
 import { decide } from "../billing/lifecycle/decide";
 import { findPlanByCode } from "../billing/plans.repository";
 import { settleSubscription } from "../billing/subscription-lifecycle.repository";

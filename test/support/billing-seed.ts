@@ -4,7 +4,7 @@ import type {
   NewPaymentAttempt,
   NewSubscriptionPlan,
   NewUserSubscription,
-} from "../../src/db/schema/billing";
+} from "../../src/db/billing-rows";
 
 /**
  * Valid billing rows for tests, and a seed that writes a realistic set of

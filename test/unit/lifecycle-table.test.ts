@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../src/billing/billing-enums";
+import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../src/db/billing-enums";
 import { BILLING_POLICY, DAY_MS } from "../../src/billing/lifecycle/billing-policy";
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
 import { LifecycleError } from "../../src/billing/lifecycle/lifecycle-error";

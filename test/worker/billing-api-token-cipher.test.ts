@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { decodeBase64 } from "../../src/billing/base64";
 import { loadTokenKeyring, openToken, sealToken } from "../../src/billing/token-cipher";
-import { ApiError } from "../../src/http/api-error";
+import { BillingError } from "../../src/billing/billing-error";
 import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
 import { api, billingCounts, tokenBody, tokenBodyFor } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -17,8 +17,8 @@ const KEY_C = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(
 
 async function expectUnavailable(secret: string | undefined): Promise<void> {
   const error = await loadTokenKeyring(secret).catch((caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ApiError);
-  expect((error as ApiError).code).toBe("TOKEN_ENCRYPTION_UNAVAILABLE");
+  expect(error).toBeInstanceOf(BillingError);
+  expect((error as BillingError).code).toBe("TOKEN_ENCRYPTION_UNAVAILABLE");
 }
 
 describe("token cipher", () => {

@@ -7,7 +7,7 @@ import {
   DIRECT_DEBIT_TOKEN_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
-} from "../../src/billing/billing-enums";
+} from "../../src/db/billing-enums";
 import {
   directDebitTokenInsertSchema,
   directDebitTokenUpdateSchema,
@@ -17,7 +17,7 @@ import {
   subscriptionPlanUpdateSchema,
   userSubscriptionInsertSchema,
   userSubscriptionUpdateSchema,
-} from "../../src/billing/billing-row-schemas";
+} from "../support/derived-row-schemas";
 import { ProjectD1Dialect } from "../../src/db/d1-dialect";
 import { signUp, type TestUser } from "../support/auth-session";
 import { attemptRow, planRow, SEED_NOW, subscriptionRow, tokenRow } from "../support/billing-seed";

@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createDb } from "../../src/db/create-db";
+import type * as rows from "../../src/db/billing-rows";
 import * as schema from "../../src/db/schema";
 import { signUp } from "../support/auth-session";
 import { planRow, seedBilling } from "../support/billing-seed";
@@ -127,7 +128,7 @@ describe("reading billing rows with drizzle(env.DB)", () => {
       .from(schema.userSubscriptions)
       .where(eq(schema.userSubscriptions.userId, ada.id))
       .orderBy(schema.userSubscriptions.id);
-    expectTypeOf(subscriptions).toEqualTypeOf<schema.UserSubscriptionRow[]>();
+    expectTypeOf(subscriptions).toEqualTypeOf<rows.UserSubscriptionRow[]>();
     const kysely = createDb(env.DB);
     expect(subscriptions).toEqual(
       await kysely.selectFrom("user_subscriptions").selectAll().where("userId", "=", ada.id).orderBy("id").execute(),
@@ -139,14 +140,14 @@ describe("reading billing rows with drizzle(env.DB)", () => {
       .from(schema.userSubscriptions)
       .innerJoin(schema.subscriptionPlans, eq(schema.subscriptionPlans.id, schema.userSubscriptions.planId))
       .where(and(eq(schema.userSubscriptions.userId, ada.id), eq(schema.userSubscriptions.status, "active")));
-    expectTypeOf(live[0]!.plan).toEqualTypeOf<schema.SubscriptionPlanRow>();
+    expectTypeOf(live[0]!.plan).toEqualTypeOf<rows.SubscriptionPlanRow>();
     expect(live).toEqual([{ plan: seeded.plans[0], status: "active" }]);
 
     const attempts = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.userId, ada.id));
-    expectTypeOf(attempts).toEqualTypeOf<schema.PaymentAttemptRow[]>();
+    expectTypeOf(attempts).toEqualTypeOf<rows.PaymentAttemptRow[]>();
     expect(attempts).toHaveLength(seeded.attempts.length);
     const tokens = await db.select().from(schema.directDebitTokens).where(eq(schema.directDebitTokens.isDefault, 1));
-    expectTypeOf(tokens).toEqualTypeOf<schema.DirectDebitTokenRow[]>();
+    expectTypeOf(tokens).toEqualTypeOf<rows.DirectDebitTokenRow[]>();
     expect(tokens.map((token) => token.id)).toEqual(seeded.tokens.filter((token) => token.isDefault === 1).map((token) => token.id));
   });
 

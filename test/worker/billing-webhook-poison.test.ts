@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BILLING_LIMITS } from "../../src/billing/billing-limits";
+import { BILLING_LIMITS } from "../../src/db/billing-limits";
 import { signUp, type TestUser } from "../support/auth-session";
 import { billingSnapshot } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";

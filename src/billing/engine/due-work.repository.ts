@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import { OPEN_ATTEMPT_STATUSES } from "../billing-enums";
-import { BILLING_LIMITS } from "../billing-limits";
+import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
+import { BILLING_LIMITS } from "../../db/billing-limits";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../lifecycle/billing-policy";
 import { RENEWAL_WINDOW_DAYS } from "../payment-due";
 

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import { BILLING_LIMITS as L } from "../billing-limits";
+import { BILLING_LIMITS as L } from "../../db/billing-limits";
 import { nextSubmissionAt } from "../retry-schedule";
-import { storableText } from "../storable-text";
+import { storableText } from "../../db/storable-text";
 import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";

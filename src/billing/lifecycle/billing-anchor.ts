@@ -1,4 +1,4 @@
-import type { BillingInterval } from "../billing-enums";
+import type { BillingInterval } from "../../db/billing-enums";
 import { addInterval } from "../billing-period";
 
 /** How long one billing period lasts: `intervalCount` × `interval`. */

@@ -1,4 +1,4 @@
-import type { BillingInterval, SubscriptionStatus } from "../billing-enums";
+import type { BillingInterval, SubscriptionStatus } from "../../db/billing-enums";
 import { boundaryIndexAtOrBefore, periodBoundary, periodEndAfter, periodStartBefore } from "./billing-anchor";
 import { BILLING_POLICY, DAY_MS, HOUR_MS } from "./billing-policy";
 import { LifecycleError } from "./lifecycle-error";

@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
-import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/schema/billing";
+import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
-import { OPEN_ATTEMPT_STATUSES } from "../billing-enums";
+import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
 import type { AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
 import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";

@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { ApiError } from "../../http/api-error";
-import { validate } from "../../http/validate";
+import { BillingError } from "../billing-error";
+import { validate } from "../validate";
 import type { BillingEvent, PaymentEvent } from "./billing-event";
 import type { WebhookProviderAdapter } from "./provider-adapter";
 import { verifyGoCardlessSignature } from "./gocardless-signature";
@@ -99,7 +99,7 @@ export const gocardlessAdapter: WebhookProviderAdapter = {
     try {
       json = JSON.parse(rawBody);
     } catch {
-      throw new ApiError("INVALID_JSON");
+      throw new BillingError("INVALID_JSON");
     }
     return validate(bodySchema, json).events.map(toBillingEvent);
   },

@@ -1,6 +1,6 @@
 import { encodeHex } from "../base64";
-import { BILLING_LIMITS as L } from "../billing-limits";
-import { isStorableText, storableText } from "../storable-text";
+import { BILLING_LIMITS as L } from "../../db/billing-limits";
+import { isStorableText, storableText } from "../../db/storable-text";
 import { isPaymentEvent, type BillingEvent } from "./billing-event";
 
 /**

@@ -24,7 +24,7 @@ export interface WebhookProviderAdapter {
    */
   verify(headers: Headers, rawBody: string, secrets: readonly string[]): Promise<boolean>;
   /**
-   * The events of a verified body, with values as sent; throws ApiError
+   * The events of a verified body, with values as sent; throws BillingError
    * VALIDATION_FAILED only for a body of another shape. Values the database
    * would refuse are left to normaliseBillingEvent, which handles one event
    * without failing the delivery.

@@ -116,7 +116,7 @@ export async function runMigrations(
     const migrator = createMigrator(db, migrations);
     // Said before Kysely says "corrupted migrations", with the file to rename.
     const misordered = misorderedMigration(await migrator.getMigrations());
-    if (misordered) return { results: [], statements: [], destructiveChanges: [], error: misordered };
+    if (misordered) return { results: [], statements: [], effects: [], destructiveChanges: [], error: misordered };
     const { error, results } = await migrate(migrator, command);
     const report: MigrationRunReport = {
       results: results ?? plannedResults(captured.statements),

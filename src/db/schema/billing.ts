@@ -1,7 +1,8 @@
 /**
  * The billing tables for Drizzle, exactly as the billing migrations
- * (migrations/20261124130000_billing_tables.ts and later) create them, plus
- * their Kysely row types. The migrations are the source of truth; a test
+ * (migrations/20261124130000_billing_tables.ts and later) create them. Their
+ * Kysely row types are in src/db/billing-rows.ts. The migrations are the
+ * source of truth; a test
  * compares these definitions (columns, foreign keys, indexes, checks) with
  * the migrated database and fails on any difference.
  *
@@ -16,8 +17,7 @@
  */
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { Insertable, Selectable, Updateable } from "kysely";
-import { BILLING_LIMITS as L } from "../../billing/billing-limits";
+import { BILLING_LIMITS as L } from "../billing-limits";
 import {
   BILLING_INTERVALS,
   DIRECT_DEBIT_TOKEN_STATUSES,
@@ -25,8 +25,8 @@ import {
   OPEN_ATTEMPT_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
-} from "../../billing/billing-enums";
-import type { DB } from "../generated";
+  WEBHOOK_EVENT_OUTCOMES,
+} from "../billing-enums";
 import { user } from "./auth";
 import {
   integerBetween,
@@ -256,7 +256,7 @@ export const billingWebhookEvents = sqliteTable(
     provider: text("provider").notNull(),
     eventId: text("eventId").notNull(),
     eventType: text("eventType").notNull(),
-    outcome: text("outcome", { enum: ["applied", "ignored"] }).notNull(),
+    outcome: text("outcome", { enum: WEBHOOK_EVENT_OUTCOMES }).notNull(),
     processedAt: text("processedAt").notNull(),
   },
   (t) => [
@@ -265,7 +265,7 @@ export const billingWebhookEvents = sqliteTable(
     check("billing_webhook_events_provider_format", providerName(t.provider)),
     check("billing_webhook_events_eventId_length", lengthBetween(t.eventId, 1, L.providerIdLength)),
     check("billing_webhook_events_eventType_length", lengthBetween(t.eventType, 1, L.webhookEventTypeLength)),
-    check("billing_webhook_events_outcome_enum", oneOf(t.outcome, ["applied", "ignored"])),
+    check("billing_webhook_events_outcome_enum", oneOf(t.outcome, WEBHOOK_EVENT_OUTCOMES)),
     check("billing_webhook_events_processedAt_iso8601", isoTimestamp(t.processedAt)),
   ],
 );
@@ -289,31 +289,3 @@ export const providerCustomers = sqliteTable(
     check("provider_customers_createdAt_iso8601", isoTimestamp(t.createdAt)),
   ],
 );
-
-/** A plan of the catalog, as read. */
-export type SubscriptionPlanRow = Selectable<DB["subscription_plans"]>;
-export type NewSubscriptionPlan = Insertable<DB["subscription_plans"]>;
-export type SubscriptionPlanUpdate = Updateable<DB["subscription_plans"]>;
-
-/** One user's subscription to one plan, as read. */
-export type UserSubscriptionRow = Selectable<DB["user_subscriptions"]>;
-export type NewUserSubscription = Insertable<DB["user_subscriptions"]>;
-export type UserSubscriptionUpdate = Updateable<DB["user_subscriptions"]>;
-
-/** One try at collecting one payment, as read. */
-export type PaymentAttemptRow = Selectable<DB["payment_attempts"]>;
-export type NewPaymentAttempt = Insertable<DB["payment_attempts"]>;
-export type PaymentAttemptUpdate = Updateable<DB["payment_attempts"]>;
-
-/** A user's direct-debit mandate (token encrypted), as read. */
-export type DirectDebitTokenRow = Selectable<DB["direct_debit_tokens"]>;
-export type NewDirectDebitToken = Insertable<DB["direct_debit_tokens"]>;
-export type DirectDebitTokenUpdate = Updateable<DB["direct_debit_tokens"]>;
-
-/** A processed provider webhook event, as read. */
-export type BillingWebhookEventRow = Selectable<DB["billing_webhook_events"]>;
-export type NewBillingWebhookEvent = Insertable<DB["billing_webhook_events"]>;
-
-/** A user's customer at a provider, as read. */
-export type ProviderCustomerRow = Selectable<DB["provider_customers"]>;
-export type NewProviderCustomer = Insertable<DB["provider_customers"]>;

@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { BILLING_LIMITS } from "../billing-limits";
 
 /**
  * The billing tables' `CHECK` expressions for Drizzle, written like the
@@ -39,7 +40,7 @@ export function iso4217(column: SQLiteColumn): SQL {
 
 /** A lower-case slug naming a payment provider, e.g. `stripe`, `gocardless`. */
 export function providerName(column: SQLiteColumn): SQL {
-  return sql`length(${column}) between 1 and 32 and ${column} glob '[a-z]*' and ${column} not glob '*[^a-z0-9_-]*'`;
+  return sql`length(${column}) between 1 and ${sql.raw(String(BILLING_LIMITS.providerLength))} and ${column} glob '[a-z]*' and ${column} not glob '*[^a-z0-9_-]*'`;
 }
 
 /** A SHA-256 digest in lower-case hex. */

@@ -1,6 +1,7 @@
 /**
- * Every table for Drizzle (auth and billing) and their Kysely row types, in
- * one import. The migrations are the source of truth; these mirror them.
+ * Every table for Drizzle (auth and billing), in
+ * one import (their Kysely row types: src/db/billing-rows.ts). The migrations
+ * are the source of truth; these mirror them.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { ApiError } from "./api-error";
+import { BillingError } from "./billing-error";
 
 /** One failing field: a dotted path (`""` for the whole value) and why. */
 export interface FieldError {
@@ -8,9 +8,10 @@ export interface FieldError {
 }
 
 /**
- * Parses `value` with a zod schema; on failure throws 400 VALIDATION_FAILED
+ * Parses `value` with a zod schema; on failure throws VALIDATION_FAILED (400 over HTTP)
  * listing every failing field in `details.fields` (unknown fields of strict
  * objects are listed one by one).
+ * Used by routes for request input and by webhook adapters for provider bodies.
  *
  * @example
  * ```ts
@@ -20,7 +21,7 @@ export interface FieldError {
 export function validate<Schema extends z.ZodType>(schema: Schema, value: unknown): z.output<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new ApiError("VALIDATION_FAILED", { details: { fields: fieldErrors(result.error) } });
+  throw new BillingError("VALIDATION_FAILED", { details: { fields: fieldErrors(result.error) } });
 }
 
 function fieldErrors(error: z.ZodError): FieldError[] {

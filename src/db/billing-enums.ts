@@ -51,3 +51,7 @@ export const OPEN_ATTEMPT_STATUSES = ["pending", "processing"] as const satisfie
 /** `direct_debit_tokens.status`: the mandate's state at the provider. */
 export const DIRECT_DEBIT_TOKEN_STATUSES = ["pending", "active", "revoked", "failed", "expired"] as const;
 export type DirectDebitTokenStatus = (typeof DIRECT_DEBIT_TOKEN_STATUSES)[number];
+
+/** `billing_webhook_events.outcome`: whether a processed event changed anything. */
+export const WEBHOOK_EVENT_OUTCOMES = ["applied", "ignored"] as const;
+export type WebhookEventOutcome = (typeof WEBHOOK_EVENT_OUTCOMES)[number];
