@@ -18,6 +18,7 @@ const TAG_DESCRIPTIONS: Record<BillingOperation["tag"], string> = {
   Plans: "The public catalog; operators (BILLING_OPERATOR_EMAILS, verified) manage it.",
   Subscriptions: "The signed-in user's subscriptions; every change goes through the lifecycle (docs/billing-lifecycle.md).",
   "Payment attempts": "A user starts a payment (idempotently); only the provider's webhook decides its outcome.",
+  "Provider customers": "The customer the app creates for the user at GoCardless; mandates must belong to it.",
   "Direct-debit tokens": "Mandates, stored encrypted and never returned.",
   Entitlements: "What an app gates features on.",
   Webhooks: "Signed deliveries from the payment provider (docs/gocardless.md).",

@@ -13,6 +13,7 @@ import type { ErrorCode } from "../http/error-codes";
 import { pageQuery } from "../http/page-query";
 import { createTokenBody } from "../routes/direct-debit-tokens";
 import { createAttemptBody } from "../routes/payment-attempts";
+import { createCustomerBody } from "../routes/provider-customers";
 import { cancelBody, createSubscriptionBody } from "../routes/subscriptions";
 import type { ResponseBodyName } from "./response-schemas";
 
@@ -25,7 +26,7 @@ export interface BillingOperation {
   path: string;
   summary: string;
   description?: string;
-  tag: "Plans" | "Subscriptions" | "Payment attempts" | "Direct-debit tokens" | "Entitlements" | "Webhooks";
+  tag: "Plans" | "Subscriptions" | "Payment attempts" | "Provider customers" | "Direct-debit tokens" | "Entitlements" | "Webhooks";
   guard: Guard;
   body?: z.ZodType;
   /** An empty body counts as `{}` (every field optional). */
@@ -119,11 +120,24 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     errors: ["PAYMENT_ATTEMPT_NOT_FOUND"],
   },
   {
+    method: "post", path: "/provider-customers", tag: "Provider customers", guard: "session", body: createCustomerBody,
+    summary: "Create my customer at the payment provider",
+    description: "Idempotent per user: the first call creates the GoCardless customer (201), later calls answer the same customer (200) and send nothing. Mandates must be set up for this customer.",
+    success: { status: 201, body: "customer", description: "The user's customer at the provider." },
+    errors: ["PROVIDER_NOT_CONFIGURED", "PROVIDER_UNAVAILABLE"],
+  },
+  {
+    method: "get", path: "/provider-customers", tag: "Provider customers", guard: "session",
+    summary: "List my customers at payment providers",
+    success: { status: 200, body: "customers", description: "At most one per provider." },
+    errors: [],
+  },
+  {
     method: "post", path: "/direct-debit-tokens", tag: "Direct-debit tokens", guard: "session", body: createTokenBody,
     summary: "Store a direct-debit mandate",
-    description: "The token is stored encrypted and never returned; it is `pending` until the provider's mandate-activated webhook.",
+    description: "The token is stored encrypted and never returned; it is `pending` until the provider's mandate-activated webhook. GoCardless is asked whose mandate it is: it must belong to the user's provider customer.",
     success: { status: 201, body: "token", description: "The stored token, masked." },
-    errors: ["TOKEN_EXISTS", "TOKEN_ENCRYPTION_UNAVAILABLE"],
+    errors: ["TOKEN_EXISTS", "TOKEN_ENCRYPTION_UNAVAILABLE", "PROVIDER_CUSTOMER_REQUIRED", "MANDATE_NOT_YOURS", "PROVIDER_NOT_CONFIGURED", "PROVIDER_UNAVAILABLE"],
   },
   {
     method: "get", path: "/direct-debit-tokens", tag: "Direct-debit tokens", guard: "session", query: pageQuery,

@@ -87,6 +87,10 @@ export const directDebitTokenSchema = z
   })
   .meta({ id: "DirectDebitToken" });
 
+export const providerCustomerSchema = z
+  .strictObject({ provider: z.string(), customerId: z.string(), createdAt: timestamp })
+  .meta({ id: "ProviderCustomer" });
+
 export const entitlementSchema = z
   .strictObject({
     subscriptionId: id,
@@ -125,6 +129,8 @@ export const RESPONSE_BODIES = {
   subscriptions: z.strictObject({ subscriptions: z.array(subscriptionSchema) }),
   paymentAttempt: z.strictObject({ paymentAttempt: paymentAttemptSchema }),
   paymentAttempts: z.strictObject({ paymentAttempts: z.array(paymentAttemptSchema), nextCursor }),
+  customer: z.strictObject({ customer: providerCustomerSchema }),
+  customers: z.strictObject({ customers: z.array(providerCustomerSchema) }),
   token: z.strictObject({ token: directDebitTokenSchema }),
   tokens: z.strictObject({ tokens: z.array(directDebitTokenSchema), nextCursor }),
   entitlements: z.strictObject({ entitlements: z.array(entitlementSchema) }),

@@ -16,7 +16,7 @@ const namePart = z.string().trim().min(1).max(100).regex(/^[^\p{Cc}]+$/u, "must 
  * on the customer (its API wants `given_name` and `family_name`); the e-mail
  * is the signed-in user's.
  */
-const createCustomerBody = z.strictObject({ provider: z.literal("gocardless"), givenName: namePart, familyName: namePart });
+export const createCustomerBody = z.strictObject({ provider: z.literal("gocardless"), givenName: namePart, familyName: namePart });
 
 const customerView = (row: ProviderCustomerRow) => ({ provider: row.provider, customerId: row.customerId, createdAt: row.createdAt });
 
