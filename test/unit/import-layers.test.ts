@@ -13,7 +13,8 @@ const LAYERS: { layer: number; name: string; match: RegExp }[] = [
   { layer: 1, name: "billing", match: /^billing\// },
   { layer: 2, name: "http/routes", match: /^(http|routes|auth)\// },
   // worker-configuration.d.ts is `wrangler types` output: it names the entry module.
-  { layer: 3, name: "app", match: /^(app\.ts|base-app\.ts|index\.ts|scheduled\.ts|worker-configuration\.d\.ts)$/ },
+  // src/openapi describes the routes (build time only, never in the Worker): it sits with the app.
+  { layer: 3, name: "app", match: /^(app\.ts|base-app\.ts|index\.ts|scheduled\.ts|worker-configuration\.d\.ts)$|^openapi\// },
 ];
 
 function layerOf(file: string): { layer: number; name: string } {

@@ -2,6 +2,7 @@ import { runBatch } from "../../../src/billing/d1-batch";
 import { parsePlanCatalog, planCatalogChanges } from "../../../src/billing/plan-catalog";
 import { createDb } from "../../../src/db/create-db";
 import type { Env } from "../../../src/env";
+import { addFakeMandate, installFakeGoCardless } from "../gocardless/fake-gocardless";
 import { jq } from "./mini-jq";
 import { MiniShell, type Program } from "./mini-shell";
 
@@ -29,7 +30,9 @@ export function shellBlocks(markdown: string, section: string): string[] {
  * Runs a walk-through's shell as printed, in-process: `curl` calls
  * `fetch(request, bindings)` (the Worker's app), `pnpm billing:plans` loads
  * `catalog` as the script does, `pnpm exec wrangler d1 execute … --command`
- * runs its SQL on `bindings.DB`, and `.dev.vars` holds `bindings`' secrets.
+ * runs its SQL on `bindings.DB`, `pnpm -s billing:simulate mandate <CU…>` sets
+ * a mandate up for that customer at the fake GoCardless (as the local stand-in
+ * does), and `.dev.vars` holds `bindings`' secrets.
  * Resolves to what the terminal shows and every HTTP exchange.
  */
 export async function replayWalkThrough(
@@ -37,6 +40,8 @@ export async function replayWalkThrough(
   options: { bindings: Env; catalog: string; fetch: (request: Request, bindings: Env) => Promise<Response> },
 ): Promise<{ output: string; exchanges: Exchange[] }> {
   const { bindings } = options;
+  // GoCardless at the network edge (customers, mandates), as `pnpm dev`'s stand-in serves it.
+  installFakeGoCardless();
   const exchanges: Exchange[] = [];
   const jars = new Map<string, Map<string, string>>();
   const files: Record<string, string> = {
@@ -94,6 +99,10 @@ export async function replayWalkThrough(
       const { changes, queries } = await planCatalogChanges(db, parsePlanCatalog(options.catalog, "billing/plans.json"), new Date().toISOString());
       await runBatch(bindings.DB, queries);
       return changes.map((change) => `${change.action}d`.replace("unchangedd", "unchanged").padEnd(12) + ` ${change.code}\n`).join("");
+    }
+    if (args.slice(0, 3).join(" ") === "-s billing:simulate mandate" && args.length === 4) {
+      if (!/^CU[A-Z0-9]+$/.test(args[3]!)) throw new Error(`billing:simulate mandate: no customer id (got ${args[3]})`);
+      return `${addFakeMandate(args[3]!)}\n`;
     }
     const command = args.indexOf("--command");
     if (args.slice(0, 5).join(" ") === "exec wrangler d1 execute billing" && args.includes("--local") && command > 0) {
