@@ -87,9 +87,10 @@ export async function kyselyMigrate(
     }
     case "run": {
       const label = `${cli.target.remote ? "remote" : "local"}-${cli.command.verb}`;
-      const { migrationsTable } = await d1MigrationSettings(cli.target.config, cli.target.env);
       let safeguards: RunSafeguards | undefined;
       const report = await usingD1(cli.target, async (db): Promise<MigrationRunReport> => {
+        // Read once usingD1 has checked --env (wrangler would warn about an unknown one first).
+        const { migrationsTable } = await d1MigrationSettings(cli.target.config, cli.target.env);
         await reportOrphanedRun(cli.target, db, io, migrations);
         // Before the checksums (which may replay the registry): a database another tool migrated needs adopt first.
         const unadopted = await unadoptedLedgerRefusal(db, migrationsTable);

@@ -46,6 +46,7 @@ const CASES: LintCase[] = [
   { name: "drop of a column with values", up: RAW(`alter table "lint_rows" drop column "note"`), codes: ["DS103"] },
   { name: "drop of a column with no values", up: RAW(`alter table [lint_rows] drop "spare"`), codes: ["DS104"] },
   { name: "NOT NULL column with no default on a table with rows", up: RAW(`alter table "lint_rows" add column "x" text not null`), codes: ["MF101"] },
+  { name: "the same with an explicit default (NULL)", up: RAW(`alter table "lint_rows" add column "x" text not null default (NULL)`), codes: ["MF101"] },
   { name: "NOT NULL column with no default on an empty table", up: RAW(`alter table "lint_empty" add "x" text not null`), codes: ["MF104"] },
   { name: "a rebuild that makes a column required on a table with rows", up: REBUILD_WITH_REQUIRED_COLUMN, codes: ["MF102", "DS102"] },
   { name: "unique index over duplicates", up: RAW(`create unique index "lint_rows_dup" on "lint_rows" ("dup")`), codes: ["MF103"] },
@@ -82,6 +83,8 @@ const CASES: LintCase[] = [
     codes: ["BA102", "BA101", "DS102"],
   },
   { name: "a statement SQLite refuses", up: RAW(`alter table "no_such_table" add column "x" text`), codes: ["SQ101"] },
+  // Prepares, but SQLite refuses to run it on the schema: a CHECK still names the column.
+  { name: "a drop of a column a CHECK names", up: RAW(`alter table "payment_attempts" drop column "failureMessage"`), codes: ["SQ101"] },
   { name: "an index and an insert", up: RAW(`create index "lint_rows_note_idx" on "lint_rows" ("note")`, `insert into "lint_empty" ("a") values (1)`), codes: [] },
 ];
 

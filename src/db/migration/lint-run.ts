@@ -118,8 +118,9 @@ export async function lintRun(input: LintRunInput): Promise<LintFinding[]> {
     }
 
     const { facts } = effect;
-    if (facts.error !== undefined) {
-      report("SQ101", `SQLite refuses it against the schema at that point: ${facts.error}`);
+    const refusal = facts.error ?? effect.refused;
+    if (refusal !== undefined) {
+      report("SQ101", `SQLite refuses it against the schema at that point: ${refusal}`);
       continue;
     }
     if (!facts.changesSchema) continue;

@@ -38,6 +38,12 @@ export interface StatementEffect {
   after: MirrorTable[];
   /** The statement with its parameters inlined as SQLite literals, when the analyser can render it. */
   inlined?: string;
+  /**
+   * What SQLite said when the copy refused the schema change (it prepared, but
+   * failing to run it against the schema at that point: a dropped column a
+   * CHECK still names, …). The real batch fails on it too; lint reports it.
+   */
+  refused?: string;
 }
 
 /**
@@ -122,14 +128,17 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
       const facts = await engine.inspect(statement.sql, statement.parameters);
       const before = (current ??= await readMirrorTables(engine));
       const inlined = statement.parameters.length > 0 && !facts.error ? await engine.inline(statement.sql, statement.parameters) : undefined;
+      let refused: string | undefined;
       if (facts.changesSchema && !facts.error) {
         applied.push(statement);
-        // A statement the copy refuses fails the real batch too, which reports it.
-        await engine.run(statement.sql, statement.parameters).catch(() => {});
+        // A statement the copy refuses fails the real batch too, which reports it; lint says so first.
+        await engine.run(statement.sql, statement.parameters).catch((error: unknown) => {
+          refused = error instanceof Error ? error.message : String(error);
+        });
         shared.applied = applied.length;
       }
       const after = facts.changesSchema ? (current = await readMirrorTables(engine)) : before;
-      return { facts, before, after, ...(inlined !== undefined && { inlined }) };
+      return { facts, before, after, ...(inlined !== undefined && { inlined }), ...(refused !== undefined && { refused }) };
     }),
   };
 }
@@ -160,7 +169,7 @@ async function readMirrorTables(engine: MirrorEngine): Promise<MirrorTable[]> {
     `select m.name as name,
        (select json_group_array(c.name) from (select name from pragma_table_info(m.name) order by cid) c) as columns,
        (select json_group_array(json_object('parent', f."table", 'onDelete', upper(f.on_delete))) from pragma_foreign_key_list(m.name) f) as foreignKeys,
-       (select json_group_array(c.name) from (select name from pragma_table_info(m.name) where "notnull" = 1 and dflt_value is null order by cid) c) as required,
+       (select json_group_array(c.name) from (select name from pragma_table_info(m.name) where "notnull" = 1 and (dflt_value is null or upper(trim(dflt_value, '() ')) = 'NULL') order by cid) c) as required,
        (select json_group_array(json(u.columns)) from (
           select (select json_group_array(ii.name) from (select name from pragma_index_info(il.name) order by seqno) ii) as columns
           from pragma_index_list(m.name) il where il."unique" = 1 and il.origin != 'pk') u) as uniques
