@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { idempotentCreationConflictBody } from "./api-fixtures";
+import { idempotentCreationConflictBody, mandateBody } from "./api-fixtures";
 
 /**
  * GoCardless's customers and mandates endpoints, in memory, at the network
@@ -77,7 +77,7 @@ async function answer(request: Request, path: string): Promise<Response> {
   if (request.method === "GET" && mandate) {
     const id = decodeURIComponent(mandate[1]!);
     const found = mandates.get(id);
-    return found ? json(mandateResource(id, found.customer, found.status)) : json(notFoundBody, 404);
+    return found ? json(mandateBody(id, found.customer, found.status)) : json(notFoundBody, 404);
   }
   throw new Error(`the fake GoCardless has no ${request.method} ${path}`);
 }
@@ -103,22 +103,6 @@ function customerBody(id: string, input: Record<string, unknown>) {
     swedish_identity_number: null,
     danish_identity_number: null,
     metadata: (input.metadata as Record<string, string>) ?? {},
-  };
-}
-
-/** The API reference's "Get a single mandate" example, with this id, customer and status. */
-function mandateResource(id: string, customer: string, status: string) {
-  return {
-    mandates: {
-      id,
-      created_at: "2014-05-08T17:01:06.000Z",
-      reference: "REF-123",
-      scheme: "bacs",
-      status,
-      next_possible_charge_date: "2014-11-10",
-      metadata: {},
-      links: { customer_bank_account: "BA123", creditor: "CR123", customer },
-    },
   };
 }
 
