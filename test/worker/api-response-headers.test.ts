@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { callWorker, ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { callWorker, ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
 // Everything under /api is private or per-user: no cache may keep it
@@ -12,7 +12,7 @@ let dana: TestUser;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  dana = await signUp("dana-headers@example.com");
+  dana = await signedInUser("dana-headers@example.com");
 });
 
 describe("headers on every /api response", () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { runMigrations } from "../support/run-migrations";
-import { callWorker, signUp, type TestUser } from "../support/auth-session";
+import { callWorker, signedInUser, type TestUser } from "../support/auth-session";
 
 const BASELINE = "20261124120000_better_auth";
 // Only the baseline, so `down` reverts exactly it however many migrations follow it.
@@ -34,7 +34,7 @@ describe("reverting the auth baseline", () => {
   beforeAll(async () => {
     const report = await runMigrations(env.DB, { verb: "latest" }, { migrations: baselineOnly });
     if (report.error) throw report.error;
-    linus = await signUp("linus@example.com");
+    linus = await signedInUser("linus@example.com");
   });
 
   // Forcing a run lets it drop rows it has backed up; it must not get past the

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { createDb } from "../../src/db/create-db";
 import { runMigrations } from "../support/run-migrations";
-import { signUp } from "../support/auth-session";
+import { signedInUser } from "../support/auth-session";
 import { attemptRow, planRow, subscriptionRow } from "../support/billing-seed";
 import { d1Reader, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";
 
@@ -27,7 +27,7 @@ describe("the billing anchor migration", () => {
 
   beforeAll(async () => {
     expect((await runMigrations(env.DB, { verb: "to", target: BEFORE }, { migrations })).error).toBeUndefined();
-    userId = (await signUp("anchor-migration@example.com")).id;
+    userId = (await signedInUser("anchor-migration@example.com")).id;
     beforeSchema = await schemaSnapshot(d1Reader(env.DB));
     await db.insertInto("subscription_plans").values([...plans]).execute();
     for (const row of [paid, trial, neverPaid]) await db.insertInto("user_subscriptions").values({ ...row, userId }).execute();

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createAuthClient } from "better-auth/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { api, tokenBody } from "../support/billing-api";
 import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
 import { cookieJarFetch } from "../support/cookie-jar-fetch";
@@ -43,7 +43,7 @@ async function rowsOf(userId: string): Promise<Record<string, number>> {
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("basic");
-  henry = await signUp("henry@example.com");
+  henry = await signedInUser("henry@example.com");
   await subscribe(henry, "basic");
   await addActiveToken(henry);
 });

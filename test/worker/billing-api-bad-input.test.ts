@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingCounts, planBody, signUpOperator, tokenBody, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -126,7 +126,7 @@ beforeAll(async () => {
   await seedPlan("pro");
   await seedPlan("basic", { amountMinor: 500 });
   operator = await signUpOperator();
-  erin = await signUp("erin@example.com");
+  erin = await signedInUser("erin@example.com");
   subscriptionId = await subscribe(erin, "basic");
   await addActiveToken(erin);
   // One stored but still pending token, for the "not active" cases.

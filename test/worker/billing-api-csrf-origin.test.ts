@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, signUpOperator } from "../support/billing-api";
 import { addActiveToken, seedPlan } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -37,7 +37,7 @@ beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("csrf-plan");
   operator = await signUpOperator("operator@example.com");
-  jane = await signUp("jane-csrf@example.com");
+  jane = await signedInUser("jane-csrf@example.com");
   janeTokens = [(await addActiveToken(jane)).id, (await addActiveToken(jane)).id];
 });
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, planBody, seenResponseBodies, signUpOperator, tokenBodyFor } from "../support/billing-api";
 import { setSubscriptionState } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -21,10 +21,12 @@ async function tokenRow(id: string) {
 }
 
 beforeAll(async () => {
+  // Files share one module graph: this file checks only the bodies it saw itself.
+  seenResponseBodies.length = 0;
   await migrateToLatest(env.DB);
   operator = await signUpOperator();
-  alice = await signUp("alice@example.com");
-  bob = await signUp("bob@example.com");
+  alice = await signedInUser("alice@example.com");
+  bob = await signedInUser("bob@example.com");
 });
 
 describe("plans", () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot } from "../support/billing-api";
 import { addActiveToken, seedPlan, setSubscriptionState, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -37,7 +37,7 @@ beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("pro", { amountMinor: 2500, currency: "GBP" });
   await seedPlan("addon", { amountMinor: 300 });
-  dana = await signUp("dana@example.com");
+  dana = await signedInUser("dana@example.com");
   subscriptionId = await subscribe(dana, "pro");
   otherSubscriptionId = await subscribe(dana, "addon");
   tokenId = (await addActiveToken(dana)).id;

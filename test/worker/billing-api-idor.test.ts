@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -17,8 +17,8 @@ let bobSubscription: string;
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("basic");
-  alice = await signUp("alice-idor@example.com");
-  bob = await signUp("bob-idor@example.com");
+  alice = await signedInUser("alice-idor@example.com");
+  bob = await signedInUser("bob-idor@example.com");
   ids.subscription = await subscribe(alice, "basic");
   ids.token = (await addActiveToken(alice)).id;
   ids.attempt = (await startPayment(alice, ids.subscription)).id;

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingCounts, tokenBody } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
@@ -11,7 +11,7 @@ let ivy: TestUser;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  ivy = await signUp("ivy-review@example.com");
+  ivy = await signedInUser("ivy-review@example.com");
 });
 
 describe("a malformed body is refused without echoing it", () => {

@@ -4,7 +4,7 @@ import { app } from "../../src/app";
 import { decodeBase64 } from "../../src/billing/base64";
 import { loadTokenKeyring, openToken, sealToken } from "../../src/billing/token-cipher";
 import { BillingError } from "../../src/billing/billing-error";
-import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingCounts, tokenBody, tokenBodyFor } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
@@ -70,7 +70,7 @@ describe("POST /direct-debit-tokens", () => {
 
   beforeAll(async () => {
     await migrateToLatest(env.DB);
-    frank = await signUp("frank@example.com");
+    frank = await signedInUser("frank@example.com");
   });
 
   it("stores a ciphertext that opens, with the test keys, to exactly the posted token", async () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/create-db";
-import { callWorker, signUp, type TestUser } from "../support/auth-session";
+import { callWorker, signedInUser, type TestUser } from "../support/auth-session";
 import { quotedRows } from "../support/billing-quoted-rows";
 import { attemptRow, planRow, seedBilling, subscriptionRow, tokenRow, type SeededBilling } from "../support/billing-seed";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -33,8 +33,8 @@ describe("what deleting a parent row does to billing rows", () => {
 
   beforeAll(async () => {
     await migrateToLatest(env.DB);
-    alice = await signUp("alice@example.com");
-    bob = await signUp("bob@example.com");
+    alice = await signedInUser("alice@example.com");
+    bob = await signedInUser("bob@example.com");
     // Alice created the first plan; both subscribe to it and hold mandates and attempts.
     seeded = await seedBilling(env.DB, [alice.id, bob.id]);
     await db.insertInto("subscription_plans").values(planRow({ createdBy: bob.id })).execute();

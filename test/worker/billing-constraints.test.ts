@@ -19,7 +19,7 @@ import {
   userSubscriptionUpdateSchema,
 } from "../support/derived-row-schemas";
 import { ProjectD1Dialect } from "../../src/db/d1-dialect";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { attemptRow, planRow, SEED_NOW, subscriptionRow, tokenRow } from "../support/billing-seed";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
@@ -265,8 +265,8 @@ const stateCases: StateCase[] = [
 describe("billing constraints", () => {
   beforeAll(async () => {
     await migrateToLatest(env.DB);
-    alice = await signUp("alice@example.com");
-    bob = await signUp("bob@example.com");
+    alice = await signedInUser("alice@example.com");
+    bob = await signedInUser("bob@example.com");
     base.subscription_plans = planRow({ createdBy: alice.id });
     base.user_subscriptions = { ...subscriptionRow(alice.id, base.subscription_plans.id as string), billingCycleAnchor: "2026-11-24T08:21:38.594Z" };
     base.direct_debit_tokens = tokenRow(alice.id, { isDefault: 1 });

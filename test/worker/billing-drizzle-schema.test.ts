@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createDb } from "../../src/db/create-db";
 import type * as rows from "../../src/db/billing-rows";
 import * as schema from "../../src/db/schema";
-import { signUp } from "../support/auth-session";
+import { signedInUser } from "../support/auth-session";
 import { planRow, seedBilling } from "../support/billing-seed";
 import { describeDatabaseTable, describeDrizzleTable, diffTables, type TableDescription } from "../support/drizzle-schema-diff";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -119,7 +119,7 @@ describe("the comparison reports a difference", () => {
 
 describe("reading billing rows with drizzle(env.DB)", () => {
   it("returns the rows Kysely returns, typed like Kysely's row types", async () => {
-    const ada = await signUp("ada@example.com");
+    const ada = await signedInUser("ada@example.com");
     const seeded = await seedBilling(env.DB, [ada.id]);
     const db = drizzle(env.DB, { schema });
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
@@ -146,11 +146,15 @@ beforeAll(async () => {
   await migrateToLatest(env.DB);
   // Sessions are made at T0 too: every API call below happens at T0 (they last 7 days).
   vi.useFakeTimers({ toFake: ["Date"], now: T0 });
-  eve = await signUp("eve-engine@example.com");
+  eve = await signedInUser("eve-engine@example.com");
   ({ mandateId: eveMandate } = await addActiveToken(eve));
-  nat = await signUp("nat-engine@example.com");
+  nat = await signedInUser("nat-engine@example.com");
 });
-afterAll(() => vi.useRealTimers());
+// The next file runs in this isolate: give it the real clock, fetch and console back.
+afterAll(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 beforeEach(async () => {
   vi.restoreAllMocks();
   logged = [];
@@ -300,7 +304,7 @@ describe("the scheduled billing engine", () => {
 
   it("past due with no mandate to retry on: unpaid once the past-due limit (11 days) passed", async () => {
     const gc = goCardless();
-    const rex = await signUp("rex-engine@example.com");
+    const rex = await signedInUser("rex-engine@example.com");
     const token = await addActiveToken(rex);
     const id = await activeAtT0(rex);
     vi.setSystemTime(T0);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
 import type { Env } from "../../src/env";
-import { callWorker, ORIGIN, signIn, signUp, type TestUser } from "../support/auth-session";
+import { callWorker, ORIGIN, signIn, signedInUser, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -25,7 +25,7 @@ async function subscription(user: TestUser, id: string) {
 }
 let users = 0;
 async function payingUser(): Promise<TestUser> {
-  const user = await signUp(`lifecycle-bug-${++users}-${crypto.randomUUID().slice(0, 6)}@example.com`);
+  const user = await signedInUser(`lifecycle-bug-${++users}-${crypto.randomUUID().slice(0, 6)}@example.com`);
   await addActiveToken(user);
   return user;
 }

@@ -5,7 +5,7 @@ import { loadFingerprintKey } from "../../src/billing/token-fingerprint";
 import { applyBillingEvent, type ApplyContext } from "../../src/billing/webhooks/apply-billing-event";
 import type { BillingEvent } from "../../src/billing/webhooks/billing-event";
 import { createDb } from "../../src/db/create-db";
-import { signIn, signUp, type TestUser } from "../support/auth-session";
+import { signIn, signedInUser, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -19,7 +19,7 @@ let plans = 0;
 async function freshUserAndPlan(overrides: Parameters<typeof seedPlan>[1] = {}): Promise<{ user: TestUser; planCode: string }> {
   const planCode = `life-${++plans}`;
   await seedPlan(planCode, { amountMinor: 900, interval: "day", intervalCount: 30, ...overrides });
-  const user = await signUp(`${planCode}-${crypto.randomUUID().slice(0, 6)}@example.com`);
+  const user = await signedInUser(`${planCode}-${crypto.randomUUID().slice(0, 6)}@example.com`);
   await addActiveToken(user);
   return { user, planCode };
 }
@@ -49,7 +49,7 @@ describe("entitlements", () => {
     await sendWebhook([paymentConfirmed(paid.id)]);
     const subscription = await read(user, id);
     expect(await entitlements(user)).toEqual([{ subscriptionId: id, planId: subscription.planId, planCode, status: "active", until: subscription.currentPeriodEnd }]);
-    const other = await signUp(`other-${crypto.randomUUID().slice(0, 6)}@example.com`);
+    const other = await signedInUser(`other-${crypto.randomUUID().slice(0, 6)}@example.com`);
     expect(await entitlements(other)).toEqual([]);
     expect((await api("/api/billing/entitlements")).status).toBe(401);
   });

@@ -5,7 +5,7 @@ import { migrations } from "../../migrations/index";
 import { authOptions } from "../../src/auth/create-auth";
 import { runMigrations, type MigrationCommand, type RunMigrationsOptions } from "../support/run-migrations";
 import { UnsafeMigrationError } from "../../src/db/migration/unsafe-migration-error";
-import { signUp } from "../support/auth-session";
+import { signedInUser } from "../support/auth-session";
 import { quotedRows } from "../support/billing-quoted-rows";
 import { seedBilling } from "../support/billing-seed";
 import { d1Reader, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";
@@ -38,8 +38,8 @@ describe("the billing migration, up and down on a seeded database", () => {
     const report = await migrate({ verb: "to", target: BASELINE });
     expect(report.error).toBeUndefined();
     // Users with a session and a credential account each, made by Better Auth itself.
-    await signUp("alice@example.com");
-    await signUp("bob@example.com");
+    await signedInUser("alice@example.com");
+    await signedInUser("bob@example.com");
     beforeBilling = await snapshot();
     authRows = await rowsOf(AUTH_TABLES);
   });

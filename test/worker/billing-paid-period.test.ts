@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, sendWebhook } from "../support/webhook-signer";
@@ -20,7 +20,7 @@ let plans = 0;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  uma = await signUp("uma-period@example.com");
+  uma = await signedInUser("uma-period@example.com");
   await addActiveToken(uma);
 });
 

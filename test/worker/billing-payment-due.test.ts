@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RENEWAL_WINDOW_DAYS } from "../../src/billing/payment-due";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, callAppConcurrently } from "../support/billing-api";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -18,7 +18,7 @@ let plans = 0;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  sam = await signUp("sam-due@example.com");
+  sam = await signedInUser("sam-due@example.com");
   await addActiveToken(sam);
 });
 

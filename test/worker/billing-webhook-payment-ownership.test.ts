@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { billingSnapshot } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -19,8 +19,8 @@ beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("hooks-confirmed");
   await seedPlan("hooks-failed");
-  kim = await signUp("kim-review@example.com");
-  lou = await signUp("lou-review@example.com");
+  kim = await signedInUser("kim-review@example.com");
+  lou = await signedInUser("lou-review@example.com");
   await addActiveToken(kim);
   await addActiveToken(lou);
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BILLING_LIMITS } from "../../src/db/billing-limits";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { billingSnapshot } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -19,7 +19,7 @@ let plans = 0;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  vic = await signUp("vic-poison@example.com");
+  vic = await signedInUser("vic-poison@example.com");
   mandateId = (await addActiveToken(vic)).mandateId;
 });
 

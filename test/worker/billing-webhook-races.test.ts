@@ -8,7 +8,7 @@ import { APPLY_TRIES, applyBillingEvent, type ApplyContext } from "../../src/bil
 import type { BillingEvent } from "../../src/billing/webhooks/billing-event";
 import { gocardlessAdapter } from "../../src/billing/webhooks/gocardless-adapter";
 import { createDb } from "../../src/db/create-db";
-import { ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentFailed, signatureHeader, type GoCardlessEvent } from "../support/webhook-signer";
@@ -27,7 +27,7 @@ let plans = 0;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  dana = await signUp("dana@example.com");
+  dana = await signedInUser("dana@example.com");
   await addActiveToken(dana);
 });
 

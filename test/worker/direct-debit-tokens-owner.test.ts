@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, tokenBodyFor } from "../support/billing-api";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, sendWebhook } from "../support/webhook-signer";
@@ -12,7 +12,7 @@ let joy: TestUser;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  joy = await signUp("joy-tokens@example.com");
+  joy = await signedInUser("joy-tokens@example.com");
 });
 
 describe("a revoked mandate", () => {
@@ -41,7 +41,7 @@ describe("a revoked mandate", () => {
 
 describe("GET /api/billing/direct-debit-tokens", () => {
   it("pages newest first with limit and an opaque cursor, like payment attempts", async () => {
-    const kit = await signUp("kit-tokens@example.com");
+    const kit = await signedInUser("kit-tokens@example.com");
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.unshift((await api("/api/billing/direct-debit-tokens", { user: kit, json: await tokenBodyFor(kit) })).body.token.id);
 

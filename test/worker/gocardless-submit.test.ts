@@ -4,7 +4,7 @@ import { createGoCardlessClient } from "../../src/billing/gocardless/gocardless-
 import { submitPendingAttempts } from "../../src/billing/gocardless/submit-pending-attempts";
 import { loadTokenKeyring } from "../../src/billing/token-cipher";
 import { createDb } from "../../src/db/create-db";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { createdPaymentBody, idempotentCreationConflictBody, mandateBody, mandateIsInactiveBody } from "../support/gocardless/api-fixtures";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -22,7 +22,7 @@ let plans = 0;
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("submit-plan", { amountMinor: 1500, currency: "GBP" });
-  hal = await signUp("hal-submit@example.com");
+  hal = await signedInUser("hal-submit@example.com");
   ({ mandateId } = await addActiveToken(hal));
   halCustomer = (await env.DB.prepare("select customerId from provider_customers where userId = ?").bind(hal.id).first<{ customerId: string }>())!.customerId;
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gocardlessAdapter } from "../../src/billing/webhooks/gocardless-adapter";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -16,7 +16,7 @@ let plans = 0;
 
 beforeAll(async () => {
   await migrateToLatest(env.DB);
-  gil = await signUp("gil-events@example.com");
+  gil = await signedInUser("gil-events@example.com");
   await addActiveToken(gil);
 });
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, callAppConcurrently, gocardlessCustomerFor, tokenBody, tokenBodyFor } from "../support/billing-api";
 import { addFakeMandate, fakeGoCardlessRequests, installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -19,8 +19,8 @@ let ben: TestUser;
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   installFakeGoCardless();
-  ann = await signUp("ann-mandates@example.com");
-  ben = await signUp("ben-mandates@example.com");
+  ann = await signedInUser("ann-mandates@example.com");
+  ben = await signedInUser("ben-mandates@example.com");
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -75,7 +75,7 @@ describe("a mandate id someone else holds", () => {
   );
 
   it("a user without a GoCardless customer is told to create one (409 PROVIDER_CUSTOMER_REQUIRED); nothing is asked or stored", async () => {
-    const cy = await signUp("cy-mandates@example.com");
+    const cy = await signedInUser("cy-mandates@example.com");
     const before = await billingSnapshot();
     const requests = recordRequests();
     const refused = await api(TOKENS, { user: cy, json: tokenBody({ token: addFakeMandate("CU0000SOMEONE") }) });
@@ -103,7 +103,7 @@ describe("a mandate id someone else holds", () => {
 
 describe("POST /api/billing/provider-customers", () => {
   it("creates the user's GoCardless customer once (exact request), records it, and answers the same customer again without a second call", async () => {
-    const dee = await signUp("dee-mandates@example.com");
+    const dee = await signedInUser("dee-mandates@example.com");
     const requests = recordRequests();
     const created = await api(CUSTOMERS, { user: dee, json: { provider: "gocardless", givenName: "Dee", familyName: "O'Neill" } });
 
@@ -128,7 +128,7 @@ describe("POST /api/billing/provider-customers", () => {
   });
 
   it("two calls at once make one customer at GoCardless (one Idempotency-Key) and one row", async () => {
-    const eve = await signUp("eve-mandates@example.com");
+    const eve = await signedInUser("eve-mandates@example.com");
     const call = () => api(CUSTOMERS, { user: eve, json: { provider: "gocardless", givenName: "Eve", familyName: "Park" }, concurrent: true });
     const answers = await Promise.all([call(), call(), call()]);
     const ids = new Set(answers.map((answer) => answer.body.customer.customerId));
@@ -145,7 +145,7 @@ describe("POST /api/billing/provider-customers", () => {
     ["a control character", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "A\u0000", familyName: "B" }],
     ["an unknown field", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "A", familyName: "B", customerId: "CU1" }],
   ])("%s → %i %s; nothing sent or stored", async (_name, status, code, as, json) => {
-    const fay = await signUp(`fay-${crypto.randomUUID().slice(0, 8)}@example.com`);
+    const fay = await signedInUser(`fay-${crypto.randomUUID().slice(0, 8)}@example.com`);
     const requests = recordRequests();
     const answer = await api(CUSTOMERS, { user: as ? fay : undefined, json });
     expect([answer.status, answer.body.error.code]).toEqual([status, code]);

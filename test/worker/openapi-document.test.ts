@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import document from "../../public/api/billing/openapi.json";
 import { app } from "../../src/app";
 import { ERROR_CODES } from "../../src/http/error-codes";
-import { freshClientIp, ORIGIN, signUp, type TestUser } from "../support/auth-session";
+import { freshClientIp, ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { expectDocumentedSuccess } from "../support/documented-answer";
@@ -77,7 +77,7 @@ describe("what the routes answer is documented", () => {
   let user: TestUser;
   beforeAll(async () => {
     await migrateToLatest(env.DB);
-    user = await signUp("openapi-probe@example.com");
+    user = await signedInUser("openapi-probe@example.com");
   });
 
   // Bad requests every route can get: no session, a foreign origin, a body

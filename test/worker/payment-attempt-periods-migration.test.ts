@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { createDb } from "../../src/db/create-db";
-import { signUp } from "../support/auth-session";
+import { signedInUser } from "../support/auth-session";
 import { attemptRow, planRow, subscriptionRow } from "../support/billing-seed";
 import { d1Reader, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";
 import { runMigrations } from "../support/run-migrations";
@@ -27,7 +27,7 @@ describe("the payment attempt periods migration", () => {
 
   beforeAll(async () => {
     expect((await runMigrations(env.DB, { verb: "to", target: BEFORE }, { migrations })).error).toBeUndefined();
-    userId = (await signUp("periods-migration@example.com")).id;
+    userId = (await signedInUser("periods-migration@example.com")).id;
     beforeSchema = await schemaSnapshot(d1Reader(env.DB));
     await db.insertInto("subscription_plans").values(plan).execute();
     await db.insertInto("user_subscriptions").values({ ...sub, userId }).execute();

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { signUp } from "../support/auth-session";
+import { signedInUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { createdPaymentBody } from "../support/gocardless/api-fixtures";
 import { migrateToLatest } from "../support/migrate-to-latest";
@@ -19,7 +19,7 @@ let mandateId: string;
 beforeAll(async () => {
   await migrateToLatest(env.DB);
   await seedPlan("cron-plan", { amountMinor: 900, currency: "GBP" });
-  const ivy = await signUp("ivy-cron@example.com");
+  const ivy = await signedInUser("ivy-cron@example.com");
   ({ mandateId } = await addActiveToken(ivy));
   attemptId = (await startPayment(ivy, await subscribe(ivy, "cron-plan"))).id;
 });
