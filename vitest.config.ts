@@ -2,6 +2,33 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { hermeticWranglerConfig } from "./test/support/hermetic-wrangler-config.ts";
 
+const testWranglerConfig = hermeticWranglerConfig("wrangler.toml", "node_modules/.cache/test-wrangler");
+
+// Worker, Better Auth and migrations inside workerd, on a real local D1 (a plugin per project: it keeps per-project state).
+const workerPool = () =>
+  cloudflareTest({
+    // wrangler.toml's copy in a directory with no .dev.vars: the bindings below are the only secrets.
+    wrangler: { configPath: testWranglerConfig },
+    miniflare: {
+      // An empty D1 the migration analyser copies schemas into (test/support/run-migrations.ts).
+      d1Databases: ["MIGRATION_SCRATCH"],
+      bindings: {
+        BETTER_AUTH_SECRET: "test-secret-that-is-at-least-32-characters-long",
+        // Billing test secrets (never used outside tests): two token keys so rotation is exercised.
+        TOKEN_ENCRYPTION_KEYS:
+          "k2:OCkZxhsZYBOH+j4UQmiIQuZue0icYgS5WZZfJ5u2E/o=,k1:u2z+GJPCgygIE1LAYQDO9Dq/++O4Uk8sC0Fi9yCLWwQ=",
+        TOKEN_FINGERPRINT_KEY: "d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
+        WEBHOOK_SECRET_GOCARDLESS: "whsec_test_gocardless_0123456789abcdef",
+        // Only the fake GoCardless (test/support/gocardless/fake-gocardless.ts) ever sees it.
+        GOCARDLESS_ACCESS_TOKEN: "sandbox_test_token",
+        BILLING_OPERATOR_EMAILS: "operator@example.com",
+      },
+    },
+  });
+
+/** Worker test files that need an isolate nothing ran in before them. */
+const FRESH_ISOLATE_FILES = ["test/worker/session-under-load.test.ts"];
+
 export default defineConfig({
   test: {
     // Much of the CLI files' time is spent waiting on workerd and child
@@ -10,32 +37,12 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       {
-        // Worker, Better Auth and migrations inside workerd, on a real local D1.
-        plugins: [
-          cloudflareTest({
-            // wrangler.toml's copy in a directory with no .dev.vars: the bindings below are the only secrets.
-            wrangler: { configPath: hermeticWranglerConfig("wrangler.toml", "node_modules/.cache/test-wrangler") },
-            miniflare: {
-              // An empty D1 the migration analyser copies schemas into (test/support/run-migrations.ts).
-              d1Databases: ["MIGRATION_SCRATCH"],
-              bindings: {
-                BETTER_AUTH_SECRET: "test-secret-that-is-at-least-32-characters-long",
-                // Billing test secrets (never used outside tests): two token keys so rotation is exercised.
-                TOKEN_ENCRYPTION_KEYS:
-                  "k2:OCkZxhsZYBOH+j4UQmiIQuZue0icYgS5WZZfJ5u2E/o=,k1:u2z+GJPCgygIE1LAYQDO9Dq/++O4Uk8sC0Fi9yCLWwQ=",
-                TOKEN_FINGERPRINT_KEY: "d+riBOOw1/5WvP2hKUZ0nsJvwRclScFn7aoog8Rz8ek=",
-                WEBHOOK_SECRET_GOCARDLESS: "whsec_test_gocardless_0123456789abcdef",
-                // Only the fake GoCardless (test/support/gocardless/fake-gocardless.ts) ever sees it.
-                GOCARDLESS_ACCESS_TOKEN: "sandbox_test_token",
-                BILLING_OPERATOR_EMAILS: "operator@example.com",
-              },
-            },
-          }),
-        ],
+        plugins: [workerPool()],
         // Better Auth's scrypt costs about a second per sign-up on an idle core; a loaded machine needs room.
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
+          exclude: FRESH_ISOLATE_FILES,
           // One workerd per vitest worker, running its files one after another,
           // instead of a workerd per file (~1.3 s start-up each). The plugin
           // (1.5.0, vitest 4+) has no per-file storage isolation, so the setup
@@ -46,6 +53,11 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
+      },
+      {
+        plugins: [workerPool()],
+        // Files about what a new isolate does (Better Auth's first use): a workerd of their own.
+        test: { name: "worker-fresh-isolate", include: FRESH_ISOLATE_FILES, testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.
