@@ -62,50 +62,23 @@ function d1ScratchEngine(scratch: D1Database): MirrorEngine {
     async inline() {
       return undefined;
     },
-    async load(schema) {
+    async reset() {
       const { results } = await scratch
-        .prepare(
-          `select m.type as type, m.name as name,
-             (select json_group_array(f."table") from pragma_foreign_key_list(m.name) f where m.type = 'table') as parents
-           from sqlite_master m
-           where m.type in ('table', 'view') and m.name not like 'sqlite\\_%' escape '\\' and m.name not like '\\_cf\\_%' escape '\\'`,
-        )
-        .all<{ type: string; name: string; parents: string }>();
-      // One batch (one round trip: a run reloads the copy often): the drops,
-      // children before parents (D1 resolves a child's parent when dropping
-      // the child, even with no rows), then the schema. A cycle of foreign
-      // keys fails it; then drop what can be dropped until nothing is left.
-      let left = results.map((object) => ({ ...object, parents: (JSON.parse(object.parents) as string[]).map((name) => name.toLowerCase()) }));
-      const drops: string[] = [];
+        .prepare(`select type, name from sqlite_master where type in ('table', 'view') and name not like 'sqlite\\_%' escape '\\' and name not like '\\_cf\\_%' escape '\\'`)
+        .all<{ type: string; name: string }>();
+      // The copy holds no rows, but D1 still resolves a child's parent when
+      // dropping the child: retry what failed until nothing is left.
+      let left = results;
       while (left.length > 0) {
-        const referenced = new Set(left.flatMap((object) => object.parents.filter((parent) => parent !== object.name.toLowerCase())));
-        const leaves = left.filter((object) => !referenced.has(object.name.toLowerCase()));
-        const next = leaves.length > 0 ? leaves : left;
-        drops.push(...next.map((object) => `drop ${object.type} if exists ${quoteIdentifier(object.name)}`));
-        left = left.filter((object) => !next.includes(object));
-      }
-      const batch = [...drops, ...schema].map((sql) => scratch.prepare(sql));
-      if (batch.length === 0) return;
-      try {
-        await scratch.batch(batch);
-      } catch {
-        await dropOneByOne(scratch, results);
-        for (const sql of schema) await scratch.prepare(sql).run();
+        const failed: typeof left = [];
+        for (const object of left) {
+          await scratch.prepare(`drop ${object.type} if exists ${quoteIdentifier(object.name)}`).run().catch(() => failed.push(object));
+        }
+        if (failed.length === left.length) throw new Error(`cannot empty the scratch database: ${failed.map((object) => object.name).join(", ")}`);
+        left = failed;
       }
     },
   };
-}
-
-async function dropOneByOne(scratch: D1Database, objects: readonly { type: string; name: string }[]): Promise<void> {
-  let left = objects;
-  while (left.length > 0) {
-    const failed: (typeof left)[number][] = [];
-    for (const object of left) {
-      await scratch.prepare(`drop ${object.type} if exists ${quoteIdentifier(object.name)}`).run().catch(() => failed.push(object));
-    }
-    if (failed.length === left.length) throw new Error(`cannot empty the scratch database: ${failed.map((object) => object.name).join(", ")}`);
-    left = failed;
-  }
 }
 
 function messageOf(error: unknown): string {

@@ -61,8 +61,8 @@ export interface MirrorEngine {
   readonly inlines: boolean;
   /** The statement with its parameters inlined by SQLite (`undefined` if this engine cannot). */
   inline(sql: string, parameters: readonly unknown[]): Promise<string | undefined>;
-  /** Replaces the copy with a new one holding `schema` (`sqlite_master.sql` texts, in order). */
-  load(schema: readonly string[]): Promise<void>;
+  /** Drops everything from the copy. */
+  reset(): Promise<void>;
 }
 
 /** One run's view of the copy: classify queries, replay writes, report what each did. */
@@ -100,7 +100,8 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
   let current: MirrorTable[] | undefined;
   const sync = async () => {
     if (shared.owner === owner && shared.applied === applied.length) return;
-    await engine.load(schema);
+    await engine.reset();
+    for (const sql of schema) await engine.run(sql, []);
     for (const statement of applied) await engine.run(statement.sql, statement.parameters).catch(() => {});
     shared.owner = owner;
     shared.applied = applied.length;
