@@ -11,7 +11,7 @@ export const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta
 
 const BIN = path.join(REPO_ROOT, "node_modules", ".bin");
 /** tsx's loader by absolute URL: `--import tsx` would resolve from the child's cwd, which may be a temp dir. */
-const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+export const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 export interface ScriptRun {
   code: number;
