@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { UsageError, type TargetOptions } from "./cli-flags";
+import { fewerRoundTrips } from "./fewer-round-trips";
 import { retryWhenBusy } from "./retry-when-busy";
 
 const BINDING = "DB";
@@ -56,7 +57,7 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
     }
     try {
       // Local: another process (a second run, wrangler dev) may hold the file; wait for it.
-      return await callback(target.remote ? proxy.env.DB : retryWhenBusy(proxy.env.DB));
+      return await callback(target.remote ? proxy.env.DB : retryWhenBusy(fewerRoundTrips(proxy.env.DB)));
     } finally {
       await proxy.dispose();
     }
@@ -127,7 +128,7 @@ async function sharedLocalD1(wrangler: Wrangler, target: TargetOptions, proxies:
     // A proxy that failed to start is not kept: the next call tries again.
     opened.catch(() => proxies.get(key) === opened && proxies.delete(key));
   }
-  return ((await opened).proxy.env as { DB: D1Database }).DB;
+  return retryWhenBusy(fewerRoundTrips(((await opened).proxy.env as { DB: D1Database }).DB));
 }
 
 /** Like `wrangler dev [--persist-to <dir>]`: D1 under <dir>/v3, <dir> defaulting to .wrangler/state next to the config (not the cwd). */

@@ -10,7 +10,7 @@ import { readSqlMigrations } from "../../scripts/lib/read-sql-migrations";
 import { USAGE } from "../../scripts/lib/parse-migrate-args";
 import { sqlFileMigration } from "../../src/db/migration/sql-file-migration";
 import { withLocalD1 } from "./local-d1-file";
-import { REPO_ROOT, runInProcess } from "./run-script";
+import { REPO_ROOT, runInProcess, shareLocalD1PerFile } from "./run-script";
 
 // A team's Worker as it was built before this runner: Better Auth's tables and
 // two app tables, created from SQL files by wrangler's own `d1 migrations
@@ -54,6 +54,9 @@ function ledger(persistTo: string): string[] {
     return exists ? db.prepare(`select name from kysely_migration order by name`).all().map((row) => String(row.name)) : [];
   });
 }
+
+// Each test's commands (and the checksum replay) reuse one workerd per database.
+shareLocalD1PerFile();
 
 /** `pnpm kysely:migrate <args>` against a copy of the brownfield database, in this process. */
 async function migrate(persistTo: string, args: string[], withRegistry = registry) {

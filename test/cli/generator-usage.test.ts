@@ -25,4 +25,12 @@ describe("generator scripts on bad usage", () => {
     expect(stderr).toBe("error: unknown argument '--verfy'\n\nusage: pnpm codegen [--verify]\n");
     expect(hasStackTrace(stderr)).toBe(false);
   });
+
+  it("pnpm migrations:sql --check, as a process: exit 2, the message and usage on stderr, no stack trace", async () => {
+    const { code, stdout, stderr } = await runScript("scripts/write-sql-scripts.ts", ["--check"]);
+
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toBe(`error: unexpected argument '--check'\n\n${SQL_USAGE}\n`);
+    expect(hasStackTrace(stderr)).toBe(false);
+  });
 });

@@ -6,7 +6,7 @@ import { migrations } from "../../migrations/index";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { USAGE } from "../../scripts/lib/parse-migrate-args";
 import { readState, tableNames, withLocalD1 } from "./local-d1-file";
-import { hasStackTrace, REPO_ROOT, runInProcess, runScript } from "./run-script";
+import { hasStackTrace, REPO_ROOT, runInProcess, runScript, shareLocalD1PerFile } from "./run-script";
 
 // `pnpm kysely:migrate …` against a temp `--persist-to` directory, its effects
 // read back from the SQLite file wrangler keeps the local D1 in. The command
@@ -25,6 +25,8 @@ const REFUSAL = /refusing to revert the auth schema: "user" holds 1 row\(s\)/;
 function migrate(persistTo: string, ...args: string[]) {
   return runInProcess(kyselyMigrate, [...args, "--persist-to", persistTo], USAGE);
 }
+// A test that runs several commands on its database starts one workerd for them.
+shareLocalD1PerFile();
 
 // Setup states are migrated once per file and copied into each test's own
 // directory (a local D1 is a directory of SQLite files): every test still
@@ -241,7 +243,7 @@ describe("kysely:migrate make", () => {
     const realRegistry = await readFile(path.join(REPO_ROOT, "migrations", "index.ts"), "utf8");
     const startedAt = new Date();
 
-    const { code, stdout } = await runScript(SCRIPT, ["make", "add_invoices"], { cwd: project });
+    const { code, stdout } = await runInProcess(kyselyMigrate, ["make", "add_invoices"], USAGE, { cwd: project });
 
     expect(code).toBe(0);
     const created = (await readdir(path.join(project, "migrations"))).filter((file) => !realMigrations.includes(file));
@@ -315,8 +317,17 @@ describe.concurrent("pnpm kysely:migrate as a process: exit codes and streams", 
     expect(stderr).toBe(`error: unknown command 'frobnicate'\n\n${USAGE}\n`);
   });
 
-  it("--remote with the committed placeholder database_id exits 1 with one line: run wrangler d1 create", async () => {
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["latest", "--remote"]);
+  it("a failure exits 1 with one line on stderr, nothing on stdout, no stack trace", async () => {
+    const { code, stdout, stderr } = await runScript(SCRIPT, ["lint", "20991231000000_nope"]);
+
+    expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+    expect(stderr).toBe("error: no migration named '20991231000000_nope' in migrations/index.ts; 'pnpm kysely:migrate list' shows them\n");
+  });
+});
+
+describe("kysely:migrate --remote", () => {
+  it("with the committed placeholder database_id exits 1 with one line: run wrangler d1 create", async () => {
+    const { code, stdout, stderr } = await runInProcess(kyselyMigrate, ["latest", "--remote"], USAGE);
 
     expect(code).toBe(1);
     expect(stdout).toBe("");

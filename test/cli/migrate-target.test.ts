@@ -4,12 +4,15 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { readState } from "./local-d1-file";
-import { hasStackTrace, REPO_ROOT, runScript } from "./run-script";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { USAGE } from "../../scripts/lib/parse-migrate-args";
+import { hasStackTrace, REPO_ROOT, runInProcess } from "./run-script";
 
 // Which database `kysely:migrate` opens for `--config` and `--env`: the one
-// wrangler itself would use with the same flags, or none at all.
+// wrangler itself would use with the same flags, or none at all. The command
+// runs in this process, from another working directory (paths resolve as in
+// a process started there); kysely-migrate.test.ts runs it as a process.
 
-const SCRIPT = "scripts/kysely-migrate.ts";
 const NAMES = Object.keys(migrations).sort();
 
 describe("kysely:migrate --config and --env", () => {
@@ -35,8 +38,11 @@ describe("kysely:migrate --config and --env", () => {
     await rm(work, { recursive: true, force: true });
   });
 
+  /** `pnpm kysely:migrate <args>` started in `cwd`. */
+  const migrate = (...args: string[]) => runInProcess(kyselyMigrate, args, USAGE, { cwd });
+
   it("--config elsewhere keeps local state next to that config, where wrangler dev and d1 execute look", async () => {
-    const { code, stderr } = await runScript(SCRIPT, ["latest", "--config", "../project/wrangler.toml"], { cwd });
+    const { code, stderr } = await migrate("latest", "--config", "../project/wrangler.toml");
 
     expect(code, stderr).toBe(0);
     expect(readState(path.join(configDir, ".wrangler", "state")).ledger.map((row) => row.name)).toEqual(NAMES);
@@ -44,7 +50,7 @@ describe("kysely:migrate --config and --env", () => {
   });
 
   it.each([[[]], [["--remote"]]])("--env naming no environment of the config %j exits 2 before opening any database", async (flags) => {
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["latest", "--env", "stagign", ...flags, "--config", "../project/wrangler.toml"], { cwd });
+    const { code, stdout, stderr } = await migrate("latest", "--env", "stagign", ...flags, "--config", "../project/wrangler.toml");
 
     expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
     expect(stderr.split("\n")[0]).toBe("error: ../project/wrangler.toml has no [env.stagign]; check --env");
@@ -53,14 +59,14 @@ describe("kysely:migrate --config and --env", () => {
   });
 
   it("--env naming an environment of the config opens its database", async () => {
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["list", "--env", "staging", "--config", "../staging.toml", "--persist-to", "staged"], { cwd });
+    const { code, stdout, stderr } = await migrate("list", "--env", "staging", "--config", "../staging.toml", "--persist-to", "staged");
 
     expect(code, stderr).toBe(0);
     expect(stdout.trimEnd().split("\n").slice(1).map((row) => row.split(/\s+/))).toEqual(NAMES.map((name) => [name, "pending"]));
   });
 
   it("a config without the DB binding exits 1 with one line saying so", async () => {
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["list", "--config", "../no-d1.toml", "--persist-to", "state"], { cwd });
+    const { code, stdout, stderr } = await migrate("list", "--config", "../no-d1.toml", "--persist-to", "state");
 
     expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
     expect(stderr.trimEnd().split("\n")).toEqual(["error: ../no-d1.toml has no D1 binding named DB ([[d1_databases]] binding = \"DB\")"]);

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inFlightRunFile } from "../../scripts/lib/in-flight-run";
-import { REPO_ROOT, runScript } from "./run-script";
+import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { USAGE } from "../../scripts/lib/parse-migrate-args";
+import { REPO_ROOT, runInProcess, TSX_LOADER } from "./run-script";
 
 // The CLI's workerd is its child: a catchable signal must end it too, and
 // after an uncatchable one the next call reports the run from the ledger.
@@ -34,7 +36,8 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, wha
 }
 
 function startLatest(persistTo: string) {
-  const child = spawn(path.join(BIN, "tsx"), [path.join(REPO_ROOT, SCRIPT), "latest", "--persist-to", persistTo], {
+  // The CLI's own Node process is the child (no tsx wrapper process in between).
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, SCRIPT), "latest", "--persist-to", persistTo], {
     cwd: REPO_ROOT,
     env: { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ""}`, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,7 +67,7 @@ describe("kysely:migrate and its workerd", { timeout: 90_000 }, () => {
     const cli = startLatest(dir);
     const workerd = await until(() => groupMembers(cli.pgid).find((line) => line.includes("workerd")), "workerd to start");
 
-    // To the CLI's own Node process (tsx runs it as a grandchild), the parent of workerd.
+    // To the CLI's own Node process, the parent of workerd.
     process.kill(Number(workerd.trim().split(/\s+/)[1]), "SIGTERM");
     const code = await cli.closed;
 
@@ -88,7 +91,8 @@ describe("kysely:migrate and its workerd", { timeout: 90_000 }, () => {
     process.kill(run.pid, "SIGKILL"); // the CLI's own Node process; its workerd is orphaned
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     process.kill(-cli.pgid, "SIGKILL");
-    const { code, stdout, stderr } = await runScript(SCRIPT, ["list", "--persist-to", dir]);
+    // The next call, in this process: what it reads is the ledger and the run record the killed process left.
+    const { code, stdout, stderr } = await runInProcess(kyselyMigrate, ["list", "--persist-to", dir], USAGE);
 
     expect(code).toBe(0);
     const noted = stderr.trim().split("\n");

@@ -11,11 +11,13 @@ import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { writeSqlScripts } from "../../scripts/commands/write-sql-scripts";
 import { captureMigrationSql } from "../../scripts/lib/capture-migration-sql";
 import { sqlFileMigration } from "../../src/db/migration/sql-file-migration";
-import { runInProcess, runScript } from "./run-script";
+import { runInProcess } from "./run-script";
 
 // `pnpm migrations:sql` writes every migration's forward and rollback script.
 // Applied by plain SQLite (node:sqlite, foreign keys on like D1), they must
 // build the very schema the runner builds on local D1, and tear it down again.
+// The command runs in this process, so every test shares one capture of the
+// history (generator-usage.test.ts runs the script as a process).
 
 const NAMES = Object.keys(migrations).sort();
 
@@ -59,7 +61,7 @@ describe("pnpm migrations:sql", () => {
   });
 
   it("writes an up and a down script per registered migration, each marked as generated", async () => {
-    const { code, stdout } = await runScript("scripts/write-sql-scripts.ts", ["--out", outDir]);
+    const { code, stdout } = await runInProcess(writeSqlScripts, ["--out", outDir]);
 
     expect(code).toBe(0);
     expect(stdout).toBe(`wrote ${NAMES.length * 2} files to ${outDir}\n`);

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CliIo } from "../../scripts/lib/cli-io";
 import { afterAll, beforeAll } from "vitest";
 import { failureReport } from "../../scripts/lib/exit-with-error";
@@ -10,6 +10,8 @@ import { closeSharedLocalD1Proxies, shareLocalD1Proxies } from "../../scripts/li
 export const REPO_ROOT = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
 const BIN = path.join(REPO_ROOT, "node_modules", ".bin");
+/** tsx's loader by absolute URL: `--import tsx` would resolve from the child's cwd, which may be a temp dir. */
+export const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 export interface ScriptRun {
   code: number;
@@ -19,7 +21,8 @@ export interface ScriptRun {
 
 /**
  * Runs a TypeScript script of the repository the way `pnpm <script>` does:
- * through the project's tsx, with the project's Node 22 first on PATH.
+ * through the project's tsx, on this process's Node (the project's Node 22),
+ * with the project's binaries first on PATH.
  * Never throws on a non-zero exit; the test inspects it.
  *
  * @example
@@ -34,7 +37,8 @@ export async function runScript(script: string, args: string[], options: { cwd?:
   // DEBUG makes the CLI print stack traces on purpose; the tests check there are none.
   delete env.DEBUG;
   // No stdin: a CLI that waits for an answer gets EOF instead of hanging the test.
-  const child = spawn(path.join(BIN, "tsx"), [path.join(REPO_ROOT, script), ...args], {
+  // `node --import tsx` is what the tsx binary starts as its child: one Node process instead of two.
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, script), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -69,22 +73,31 @@ export function hasStackTrace(output: string): boolean {
  * @example
  * ```ts
  * const { code, stdout } = await runInProcess(kyselyMigrate, ["list", "--persist-to", dir], USAGE)
+ * const made = await runInProcess(kyselyMigrate, ["make", "add_invoices"], USAGE, { cwd: project })
  * ```
  */
 export async function runInProcess(
   command: (argv: readonly string[], io: CliIo) => Promise<number>,
   argv: string[],
   usage?: string,
+  options: { cwd?: string } = {},
 ): Promise<ScriptRun> {
   const out: string[] = [];
   const err: string[] = [];
   let code: number;
+  // A relative --config or --persist-to, and `make`, resolve against the working
+  // directory, as in a process started there. Safe here: a vitest fork runs one
+  // file at a time, and that file's tests one after another.
+  const previousCwd = process.cwd();
+  if (options.cwd) process.chdir(options.cwd);
   try {
     code = await command(argv, { out: (line) => out.push(line), err: (line) => err.push(line) });
   } catch (error) {
     const failure = failureReport(error, usage);
     err.push(failure.lines.join("\n"));
     code = failure.code;
+  } finally {
+    process.chdir(previousCwd);
   }
   const text = (lines: string[]) => lines.map((line) => `${line}\n`).join("");
   return { code, stdout: text(out), stderr: text(err) };
