@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -41,17 +41,24 @@ export const AUTH_ONLY_ENTRY = "scripts/bundle/auth-only-worker.ts";
  * ```
  */
 export async function measureBundles(projectDir = process.cwd(), options: { inject?: string } = {}): Promise<Bundles> {
+  if (options.inject !== undefined && !(await isFile(path.resolve(projectDir, options.inject)))) {
+    throw new Error(`--inject ${options.inject}: no such file; name a .ts or .js module, relative to ${projectDir}`);
+  }
   const outDir = await mkdtemp(path.join(os.tmpdir(), "bundle-check-"));
   try {
     const fullEntry = options.inject === undefined ? undefined : await injectingEntry(projectDir, path.resolve(projectDir, options.inject), outDir);
     const [full, authOnly] = await Promise.all([
-      build(projectDir, fullEntry, path.join(outDir, "full")),
+      build(projectDir, fullEntry, path.join(outDir, "full"), options.inject === undefined ? undefined : `the Worker with ${options.inject}`),
       build(projectDir, AUTH_ONLY_ENTRY, path.join(outDir, "auth-only")),
     ]);
     return { full, authOnly };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return stat(file).then((found) => found.isFile(), () => false);
 }
 
 /** An entry that is the Worker plus every export of `module`, kept alive by re-exporting it. */
@@ -66,12 +73,20 @@ async function injectingEntry(projectDir: string, module: string, outDir: string
   return entry;
 }
 
-async function build(projectDir: string, entry: string | undefined, outDir: string): Promise<BundleSize> {
+async function build(projectDir: string, entry: string | undefined, outDir: string, label = entry ?? "the Worker"): Promise<BundleSize> {
   // wrangler's own JS on this Node (its bin shim is a shell script).
   const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
   const metafile = path.join(outDir, "bundle-meta.json");
   const args = ["--no-warnings", wranglerCli, "deploy", ...(entry ? [entry] : []), "--config", path.join(projectDir, "wrangler.toml"), "--dry-run", "--minify", "--outdir", outDir, "--metafile", metafile];
-  await promisify(execFile)(process.execPath, args, { cwd: projectDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  try {
+    await promisify(execFile)(process.execPath, args, { cwd: projectDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  } catch (error) {
+    // wrangler's own words (its ✘ [ERROR] lines and what follows them), not the whole command line and log.
+    // wrangler colours its output even into a pipe.
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "").replace(/\u001b\[[0-9;]*m/g, "");
+    const reason = stderr.slice(Math.max(0, stderr.indexOf("[ERROR]"))).split("\n").filter((line) => line.trim() !== "" && !line.includes("Logs were written")).slice(0, 6).join(" ").replace(/\s+/g, " ");
+    throw new Error(`wrangler could not build ${label}: ${reason || (error as Error).message}`, { cause: error });
+  }
   const file = (await readdir(outDir)).find((name) => name.endsWith(".js"));
   const meta = JSON.parse(await readFile(metafile, "utf8")) as { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> };
   if (!file) throw new Error(`wrangler wrote no .js bundle into ${outDir}`);
