@@ -83,8 +83,17 @@ describe("D1 calls per signed-in request", () => {
     const response = await call("/api/billing/subscriptions", { cookies });
 
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { subscriptions: unknown[] }).subscriptions).toHaveLength(5);
+    const { subscriptions } = (await response.json()) as { subscriptions: { id: string }[] };
+    expect(subscriptions).toHaveLength(5);
     expect(calls.map((one) => one.sql)).toEqual([expect.stringMatching(/from "user_subscriptions"/)]);
+
+    // And so is reading each of them.
+    for (const { id } of subscriptions) {
+      calls.length = 0;
+      const one = await call(`/api/billing/subscriptions/${id}`, { cookies });
+      expect(one.status).toBe(200);
+      expect(calls.map((call) => call.sql)).toEqual([expect.stringMatching(/from "user_subscriptions"/)]);
+    }
   });
 
   it("a listed subscription whose period is over is still settled before it is shown", async () => {
@@ -96,6 +105,8 @@ describe("D1 calls per signed-in request", () => {
     expect(response.status).toBe(200);
     const { subscriptions } = (await response.json()) as { subscriptions: { id: string; status: string }[] };
     expect(subscriptions.find((one) => one.id === ended.id)?.status).toBe("past_due");
+    const one = await call(`/api/billing/subscriptions/${ended.id}`, { cookies });
+    expect(((await one.json()) as { subscription: { status: string } }).subscription.status).toBe("past_due");
   });
 
   it("without the cache cookie the session is read from D1 and the refreshed cache cookie comes back", async () => {
