@@ -123,7 +123,9 @@ async function printLoad(worker: LocalWorker, users: LoadUser[]): Promise<void> 
   ] as const) {
     const result = await throughput(worker, target, users);
     results.push([label, result]);
-    console.log(`  ${label.padEnd(40)} ${result.perSecond.toFixed(1).padStart(7)} req/s  p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  errors ${result.errors}`);
+    console.log(
+      `  ${label.padEnd(40)} ${result.perSecond.toFixed(1).padStart(7)} req/s  p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  errors ${result.errors}  D1 statements/request ${result.statements.toFixed(1)}`,
+    );
   }
   const worker1 = results[0]![1].perSecond;
   const worker2 = results[2]![1].perSecond;
@@ -136,11 +138,14 @@ interface Throughput {
   p50: number;
   p99: number;
   errors: number;
+  /** Mean D1 statements per answered request (the bench Worker's `x-bench-d1-statements`). */
+  statements: number;
 }
 
 async function throughput(worker: LocalWorker, target: string, users: LoadUser[]): Promise<Throughput> {
   const latencies: number[] = [];
   let errors = 0;
+  let statements = 0;
   const started = performance.now();
   const deadline = started + LOAD_SECONDS * 1000;
   await Promise.all(
@@ -154,15 +159,17 @@ async function throughput(worker: LocalWorker, target: string, users: LoadUser[]
         for (const setCookie of response.headers.getSetCookie()) {
           jar.set(...splitCookie(setCookie.split(";")[0]!));
         }
-        if (response.status === 200) latencies.push(performance.now() - t);
-        else errors++;
+        if (response.status === 200) {
+          latencies.push(performance.now() - t);
+          statements += Number(response.headers.get("x-bench-d1-statements"));
+        } else errors++;
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((x, y) => x - y);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
+  return { perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors, statements: statements / latencies.length };
 }
 
 /** `name=value` → [name, value] (the value may hold "="). */

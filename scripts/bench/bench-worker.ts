@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { and, asc, desc, eq, getTableColumns, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Kysely } from "kysely";
@@ -5,6 +6,7 @@ import { app } from "../../src/app";
 import { getAuth } from "../../src/auth/create-auth";
 import { findAttemptByIdempotencyKey, listAttempts } from "../../src/billing/payment-attempts.repository";
 import { listActivePlans } from "../../src/billing/plans.repository";
+import { listTokens, MASKED_TOKEN_COLUMNS } from "../../src/billing/direct-debit-tokens.repository";
 import { findSubscription, listSubscriptions } from "../../src/billing/subscriptions.repository";
 import type { Env } from "../../src/env";
 import { createDb } from "../../src/db/create-db";
@@ -23,15 +25,54 @@ import * as schema from "../../src/db/schema";
  *   as Kysely (the repository function), as a raw D1 prepared statement of
  *   the same SQL, and as a Drizzle prepared statement, interleaved round by
  *   round; answers the medians and D1's rows read vs returned.
+ *
+ * Every answer but /bench/queries' carries `x-bench-d1-statements`: how many
+ * statements the request sent to D1 (Better Auth's and the route's).
  */
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname === "/bench/raw/subscriptions") return rawSubscriptions(request, env);
     if (url.pathname === "/bench/queries") return Response.json(await benchQueries(env, url.searchParams));
-    return app.fetch(request, env, ctx);
+    const counter = { statements: 0 };
+    const counted = countingEnv(env);
+    const response = await statementCount.run(counter, () =>
+      url.pathname === "/bench/raw/subscriptions" ? rawSubscriptions(request, counted) : app.fetch(request, counted, ctx),
+    );
+    const answer = new Response(response.body, response);
+    answer.headers.set("x-bench-d1-statements", String(counter.statements));
+    return answer;
   },
 };
+
+const statementCount = new AsyncLocalStorage<{ statements: number }>();
+const countingEnvs = new WeakMap<Env, Env>();
+
+/**
+ * `env` with a D1 binding that counts each statement prepared for the current
+ * request. One wrapper per isolate's env, so getAuth/getDb still build one
+ * Better Auth and one Kysely per isolate (they cache per object).
+ */
+function countingEnv(env: Env): Env {
+  let counted = countingEnvs.get(env);
+  if (!counted) {
+    const DB = new Proxy(env.DB, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (property === "prepare") {
+          return (query: string) => {
+            const counter = statementCount.getStore();
+            if (counter) counter.statements++;
+            return target.prepare(query);
+          };
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    counted = { ...env, DB };
+    countingEnvs.set(env, counted);
+  }
+  return counted;
+}
 
 const RAW_LIST_SUBSCRIPTIONS = `select "user_subscriptions".*, "subscription_plans"."code" as "planCode" from "user_subscriptions" inner join "subscription_plans" on "subscription_plans"."id" = "user_subscriptions"."planId" where "user_subscriptions"."userId" = ? order by "user_subscriptions"."createdAt" desc, "user_subscriptions"."id" desc`;
 
@@ -63,11 +104,14 @@ async function benchQueries(env: Env, params: URLSearchParams) {
   const s = schema.userSubscriptions;
   const p = schema.subscriptionPlans;
   const a = schema.paymentAttempts;
+  const t = schema.directDebitTokens;
+  const maskedToken = Object.fromEntries(MASKED_TOKEN_COLUMNS.map((column) => [column, t[column]]));
   const withPlan = { ...getTableColumns(s), planCode: p.code };
   const drizzleList = orm.select(withPlan).from(s).innerJoin(p, eq(p.id, s.planId)).where(eq(s.userId, sql.placeholder("userId"))).orderBy(desc(s.createdAt), desc(s.id)).prepare();
   const drizzleFind = orm.select(withPlan).from(s).innerJoin(p, eq(p.id, s.planId)).where(and(eq(s.userId, sql.placeholder("userId")), eq(s.id, sql.placeholder("id")))).prepare();
   const drizzlePlans = orm.select().from(p).where(eq(p.active, 1)).orderBy(asc(p.amountMinor), asc(p.code)).prepare();
   const drizzleAttempts = orm.select().from(a).where(eq(a.userId, sql.placeholder("userId"))).orderBy(desc(a.createdAt), desc(a.id)).limit(21).prepare();
+  const drizzleTokens = orm.select(maskedToken).from(t).where(eq(t.userId, sql.placeholder("userId"))).orderBy(desc(t.createdAt), desc(t.id)).limit(21).prepare();
   const drizzleByKey = orm.select().from(a).where(and(eq(a.userId, sql.placeholder("userId")), eq(a.idempotencyKey, sql.placeholder("key")))).prepare();
   const cases: QueryCase[] = [
     { name: "listSubscriptions", kysely: (k) => listSubscriptions(k, userId), drizzle: () => drizzleList.all({ userId }) },
@@ -77,6 +121,7 @@ async function benchQueries(env: Env, params: URLSearchParams) {
     { name: "  built per call", kysely: (k) => subscriptionsWithPlan(k).where("user_subscriptions.userId", "=", userId).where("user_subscriptions.id", "=", subscriptionId).executeTakeFirst(), drizzle: () => drizzleFind.get({ userId, id: subscriptionId }) },
     { name: "listActivePlans", kysely: (k) => listActivePlans(k), drizzle: () => drizzlePlans.all() },
     { name: "listAttempts (first page)", kysely: (k) => listAttempts(k, userId, { after: undefined, limit: 21 }), drizzle: () => drizzleAttempts.all({ userId }) },
+    { name: "listTokens (first page)", kysely: (k) => listTokens(k, userId, { after: undefined, limit: 21 }), drizzle: () => drizzleTokens.all({ userId }) },
     { name: "findAttemptByIdempotencyKey", kysely: (k) => findAttemptByIdempotencyKey(k, userId, key), drizzle: () => drizzleByKey.get({ userId, key }) },
   ];
   const report = [];

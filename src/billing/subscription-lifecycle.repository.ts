@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
 import type { LifecycleState } from "./lifecycle/decide";
-import { settle, type PaymentFacts } from "./lifecycle/due-time-event";
+import { mayHaveDueTimeEvent, settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
@@ -117,8 +117,10 @@ export async function settleSubscription(
   for (let tries = 0; tries < SETTLE_TRIES; tries++) {
     const row = await findSubscription(db, userId, id);
     if (!row) return undefined;
-    const plan = await findPlanFields(db, row.planId);
     const asRead = lifecycleStateOf(row);
+    // A plain read of a subscription with nothing possibly due: no plan or payment facts needed.
+    if (!event && !mayHaveDueTimeEvent(asRead, now)) return row;
+    const plan = await findPlanFields(db, row.planId);
     const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
     if (sameLifecycleState(asRead, state)) return row;
     const result = await guardedLifecycleWrite(db, row.id, asRead, state, now).executeTakeFirst();

@@ -3,8 +3,9 @@ import * as z from "zod";
 import { subscriptionView } from "../billing/api-views";
 import { subscriptionPlanFields } from "../db/row-schemas/subscription-plans";
 import { decide } from "../billing/lifecycle/decide";
+import { mayHaveDueTimeEvent } from "../billing/lifecycle/due-time-event";
 import { findPlanByCode } from "../billing/plans.repository";
-import { settleSubscription } from "../billing/subscription-lifecycle.repository";
+import { lifecycleStateOf, settleSubscription } from "../billing/subscription-lifecycle.repository";
 import { findSubscription, insertSubscription, listSubscriptions } from "../billing/subscriptions.repository";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
@@ -51,9 +52,10 @@ subscriptionRoutes.get("/", requireSession, async (c) => {
   const userId = c.get("user").id;
   const now = new Date();
   const rows = await listSubscriptions(db, userId);
-  // Ended subscriptions never change again; live ones catch up with the clock.
+  // Live ones catch up with the clock; one with no time event possibly due by now (every
+  // ended one, any whose period runs on) is shown as read: a read stays one D1 call.
   const settled = await Promise.all(
-    rows.map(async (row) => (row.endedAt === null ? ((await settleSubscription(db, userId, row.id, null, now)) ?? row) : row)),
+    rows.map(async (row) => (mayHaveDueTimeEvent(lifecycleStateOf(row), now) ? ((await settleSubscription(db, userId, row.id, null, now)) ?? row) : row)),
   );
   return c.json({ subscriptions: settled.map(subscriptionView) });
 });

@@ -46,6 +46,23 @@ export function dueTimeEvent(state: LifecycleState, facts: PaymentFacts, now: Da
 }
 
 /**
+ * Whether any payment facts could make a time event due for `state` at `now`.
+ * When not, settle changes nothing whatever the payments say, so a read can
+ * skip looking them (and the plan) up.
+ *
+ * @example
+ * ```ts
+ * mayHaveDueTimeEvent({ ...state, status: "active", currentPeriodEnd: tomorrow }, now) // false
+ * ```
+ */
+export function mayHaveDueTimeEvent(state: LifecycleState, now: Date): boolean {
+  // Facts only hold an event back (a payment in flight, a retry still to come)
+  // or bring one on (retries exhausted): with the facts that hold nothing back,
+  // no event means none for any facts.
+  return dueTimeEvent(state, { paymentInFlight: false, retriesExhausted: true, nextRetryAt: null }, now) !== null;
+}
+
+/**
  * Applies every due time event, then `event` (if any), in order: the state a
  * subscription is really in at `now`, and the effects to write. A subscription
  * moves through at most three time events (active → past_due → unpaid).

@@ -1,0 +1,75 @@
+import type { BundleSize } from "./measure-bundles";
+
+/**
+ * The rules `pnpm bundle:check` enforces, in one table: how much billing may
+ * add to the Worker without billing, and what may never be in it.
+ */
+export const BUNDLE_BUDGET = {
+  /**
+   * Billing may make the Worker at most this much bigger than the auth-only
+   * Worker, minified and gzip alike.
+   * TODO(issue 8): 0.05 is the target. Measured 2026-12-02, billing adds
+   * 62.5 KB minified (1.075×, gzip 1.077×), of which 0.4 KB libraries: the
+   * rest is billing's own code (routes, lifecycle, engine, webhooks,
+   * GoCardless) over ~70 files, so 5% (~41 KB) means a third less billing
+   * code, not a dependency fix (docs/performance.md, "The bundle").
+   */
+  maxGrowth: 0.08,
+  /**
+   * Library bytes billing may pull in that the auth-only Worker does not
+   * already hold (summed over packages). Billing's libraries are Better
+   * Auth's (Kysely, zod): a new dependency, or a zod import that is not the
+   * namespace form (+366 KB minified), fails this whatever the growth allows.
+   */
+  maxPackageBytes: 4 * 1024,
+  /**
+   * Source files that must never be in the Worker: the migration runner,
+   * migrations, CLI code, the Drizzle DDL schema, the OpenAPI generator (its
+   * document is a static asset, not Worker code).
+   */
+  forbiddenSources: [/^src\/db\/migration\//, /^migrations\//, /^scripts\//, /^src\/db\/schema\//, /^src\/openapi\//],
+} as const;
+
+/**
+ * Inputs by how many more minified bytes they put in the full Worker than in
+ * the auth-only one, largest first: `src/…` files and packages by name.
+ *
+ * @example
+ * ```ts
+ * additions(full, authOnly).slice(0, 3) // [["src/billing/webhooks/apply-billing-event.ts", 4208], …]
+ * ```
+ */
+export function additions(full: BundleSize, authOnly: BundleSize): [string, number][] {
+  return [...full.bytesByInput]
+    .map(([input, bytes]): [string, number] => [input, bytes - (authOnly.bytesByInput.get(input) ?? 0)])
+    .filter(([, added]) => added > 0)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/**
+ * Every rule of {@link BUNDLE_BUDGET} the two Workers break, one sentence
+ * each; empty when the bundle is within budget.
+ *
+ * @example
+ * ```ts
+ * bundleProblems(full, authOnly) // ["billing adds 7.5% to the minified Worker (limit 5.0%)"]
+ * ```
+ */
+export function bundleProblems(full: BundleSize, authOnly: BundleSize, budget: typeof BUNDLE_BUDGET = BUNDLE_BUDGET): string[] {
+  const problems: string[] = [];
+  for (const [label, key] of [["minified", "minifiedBytes"], ["gzip", "gzipBytes"]] as const) {
+    const ratio = full[key] / authOnly[key];
+    if (ratio > 1 + budget.maxGrowth) problems.push(`billing adds ${pct(ratio - 1)} to the ${label} Worker (limit ${pct(budget.maxGrowth)})`);
+  }
+  const packages = additions(full, authOnly).filter(([input]) => full.packages.has(input));
+  const packageBytes = packages.reduce((sum, [, bytes]) => sum + bytes, 0);
+  if (packageBytes > budget.maxPackageBytes) {
+    const largest = packages.slice(0, 3).map(([name, bytes]) => `${name} +${bytes}`).join(", ");
+    problems.push(`billing pulls in ${packageBytes} bytes of libraries the auth-only Worker does not hold (limit ${budget.maxPackageBytes}): ${largest}`);
+  }
+  const forbidden = full.sources.filter((source) => budget.forbiddenSources.some((pattern) => pattern.test(source)));
+  if (forbidden.length > 0) problems.push(`the Worker bundles migration/DDL code: ${forbidden.join(", ")}`);
+  return problems;
+}
+
+const pct = (fraction: number) => `${(fraction * 100).toFixed(1)}%`;
