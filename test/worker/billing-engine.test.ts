@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { signUp, type TestUser } from "../support/auth-session";
+import { signIn, signUp, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
@@ -351,6 +351,27 @@ describe("the scheduled billing engine", () => {
     const { results } = await env.DB.prepare("select status, count(*) as n from user_subscriptions group by status order by status").all();
     expect(results).toEqual([{ status: "incomplete_expired", n: 12 }, { status: "past_due", n: 12 }]);
     expect(await env.DB.prepare("select count(*) as n from payment_attempts where periodStart = ? and status = 'processing'").bind(iso(E)).first("n")).toBe(12);
+  });
+
+  it("a run whose scheduledTime is earlier than an attempt's createdAt (a time jump) still sees the renewal in flight: never unpaid while it is collected", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    // Someone fires the Cron Trigger a month ahead: the renewal is created then (createdAt E + 30 days) and sent.
+    await run(E + 30 * DAY);
+    const renewals = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await renewals();
+    expect(first).toMatchObject({ attemptNumber: 1, status: "processing", periodStart: iso(E) });
+    await webhookAt(E + DAY, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    // Back on the real clock: the retry is created with an earlier createdAt than the failed attempt it retries.
+    expect(kinds(await run(E + 2 * DAY + MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    expect((await renewals()).map((row) => [row.attemptNumber, row.status])).toEqual([[2, "processing"], [1, "failed"]]);
+    // Past the 11-day past-due limit, while the retry is still being collected.
+    vi.setSystemTime(E + 12 * DAY);
+    expect((await run(E + 12 * DAY)).due).toBe(0);
+    const read = await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) });
+    expect(read.status).toBe(200);
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(2);
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {
