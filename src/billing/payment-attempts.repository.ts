@@ -161,6 +161,12 @@ export interface AttemptForEvent {
   refundDue: number;
   /** The provider's payment id, once the attempt knows it. */
   providerPaymentId: string | null;
+  /** Where the period the attempt pays for starts. */
+  periodStart: string | null;
+  /** Another attempt of the subscription collected this attempt's period (and still holds the money). */
+  periodPaid: boolean;
+  /** The subscription's other open attempt (at most one), if any. */
+  otherOpen: { id: string; periodStart: string | null } | null;
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
   subscription: SubscriptionForEvent | null;
 }
@@ -184,6 +190,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "attempt.attemptNumber",
       "attempt.refundDue",
       "attempt.providerPaymentId",
+      "attempt.periodStart",
       "attempt.subscriptionId",
       "subscription.status as subscriptionStatus",
       "subscription.currentPeriodStart",
@@ -199,14 +206,37 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "plan.intervalCount",
       "plan.trialDays",
     ])
+    // The subscription's other attempts, in the same round trip (the partial indexes on subscriptionId serve both).
+    .select((eb) => [
+      eb
+        .exists(
+          eb
+            .selectFrom("payment_attempts as paid")
+            .select("paid.id")
+            .whereRef("paid.subscriptionId", "=", "attempt.subscriptionId")
+            .whereRef("paid.periodStart", "=", "attempt.periodStart")
+            .whereRef("paid.id", "<>", "attempt.id")
+            .where("paid.status", "=", "succeeded"),
+        )
+        .as("periodPaid"),
+      eb
+        .selectFrom("payment_attempts as open")
+        .select(sql<string>`json_object('id', "open"."id", 'periodStart', "open"."periodStart")`.as("o"))
+        .whereRef("open.subscriptionId", "=", "attempt.subscriptionId")
+        .whereRef("open.id", "<>", "attempt.id")
+        .where("open.status", "in", OPEN_ATTEMPT_STATUSES)
+        .limit(1)
+        .as("otherOpen"),
+    ])
     .where("attempt.provider", "=", provider);
 }
 
 type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["execute"]>>[number];
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
-  const { id, status, attemptNumber, refundDue, providerPaymentId, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId };
+  const { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, subscriptionId } = row;
+  const otherOpen = row.otherOpen === null ? null : (JSON.parse(row.otherOpen) as { id: string; periodStart: string | null });
+  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, periodPaid: Number(row.periodPaid) === 1, otherOpen };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

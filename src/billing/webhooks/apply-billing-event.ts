@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
+import { collected, resubmitted, SET_ASIDE_MESSAGES, type CollectionFacts, type SetAsideReason } from "../lifecycle/competing-collections";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -142,25 +143,59 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   const change = attemptChange(attempt, asApplied(attempt, sent), now);
   if (change === null || !(change.from as readonly string[]).includes(attempt.status)) return [];
 
+  const at = now.toISOString();
   const subscription = attempt.subscription;
+  const open = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
   let subscriptionWrite: Effect | undefined;
   let refundDue = false;
+  let periodStart: string | undefined;
   if (subscription && change.lifecycleEvent) {
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
-    const facts = change.from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
+    const facts = open ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
     const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
     refundDue = decision.effects.some((effect) => effect.type === "refund_due");
+    // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
+    if (!refundDue && (change.lifecycleEvent.type === "payment_succeeded" || change.lifecycleEvent.type === "reversal_canceled")) periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
+  // Our other open attempt yields first, so this one may be open again (one open attempt per subscription).
+  const otherWrite =
+    change.supersede && attempt.otherOpen
+      ? mustChange(
+          db
+            .updateTable("payment_attempts")
+            .set({ status: "canceled", failureCode: change.supersede, failureMessage: SET_ASIDE_MESSAGES[change.supersede], nextRetryAt: null, updatedAt: at })
+            .where("id", "=", attempt.otherOpen.id)
+            .where("status", "in", OPEN_ATTEMPT_STATUSES),
+        )
+      : undefined;
+  // The period's attempts move with it (a first payment's period starts only at its
+  // confirmation), so a later collection for the same period is still seen as one.
+  const periodWrite =
+    periodStart !== undefined && periodStart !== attempt.periodStart && subscription
+      ? mayChange(
+          db
+            .updateTable("payment_attempts")
+            .set({ periodStart })
+            .where("subscriptionId", "=", subscription.id)
+            .where("periodStart", "=", attempt.periodStart),
+        )
+      : undefined;
   const attemptWrite = mustChange(
     db
       .updateTable("payment_attempts")
-      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: now.toISOString() })
+      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
       .where("id", "=", attempt.id)
       .where("status", "in", change.from),
   );
-  return subscriptionWrite ? [attemptWrite, subscriptionWrite] : [attemptWrite];
+  return [otherWrite, periodWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
+}
+
+/** How the subscription's other attempts stand for this one (competing-collections). */
+function collectionFacts(attempt: AttemptForEvent): CollectionFacts {
+  const other = attempt.otherOpen;
+  return { periodPaid: attempt.periodPaid, otherOpen: other === null ? null : other.periodStart === attempt.periodStart ? "same_period" : "other_period" };
 }
 
 /**
@@ -186,17 +221,21 @@ function attemptChange(
   attempt: AttemptForEvent,
   event: PaymentEvent,
   now: Date,
-): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null } | null {
+): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null; supersede?: SetAsideReason } | null {
   const providerPaymentId = event.providerPaymentId;
   switch (event.kind) {
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
-    case "payment_succeeded":
+    case "payment_succeeded": {
+      // Money that moved is always recorded, on an attempt we set aside (canceled) too.
+      const decision = collected(collectionFacts(attempt));
       return {
-        from: OPEN_ATTEMPT_STATUSES,
+        from: [...OPEN_ATTEMPT_STATUSES, "canceled"],
         changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: "payment_succeeded" },
+        lifecycleEvent: { type: decision.duplicate ? "payment_duplicated" : "payment_succeeded" },
+        ...(decision.supersedeOther && { supersede: "superseded_by_collection" as const }),
       };
+    }
     case "payment_failed": {
       const retryAt = nextRetryAt(attempt.attemptNumber, now);
       return {
@@ -217,9 +256,20 @@ function attemptChange(
         changes: { status: "canceled", providerPaymentId, failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: null },
         lifecycleEvent: { type: "payment_canceled" },
       };
-    case "payment_resubmission_requested":
-      // The provider collects it again itself: in flight once more, no retry of ours.
-      return { from: ["failed"], changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
+    case "payment_resubmission_requested": {
+      // The provider collects it again itself: in flight once more, and our own retry yields.
+      const decision = resubmitted(collectionFacts(attempt));
+      if (!decision.reopen) {
+        const reason = decision.setAside;
+        return { from: ["failed"], changes: { status: "canceled", failureCode: reason, failureMessage: SET_ASIDE_MESSAGES[reason], nextRetryAt: null }, lifecycleEvent: null };
+      }
+      return {
+        from: ["failed"],
+        changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
+        lifecycleEvent: null,
+        ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
+      };
+    }
     case "payment_reversed":
       // Why the money went back is kept on the attempt; nothing is owed back
       // any more, and collecting it again is due at once (not an exhausted schedule).
@@ -228,13 +278,16 @@ function attemptChange(
         changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: now.toISOString(), refundDue: 0 },
         lifecycleEvent: { type: "payment_reversed" },
       };
-    case "payment_reinstated":
+    case "payment_reinstated": {
       // The money is ours again: the attempt is a success, with nothing left to retry.
+      const decision = collected(collectionFacts(attempt));
       return {
         from: ["failed"],
         changes: { status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: "reversal_canceled" },
+        lifecycleEvent: { type: decision.duplicate ? "payment_duplicated" : "reversal_canceled" },
+        ...(decision.supersedeOther && { supersede: "superseded_by_collection" as const }),
       };
+    }
     case "payment_reversal_settled":
       // The reversal was applied when it happened; its settlement moves no state.
       return null;

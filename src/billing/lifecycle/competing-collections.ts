@@ -1,0 +1,66 @@
+/**
+ * What the rest of a subscription's attempts look like to a payment the
+ * provider collects, or collects again (docs/billing-lifecycle.md, "Two
+ * collections for one period").
+ */
+export interface CollectionFacts {
+  /** Another attempt of the subscription already collected this payment's period. */
+  periodPaid: boolean;
+  /** The subscription's other open attempt: for this payment's period, for another one, or none. */
+  otherOpen: "same_period" | "other_period" | null;
+}
+
+/** Why an attempt was set aside (`canceled` by us, not by the provider); a collection on it is still recorded. */
+export type SetAsideReason = "superseded_by_resubmission" | "superseded_by_collection" | "period_already_paid" | "another_payment_in_flight";
+
+/** The message stored with each reason, for the attempt's `failureMessage`. */
+export const SET_ASIDE_MESSAGES: Record<SetAsideReason, string> = {
+  superseded_by_resubmission: "Cancelled by us: the provider is collecting an earlier payment for this period again.",
+  superseded_by_collection: "Cancelled by us: another payment collected this period.",
+  period_already_paid: "Set aside: another payment already collected this period; if this one collects too it is owed back.",
+  another_payment_in_flight: "Set aside: another payment is in flight; if this one collects it is still recorded.",
+};
+
+/** What a collection does: whether it pays the period or is owed back, and whether our other open attempt for the period yields. */
+export interface CollectedDecision {
+  duplicate: boolean;
+  /** Set our open attempt for the same period aside (`superseded_by_collection`), so it is not collected too. */
+  supersedeOther: boolean;
+}
+
+/**
+ * Money arrived (`payment_succeeded`, or a reversal cancelled): it pays its
+ * period unless another attempt paid that period already, in which case it
+ * is recorded and owed back (`payment_duplicated`). Our own attempt still
+ * open for the same period yields.
+ *
+ * @example
+ * ```ts
+ * collected({ periodPaid: true, otherOpen: null }) // { duplicate: true, supersedeOther: false }
+ * ```
+ */
+export function collected(facts: CollectionFacts): CollectedDecision {
+  return { duplicate: facts.periodPaid, supersedeOther: !facts.periodPaid && facts.otherOpen === "same_period" };
+}
+
+/** What the provider's resubmission of a failed payment does to it and to our other open attempt. */
+export type ResubmittedDecision = { reopen: true; supersedeOther: boolean } | { reopen: false; setAside: SetAsideReason };
+
+/**
+ * The provider collects a failed payment again (GoCardless's
+ * `resubmission_requested`): it is the same payment, so it is in flight
+ * again and our own retry for that period yields to it (one open attempt per
+ * subscription). When its period is paid already, or another period's
+ * payment is in flight, it cannot be reopened: it is set aside, and a
+ * collection on it is still recorded (owed back when its period was paid).
+ *
+ * @example
+ * ```ts
+ * resubmitted({ periodPaid: false, otherOpen: "same_period" }) // { reopen: true, supersedeOther: true }
+ * ```
+ */
+export function resubmitted(facts: CollectionFacts): ResubmittedDecision {
+  if (facts.periodPaid) return { reopen: false, setAside: "period_already_paid" };
+  if (facts.otherOpen === "other_period") return { reopen: false, setAside: "another_payment_in_flight" };
+  return { reopen: true, supersedeOther: facts.otherOpen === "same_period" };
+}
