@@ -206,7 +206,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "plan.intervalCount",
       "plan.trialDays",
     ])
-    // The subscription's other attempts, in the same round trip (the partial indexes on subscriptionId serve both).
+    // The subscription's other attempts, in the same round trip (each served by a partial unique index on subscriptionId).
     .select((eb) => [
       eb
         .exists(
@@ -216,7 +216,9 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
             .whereRef("paid.subscriptionId", "=", "attempt.subscriptionId")
             .whereRef("paid.periodStart", "=", "attempt.periodStart")
             .whereRef("paid.id", "<>", "attempt.id")
-            .where("paid.status", "=", "succeeded"),
+            // Literals, so SQLite matches the partial unique index's `status <> 'canceled'`.
+            .where("paid.status", "=", sql.lit("succeeded"))
+            .where("paid.status", "<>", sql.lit("canceled")),
         )
         .as("periodPaid"),
       eb
@@ -224,7 +226,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
         .select(sql<string>`json_object('id', "open"."id", 'periodStart', "open"."periodStart")`.as("o"))
         .whereRef("open.subscriptionId", "=", "attempt.subscriptionId")
         .whereRef("open.id", "<>", "attempt.id")
-        .where("open.status", "in", OPEN_ATTEMPT_STATUSES)
+        .where(sql<boolean>`"open"."status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)))})`)
         .limit(1)
         .as("otherOpen"),
     ])

@@ -227,10 +227,11 @@ function attemptChange(
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
     case "payment_succeeded": {
-      // Money that moved is always recorded, on an attempt we set aside (canceled) too.
+      // Money that moved is always recorded: on an attempt we set aside (canceled) too, and on
+      // one we failed because its submission never got an answer (no payment id: GoCardless may hold it).
       const decision = collected(collectionFacts(attempt));
       return {
-        from: [...OPEN_ATTEMPT_STATUSES, "canceled"],
+        from: attempt.providerPaymentId === null ? [...OPEN_ATTEMPT_STATUSES, "canceled", "failed"] : [...OPEN_ATTEMPT_STATUSES, "canceled"],
         changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
         lifecycleEvent: { type: decision.duplicate ? "payment_duplicated" : "payment_succeeded" },
         ...(decision.supersedeOther && { supersede: "superseded_by_collection" as const }),
