@@ -5,6 +5,7 @@ import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSub
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { BILLING_LIMITS } from "../db/billing-limits";
 import type { KeysetPosition } from "./keyset-cursor";
+import type { CollectionFacts } from "./lifecycle/competing-collections";
 
 
 /**
@@ -165,8 +166,8 @@ export interface AttemptForEvent {
   periodStart: string | null;
   /** Another attempt of the subscription collected this attempt's period (and still holds the money). */
   periodPaid: boolean;
-  /** The subscription's other open attempt (at most one), if any. */
-  otherOpen: { id: string; periodStart: string | null } | null;
+  /** The subscription's other open attempt (at most one): for this attempt's period, another one, or none. */
+  otherOpen: CollectionFacts["otherOpen"];
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
   subscription: SubscriptionForEvent | null;
 }
@@ -223,7 +224,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
         .as("periodPaid"),
       eb
         .selectFrom("payment_attempts as open")
-        .select(sql<string>`json_object('id', "open"."id", 'periodStart', "open"."periodStart")`.as("o"))
+        .select(sql<NonNullable<CollectionFacts["otherOpen"]>>`case when "open"."periodStart" = "attempt"."periodStart" then 'same_period' else 'other_period' end`.as("o"))
         .whereRef("open.subscriptionId", "=", "attempt.subscriptionId")
         .whereRef("open.id", "<>", "attempt.id")
         .where(sql<boolean>`"open"."status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)))})`)
@@ -237,8 +238,7 @@ type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
   const { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, subscriptionId } = row;
-  const otherOpen = row.otherOpen === null ? null : (JSON.parse(row.otherOpen) as { id: string; periodStart: string | null });
-  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, periodPaid: Number(row.periodPaid) === 1, otherOpen };
+  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, periodPaid: Number(row.periodPaid) === 1, otherOpen: row.otherOpen };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

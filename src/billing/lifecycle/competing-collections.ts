@@ -10,16 +10,11 @@ export interface CollectionFacts {
   otherOpen: "same_period" | "other_period" | null;
 }
 
-/** Why an attempt was set aside (`canceled` by us, not by the provider); a collection on it is still recorded. */
+/**
+ * Why an attempt was set aside (`canceled` by us, not by the provider), kept
+ * as its `failureCode` (docs/billing-lifecycle.md ⁹); a collection on it is still recorded.
+ */
 export type SetAsideReason = "superseded_by_resubmission" | "superseded_by_collection" | "period_already_paid" | "another_payment_in_flight";
-
-/** The message stored with each reason, for the attempt's `failureMessage`. */
-export const SET_ASIDE_MESSAGES: Record<SetAsideReason, string> = {
-  superseded_by_resubmission: "Cancelled by us: the provider is collecting an earlier payment for this period again.",
-  superseded_by_collection: "Cancelled by us: another payment collected this period.",
-  period_already_paid: "Set aside: another payment already collected this period; if this one collects too it is owed back.",
-  another_payment_in_flight: "Set aside: another payment is in flight; if this one collects it is still recorded.",
-};
 
 /** What a collection does: whether it pays the period or is owed back, and whether our other open attempt for the period yields. */
 export interface CollectedDecision {

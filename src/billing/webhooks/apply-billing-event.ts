@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
-import { collected, resubmitted, SET_ASIDE_MESSAGES, type CollectionFacts, type SetAsideReason } from "../lifecycle/competing-collections";
+import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -159,14 +159,16 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     if (!refundDue && (change.lifecycleEvent.type === "payment_succeeded" || change.lifecycleEvent.type === "reversal_canceled")) periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
-  // Our other open attempt yields first, so this one may be open again (one open attempt per subscription).
+  // Our other open attempt for this period yields first, so this one may be open again (one open
+  // attempt per subscription). Never this attempt itself: supersede is only set while this one is not open.
   const otherWrite =
-    change.supersede && attempt.otherOpen
+    change.supersede && subscription
       ? mustChange(
           db
             .updateTable("payment_attempts")
-            .set({ status: "canceled", failureCode: change.supersede, failureMessage: SET_ASIDE_MESSAGES[change.supersede], nextRetryAt: null, updatedAt: at })
-            .where("id", "=", attempt.otherOpen.id)
+            .set({ status: "canceled", failureCode: change.supersede, failureMessage: null, nextRetryAt: null, updatedAt: at })
+            .where("subscriptionId", "=", subscription.id)
+            .where("periodStart", "=", attempt.periodStart)
             .where("status", "in", OPEN_ATTEMPT_STATUSES),
         )
       : undefined;
@@ -190,12 +192,6 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       .where("status", "in", change.from),
   );
   return [otherWrite, periodWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
-}
-
-/** How the subscription's other attempts stand for this one (competing-collections). */
-function collectionFacts(attempt: AttemptForEvent): CollectionFacts {
-  const other = attempt.otherOpen;
-  return { periodPaid: attempt.periodPaid, otherOpen: other === null ? null : other.periodStart === attempt.periodStart ? "same_period" : "other_period" };
 }
 
 /**
@@ -229,7 +225,7 @@ function attemptChange(
     case "payment_succeeded": {
       // Money that moved is always recorded: on an attempt we set aside (canceled) too, and on
       // one we failed because its submission never got an answer (no payment id: GoCardless may hold it).
-      const decision = collected(collectionFacts(attempt));
+      const decision = collected(attempt);
       return {
         from: attempt.providerPaymentId === null ? [...OPEN_ATTEMPT_STATUSES, "canceled", "failed"] : [...OPEN_ATTEMPT_STATUSES, "canceled"],
         changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
@@ -259,11 +255,8 @@ function attemptChange(
       };
     case "payment_resubmission_requested": {
       // The provider collects it again itself: in flight once more, and our own retry yields.
-      const decision = resubmitted(collectionFacts(attempt));
-      if (!decision.reopen) {
-        const reason = decision.setAside;
-        return { from: ["failed"], changes: { status: "canceled", failureCode: reason, failureMessage: SET_ASIDE_MESSAGES[reason], nextRetryAt: null }, lifecycleEvent: null };
-      }
+      const decision = resubmitted(attempt);
+      if (!decision.reopen) return { from: ["failed"], changes: { status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
       return {
         from: ["failed"],
         changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
@@ -281,7 +274,7 @@ function attemptChange(
       };
     case "payment_reinstated": {
       // The money is ours again: the attempt is a success, with nothing left to retry.
-      const decision = collected(collectionFacts(attempt));
+      const decision = collected(attempt);
       return {
         from: ["failed"],
         changes: { status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
