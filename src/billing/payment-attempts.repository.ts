@@ -164,8 +164,8 @@ export interface AttemptForEvent {
   providerPaymentId: string | null;
   /** Where the period the attempt pays for starts. */
   periodStart: string | null;
-  /** Another attempt of the subscription collected this attempt's period (and still holds the money). */
-  periodPaid: boolean;
+  /** Another attempt of the subscription that collected this attempt's period, or null. */
+  paidBy: string | null;
   /** The subscription's other open attempt (at most one): for this attempt's period, another one, or none. */
   otherOpen: CollectionFacts["otherOpen"];
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
@@ -210,18 +210,18 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
     // The subscription's other attempts, in the same round trip (each served by a partial unique index on subscriptionId).
     .select((eb) => [
       eb
-        .exists(
-          eb
-            .selectFrom("payment_attempts as paid")
-            .select("paid.id")
-            .whereRef("paid.subscriptionId", "=", "attempt.subscriptionId")
-            .whereRef("paid.periodStart", "=", "attempt.periodStart")
-            .whereRef("paid.id", "<>", "attempt.id")
-            // Literals, so SQLite matches the partial unique index's `status <> 'canceled'`.
-            .where("paid.status", "=", sql.lit("succeeded"))
-            .where("paid.status", "<>", sql.lit("canceled")),
-        )
-        .as("periodPaid"),
+        .selectFrom("payment_attempts as paid")
+        .select("paid.id")
+        .whereRef("paid.subscriptionId", "=", "attempt.subscriptionId")
+        .whereRef("paid.periodStart", "=", "attempt.periodStart")
+        .whereRef("paid.id", "<>", "attempt.id")
+        // Literals, so SQLite matches the partial unique index's `status <> 'canceled'`.
+        .where("paid.status", "=", sql.lit("succeeded"))
+        .where("paid.status", "<>", sql.lit("canceled"))
+        // Any one: two are there only after a second collection, three never unless
+        // the provider collected a period three times.
+        .limit(1)
+        .as("paidBy"),
       eb
         .selectFrom("payment_attempts as open")
         .select(sql<NonNullable<CollectionFacts["otherOpen"]>>`case when "open"."periodStart" = "attempt"."periodStart" then 'same_period' else 'other_period' end`.as("o"))
@@ -238,7 +238,7 @@ type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
   const { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, periodPaid: Number(row.periodPaid) === 1, otherOpen: row.otherOpen };
+  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

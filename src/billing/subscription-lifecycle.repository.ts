@@ -55,7 +55,6 @@ export async function findPaymentFacts(db: Kysely<DB>, subscriptionId: string): 
     .orderBy((eb) => eb("status", "in", OPEN_ATTEMPT_STATUSES), "desc")
     .orderBy("periodStart", "desc")
     .orderBy("attemptNumber", "desc")
-    .orderBy("createdAt", "desc")
     .limit(1)
     .executeTakeFirst();
   return {

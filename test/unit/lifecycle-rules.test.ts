@@ -205,17 +205,17 @@ describe("free plans", () => {
 
 describe("two collections for one period (competing-collections)", () => {
   // Every combination of the facts: what a collection and a provider's resubmission do.
-  const facts = [false, true].flatMap((periodPaid) => ([null, "same_period", "other_period"] as const).map((otherOpen) => ({ periodPaid, otherOpen })));
+  const facts = [null, "attempt-1"].flatMap((paidBy) => ([null, "same_period", "other_period"] as const).map((otherOpen) => ({ paidBy, otherOpen })));
   const expected: Record<string, [ReturnType<typeof collected>, ReturnType<typeof resubmitted>]> = {
     "false,null": [{ duplicate: false, supersedeOther: false }, { reopen: true, supersedeOther: false }],
     "false,same_period": [{ duplicate: false, supersedeOther: true }, { reopen: true, supersedeOther: true }],
-    "false,other_period": [{ duplicate: false, supersedeOther: false }, { reopen: false, setAside: "another_payment_in_flight" }],
+    "false,other_period": [{ duplicate: false, supersedeOther: false }, { reopen: false, setAside: "other_payment_in_flight" }],
     "true,null": [{ duplicate: true, supersedeOther: false }, { reopen: false, setAside: "period_already_paid" }],
     "true,same_period": [{ duplicate: true, supersedeOther: false }, { reopen: false, setAside: "period_already_paid" }],
     "true,other_period": [{ duplicate: true, supersedeOther: false }, { reopen: false, setAside: "period_already_paid" }],
   };
-  it.each(facts)("period paid: $periodPaid, other open: $otherOpen", (f) => {
-    const [whenCollected, whenResubmitted] = expected[`${f.periodPaid},${f.otherOpen}`]!;
+  it.each(facts)("period paid by: $paidBy, other open: $otherOpen", (f) => {
+    const [whenCollected, whenResubmitted] = expected[`${f.paidBy !== null},${f.otherOpen}`]!;
     expect(collected(f)).toEqual(whenCollected);
     expect(resubmitted(f)).toEqual(whenResubmitted);
   });

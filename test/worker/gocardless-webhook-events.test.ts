@@ -270,6 +270,20 @@ describe("two collections for one period", () => {
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
     expect(await period(first.subscriptionId)).toEqual(paid);
   });
+
+  it("a late failure of the payment that paid the period, while a second collection for it is owed back: that one pays the period instead (refundDue cleared), nothing reopens", async () => {
+    const { first, retry } = await failedAndRetried();
+    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    const paid = await period(first.subscriptionId);
+    expect(await deliver(paymentEvent("resubmission_requested", first.id, first.paymentId), paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied", "applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
+    const late = paymentEvent("failed", retry.id, retry.paymentId, "refer_to_payer");
+    expect(await deliver(late)).toEqual(["applied"]);
+    expect(await row(retry.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", refundDue: 0 });
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await period(first.subscriptionId)).toEqual(paid);
+    await expectRedeliveryChangesNothing(late);
+  });
 });
 
 describe("mandate events", () => {

@@ -137,8 +137,9 @@ export async function submitPendingAttempts(deps: {
       const failureCode = storableText(error.code, L.failureCodeLength, "unknown");
       const failureMessage = storableText(error.message, L.failureMessageLength, "unknown");
       const sendAt = nextSubmissionAt(attempt.createdAt, now);
-      const outcome = sendAt ? { nextRetryAt: sendAt.toISOString() } : { status: "failed" as const, nextRetryAt: nextRetryAt(attempt.attemptNumber, now)?.toISOString() ?? null };
-      await update.set({ failureCode, failureMessage, ...outcome, updatedAt: at }).execute();
+      // Given up: failed like a refused collection, retried on the schedule.
+      const retryAt = sendAt ?? nextRetryAt(attempt.attemptNumber, now);
+      await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: retryAt?.toISOString() ?? null, updatedAt: at }).execute();
       summary.failed++;
     }
   }

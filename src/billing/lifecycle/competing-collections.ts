@@ -4,8 +4,8 @@
  * collections for one period").
  */
 export interface CollectionFacts {
-  /** Another attempt of the subscription already collected this payment's period. */
-  periodPaid: boolean;
+  /** Another attempt of the subscription that already collected this payment's period or null. */
+  paidBy: string | null;
   /** The subscription's other open attempt: for this payment's period, for another one, or none. */
   otherOpen: "same_period" | "other_period" | null;
 }
@@ -14,7 +14,7 @@ export interface CollectionFacts {
  * Why an attempt was set aside (`canceled` by us, not by the provider), kept
  * as its `failureCode` (docs/billing-lifecycle.md ⁹); a collection on it is still recorded.
  */
-export type SetAsideReason = "superseded_by_resubmission" | "superseded_by_collection" | "period_already_paid" | "another_payment_in_flight";
+export type SetAsideReason = "superseded_by_resubmission" | "superseded_by_collection" | "period_already_paid" | "other_payment_in_flight";
 
 /** What a collection does: whether it pays the period or is owed back, and whether our other open attempt for the period yields. */
 export interface CollectedDecision {
@@ -27,15 +27,17 @@ export interface CollectedDecision {
  * Money arrived (`payment_succeeded`, or a reversal cancelled): it pays its
  * period unless another attempt paid that period already, in which case it
  * is recorded and owed back (`payment_duplicated`). Our own attempt still
- * open for the same period yields.
+ * open for the same period yields. And when this attempt's money is taken
+ * back (reversed) while `duplicate` holds, the other collection pays the
+ * period instead: it is no longer owed back, and nothing reopens.
  *
  * @example
  * ```ts
- * collected({ periodPaid: true, otherOpen: null }) // { duplicate: true, supersedeOther: false }
+ * collected({ paidBy: "attempt-1", otherOpen: null }) // { duplicate: true, supersedeOther: false }
  * ```
  */
 export function collected(facts: CollectionFacts): CollectedDecision {
-  return { duplicate: facts.periodPaid, supersedeOther: !facts.periodPaid && facts.otherOpen === "same_period" };
+  return { duplicate: facts.paidBy !== null, supersedeOther: facts.paidBy === null && facts.otherOpen === "same_period" };
 }
 
 /** What the provider's resubmission of a failed payment does to it and to our other open attempt. */
@@ -51,11 +53,12 @@ export type ResubmittedDecision = { reopen: true; supersedeOther: boolean } | { 
  *
  * @example
  * ```ts
- * resubmitted({ periodPaid: false, otherOpen: "same_period" }) // { reopen: true, supersedeOther: true }
+ * resubmitted({ paidBy: null, otherOpen: "same_period" }) // { reopen: true, supersedeOther: true }
  * ```
  */
 export function resubmitted(facts: CollectionFacts): ResubmittedDecision {
-  if (facts.periodPaid) return { reopen: false, setAside: "period_already_paid" };
-  if (facts.otherOpen === "other_period") return { reopen: false, setAside: "another_payment_in_flight" };
+  if (facts.paidBy !== null) return { reopen: false, setAside: "period_already_paid" };
+  if (facts.otherOpen === "other_period") return { reopen: false, setAside: "other_payment_in_flight" };
   return { reopen: true, supersedeOther: facts.otherOpen === "same_period" };
 }
+

@@ -145,18 +145,17 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
 
   const at = now.toISOString();
   const subscription = attempt.subscription;
-  const open = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
   let subscriptionWrite: Effect | undefined;
   let refundDue = false;
   let periodStart: string | undefined;
   if (subscription && change.lifecycleEvent) {
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
-    const facts = open ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
+    const facts = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status) ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
     const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
     refundDue = decision.effects.some((effect) => effect.type === "refund_due");
     // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
-    if (!refundDue && (change.lifecycleEvent.type === "payment_succeeded" || change.lifecycleEvent.type === "reversal_canceled")) periodStart = decision.state.currentPeriodStart;
+    if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
   // Our other open attempt for this period yields first, so this one may be open again (one open
@@ -166,7 +165,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       ? mustChange(
           db
             .updateTable("payment_attempts")
-            .set({ status: "canceled", failureCode: change.supersede, failureMessage: null, nextRetryAt: null, updatedAt: at })
+            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, updatedAt: at })
             .where("subscriptionId", "=", subscription.id)
             .where("periodStart", "=", attempt.periodStart)
             .where("status", "in", OPEN_ATTEMPT_STATUSES),
@@ -175,15 +174,20 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   // The period's attempts move with it (a first payment's period starts only at its
   // confirmation), so a later collection for the same period is still seen as one.
   const periodWrite =
-    periodStart !== undefined && periodStart !== attempt.periodStart && subscription
+    periodStart && periodStart !== attempt.periodStart
       ? mayChange(
           db
             .updateTable("payment_attempts")
             .set({ periodStart })
-            .where("subscriptionId", "=", subscription.id)
+            // Set only where the subscription was read.
+            .where("subscriptionId", "=", subscription!.id)
             .where("periodStart", "=", attempt.periodStart),
         )
       : undefined;
+  // The period's second collection keeps the money for it: no longer owed back (one of them).
+  const keepWrite = change.paidByAnother
+    ? mayChange(db.updateTable("payment_attempts").set({ refundDue: 0, updatedAt: at }).where("id", "=", attempt.paidBy))
+    : undefined;
   const attemptWrite = mustChange(
     db
       .updateTable("payment_attempts")
@@ -191,7 +195,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       .where("id", "=", attempt.id)
       .where("status", "in", change.from),
   );
-  return [otherWrite, periodWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
+  return [otherWrite, periodWrite, keepWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
 }
 
 /**
@@ -217,20 +221,23 @@ function attemptChange(
   attempt: AttemptForEvent,
   event: PaymentEvent,
   now: Date,
-): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null; supersede?: SetAsideReason } | null {
+): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null; supersede?: SetAsideReason; paidByAnother?: boolean } | null {
   const providerPaymentId = event.providerPaymentId;
   switch (event.kind) {
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
-    case "payment_succeeded": {
+    case "payment_succeeded":
+    case "payment_reinstated": {
       // Money that moved is always recorded: on an attempt we set aside (canceled) too, and on
-      // one we failed because its submission never got an answer (no payment id: GoCardless may hold it).
-      const decision = collected(attempt);
+      // one we failed because its submission never got an answer (no payment id: GoCardless may
+      // hold it). A cancelled chargeback makes a reversed (failed) attempt a success again.
+      const { duplicate, supersedeOther } = collected(attempt);
+      const reinstated = event.kind === "payment_reinstated";
       return {
-        from: attempt.providerPaymentId === null ? [...OPEN_ATTEMPT_STATUSES, "canceled", "failed"] : [...OPEN_ATTEMPT_STATUSES, "canceled"],
-        changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: decision.duplicate ? "payment_duplicated" : "payment_succeeded" },
-        ...(decision.supersedeOther && { supersede: "superseded_by_collection" as const }),
+        from: reinstated ? ["failed"] : [...OPEN_ATTEMPT_STATUSES, "canceled", ...(attempt.providerPaymentId === null ? (["failed"] as const) : [])],
+        changes: { status: "succeeded", ...(!reinstated && { providerPaymentId }), failureCode: null, failureMessage: null, nextRetryAt: null },
+        lifecycleEvent: { type: duplicate ? "payment_duplicated" : reinstated ? "reversal_canceled" : "payment_succeeded" },
+        ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
       };
     }
     case "payment_failed": {
@@ -264,22 +271,16 @@ function attemptChange(
         ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
       };
     }
-    case "payment_reversed":
+    case "payment_reversed": {
       // Why the money went back is kept on the attempt; nothing is owed back
-      // any more, and collecting it again is due at once (not an exhausted schedule).
+      // any more, and collecting it again is due at once (not an exhausted schedule),
+      // unless a second collection of the period pays it instead.
+      const paidByAnother = collected(attempt).duplicate;
       return {
         from: ["succeeded"],
-        changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: now.toISOString(), refundDue: 0 },
-        lifecycleEvent: { type: "payment_reversed" },
-      };
-    case "payment_reinstated": {
-      // The money is ours again: the attempt is a success, with nothing left to retry.
-      const decision = collected(attempt);
-      return {
-        from: ["failed"],
-        changes: { status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: decision.duplicate ? "payment_duplicated" : "reversal_canceled" },
-        ...(decision.supersedeOther && { supersede: "superseded_by_collection" as const }),
+        changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
+        lifecycleEvent: paidByAnother ? null : { type: "payment_reversed" },
+        paidByAnother,
       };
     }
     case "payment_reversal_settled":
