@@ -193,7 +193,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       .updateTable("payment_attempts")
       .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
       .where("id", "=", attempt.id)
-      .where("status", "in", change.from),
+      .where("status", "in", change.from)
+      // And the payment id as read: a failed attempt takes a success only while it has none.
+      .where("providerPaymentId", "is", attempt.providerPaymentId),
   );
   return [otherWrite, periodWrite, keepWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
 }
