@@ -5,6 +5,7 @@ import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSub
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { BILLING_LIMITS } from "../db/billing-limits";
 import type { KeysetPosition } from "./keyset-cursor";
+import type { CollectionFacts } from "./lifecycle/competing-collections";
 
 
 /**
@@ -161,6 +162,12 @@ export interface AttemptForEvent {
   refundDue: number;
   /** The provider's payment id, once the attempt knows it. */
   providerPaymentId: string | null;
+  /** Where the period the attempt pays for starts. */
+  periodStart: string | null;
+  /** Another attempt of the subscription that collected this attempt's period, or null. */
+  paidBy: string | null;
+  /** The subscription's other open attempt (at most one): for this attempt's period, another one, or none. */
+  otherOpen: CollectionFacts["otherOpen"];
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
   subscription: SubscriptionForEvent | null;
 }
@@ -184,6 +191,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "attempt.attemptNumber",
       "attempt.refundDue",
       "attempt.providerPaymentId",
+      "attempt.periodStart",
       "attempt.subscriptionId",
       "subscription.status as subscriptionStatus",
       "subscription.currentPeriodStart",
@@ -199,14 +207,38 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "plan.intervalCount",
       "plan.trialDays",
     ])
+    // The subscription's other attempts, in the same round trip (each served by a partial unique index on subscriptionId).
+    .select((eb) => [
+      eb
+        .selectFrom("payment_attempts as paid")
+        .select("paid.id")
+        .whereRef("paid.subscriptionId", "=", "attempt.subscriptionId")
+        .whereRef("paid.periodStart", "=", "attempt.periodStart")
+        .whereRef("paid.id", "<>", "attempt.id")
+        // Literals, so SQLite matches the partial unique index's `status <> 'canceled'`.
+        .where("paid.status", "=", sql.lit("succeeded"))
+        .where("paid.status", "<>", sql.lit("canceled"))
+        // Any one: two are there only after a second collection, three never unless
+        // the provider collected a period three times.
+        .limit(1)
+        .as("paidBy"),
+      eb
+        .selectFrom("payment_attempts as open")
+        .select(sql<NonNullable<CollectionFacts["otherOpen"]>>`case when "open"."periodStart" = "attempt"."periodStart" then 'same_period' else 'other_period' end`.as("o"))
+        .whereRef("open.subscriptionId", "=", "attempt.subscriptionId")
+        .whereRef("open.id", "<>", "attempt.id")
+        .where(sql<boolean>`"open"."status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)))})`)
+        .limit(1)
+        .as("otherOpen"),
+    ])
     .where("attempt.provider", "=", provider);
 }
 
 type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["execute"]>>[number];
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
-  const { id, status, attemptNumber, refundDue, providerPaymentId, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId };
+  const { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, subscriptionId } = row;
+  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

@@ -28,15 +28,19 @@ export const SUBMISSION_BACKOFF_MS = { min: HOUR_MS / 4, max: DAY_MS } as const;
  * provider answered an error, or did not answer): after as long as the
  * attempt has already waited since `createdAt`, between 15 minutes and a
  * day — an exponential backoff that needs no counter, so a provider outage
- * is not hammered every run and a blip costs one run.
+ * is not hammered every run and a blip costs one run. `null` once it has
+ * been failing for BILLING_POLICY.submissionGiveUpDays: the attempt then
+ * fails, and the retry schedule takes over.
  *
  * @example
  * ```ts
  * nextSubmissionAt("2026-12-01T09:00:00.000Z", new Date("2026-12-01T10:00:00.000Z")) // 2026-12-01T11:00:00.000Z
+ * nextSubmissionAt("2026-12-01T09:00:00.000Z", new Date("2026-12-04T09:00:00.000Z")) // null
  * ```
  */
-export function nextSubmissionAt(createdAt: string, failedAt: Date): Date {
+export function nextSubmissionAt(createdAt: string, failedAt: Date): Date | null {
   const waited = failedAt.getTime() - Date.parse(createdAt);
+  if (waited >= BILLING_POLICY.submissionGiveUpDays * DAY_MS) return null;
   const wait = Math.min(Math.max(waited, SUBMISSION_BACKOFF_MS.min), SUBMISSION_BACKOFF_MS.max);
   return new Date(failedAt.getTime() + wait);
 }

@@ -36,7 +36,11 @@ export function lifecycleStateOf(row: Pick<UserSubscriptionRow, keyof LifecycleS
 
 /**
  * What the time rules need to know about a subscription's payments: whether
- * one is open, and whether the latest one failed with no retry left.
+ * one is open, and whether the latest one failed with no retry left. "Latest"
+ * is by the period paid for and the attempt number, never by `createdAt`: an
+ * engine run takes its clock from `scheduledTime`, so a late or time-jumped
+ * run can create a retry whose `createdAt` is older than the failure it
+ * retries. An open attempt always wins.
  *
  * @example
  * ```ts
@@ -48,7 +52,8 @@ export async function findPaymentFacts(db: Kysely<DB>, subscriptionId: string): 
     .selectFrom("payment_attempts")
     .select(["status", "nextRetryAt"])
     .where("subscriptionId", "=", subscriptionId)
-    .orderBy("createdAt", "desc")
+    .orderBy((eb) => eb("status", "in", OPEN_ATTEMPT_STATUSES), "desc")
+    .orderBy("periodStart", "desc")
     .orderBy("attemptNumber", "desc")
     .limit(1)
     .executeTakeFirst();

@@ -103,6 +103,12 @@ function describeOperation(operation: BillingOperation, toSchema: (schema: z.Zod
       },
     }),
     responses: {
+      ...(operation.alsoSuccess && {
+        [operation.alsoSuccess.status]: {
+          description: operation.alsoSuccess.description,
+          content: { "application/json": { schema: toSchema(RESPONSE_BODIES[operation.success.body], "output") } },
+        },
+      }),
       [operation.success.status]: {
         description: operation.success.description,
         content: { "application/json": { schema: toSchema(RESPONSE_BODIES[operation.success.body], "output") } },

@@ -34,6 +34,8 @@ export interface BillingOperation {
   query?: z.ZodType;
   idempotencyKey?: boolean;
   success: { status: 200 | 201; body: ResponseBodyName; description: string };
+  /** A second success status with the same body (an idempotent create: 201 the first time, 200 after). */
+  alsoSuccess?: { status: 200; description: string };
   /** The codes this route answers beyond those of its guard, body and query. */
   errors: ErrorCode[];
 }
@@ -123,7 +125,8 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     method: "post", path: "/provider-customers", tag: "Provider customers", guard: "session", body: createCustomerBody,
     summary: "Create my customer at the payment provider",
     description: "Idempotent per user: the first call creates the GoCardless customer (201), later calls answer the same customer (200) and send nothing. Mandates must be set up for this customer.",
-    success: { status: 201, body: "customer", description: "The user's customer at the provider." },
+    success: { status: 201, body: "customer", description: "The user's customer at the provider, created by this call." },
+    alsoSuccess: { status: 200, description: "The user's customer at the provider, created by an earlier call; nothing was sent." },
     errors: ["PROVIDER_NOT_CONFIGURED", "PROVIDER_UNAVAILABLE"],
   },
   {

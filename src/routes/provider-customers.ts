@@ -8,8 +8,8 @@ import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
-/** A person's name part: 1–100 characters, no control characters. */
-const namePart = z.string().trim().min(1).max(100).regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+/** A person's name part: 1–100 characters, no control characters (a blank one is said to be blank). */
+const namePart = z.string().trim().min(1, "must not be blank").max(100).regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
 
 /**
  * `POST /provider-customers` body: the payer's name as GoCardless records it

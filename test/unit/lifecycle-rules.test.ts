@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../../src/billing/lifecycle/billing-policy";
+import { collected, resubmitted } from "../../src/billing/lifecycle/competing-collections";
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
 import { dueTimeEvent, settle } from "../../src/billing/lifecycle/due-time-event";
 import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
@@ -199,5 +200,30 @@ describe("free plans", () => {
       currentPeriodStart: "2027-01-15T00:00:00.000Z",
       currentPeriodEnd: "2027-02-15T00:00:00.000Z",
     });
+  });
+});
+
+describe("two collections for one period (competing-collections)", () => {
+  // Every combination of the facts: what a collection and a provider's resubmission do.
+  const facts = [null, "attempt-1"].flatMap((paidBy) => ([null, "same_period", "other_period"] as const).map((otherOpen) => ({ paidBy, otherOpen })));
+  const expected: Record<string, [ReturnType<typeof collected>, ReturnType<typeof resubmitted>]> = {
+    "false,null": [{ duplicate: false, supersedeOther: false }, { reopen: true, supersedeOther: false }],
+    "false,same_period": [{ duplicate: false, supersedeOther: true }, { reopen: true, supersedeOther: true }],
+    "false,other_period": [{ duplicate: false, supersedeOther: false }, { reopen: false, setAside: "other_payment_in_flight" }],
+    "true,null": [{ duplicate: true, supersedeOther: false }, { reopen: false, setAside: "period_already_paid" }],
+    "true,same_period": [{ duplicate: true, supersedeOther: false }, { reopen: false, setAside: "period_already_paid" }],
+    "true,other_period": [{ duplicate: true, supersedeOther: false }, { reopen: false, setAside: "period_already_paid" }],
+  };
+  it.each(facts)("period paid by: $paidBy, other open: $otherOpen", (f) => {
+    const [whenCollected, whenResubmitted] = expected[`${f.paidBy !== null},${f.otherOpen}`]!;
+    expect(collected(f)).toEqual(whenCollected);
+    expect(resubmitted(f)).toEqual(whenResubmitted);
+  });
+
+  it("a duplicate collection is owed back in every status and changes nothing else", () => {
+    for (const status of ["incomplete", "active", "past_due", "unpaid", "canceled"] as const) {
+      const before = state({ status });
+      expect(decide(before, monthly, { type: "payment_duplicated" }, at("2027-02-10T00:00:00.000Z"))).toEqual({ state: before, effects: [{ type: "refund_due" }] });
+    }
   });
 });

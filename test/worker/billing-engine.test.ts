@@ -3,12 +3,12 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { signedInUser, type TestUser } from "../support/auth-session";
+import { signIn, signedInUser, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
-import { createdPaymentBody, idempotentCreationConflictBody } from "../support/gocardless/api-fixtures";
+import { createdPaymentBody, idempotentCreationConflictBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
@@ -47,7 +47,7 @@ function goCardless() {
   const lookups: string[] = [];
   const byKey = new Map<string, string>();
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
-  const faults: ("lose-answer" | "down")[] = [];
+  const faults: ("lose-answer" | "down" | "refuse")[] = [];
   const original = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
@@ -73,6 +73,7 @@ function goCardless() {
     }
     const fault = faults.shift();
     if (fault === "down") throw new TypeError("Network connection lost.");
+    if (fault === "refuse") return json(validationFailedBody, 422);
     if (key && byKey.has(key)) return json(idempotentCreationConflictBody(byKey.get(key)!), 409);
     const id = `PM${String(payments.size + 1).padStart(4, "0")}ENGINE`;
     const payment = createdPaymentBody(JSON.parse(text).payments.metadata.payment_attempt_id, id);
@@ -355,6 +356,54 @@ describe("the scheduled billing engine", () => {
     const { results } = await env.DB.prepare("select status, count(*) as n from user_subscriptions group by status order by status").all();
     expect(results).toEqual([{ status: "incomplete_expired", n: 12 }, { status: "past_due", n: 12 }]);
     expect(await env.DB.prepare("select count(*) as n from payment_attempts where periodStart = ? and status = 'processing'").bind(iso(E)).first("n")).toBe(12);
+  });
+
+  it("a submission GoCardless keeps refusing is given up after 3 days: the attempt fails, the retry schedule runs on, and the subscription ends unpaid", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push(...Array<"refuse">(200).fill("refuse"));
+    for (let at = E - 2 * DAY; at <= E + 22 * DAY; at += 12 * HOUR) await run(at);
+    const period = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(period.map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([1, 2, 3, 4].map((n) => [n, "failed", "validation_failed"]));
+    expect(await subscription(id)).toMatchObject({ status: "unpaid" });
+    // Each attempt is sent on every run for its 3 days (a growing wait, at most a day): bounded.
+    const posts = gc.sent.filter((request) => request.method === "POST");
+    expect(posts.length).toBeLessThanOrEqual(4 * 7);
+    expect((await run(E + 40 * DAY)).due).toBe(0);
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(posts.length);
+  });
+
+  it("a given-up submission whose payment GoCardless did create (the answer was lost) is still recorded when GoCardless confirms it", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer", ...Array<"refuse">(20).fill("refuse"));
+    for (let at = E - 2 * DAY; at <= E + 1 * DAY + MINUTE; at += 12 * HOUR) await run(at);
+    const [given] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(given).toMatchObject({ attemptNumber: 1, status: "failed", providerPaymentId: null });
+    await webhookAt(E + 2 * DAY - HOUR, paymentConfirmed(given!.id, gc.paymentIdOf(given!.id)));
+    expect((await attempts(id)).find((row) => row.id === given!.id)).toMatchObject({ status: "succeeded", providerPaymentId: gc.paymentIdOf(given!.id) });
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+  });
+
+  it("a run whose scheduledTime is earlier than an attempt's createdAt (a time jump) still sees the renewal in flight: never unpaid while it is collected", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    // Someone fires the Cron Trigger a month ahead: the renewal is created then (createdAt E + 30 days) and sent.
+    await run(E + 30 * DAY);
+    const renewals = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await renewals();
+    expect(first).toMatchObject({ attemptNumber: 1, status: "processing", periodStart: iso(E) });
+    await webhookAt(E + DAY, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    // Back on the real clock: the retry is created with an earlier createdAt than the failed attempt it retries.
+    expect(kinds(await run(E + 2 * DAY + MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    expect((await renewals()).map((row) => [row.attemptNumber, row.status])).toEqual([[2, "processing"], [1, "failed"]]);
+    // Past the 11-day past-due limit, while the retry is still being collected.
+    vi.setSystemTime(E + 12 * DAY);
+    expect((await run(E + 12 * DAY)).due).toBe(0);
+    const read = await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) });
+    expect(read.status).toBe(200);
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(2);
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {

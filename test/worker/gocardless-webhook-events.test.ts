@@ -162,13 +162,16 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(...events);
   });
 
-  it("cancelled on a pending attempt → canceled, with no retry; a later confirmed is ignored", async () => {
+  it("cancelled on a pending attempt → canceled, with no retry; a confirmed after it is still recorded (money that moved is never dropped)", async () => {
     const attempt = await pendingAttempt();
     const events = [paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled"), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
-    expect(await deliver(...events)).toEqual(["applied", "ignored"]);
+    expect(await deliver(events[0]!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "canceled", failureCode: "mandate_cancelled", nextRetryAt: null });
     // No money moved: the subscription is as it was (the lifecycle's payment_canceled).
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    expect(await deliver(events[1]!)).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events);
   });
 
@@ -183,6 +186,103 @@ describe("payment events", () => {
     expect(await deliver(paymentEvent("confirmed", attempt.id, attempt.paymentId))).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
     await expectRedeliveryChangesNothing(...events);
+  });
+});
+
+describe("two collections for one period", () => {
+  // GoCardless's resubmission (Success+ or a retry from its dashboard) collects the
+  // same payment again; a chargeback_cancelled gives reversed money back. Either can
+  // meet our own retry for the same period: one open attempt per subscription stays
+  // the rule, a period is never paid twice silently, and collected money is never dropped.
+  async function row(id: string) {
+    return env.DB.prepare("select status, providerPaymentId, failureCode, refundDue, periodStart from payment_attempts where id = ?").bind(id).first<Record<string, any>>();
+  }
+  async function period(id: string) {
+    return env.DB.prepare("select status, currentPeriodStart, currentPeriodEnd from user_subscriptions where id = ?").bind(id).first<Record<string, any>>();
+  }
+  /** A failed first attempt and our own retry of it (pending, not sent yet). */
+  async function failedAndRetried() {
+    const first = await pendingAttempt();
+    expect(await deliver(paymentEvent("failed", first.id, first.paymentId, "insufficient_funds"))).toEqual(["applied"]);
+    const retry = await startPayment(gil, first.subscriptionId);
+    return { first, retry: { id: retry.id, paymentId: `PM${crypto.randomUUID().slice(0, 12).toUpperCase()}` } };
+  }
+
+  it("resubmission_requested while our unsent retry is open: the retry is cancelled (never sent), the resubmitted payment collects", async () => {
+    const { first, retry } = await failedAndRetried();
+    const resubmitted = paymentEvent("resubmission_requested", first.id, first.paymentId);
+    expect(await deliver(resubmitted)).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "processing", failureCode: null });
+    expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_resubmission" });
+    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await subscriptionStatus(first.subscriptionId)).toBe("active");
+    await expectRedeliveryChangesNothing(resubmitted);
+  });
+
+  it("resubmission_requested while our retry was already sent: answered 200; if both collect, the second is recorded and owed back, the period paid once", async () => {
+    const { first, retry } = await failedAndRetried();
+    expect(await deliver(paymentEvent("submitted", retry.id, retry.paymentId), paymentEvent("resubmission_requested", first.id, first.paymentId))).toEqual(["applied", "applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "processing" });
+    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    expect(await row(retry.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    const paid = await period(first.subscriptionId);
+    expect(paid).toMatchObject({ status: "active" });
+    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
+    expect(await period(first.subscriptionId)).toEqual(paid);
+    // What the user and an operator see: the second collection is owed back.
+    expect((await api(`/api/billing/payment-attempts/${first.id}`, { user: gil })).body.paymentAttempt).toMatchObject({ status: "succeeded", refundDue: true });
+    expect((await api(`/api/billing/payment-attempts/${retry.id}`, { user: gil })).body.paymentAttempt).toMatchObject({ status: "succeeded", refundDue: false });
+  });
+
+  it("chargeback_cancelled while our retry of the reversed period is open: the retry is cancelled before it is sent; the period stays paid once", async () => {
+    const first = await pendingAttempt();
+    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId), paymentEvent("charged_back", first.id, first.paymentId, "authorisation_disputed"))).toEqual(["applied", "applied"]);
+    expect(await subscriptionStatus(first.subscriptionId)).toBe("past_due");
+    const retry = await startPayment(gil, first.subscriptionId);
+    expect(await deliver(paymentEvent("chargeback_cancelled", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_collection" });
+    expect(await subscriptionStatus(first.subscriptionId)).toBe("active");
+  });
+
+  it("chargeback_cancelled after our retry collected the reversed period: recorded, owed back, the period not paid twice", async () => {
+    const first = await pendingAttempt();
+    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId), paymentEvent("charged_back", first.id, first.paymentId, "authorisation_disputed"))).toEqual(["applied", "applied"]);
+    const retry = await startPayment(gil, first.subscriptionId);
+    expect(await deliver(paymentEvent("confirmed", retry.id, `PMR${retry.id.slice(0, 8)}`))).toEqual(["applied"]);
+    const paid = await period(first.subscriptionId);
+    expect(paid).toMatchObject({ status: "active" });
+    expect(await deliver(paymentEvent("chargeback_cancelled", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
+    expect(await row(retry.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await period(first.subscriptionId)).toEqual(paid);
+  });
+
+  it("a resubmission of a payment whose period our retry already collected is set aside, and if it collects anyway it is recorded and owed back", async () => {
+    const { first, retry } = await failedAndRetried();
+    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    const paid = await period(first.subscriptionId);
+    expect(await deliver(paymentEvent("resubmission_requested", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "canceled", failureCode: "period_already_paid" });
+    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
+    expect(await period(first.subscriptionId)).toEqual(paid);
+  });
+
+  it("a late failure of the payment that paid the period, while a second collection for it is owed back: that one pays the period instead (refundDue cleared), nothing reopens", async () => {
+    const { first, retry } = await failedAndRetried();
+    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    const paid = await period(first.subscriptionId);
+    expect(await deliver(paymentEvent("resubmission_requested", first.id, first.paymentId), paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied", "applied"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
+    const late = paymentEvent("failed", retry.id, retry.paymentId, "refer_to_payer");
+    expect(await deliver(late)).toEqual(["applied"]);
+    expect(await row(retry.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", refundDue: 0 });
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await period(first.subscriptionId)).toEqual(paid);
+    await expectRedeliveryChangesNothing(late);
   });
 });
 

@@ -80,7 +80,8 @@ const reads: Reads = [
     21,
   ],
   ["findAttempt", (db) => findAttempt(db, aliceId, "attempt-7"), 1],
-  ["findAttemptForEvent by payment id", (db) => findAttemptForEvent(db, "gocardless", { providerPaymentId: "PM42", paymentAttemptId: undefined }), 1, 3],
+  // The attempt, its subscription and plan, and its period's success and the subscription's open attempt (two index seeks).
+  ["findAttemptForEvent by payment id", (db) => findAttemptForEvent(db, "gocardless", { providerPaymentId: "PM42", paymentAttemptId: undefined }), 1, 5],
   ["isEventProcessed", (db) => isEventProcessed(db, "gocardless", "EV1"), 1],
 ];
 

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
+import document from "../../public/api/billing/openapi.json";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, callAppConcurrently, gocardlessCustomerFor, tokenBody, tokenBodyFor } from "../support/billing-api";
+import { expectDocumentedSuccess } from "../support/documented-answer";
 import { addFakeMandate, fakeGoCardlessRequests, installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 
@@ -108,6 +110,7 @@ describe("POST /api/billing/provider-customers", () => {
     const created = await api(CUSTOMERS, { user: dee, json: { provider: "gocardless", givenName: "Dee", familyName: "O'Neill" } });
 
     expect(created.status).toBe(201);
+    expectDocumentedSuccess("POST", CUSTOMERS, created.status, JSON.stringify(created.body));
     expect(created.body.customer).toEqual({ provider: "gocardless", customerId: expect.stringMatching(/^CU/), createdAt: expect.any(String) });
     expect(requests().map((r) => ({ method: r.method, path: r.path, key: r.headers.get("idempotency-key"), type: r.headers.get("content-type"), body: r.body }))).toEqual([
       {
@@ -123,6 +126,9 @@ describe("POST /api/billing/provider-customers", () => {
 
     const again = await api(CUSTOMERS, { user: dee, json: { provider: "gocardless", givenName: "Other", familyName: "Name" } });
     expect([again.status, again.body.customer]).toEqual([200, created.body.customer]);
+    expectDocumentedSuccess("POST", CUSTOMERS, again.status, JSON.stringify(again.body));
+    // The served document lists both answers.
+    expect(Object.keys(document.paths["/api/billing/provider-customers"].post.responses)).toEqual(expect.arrayContaining(["200", "201"]));
     expect(requests()).toHaveLength(1);
     expect((await api(CUSTOMERS, { user: dee })).body).toEqual({ customers: [created.body.customer] });
   });
@@ -149,6 +155,10 @@ describe("POST /api/billing/provider-customers", () => {
     const requests = recordRequests();
     const answer = await api(CUSTOMERS, { user: as ? fay : undefined, json });
     expect([answer.status, answer.body.error.code]).toEqual([status, code]);
+    if (_name === "a blank name") {
+      expect(JSON.stringify(answer.body.error)).toContain("must not be blank");
+      expect(JSON.stringify(answer.body.error)).not.toContain("control characters");
+    }
     expect(requests()).toEqual([]);
     expect(await env.DB.prepare("select count(*) as n from provider_customers where userId = ?").bind(fay.id).first("n")).toBe(0);
   });

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
-import { nextSubmissionAt } from "../retry-schedule";
+import { nextRetryAt, nextSubmissionAt } from "../retry-schedule";
 import { storableText } from "../../db/storable-text";
 import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
@@ -36,7 +36,9 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  * - an error (GoCardless's code + message, or `network_error`, or a token that
  *   is not active or cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
- *   sends it again (same Idempotency-Key) once that time passed.
+ *   sends it again (same Idempotency-Key) once that time passed. After
+ *   BILLING_POLICY.submissionGiveUpDays it becomes `failed` instead, with the
+ *   retry schedule's `nextRetryAt`: dunning goes on as after a refused collection.
  * One D1 read, then per attempt a guarded claim (a lease: an overlapping run
  * skips it), two provider calls (three when the payment existed already) and
  * one guarded write: a `limit` of L costs 1 + 2L queries and at most 3L subrequests.
@@ -69,6 +71,7 @@ export async function submitPendingAttempts(deps: {
       "attempt.id",
       "attempt.amountMinor",
       "attempt.currency",
+      "attempt.attemptNumber",
       "attempt.createdAt",
       "token.id as tokenId",
       "token.status as tokenStatus",
@@ -133,8 +136,10 @@ export async function submitPendingAttempts(deps: {
       // Provider text is clamped to what the columns accept, so one odd answer cannot fail the run.
       const failureCode = storableText(error.code, L.failureCodeLength, "unknown");
       const failureMessage = storableText(error.message, L.failureMessageLength, "unknown");
-      const retryAt = nextSubmissionAt(attempt.createdAt, now).toISOString();
-      await update.set({ failureCode, failureMessage, nextRetryAt: retryAt, updatedAt: at }).execute();
+      const sendAt = nextSubmissionAt(attempt.createdAt, now);
+      // Given up: failed like a refused collection, retried on the schedule.
+      const retryAt = sendAt ?? nextRetryAt(attempt.attemptNumber, now);
+      await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: retryAt?.toISOString() ?? null, updatedAt: at }).execute();
       summary.failed++;
     }
   }

@@ -34,6 +34,13 @@ export const BILLING_POLICY: BillingPolicy = {
    * ended, while its renewal is being collected (0 = none).
    */
   pastDueGraceDays: 3,
+  /**
+   * Days after an attempt is created during which a submission the provider
+   * refuses (or that never reaches it) is sent again. After that the attempt
+   * fails like a refused collection and the retry schedule goes on, so an
+   * attempt that can never be created never keeps a subscription past due.
+   */
+  submissionGiveUpDays: 3,
 };
 
 /** The shape of {@link BILLING_POLICY}. */
@@ -42,6 +49,7 @@ export interface BillingPolicy {
   retryDelaysDays: readonly number[];
   whenRetriesExhausted: "unpaid" | "canceled";
   pastDueGraceDays: number;
+  submissionGiveUpDays: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;

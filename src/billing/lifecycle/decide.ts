@@ -72,6 +72,10 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       if (ended) return { state, effects: [{ type: "refund_due" }] };
       return next(paid(state, plan, now));
 
+    case "payment_duplicated":
+      // Recorded, never absorbed: the period it pays for was paid already.
+      return { state, effects: [{ type: "refund_due" }] };
+
     case "payment_failed":
       if (state.status === "past_due" && !event.retriesLeft) return next(retriesExhausted(at));
       // Never paid, trialing, or a renewal failing before the paid period

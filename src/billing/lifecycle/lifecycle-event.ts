@@ -19,6 +19,8 @@ export type LifecycleEvent =
   | { type: "payment_reversed" }
   /** A reversal was itself reversed: the money is with us again. */
   | { type: "reversal_canceled" }
+  /** The provider collected money for a period another payment already paid: it is owed back, nothing else changes. */
+  | { type: "payment_duplicated" }
   /** A user cancels now. */
   | { type: "cancel_now" }
   /** A user cancels at the end of the running paid or trial period. */
@@ -45,6 +47,7 @@ export const LIFECYCLE_EVENT_TYPES = [
   "payment_canceled",
   "payment_reversed",
   "reversal_canceled",
+  "payment_duplicated",
   "cancel_now",
   "cancel_at_period_end",
   "resume",

@@ -20,8 +20,9 @@ import { normaliseBillingEvent } from "./normalise-billing-event";
  * How many events commit together in one D1 batch. A GoCardless delivery
  * holds up to 250 events about different payments: 10 rounds of one bulk read
  * and one batch, plus the duplicate check, is 21 queries, inside even the
- * free plan's 50 per invocation. A batch stays ≤ 25 × 5 statements (record +
- * two guarded writes with their checks).
+ * free plan's 50 per invocation. A batch stays ≤ 25 × 8 statements (record,
+ * three guarded writes with their checks: our superseded attempt, the attempt,
+ * the subscription; and the period's start).
  */
 export const EVENTS_PER_BATCH = 25;
 

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
+import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -142,25 +143,61 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   const change = attemptChange(attempt, asApplied(attempt, sent), now);
   if (change === null || !(change.from as readonly string[]).includes(attempt.status)) return [];
 
+  const at = now.toISOString();
   const subscription = attempt.subscription;
   let subscriptionWrite: Effect | undefined;
   let refundDue = false;
+  let periodStart: string | undefined;
   if (subscription && change.lifecycleEvent) {
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
-    const facts = change.from === OPEN_ATTEMPT_STATUSES ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
+    const facts = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status) ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
     const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
     refundDue = decision.effects.some((effect) => effect.type === "refund_due");
+    // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
+    if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
+  // Our other open attempt for this period yields first, so this one may be open again (one open
+  // attempt per subscription). Never this attempt itself: supersede is only set while this one is not open.
+  const otherWrite =
+    change.supersede && subscription
+      ? mustChange(
+          db
+            .updateTable("payment_attempts")
+            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, updatedAt: at })
+            .where("subscriptionId", "=", subscription.id)
+            .where("periodStart", "=", attempt.periodStart)
+            .where("status", "in", OPEN_ATTEMPT_STATUSES),
+        )
+      : undefined;
+  // The period's attempts move with it (a first payment's period starts only at its
+  // confirmation), so a later collection for the same period is still seen as one.
+  const periodWrite =
+    periodStart && periodStart !== attempt.periodStart
+      ? mayChange(
+          db
+            .updateTable("payment_attempts")
+            .set({ periodStart })
+            // Set only where the subscription was read.
+            .where("subscriptionId", "=", subscription!.id)
+            .where("periodStart", "=", attempt.periodStart),
+        )
+      : undefined;
+  // The period's second collection keeps the money for it: no longer owed back (one of them).
+  const keepWrite = change.paidByAnother
+    ? mayChange(db.updateTable("payment_attempts").set({ refundDue: 0, updatedAt: at }).where("id", "=", attempt.paidBy))
+    : undefined;
   const attemptWrite = mustChange(
     db
       .updateTable("payment_attempts")
-      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: now.toISOString() })
+      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
       .where("id", "=", attempt.id)
-      .where("status", "in", change.from),
+      .where("status", "in", change.from)
+      // And the payment id as read: a failed attempt takes a success only while it has none.
+      .where("providerPaymentId", "is", attempt.providerPaymentId),
   );
-  return subscriptionWrite ? [attemptWrite, subscriptionWrite] : [attemptWrite];
+  return [otherWrite, periodWrite, keepWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
 }
 
 /**
@@ -186,17 +223,25 @@ function attemptChange(
   attempt: AttemptForEvent,
   event: PaymentEvent,
   now: Date,
-): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null } | null {
+): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null; supersede?: SetAsideReason; paidByAnother?: boolean } | null {
   const providerPaymentId = event.providerPaymentId;
   switch (event.kind) {
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
     case "payment_succeeded":
+    case "payment_reinstated": {
+      // Money that moved is always recorded: on an attempt we set aside (canceled) too, and on
+      // one we failed because its submission never got an answer (no payment id: GoCardless may
+      // hold it). A cancelled chargeback makes a reversed (failed) attempt a success again.
+      const { duplicate, supersedeOther } = collected(attempt);
+      const reinstated = event.kind === "payment_reinstated";
       return {
-        from: OPEN_ATTEMPT_STATUSES,
-        changes: { status: "succeeded", providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: "payment_succeeded" },
+        from: reinstated ? ["failed"] : [...OPEN_ATTEMPT_STATUSES, "canceled", ...(attempt.providerPaymentId === null ? (["failed"] as const) : [])],
+        changes: { status: "succeeded", ...(!reinstated && { providerPaymentId }), failureCode: null, failureMessage: null, nextRetryAt: null },
+        lifecycleEvent: { type: duplicate ? "payment_duplicated" : reinstated ? "reversal_canceled" : "payment_succeeded" },
+        ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
       };
+    }
     case "payment_failed": {
       const retryAt = nextRetryAt(attempt.attemptNumber, now);
       return {
@@ -217,24 +262,29 @@ function attemptChange(
         changes: { status: "canceled", providerPaymentId, failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: null },
         lifecycleEvent: { type: "payment_canceled" },
       };
-    case "payment_resubmission_requested":
-      // The provider collects it again itself: in flight once more, no retry of ours.
-      return { from: ["failed"], changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
-    case "payment_reversed":
-      // Why the money went back is kept on the attempt; nothing is owed back
-      // any more, and collecting it again is due at once (not an exhausted schedule).
-      return {
-        from: ["succeeded"],
-        changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: now.toISOString(), refundDue: 0 },
-        lifecycleEvent: { type: "payment_reversed" },
-      };
-    case "payment_reinstated":
-      // The money is ours again: the attempt is a success, with nothing left to retry.
+    case "payment_resubmission_requested": {
+      // The provider collects it again itself: in flight once more, and our own retry yields.
+      const decision = resubmitted(attempt);
+      if (!decision.reopen) return { from: ["failed"], changes: { status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
       return {
         from: ["failed"],
-        changes: { status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: "reversal_canceled" },
+        changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
+        lifecycleEvent: null,
+        ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
       };
+    }
+    case "payment_reversed": {
+      // Why the money went back is kept on the attempt; nothing is owed back
+      // any more, and collecting it again is due at once (not an exhausted schedule),
+      // unless a second collection of the period pays it instead.
+      const paidByAnother = collected(attempt).duplicate;
+      return {
+        from: ["succeeded"],
+        changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
+        lifecycleEvent: paidByAnother ? null : { type: "payment_reversed" },
+        paidByAnother,
+      };
+    }
     case "payment_reversal_settled":
       // The reversal was applied when it happened; its settlement moves no state.
       return null;
