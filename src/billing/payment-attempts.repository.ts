@@ -135,7 +135,8 @@ export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string, 
         .as("lastInPeriod"),
     ])
     .executeTakeFirstOrThrow();
-  return Math.max(Number(row.failures), Number(row.lastInPeriod ?? 0)) + 1;
+  // Number(null) is 0: a period without attempts.
+  return Math.max(Number(row.failures), Number(row.lastInPeriod)) + 1;
 }
 
 /**

@@ -289,6 +289,21 @@ describe("two collections for one period", () => {
     expect(await period(first.subscriptionId)).toEqual(paid);
   });
 
+  it("reverse order in one delivery: confirmed, then resubmission_requested and submitted for the same failed payment → succeeded, active", async () => {
+    const { first, retry } = await failedAndRetried();
+    const events = [
+      paymentEvent("confirmed", first.id, first.paymentId),
+      paymentEvent("resubmission_requested", first.id, first.paymentId),
+      paymentEvent("submitted", first.id, first.paymentId),
+    ];
+    const response = await sendWebhook(events);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).results.map((result: any) => result.outcome)).toEqual(["applied", "ignored", "ignored"]);
+    expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_collection" });
+    expect(await subscriptionStatus(first.subscriptionId)).toBe("active");
+  });
+
   it("reverse order: paid_out for a failed payment whose period our retry already collected → recorded and owed back, the period paid once", async () => {
     const { first, retry } = await failedAndRetried();
     expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
