@@ -8,6 +8,7 @@ import * as m20261201110000_billing_cycle_anchor from "./20261201110000_billing_
 import * as m20261201120000_direct_debit_token_reuse_and_pages from "./20261201120000_direct_debit_token_reuse_and_pages";
 import * as m20261202100000_payment_attempt_periods from "./20261202100000_payment_attempt_periods";
 import * as m20261202110000_provider_customers from "./20261202110000_provider_customers";
+import * as m20261202120000_payment_attempt_numbers from "./20261202120000_payment_attempt_numbers";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   "20261201120000_direct_debit_token_reuse_and_pages": m20261201120000_direct_debit_token_reuse_and_pages,
   "20261202100000_payment_attempt_periods": m20261202100000_payment_attempt_periods,
   "20261202110000_provider_customers": m20261202110000_provider_customers,
+  "20261202120000_payment_attempt_numbers": m20261202120000_payment_attempt_numbers,
 };

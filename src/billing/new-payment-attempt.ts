@@ -44,6 +44,7 @@ export async function newPaymentAttempt(
   if (plan.amountMinor === 0) throw new BillingError("NOTHING_TO_PAY");
 
   const { directDebitTokenId } = request;
+  const periodStart = attemptPeriodStart(subscription);
   const token = directDebitTokenId ? await findToken(db, userId, directDebitTokenId) : await findDefaultToken(db, userId);
   if (!token) throw new BillingError(directDebitTokenId ? "TOKEN_NOT_FOUND" : "NO_DEFAULT_TOKEN");
   if (token.status !== "active") throw new BillingError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });
@@ -57,7 +58,7 @@ export async function newPaymentAttempt(
     amountMinor: plan.amountMinor,
     currency: plan.currency,
     status: "pending",
-    attemptNumber: Math.min(await nextAttemptNumber(db, subscription.id), BILLING_LIMITS.maxAttemptNumber),
+    attemptNumber: Math.min(await nextAttemptNumber(db, subscription.id, periodStart), BILLING_LIMITS.maxAttemptNumber),
     idempotencyKey: request.idempotencyKey,
     requestFingerprint: request.fingerprint,
     provider: token.provider,
@@ -66,7 +67,7 @@ export async function newPaymentAttempt(
     failureMessage: null,
     nextRetryAt: null,
     refundDue: 0,
-    periodStart: attemptPeriodStart(subscription),
+    periodStart,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -85,19 +85,24 @@ export async function insertAttemptIfIdle(
 }
 
 /**
- * The number the next attempt for a subscription gets: 1 + the failures since
- * its last success (so the retry schedule restarts after every success).
+ * The number the next attempt for a subscription's period gets: 1 + the
+ * failures since its last success (so the retry schedule restarts after every
+ * success), and always above every attempt of the period, canceled ones too:
+ * the provider may still collect one we set aside, and taking its number would
+ * make recording that money collide with the period's unique index.
  *
  * Counts at most `BILLING_LIMITS.maxAttemptNumber` failures (more cannot
  * change a number capped there), so with the (subscriptionId, status,
- * createdAt) index its cost does not grow with the subscription's history.
+ * createdAt) index its cost does not grow with the subscription's history;
+ * the period's highest number is one row of the (subscriptionId, periodStart,
+ * attemptNumber) index.
  *
  * @example
  * ```ts
- * const attemptNumber = await nextAttemptNumber(db, subscription.id)
+ * const attemptNumber = await nextAttemptNumber(db, subscription.id, attemptPeriodStart(subscription))
  * ```
  */
-export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string): Promise<number> {
+export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string, periodStart: string): Promise<number> {
   const failuresSinceLastSuccess = db
     .selectFrom("payment_attempts")
     .select("createdAt")
@@ -120,9 +125,18 @@ export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string):
     .limit(BILLING_LIMITS.maxAttemptNumber);
   const row = await db
     .selectFrom(failuresSinceLastSuccess.as("failure"))
-    .select((eb) => eb.fn.countAll<number>().as("failures"))
+    .select((eb) => [
+      eb.fn.countAll<number>().as("failures"),
+      eb
+        .selectFrom("payment_attempts")
+        .select((inner) => inner.fn.max("attemptNumber").as("last"))
+        .where("subscriptionId", "=", subscriptionId)
+        .where("periodStart", "=", periodStart)
+        .as("lastInPeriod"),
+    ])
     .executeTakeFirstOrThrow();
-  return Number(row.failures) + 1;
+  // Number(null) is 0: a period without attempts.
+  return Math.max(Number(row.failures), Number(row.lastInPeriod)) + 1;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../../src/billing/lifecycle/billing-policy";
-import { collected, resubmitted } from "../../src/billing/lifecycle/competing-collections";
+import { collected, collectionRecordedOn, resubmitted } from "../../src/billing/lifecycle/competing-collections";
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
 import { dueTimeEvent, settle } from "../../src/billing/lifecycle/due-time-event";
 import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
@@ -218,6 +218,18 @@ describe("two collections for one period (competing-collections)", () => {
     const [whenCollected, whenResubmitted] = expected[`${f.paidBy !== null},${f.otherOpen}`]!;
     expect(collected(f)).toEqual(whenCollected);
     expect(resubmitted(f)).toEqual(whenResubmitted);
+  });
+
+  // A collection is the provider saying it took the money: recorded on an attempt in any state but
+  // succeeded, a failed one too (its resubmission_requested may come later, or never).
+  it.each([
+    ["pending", true],
+    ["processing", true],
+    ["failed", true],
+    ["canceled", true],
+    ["succeeded", false],
+  ] as const)("a collection on a %s attempt is recorded: %s", (status, recorded) => {
+    expect(collectionRecordedOn(status)).toBe(recorded);
   });
 
   it("a duplicate collection is owed back in every status and changes nothing else", () => {

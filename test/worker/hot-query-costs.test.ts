@@ -96,13 +96,13 @@ describe("reads on a long history: an index search, rows read ≤ rows returned 
 });
 
 describe("attempt numbering and the open-attempt check do not grow with the history", () => {
-  it("nextAttemptNumber reads the failures since the last success and one more, not the 2,000 attempts", async () => {
-    const { result, call, plan } = await costOf((db) => nextAttemptNumber(db, proSubscriptionId));
+  it("nextAttemptNumber reads the failures since the last success, one more and the period's highest number, not the 2,000 attempts", async () => {
+    const { result, call, plan } = await costOf((db) => nextAttemptNumber(db, proSubscriptionId, "2026-01-02T00:00:00.000Z"));
 
     expect(result).toBe(failuresSinceSuccess + 1);
     expectIndexedPlan(plan);
-    // The last success (one entry) and each failure after it.
-    expect(call.rowsRead).toBeLessThanOrEqual(failuresSinceSuccess + 2);
+    // The last success (one entry), each failure after it, and the period's last attempt (one index entry).
+    expect(call.rowsRead).toBeLessThanOrEqual(failuresSinceSuccess + 3);
   });
 
   it("insertAttemptIfIdle reads a constant handful of rows, not the history", async () => {

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
-import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
+import { collected, collectionRecordedOn, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -205,7 +205,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
  * (collected money taken back) as `failed` again: for a succeeded attempt it
  * is a reversal. A reversal that arrives while the attempt is still open
  * (the chargeback overtook the confirmation) means the money never stayed:
- * a failure, so the confirmation that follows changes nothing.
+ * a failure (a confirmation that follows is still recorded: collectionRecordedOn).
  */
 function asApplied(attempt: AttemptForEvent, event: PaymentEvent): PaymentEvent {
   const open = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
@@ -230,13 +230,12 @@ function attemptChange(
       return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
     case "payment_succeeded":
     case "payment_reinstated": {
-      // Money that moved is always recorded: on an attempt we set aside (canceled) too, and on
-      // one we failed because its submission never got an answer (no payment id: GoCardless may
-      // hold it). A cancelled chargeback makes a reversed (failed) attempt a success again.
+      // Money that moved is always recorded (collectionRecordedOn): on an attempt we set aside or
+      // failed too. A cancelled chargeback makes a reversed (failed) attempt a success again.
       const { duplicate, supersedeOther } = collected(attempt);
       const reinstated = event.kind === "payment_reinstated";
       return {
-        from: reinstated ? ["failed"] : [...OPEN_ATTEMPT_STATUSES, "canceled", ...(attempt.providerPaymentId === null ? (["failed"] as const) : [])],
+        from: reinstated ? ["failed"] : collectionRecordedOn(attempt.status) ? [attempt.status] : [],
         changes: { status: "succeeded", ...(!reinstated && { providerPaymentId }), failureCode: null, failureMessage: null, nextRetryAt: null },
         lifecycleEvent: { type: duplicate ? "payment_duplicated" : reinstated ? "reversal_canceled" : "payment_succeeded" },
         ...(supersedeOther && { supersede: "superseded_by_collection" as const }),

@@ -242,6 +242,8 @@ export const paymentAttempts = sqliteTable(
     // Exactly once per period and attempt number (a canceled attempt frees its number), at most one open attempt: the scheduled engine's guarantees.
     uniqueIndex("payment_attempts_subscriptionId_periodStart_attemptNumber_unique").on(t.subscriptionId, t.periodStart, t.attemptNumber).where(sql`${t.status} <> 'canceled'`),
     uniqueIndex("payment_attempts_open_subscriptionId_unique").on(t.subscriptionId).where(oneOf(t.status, OPEN_ATTEMPT_STATUSES)),
+    // The period's highest attempt number, canceled ones included: numbers are never reused.
+    index("payment_attempts_subscriptionId_periodStart_attemptNumber_idx").on(t.subscriptionId, t.periodStart, t.attemptNumber),
   ],
 );
 
