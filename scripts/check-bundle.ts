@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   if (inject !== undefined) console.log(`with ${inject} built into the Worker`);
   for (const [label, key] of [["minified", "minifiedBytes"], ["gzip", "gzipBytes"]] as const) {
     const ratio = full[key] / authOnly[key];
-    console.log(`${label.padEnd(9)} worker ${kb(full[key])}, auth-only ${kb(authOnly[key])}: ${ratio.toFixed(3)}× (limit ${(1 + BUNDLE_BUDGET.maxGrowth).toFixed(2)}×)`);
+    console.log(`${label.padEnd(9)} worker ${kb(full[key])}, auth-only ${kb(authOnly[key])}: ${ratio.toFixed(3)}× (limit ${(1 + BUNDLE_BUDGET.maxGrowth).toFixed(3)}×)`);
   }
   const added = additions(full, authOnly);
   const total = (inputs: [string, number][]) => inputs.reduce((sum, [, bytes]) => sum + bytes, 0);
