@@ -47,7 +47,7 @@ function goCardless() {
   const lookups: string[] = [];
   const byKey = new Map<string, string>();
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
-  const faults: ("lose-answer" | "down" | "refuse")[] = [];
+  const faults: ("lose-answer" | "down" | "refuse" | "hang")[] = [];
   const original = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
@@ -72,6 +72,8 @@ function goCardless() {
       return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
     }
     const fault = faults.shift();
+    // Accepts the connection and never answers: only the request's own signal ends it, as with a real fetch.
+    if (fault === "hang") return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
     if (fault === "down") throw new TypeError("Network connection lost.");
     if (fault === "refuse") return json(validationFailedBody, 422);
     if (key && byKey.has(key)) return json(idempotentCreationConflictBody(byKey.get(key)!), 409);
@@ -161,6 +163,12 @@ beforeEach(async () => {
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The GoCardless client's timeout (AbortSignal.timeout), shortened to 50 ms for a test. */
+function shortenTimeouts() {
+  const timeout = AbortSignal.timeout.bind(AbortSignal);
+  vi.spyOn(AbortSignal, "timeout").mockImplementation(() => timeout(50));
+}
 const kinds = (summary: any) => summary.byKind;
 
 describe("the scheduled billing engine", () => {
@@ -247,6 +255,16 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([
       expect.objectContaining({ id: attempt!.id, status: "processing", providerPaymentId: gc.paymentIdOf(attempt!.id), failureCode: null, nextRetryAt: null }),
     ]);
+  });
+
+  it("GoCardless that never answers: the run ends at the client's timeout and records network_error, as a dropped connection", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("hang");
+    shortenTimeouts();
+    const start = E - 2 * DAY;
+    expect(kinds(await run(start))).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "pending", failureCode: "network_error", nextRetryAt: iso(start + 15 * MINUTE) });
   });
 
   it("GoCardless down: the error is recorded and retried later with a growing wait", async () => {
