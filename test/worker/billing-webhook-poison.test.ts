@@ -129,7 +129,7 @@ describe("fields GoCardless may send as null, or of another type", () => {
     const normal = ids[7]!;
     const failed = paymentFailed(noDescription);
     const events: GoCardlessEvent[] = [
-      { ...failed, details: { ...failed.details, description: null } } as any,
+      { ...failed, details: { ...(failed.details as object), description: null } } as any,
       { ...paymentFailed(noCause), details: { origin: "bank", cause: null, description: "Refused." } } as any,
       { ...paymentConfirmed(noMetadata), resource_metadata: null } as any,
       { ...paymentConfirmed(nullCreatedAt), created_at: null } as any,
