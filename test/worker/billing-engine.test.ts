@@ -372,6 +372,27 @@ describe("the scheduled billing engine", () => {
     expect(await env.DB.prepare("select count(*) as n from payment_attempts where periodStart = ? and status = 'processing'").bind(iso(E)).first("n")).toBe(12);
   });
 
+  it("subscriptions the sweep picks but the rules skip every run do not starve other due time events", async () => {
+    goCardless();
+    const plansRows = Array.from({ length: 10 }, () => planRow({ amountMinor: 700, currency: "GBP" }));
+    await env.DB.batch(plansRows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
+    // 9 (more than the chunk of 8) past due since E whose period's first collection failed late
+    // with no retry left, then a second collection of the period succeeded: the latest payment is
+    // no failure, the past-due limit is far, so the rules apply nothing. And one victim whose period ended later.
+    const stuck = plansRows.slice(0, 9).map((row) => subscriptionRow(nat.id, row.id, { status: "past_due", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E), createdAt: iso(T0), updatedAt: iso(T0) }));
+    const victim = subscriptionRow(nat.id, plansRows[9]!.id, { status: "active", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E + 12 * HOUR), createdAt: iso(T0), updatedAt: iso(T0) });
+    await env.DB.batch([...stuck, victim].map((row) => env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, null, 0, null, null, ?, null, ?, ?)").bind(row.id, row.userId, row.planId, row.status, row.currentPeriodStart, row.currentPeriodEnd, row.currentPeriodStart, row.provider, row.createdAt, row.updatedAt)));
+    const insertAttempt = env.DB.prepare("insert into payment_attempts (id, userId, subscriptionId, amountMinor, currency, status, attemptNumber, periodStart, idempotencyKey, requestFingerprint, provider, providerPaymentId, failureCode, failureMessage, nextRetryAt, createdAt, updatedAt) values (?, ?, ?, 700, 'GBP', ?, ?, ?, ?, ?, 'gocardless', ?, ?, ?, null, ?, ?)");
+    await env.DB.batch(stuck.flatMap((row) => [
+      insertAttempt.bind(`${row.id}-1`, nat.id, row.id, "failed", 1, iso(E), `${row.id}-1`, "a".repeat(64), `PM${row.id}1`, "late_failure", "The payment failed late.", iso(E), iso(E)),
+      insertAttempt.bind(`${row.id}-2`, nat.id, row.id, "succeeded", 2, iso(E), `${row.id}-2`, "b".repeat(64), `PM${row.id}2`, null, null, iso(E), iso(E)),
+    ]));
+
+    const first = await run(E + DAY);
+    expect(first.byKind).toEqual({ period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(victim.id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E + 12 * HOUR) });
+  });
+
   it("a submission GoCardless keeps refusing is given up after 3 days: the attempt fails, the retry schedule runs on, and the subscription ends unpaid", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
