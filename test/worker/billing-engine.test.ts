@@ -47,7 +47,7 @@ function goCardless() {
   const lookups: string[] = [];
   const byKey = new Map<string, string>();
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
-  const faults: ("lose-answer" | "down" | "refuse")[] = [];
+  const faults: ("lose-answer" | "down" | "refuse" | "hang")[] = [];
   const original = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
@@ -72,6 +72,8 @@ function goCardless() {
       return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
     }
     const fault = faults.shift();
+    // Accepts the connection and never answers: only the request's own signal ends it, as with a real fetch.
+    if (fault === "hang") return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
     if (fault === "down") throw new TypeError("Network connection lost.");
     if (fault === "refuse") return json(validationFailedBody, 422);
     if (key && byKey.has(key)) return json(idempotentCreationConflictBody(byKey.get(key)!), 409);
@@ -165,6 +167,12 @@ beforeEach(async () => {
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The GoCardless client's timeout (AbortSignal.timeout), shortened to 50 ms for a test. */
+function shortenTimeouts() {
+  const timeout = AbortSignal.timeout.bind(AbortSignal);
+  vi.spyOn(AbortSignal, "timeout").mockImplementation(() => timeout(50));
+}
 const kinds = (summary: any) => summary.byKind;
 
 describe("the scheduled billing engine", () => {
@@ -251,6 +259,16 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([
       expect.objectContaining({ id: attempt!.id, status: "processing", providerPaymentId: gc.paymentIdOf(attempt!.id), failureCode: null, nextRetryAt: null }),
     ]);
+  });
+
+  it("GoCardless that never answers: the run ends at the client's timeout and records network_error, as a dropped connection", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("hang");
+    shortenTimeouts();
+    const start = E - 2 * DAY;
+    expect(kinds(await run(start))).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "pending", failureCode: "network_error", nextRetryAt: iso(start + 15 * MINUTE) });
   });
 
   it("GoCardless down: the error is recorded and retried later with a growing wait", async () => {
@@ -356,6 +374,27 @@ describe("the scheduled billing engine", () => {
     const { results } = await env.DB.prepare("select status, count(*) as n from user_subscriptions group by status order by status").all();
     expect(results).toEqual([{ status: "incomplete_expired", n: 12 }, { status: "past_due", n: 12 }]);
     expect(await env.DB.prepare("select count(*) as n from payment_attempts where periodStart = ? and status = 'processing'").bind(iso(E)).first("n")).toBe(12);
+  });
+
+  it("subscriptions the sweep picks but the rules skip every run do not starve other due time events", async () => {
+    goCardless();
+    const plansRows = Array.from({ length: 10 }, () => planRow({ amountMinor: 700, currency: "GBP" }));
+    await env.DB.batch(plansRows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
+    // 9 (more than the chunk of 8) past due since E whose period's first collection failed late
+    // with no retry left, then a second collection of the period succeeded: the latest payment is
+    // no failure, the past-due limit is far, so the rules apply nothing. And one victim whose period ended later.
+    const stuck = plansRows.slice(0, 9).map((row) => subscriptionRow(nat.id, row.id, { status: "past_due", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E), createdAt: iso(T0), updatedAt: iso(T0) }));
+    const victim = subscriptionRow(nat.id, plansRows[9]!.id, { status: "active", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E + 12 * HOUR), createdAt: iso(T0), updatedAt: iso(T0) });
+    await env.DB.batch([...stuck, victim].map((row) => env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, null, 0, null, null, ?, null, ?, ?)").bind(row.id, row.userId, row.planId, row.status, row.currentPeriodStart, row.currentPeriodEnd, row.currentPeriodStart, row.provider, row.createdAt, row.updatedAt)));
+    const insertAttempt = env.DB.prepare("insert into payment_attempts (id, userId, subscriptionId, amountMinor, currency, status, attemptNumber, periodStart, idempotencyKey, requestFingerprint, provider, providerPaymentId, failureCode, failureMessage, nextRetryAt, createdAt, updatedAt) values (?, ?, ?, 700, 'GBP', ?, ?, ?, ?, ?, 'gocardless', ?, ?, ?, null, ?, ?)");
+    await env.DB.batch(stuck.flatMap((row) => [
+      insertAttempt.bind(`${row.id}-1`, nat.id, row.id, "failed", 1, iso(E), `${row.id}-1`, "a".repeat(64), `PM${row.id}1`, "late_failure", "The payment failed late.", iso(E), iso(E)),
+      insertAttempt.bind(`${row.id}-2`, nat.id, row.id, "succeeded", 2, iso(E), `${row.id}-2`, "b".repeat(64), `PM${row.id}2`, null, null, iso(E), iso(E)),
+    ]));
+
+    const first = await run(E + DAY);
+    expect(first.byKind).toEqual({ period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(victim.id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E + 12 * HOUR) });
   });
 
   it("a submission GoCardless keeps refusing is given up after 3 days: the attempt fails, the retry schedule runs on, and the subscription ends unpaid", async () => {

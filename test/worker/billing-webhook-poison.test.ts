@@ -118,3 +118,37 @@ describe("ids and names that cannot be valid", () => {
     expect(await billingSnapshot()).toEqual(snapshot);
   });
 });
+
+describe("fields GoCardless may send as null, or of another type", () => {
+  // GoCardless's event reference has nullable fields (details.cause,
+  // details.description, resource_metadata); only a body without an events
+  // array, or an event without a string id/resource_type/action, is refused.
+  it("each odd event is applied without its bad field (or ignored when nothing can be matched), the others applied: 200", async () => {
+    const ids = await Promise.all(Array.from({ length: 8 }, () => pendingAttempt()));
+    const [noDescription, noCause, noMetadata, nullCreatedAt, numberCreatedAt, stringDetails, noLinks] = ids as [string, string, string, string, string, string, string];
+    const normal = ids[7]!;
+    const failed = paymentFailed(noDescription);
+    const events: GoCardlessEvent[] = [
+      { ...failed, details: { ...(failed.details as object), description: null } } as any,
+      { ...paymentFailed(noCause), details: { origin: "bank", cause: null, description: "Refused." } } as any,
+      { ...paymentConfirmed(noMetadata), resource_metadata: null } as any,
+      { ...paymentConfirmed(nullCreatedAt), created_at: null } as any,
+      { ...paymentConfirmed(numberCreatedAt), created_at: 1767225600 } as any,
+      { ...paymentFailed(stringDetails), details: "str" } as any,
+      { ...paymentConfirmed(noLinks), links: null } as any,
+      paymentConfirmed(normal),
+    ];
+
+    const delivery = await deliver(events);
+
+    expect(delivery).toEqual({ status: 200, outcomes: ["applied", "applied", "ignored", "applied", "applied", "applied", "ignored", "applied"] });
+    expect(await attemptRow(noDescription)).toMatchObject({ status: "failed", failureCode: "insufficient_funds", failureMessage: "The payment failed." });
+    expect(await attemptRow(noCause)).toMatchObject({ status: "failed", failureCode: "failed", failureMessage: "Refused." });
+    expect((await attemptRow(nullCreatedAt)).status).toBe("succeeded");
+    expect((await attemptRow(numberCreatedAt)).status).toBe("succeeded");
+    expect(await attemptRow(stringDetails)).toMatchObject({ status: "failed", failureCode: "failed", failureMessage: "The payment failed." });
+    expect(await attemptRow(noLinks)).toMatchObject({ status: "pending", providerPaymentId: null });
+    expect((await attemptRow(noMetadata)).status).toBe("pending");
+    expect((await attemptRow(normal)).status).toBe("succeeded");
+  });
+});

@@ -6,6 +6,7 @@ import { api, billingSnapshot, callAppConcurrently, gocardlessCustomerFor, token
 import { expectDocumentedSuccess } from "../support/documented-answer";
 import { addFakeMandate, fakeGoCardlessRequests, installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
+import { GOCARDLESS_TIMEOUT_MS } from "../../src/billing/gocardless/gocardless-client";
 
 // Mandates belong to a provider customer: the app creates one GoCardless
 // customer per user, and a mandate is stored only when GoCardless says its
@@ -99,6 +100,39 @@ describe("a mandate id someone else holds", () => {
     expect(unconfigured.status).toBe(503);
     expect(((await unconfigured.json()) as any).error.code).toBe("PROVIDER_NOT_CONFIGURED");
     expect(requests()).toEqual([]);
+    expect(await billingSnapshot()).toEqual(before);
+  });
+});
+
+describe("a GoCardless that accepts the connection and never answers", () => {
+  /** fetch to GoCardless hangs until the request's own signal aborts it (as a real fetch does); the client's timeout is shortened. */
+  function hangingGoCardless() {
+    const original = globalThis.fetch;
+    const timeout = AbortSignal.timeout.bind(AbortSignal);
+    const timeouts = vi.spyOn(AbortSignal, "timeout").mockImplementation(() => timeout(50));
+    const fetch = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) =>
+      new Request(input, init).url.startsWith(BASE) ? new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason))) : original(input, init),
+    );
+    return { fetch, timeouts };
+  }
+
+  it("creating the customer answers 502 PROVIDER_UNAVAILABLE (network_error) after the documented timeout; nothing stored", async () => {
+    const fay = await signUp("fay-mandates@example.com");
+    const before = await billingSnapshot();
+    const { fetch, timeouts } = hangingGoCardless();
+    const answer = await api(CUSTOMERS, { user: fay, json: { provider: "gocardless", givenName: "Fay", familyName: "Wu" } });
+    expect([answer.status, answer.body.error]).toEqual([502, expect.objectContaining({ code: "PROVIDER_UNAVAILABLE", details: { provider: "gocardless", providerCode: "network_error" } })]);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(timeouts).toHaveBeenCalledWith(GOCARDLESS_TIMEOUT_MS);
+    expect(await billingSnapshot()).toEqual(before);
+  });
+
+  it("the mandate check on token store answers 502 PROVIDER_UNAVAILABLE; nothing stored", async () => {
+    const body = await tokenBodyFor(ann);
+    const before = await billingSnapshot();
+    hangingGoCardless();
+    const answer = await api(TOKENS, { user: ann, json: body });
+    expect([answer.status, answer.body.error.code]).toEqual([502, "PROVIDER_UNAVAILABLE"]);
     expect(await billingSnapshot()).toEqual(before);
   });
 });

@@ -81,15 +81,19 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
                 ),
               ),
             ]),
-            // The period's latest failure had no retry left (the webhook usually applies this itself).
-            eb.exists(
+            // The latest payment failed with no retry left (the webhook usually applies this itself).
+            // The latest, as findPaymentFacts reads it: a failure that a later payment overtook
+            // is skipped by the rules, and picked here it would fill the chunk run after run.
+            eb(
               eb
-                .selectFrom("payment_attempts as failed")
-                .select("failed.id")
-                .whereRef("failed.subscriptionId", "=", "subscription.id")
-                .whereRef("failed.periodStart", "=", "subscription.currentPeriodEnd")
-                .where("failed.status", "=", "failed")
-                .where("failed.nextRetryAt", "is", null),
+                .selectFrom("payment_attempts as latest")
+                .select(sql<number>`"latest"."status" = 'failed' and "latest"."nextRetryAt" is null`.as("exhausted"))
+                .whereRef("latest.subscriptionId", "=", "subscription.id")
+                .orderBy("latest.periodStart", "desc")
+                .orderBy("latest.attemptNumber", "desc")
+                .limit(1),
+              "=",
+              1,
             ),
           ]),
         ]),

@@ -3,6 +3,14 @@ import { GoCardlessApiError } from "./gocardless-api-error";
 /** The API version this client speaks (GoCardless's `GoCardless-Version` header). */
 export const GOCARDLESS_VERSION = "2015-07-06";
 
+/**
+ * How long one GoCardless API call may take (ms), answer body included. A
+ * GoCardless that accepts the connection and never answers would otherwise
+ * hold an API request, or a whole scheduled run, until the platform kills it;
+ * past this the call fails as `network_error`, like a dropped connection.
+ */
+export const GOCARDLESS_TIMEOUT_MS = 10_000;
+
 /** GoCardless's base URLs. */
 export const GOCARDLESS_API_URLS = { sandbox: "https://api-sandbox.gocardless.com", live: "https://api.gocardless.com" } as const;
 
@@ -116,7 +124,8 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
     if (init.idempotencyKey !== undefined) headers["Idempotency-Key"] = init.idempotencyKey;
     let response: Response;
     try {
-      response = await send(`${base}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+      const signal = AbortSignal.timeout(GOCARDLESS_TIMEOUT_MS);
+      response = await send(`${base}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal });
     } catch (cause) {
       throw new GoCardlessApiError({ status: 0, code: "network_error", message: `GoCardless could not be reached: ${(cause as Error).message}`, cause });
     }

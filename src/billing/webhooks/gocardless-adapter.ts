@@ -10,20 +10,23 @@ export const GOCARDLESS_SIGNATURE_HEADER = "Webhook-Signature";
 
 // GoCardless's webhook body: `{ "events": [...] }`, up to 250 events per
 // request. Provider payloads grow new fields over time, so unknown fields are
-// ignored here (unlike our own API, which refuses them). Only the shape is
-// checked here: a body of another shape is 400, but values the database
+// ignored here (unlike our own API, which refuses them). Only the envelope is
+// checked here (an events array; each event a string id, resource_type and
+// action): anything else is 400, but values the database
 // would refuse (an empty or over-long id, NUL, long text) are left to
 // normaliseBillingEvent, which ignores or clamps that one event instead of
 // refusing its whole delivery.
 const eventSchema = z.object({
   id: z.string(),
-  created_at: z.string().optional(),
   resource_type: z.string(),
   action: z.string(),
-  links: z.record(z.string(), z.string()).default({}),
-  details: z.object({ cause: z.string().optional(), description: z.string().optional() }).default({}),
+  // GoCardless sends some of these as null (details.cause, details.description,
+  // resource_metadata): any value that is not an object of strings loses its
+  // non-string parts instead of refusing the delivery.
+  links: z.unknown().optional().transform(stringsOf),
+  details: z.unknown().optional().transform(stringsOf),
   // GoCardless copies the resource's metadata into each event; we put our attempt id there.
-  resource_metadata: z.record(z.string(), z.unknown()).optional(),
+  resource_metadata: z.unknown().optional().transform(stringsOf),
 });
 const bodySchema = z.object({ events: z.array(eventSchema).min(1).max(250) });
 type GoCardlessEvent = z.output<typeof eventSchema>;
@@ -105,15 +108,20 @@ export const gocardlessAdapter: WebhookProviderAdapter = {
   },
 };
 
+/** The string-valued own fields of an object; `{}` for anything else (null, a string, an array). */
+function stringsOf(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+}
+
 function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   const eventType = `${event.resource_type}.${event.action}`;
   const base = { eventId: event.id, eventType };
   // Own keys only: `"constructor" in PAYMENT_KINDS` is true through the prototype.
   if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, event.action)) {
     const kind = PAYMENT_KINDS[event.action as keyof typeof PAYMENT_KINDS];
-    const attemptId = event.resource_metadata?.payment_attempt_id;
     // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
-    const payment = { ...base, paymentAttemptId: typeof attemptId === "string" ? attemptId : undefined, providerPaymentId: event.links.payment ?? "" };
+    const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "" };
     const failureMessage = FAILURE_MESSAGES[kind];
     if (failureMessage === undefined) return { kind, ...payment } as BillingEvent;
     return {
