@@ -117,7 +117,7 @@ describe("a GoCardless that accepts the connection and never answers", () => {
   }
 
   it("creating the customer answers 502 PROVIDER_UNAVAILABLE (network_error) after the documented timeout; nothing stored", async () => {
-    const fay = await signUp("fay-mandates@example.com");
+    const fay = await signedInUser("fay-mandates@example.com");
     const before = await billingSnapshot();
     const { fetch, timeouts } = hangingGoCardless();
     const answer = await api(CUSTOMERS, { user: fay, json: { provider: "gocardless", givenName: "Fay", familyName: "Wu" } });
