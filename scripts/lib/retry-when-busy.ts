@@ -45,6 +45,21 @@ export function retryWhenBusy(database: D1Database, waitMs = WAIT_MS): D1Databas
   });
 }
 
+/**
+ * Runs `call` again (with backoff, for up to 20 s) while it fails because
+ * another process holds the local D1 file: also workerd's own start-up, which
+ * opens the file and fails with SQLITE_BUSY when a second run starts while the
+ * first one's batch holds it.
+ *
+ * @example
+ * ```ts
+ * const proxy = await whileBusy(() => wrangler.getPlatformProxy(options))
+ * ```
+ */
+export function whileBusy<T>(call: () => Promise<T>, waitMs = WAIT_MS): Promise<T> {
+  return retrying(call, waitMs);
+}
+
 async function retrying<T>(call: () => Promise<T>, waitMs: number): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {

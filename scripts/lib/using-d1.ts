@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { UsageError, type TargetOptions } from "./cli-flags";
 import { fewerRoundTrips } from "./fewer-round-trips";
-import { retryWhenBusy } from "./retry-when-busy";
+import { retryWhenBusy, whileBusy } from "./retry-when-busy";
 
 const BINDING = "DB";
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -46,11 +46,8 @@ export async function usingD1<T>(target: TargetOptions, callback: (db: D1Databas
   };
   for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
-    proxy = await wrangler.getPlatformProxy<{ DB: D1Database }>({
-      configPath: bindingConfig.path,
-      persist: target.remote ? false : { path: localPersistPath(target) },
-      remoteBindings: target.remote,
-    });
+    const options = { configPath: bindingConfig.path, persist: target.remote ? false as const : { path: localPersistPath(target) }, remoteBindings: target.remote };
+    proxy = await whileBusy(() => wrangler.getPlatformProxy<{ DB: D1Database }>(options));
     if (interrupted) {
       exit(interrupted);
       return await new Promise<never>(() => {});
@@ -121,7 +118,7 @@ async function sharedLocalD1(wrangler: Wrangler, target: TargetOptions, proxies:
   if (!opened) {
     opened = (async () => {
       const bindingConfig = await writeBindingConfig(wrangler, target);
-      const proxy = await wrangler.getPlatformProxy({ configPath: bindingConfig.path, persist: { path: persist } });
+      const proxy = await whileBusy(() => wrangler.getPlatformProxy({ configPath: bindingConfig.path, persist: { path: persist } }));
       return { proxy, dir: bindingConfig.dir };
     })();
     proxies.set(key, opened);
