@@ -445,6 +445,23 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(2);
   });
 
+  it("a resubmission that cancels our retry and then fails again: the retry schedule goes on with the next number", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
+    // GoCardless collects the first payment again itself: our retry yields, then the resubmission fails too.
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    await webhookAt(E + 3 * DAY, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    expect((await period()).map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([[1, "failed", "insufficient_funds"], [2, "canceled", "superseded_by_resubmission"]]);
+
+    expect(kinds(await run(E + 5 * DAY))).toMatchObject({ retry: { done: 1 } });
+    expect((await period()).map((row) => [row.attemptNumber, row.status])).toContainEqual([3, "processing"]);
+  });
+
   it("refuses a chunk size it cannot honour, plainly", async () => {
     await expect(run(T0, { BILLING_ENGINE_CHUNK: "5000" })).rejects.toThrow("BILLING_ENGINE_CHUNK must be a whole number from 1 to 150");
   });

@@ -155,8 +155,11 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             .whereRef("blocking.subscriptionId", "=", "subscription.id")
             .whereRef("blocking.periodStart", "=", "subscription.currentPeriodEnd")
             // Every earlier failure of the period was retried after its nextRetryAt, so
-            // only a success, a cancellation or a failure still waiting blocks it.
-            .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)])),
+            // only a success, a cancellation or a failure still waiting blocks it. Our own
+            // retry that yielded to the provider's resubmission does not: if that
+            // resubmission fails too, the schedule goes on from its failure.
+            .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)]))
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.failureCode", "is", null), inner("blocking.failureCode", "<>", "superseded_by_resubmission")])),
         ),
       ),
     )
