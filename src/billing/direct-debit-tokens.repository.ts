@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/billing-rows";
 import type { Compilable } from "./d1-batch";
-import type { KeysetPosition } from "./keyset-cursor";
+import { newestFirst, type KeysetPage } from "./keyset-cursor";
 
 /** The columns a token may be shown with: never the ciphertext, key id or fingerprint. */
 export const MASKED_TOKEN_COLUMNS = [
@@ -49,11 +49,8 @@ export async function insertToken(db: Kysely<DB>, row: NewDirectDebitToken): Pro
  * const tokens = await listTokens(db, user.id, { after: decodeCursor(cursor), limit: 21 })
  * ```
  */
-export function listTokens(db: Kysely<DB>, userId: string, page: { after: KeysetPosition | undefined; limit: number }): Promise<MaskedTokenRow[]> {
-  let query = db.selectFrom("direct_debit_tokens").select(MASKED_TOKEN_COLUMNS).where("userId", "=", userId);
-  const after = page.after;
-  if (after) query = query.where((eb) => eb(eb.refTuple("createdAt", "id"), "<", eb.tuple(after.createdAt, after.id)));
-  return query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(page.limit).execute();
+export function listTokens(db: Kysely<DB>, userId: string, page: KeysetPage): Promise<MaskedTokenRow[]> {
+  return newestFirst(db.selectFrom("direct_debit_tokens").select(MASKED_TOKEN_COLUMNS).where("userId", "=", userId), page).execute();
 }
 
 /** One of the user's tokens, masked; another user's id finds nothing. */

@@ -1,3 +1,4 @@
+import type { SelectQueryBuilder } from "kysely";
 import { BillingError } from "./billing-error";
 import { decodeBase64, encodeBase64Url } from "./base64";
 
@@ -5,6 +6,32 @@ import { decodeBase64, encodeBase64Url } from "./base64";
 export interface KeysetPosition {
   createdAt: string;
   id: string;
+}
+
+/** Which page of a list to read: the rows after `after`, at most `limit` of them. */
+export interface KeysetPage {
+  after: KeysetPosition | undefined;
+  limit: number;
+}
+
+/**
+ * Narrows a query of one table with `createdAt` and `id` columns to one page,
+ * newest first. Served by an index `(…, createdAt, id)` after the query's own
+ * equality filters (`userId`), so the page reads only its own rows.
+ *
+ * @example
+ * ```ts
+ * return newestFirst(db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId), page).execute()
+ * ```
+ */
+export function newestFirst<Query extends SelectQueryBuilder<any, any, any>>(query: Query, page: KeysetPage): Query {
+  // Kysely cannot prove that a generic table has these columns; every caller's table does.
+  let paged = query as SelectQueryBuilder<any, any, unknown>;
+  const after = page.after;
+  // A row-value comparison, so SQLite seeks straight to the cursor in the
+  // (userId, createdAt, id) index instead of walking every newer row.
+  if (after) paged = paged.where((eb) => eb(eb.refTuple("createdAt", "id"), "<", eb.tuple(after.createdAt, after.id)));
+  return paged.orderBy("createdAt", "desc").orderBy("id", "desc").limit(page.limit) as Query;
 }
 
 /**

@@ -4,7 +4,7 @@ import { precompile } from "../db/precompiled-query";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { BILLING_LIMITS } from "../db/billing-limits";
-import type { KeysetPosition } from "./keyset-cursor";
+import { newestFirst, type KeysetPage } from "./keyset-cursor";
 import type { CollectionFacts } from "./lifecycle/competing-collections";
 
 
@@ -148,19 +148,8 @@ export async function nextAttemptNumber(db: Kysely<DB>, subscriptionId: string, 
  * const rows = await listAttempts(db, user.id, { after: decodeCursor(cursor), limit: 21 })
  * ```
  */
-export function listAttempts(
-  db: Kysely<DB>,
-  userId: string,
-  page: { after: KeysetPosition | undefined; limit: number },
-): Promise<PaymentAttemptRow[]> {
-  let query = db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId);
-  const after = page.after;
-  if (after) {
-    // A row-value comparison, so SQLite seeks straight to the cursor in the
-    // (userId, createdAt, id) index instead of walking every newer row.
-    query = query.where((eb) => eb(eb.refTuple("createdAt", "id"), "<", eb.tuple(after.createdAt, after.id)));
-  }
-  return query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(page.limit).execute();
+export function listAttempts(db: Kysely<DB>, userId: string, page: KeysetPage): Promise<PaymentAttemptRow[]> {
+  return newestFirst(db.selectFrom("payment_attempts").selectAll().where("userId", "=", userId), page).execute();
 }
 
 /** One of the user's attempts; another user's id finds nothing. */

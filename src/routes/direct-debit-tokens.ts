@@ -8,16 +8,14 @@ import { createGoCardlessClient } from "../billing/gocardless/gocardless-client"
 import { mandateOwner } from "../billing/gocardless/mandate-owner";
 import { findProviderCustomer } from "../billing/provider-customers.repository";
 import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
-import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
 import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
 import { fingerprintToken, loadFingerprintKey } from "../billing/token-fingerprint";
 import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
-import { pageQuery } from "../http/page-query";
+import { readPage } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
-import { validate } from "../billing/validate";
 import type { SessionEnv } from "../http/session-env";
 
 /**
@@ -89,11 +87,7 @@ tokenRoutes.post("/", requireSession, async (c) => {
 });
 
 tokenRoutes.get("/", requireSession, async (c) => {
-  const { cursor, limit } = validate(pageQuery, c.req.query());
-  const rows = await listTokens(getDb(c.env.DB), c.get("user").id, { after: cursor ? decodeCursor(cursor) : undefined, limit: limit + 1 });
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  const nextCursor = rows.length > limit && last ? encodeCursor(last) : null;
+  const { page, nextCursor } = await readPage(c.req.query(), (p) => listTokens(getDb(c.env.DB), c.get("user").id, p));
   return c.json({ tokens: page.map(tokenView), nextCursor });
 });
 

@@ -2,7 +2,6 @@ import { Hono, type Context } from "hono";
 import * as z from "zod";
 import { paymentAttemptView } from "../billing/api-views";
 import { billingIdSchema } from "../db/column-schemas";
-import { decodeCursor, encodeCursor } from "../billing/keyset-cursor";
 import { newPaymentAttempt } from "../billing/new-payment-attempt";
 import {
   findAttempt,
@@ -18,11 +17,10 @@ import { getDb } from "../db/get-db";
 import type { PaymentAttemptRow } from "../db/billing-rows";
 import { ApiError } from "../http/api-error";
 import { readIdempotencyKey } from "../http/idempotency-key";
-import { pageQuery } from "../http/page-query";
+import { readPage } from "../http/page-query";
 import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
-import { validate } from "../billing/validate";
 
 /**
  * The only field a user may send: which of their tokens to charge. Amount,
@@ -72,14 +70,7 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
 });
 
 paymentAttemptRoutes.get("/payment-attempts", requireSession, async (c) => {
-  const { cursor, limit } = validate(pageQuery, c.req.query());
-  const rows = await listAttempts(getDb(c.env.DB), c.get("user").id, {
-    after: cursor ? decodeCursor(cursor) : undefined,
-    limit: limit + 1,
-  });
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  const nextCursor = rows.length > limit && last ? encodeCursor(last) : null;
+  const { page, nextCursor } = await readPage(c.req.query(), (p) => listAttempts(getDb(c.env.DB), c.get("user").id, p));
   return c.json({ paymentAttempts: page.map(paymentAttemptView), nextCursor });
 });
 
