@@ -3,6 +3,7 @@ import type { DB } from "../db/generated";
 import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/billing-rows";
 import type { Compilable } from "./d1-batch";
 import { newestFirst, type KeysetPage } from "./keyset-cursor";
+import { wroteRows } from "../db/wrote-rows";
 
 /** The columns a token may be shown with: never the ciphertext, key id or fingerprint. */
 export const MASKED_TOKEN_COLUMNS = [
@@ -37,7 +38,7 @@ export async function insertToken(db: Kysely<DB>, row: NewDirectDebitToken): Pro
     .values(row)
     .onConflict((conflict) => conflict.doNothing())
     .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }
 
 /**
@@ -127,7 +128,7 @@ export async function revokeToken(db: Kysely<DB>, userId: string, id: string, no
     .where("id", "=", id)
     .where("status", "!=", "revoked")
     .executeTakeFirst();
-  return (result.numUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }
 
 /** A token by the provider's mandate fingerprint (for webhooks; any user). */

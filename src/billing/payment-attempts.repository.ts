@@ -6,6 +6,7 @@ import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { BILLING_LIMITS } from "../db/billing-limits";
 import { newestFirst, type KeysetPage } from "./keyset-cursor";
 import type { CollectionFacts } from "./lifecycle/competing-collections";
+import { wroteRows } from "../db/wrote-rows";
 
 
 /**
@@ -81,7 +82,7 @@ export async function insertAttemptIfIdle(
     )
     .onConflict((conflict) => conflict.doNothing())
     .execute();
-  return (result?.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }
 
 /**

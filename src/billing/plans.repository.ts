@@ -4,6 +4,7 @@ import { precompile } from "../db/precompiled-query";
 import type { NewSubscriptionPlan, SubscriptionPlanRow, SubscriptionPlanUpdate } from "../db/billing-rows";
 import { ENDED_SUBSCRIPTION_STATUSES } from "../db/billing-enums";
 import type { Compilable } from "./d1-batch";
+import { wroteRows } from "../db/wrote-rows";
 
 /**
  * "The subscription is live", with the statuses as SQL literals: SQLite uses
@@ -61,7 +62,7 @@ export async function insertPlan(db: Kysely<DB>, plan: NewSubscriptionPlan): Pro
     .values(plan)
     .onConflict((conflict) => conflict.doNothing())
     .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }
 
 /**
@@ -96,7 +97,7 @@ export async function updatePlan(
     );
   }
   const result = await query.executeTakeFirst();
-  return (result.numUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }
 
 /**

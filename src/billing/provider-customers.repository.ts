@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import type { NewProviderCustomer, ProviderCustomerRow } from "../db/billing-rows";
+import { wroteRows } from "../db/wrote-rows";
 
 /**
  * The customer the app created for `userId` at `provider`, if any.
@@ -31,5 +32,5 @@ export function listProviderCustomers(db: Kysely<DB>, userId: string): Promise<P
  */
 export async function insertProviderCustomer(db: Kysely<DB>, row: NewProviderCustomer): Promise<boolean> {
   const result = await db.insertInto("provider_customers").values(row).onConflict((conflict) => conflict.doNothing()).executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }

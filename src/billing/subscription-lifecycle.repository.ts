@@ -6,6 +6,7 @@ import { mayHaveDueTimeEvent, settle, type PaymentFacts } from "./lifecycle/due-
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
+import { wroteRows } from "../db/wrote-rows";
 
 /** How often a lifecycle write re-reads a subscription that keeps changing under it before giving up. */
 const SETTLE_TRIES = 3;
@@ -129,7 +130,7 @@ export async function settleSubscription(
     const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
     if (sameLifecycleState(asRead, state)) return row;
     const result = await guardedLifecycleWrite(db, row.id, asRead, state, now).executeTakeFirst();
-    if ((result.numUpdatedRows ?? 0n) > 0n) return findSubscription(db, userId, id);
+    if (wroteRows(result)) return findSubscription(db, userId, id);
   }
   throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);
 }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
 import { precompile } from "../db/precompiled-query";
 import type { NewUserSubscription, UserSubscriptionRow, UserSubscriptionUpdate } from "../db/billing-rows";
+import { wroteRows } from "../db/wrote-rows";
 
 /** A subscription with its plan's code, as the API shows it. */
 export type SubscriptionWithPlan = UserSubscriptionRow & { planCode: string };
@@ -31,7 +32,7 @@ export async function insertSubscription(db: Kysely<DB>, row: NewUserSubscriptio
     .values(row)
     .onConflict((conflict) => conflict.doNothing())
     .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }
 
 // The two hot reads of every signed-in page: compiled once per isolate (their shape never changes).
@@ -95,5 +96,5 @@ export async function updateSubscriptionIfStatus(
     .where("id", "=", id)
     .where("status", "=", expectedStatus)
     .executeTakeFirst();
-  return (result.numUpdatedRows ?? 0n) > 0n;
+  return wroteRows(result);
 }

@@ -5,6 +5,7 @@ import type { LifecycleState } from "../lifecycle/decide";
 import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
 import type { TimeEventCandidate } from "./due-work.repository";
 import type { EngineWorkKind, WorkOutcome } from "./engine-summary";
+import { wroteRows } from "../../db/wrote-rows";
 
 /**
  * Applies the time events due for one subscription at `now` through the
@@ -32,7 +33,7 @@ export async function applyDueTimeEvent(
   const { state } = settle(asRead, candidate, facts, null, now);
   if (sameLifecycleState(asRead, state)) return { kind, outcome: "skipped" };
   const result = await guardedLifecycleWrite(db, candidate.id, asRead, state, now).executeTakeFirst();
-  return { kind, outcome: (result.numUpdatedRows ?? 0n) > 0n ? "done" : "skipped" };
+  return { kind, outcome: wroteRows(result) ? "done" : "skipped" };
 }
 
 const KIND_BY_STATUS: Partial<Record<LifecycleState["status"], EngineWorkKind>> = {

@@ -7,6 +7,7 @@ import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
 import { mandateOwner } from "./mandate-owner";
+import { wroteRows } from "../../db/wrote-rows";
 
 /** What one submission run did (one line of the run's log). */
 export interface SubmitSummary {
@@ -100,7 +101,7 @@ export async function submitPendingAttempts(deps: {
       .set({ nextRetryAt: lease, updatedAt: at })
       .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
       .executeTakeFirst();
-    if ((claimed.numUpdatedRows ?? 0n) === 0n) {
+    if (!wroteRows(claimed)) {
       summary.skipped++;
       continue;
     }

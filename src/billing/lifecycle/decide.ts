@@ -100,13 +100,10 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
     }
 
     case "cancel_now":
-      if (ended) throw refused(state.status, event.type);
-      return next({ status: "canceled", cancelAtPeriodEnd: 0, canceledAt: state.canceledAt ?? at, endedAt: at });
-
     case "cancel_at_period_end":
       if (ended) throw refused(state.status, event.type);
-      if (!runsPaidPeriod(state, now)) {
-        // Nothing paid is running: cancel now.
+      // With nothing paid running, cancelling at the period's end is cancelling now.
+      if (event.type === "cancel_now" || !runsPaidPeriod(state, now)) {
         return next({ status: "canceled", cancelAtPeriodEnd: 0, canceledAt: state.canceledAt ?? at, endedAt: at });
       }
       if (state.cancelAtPeriodEnd === 1) return unchanged;
@@ -117,18 +114,16 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       return next({ cancelAtPeriodEnd: 0, canceledAt: null });
 
     case "trial_ended":
-      if (state.status !== "trialing" || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
-      if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
-      if (plan.amountMinor === 0) return next(freePeriod(state, plan, now));
-      // Stripe's trial end without a payment: paused until a payment starts it.
-      return next({ status: "paused" });
-
-    case "period_end_reached":
-      if (state.status !== "active" || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
+    case "period_end_reached": {
+      // A trial ends like a paid period, except that without a payment it is
+      // paused (Stripe's trial end), where an unpaid renewal is past due.
+      const [from, unpaid] = event.type === "trial_ended" ? (["trialing", "paused"] as const) : (["active", "past_due"] as const);
+      if (state.status !== from || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
       if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
       // A free plan owes nothing: it simply enters the period that contains now.
       if (plan.amountMinor === 0) return next(freePeriod(state, plan, now));
-      return next({ status: "past_due" });
+      return next({ status: unpaid });
+    }
 
     case "retry_schedule_exhausted":
       if (state.status !== "past_due") throw refused(state.status, event.type);
