@@ -131,27 +131,12 @@ export async function revokeToken(db: Kysely<DB>, userId: string, id: string, no
   return wroteRows(result);
 }
 
-/** A token by the provider's mandate fingerprint (for webhooks; any user). */
-export function findTokenByFingerprint(
-  db: Kysely<DB>,
-  provider: string,
-  fingerprint: string,
-): Promise<Pick<DirectDebitTokenRow, "id" | "userId" | "status"> | undefined> {
-  return db
-    .selectFrom("direct_debit_tokens")
-    .select(["id", "userId", "status"])
-    .where("provider", "=", provider)
-    .where("tokenFingerprint", "=", fingerprint)
-    // Live tokens only: a revoked one never changes again, and the same mandate
-    // may be stored again after its owner revoked it (the live copy is the one meant).
-    .where("status", "<>", "revoked")
-    .executeTakeFirst();
-}
-
 /**
- * The live (not revoked) tokens with these fingerprints, as
- * {@link findTokenByFingerprint} finds one, in one query whatever their
- * number (the fingerprints travel as one JSON array parameter, `json_each`).
+ * The live (not revoked) tokens with these mandate fingerprints, for
+ * webhooks (any user), in one query whatever their number (the fingerprints
+ * travel as one JSON array parameter, `json_each`). Live only: a revoked
+ * token never changes again, and the same mandate may be stored again after
+ * its owner revoked it (the live copy is the one meant).
  *
  * @example
  * ```ts

@@ -264,36 +264,10 @@ function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
 }
 
 /**
- * The attempt a provider's payment event is about, with its subscription and
- * plan: by the provider's payment id once known, else by our attempt id
- * (which the provider echoes in the payment's metadata) while the attempt
- * has no payment id yet.
- *
- * @example
- * ```ts
- * const attempt = await findAttemptForEvent(db, "gocardless", { providerPaymentId: "PM123", paymentAttemptId })
- * ```
- */
-export async function findAttemptForEvent(
-  db: Kysely<DB>,
-  provider: string,
-  ref: { providerPaymentId: string; paymentAttemptId: string | undefined },
-): Promise<AttemptForEvent | undefined> {
-  const row = await attemptsForEvents(db, provider)
-    .where((eb) =>
-      eb.or([
-        eb("attempt.providerPaymentId", "=", ref.providerPaymentId),
-        eb.and([eb("attempt.id", "=", ref.paymentAttemptId ?? null), eb("attempt.providerPaymentId", "is", null)]),
-      ]),
-    )
-    .executeTakeFirst();
-  return row && toAttemptForEvent(row);
-}
-
-/**
- * {@link findAttemptForEvent} for many events in one query: every attempt
- * known by one of the payment ids, or (not yet knowing its payment id) by one
- * of the attempt ids. The ids travel as JSON array parameters (`json_each`),
+ * The attempts providers' payment events are about, with their subscription
+ * and plan, in one query: every attempt known by one of the payment ids, or
+ * (not yet knowing its payment id) by one of our attempt ids, which the
+ * provider echoes in the payment's metadata. The ids travel as JSON array parameters (`json_each`),
  * so any number stays under D1's 100 bound parameters; both lookups use a
  * unique index.
  *

@@ -1,7 +1,4 @@
 import { runBatch } from "../d1-batch";
-import { findTokensByFingerprints } from "../direct-debit-tokens.repository";
-import { findAttemptsForEvents } from "../payment-attempts.repository";
-import { fingerprintToken } from "../token-fingerprint";
 import { findProcessedEventIds, recordEventQuery } from "../webhook-events.repository";
 import {
   applyNormalisedEvent,
@@ -11,9 +8,9 @@ import {
   type ApplyContext,
   type EventOutcome,
 } from "./apply-billing-event";
-import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
+import type { BillingEvent } from "./billing-event";
 import { effectStatements, type Effect } from "./event-effect";
-import type { EventRows, TokenForEvent } from "./event-rows";
+import { loadEventRows } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
 
 /**
@@ -71,7 +68,7 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
   }
 
   while (remaining.length > 0) {
-    const rows = await loadDeliveryRows(context, remaining.map((index) => events[index]!));
+    const rows = await loadEventRows(context, remaining.map((index) => events[index]!));
     const batch: { index: number; event: BillingEvent; record: ReturnType<typeof eventRecord>; effects: Effect[] }[] = [];
     const written = new Set<string>();
     const waiting: number[] = [];
@@ -109,55 +106,4 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
     remaining = waiting;
   }
   return events.map((event, index) => ({ eventId: event.eventId, outcome: outcomes[index]! }));
-}
-
-/** The rows some events are about, loaded in bulk, and which rows each event may write. */
-interface DeliveryRows extends EventRows {
-  /** Every name of a row the event's writes could touch (a payment, an attempt, its subscription, a user's tokens). */
-  keysOf(event: BillingEvent): string[];
-}
-
-async function loadDeliveryRows(context: ApplyContext, events: readonly BillingEvent[]): Promise<DeliveryRows> {
-  const { db, provider } = context;
-  const attempts = await findAttemptsForEvents(db, provider, events.filter(isPaymentEvent));
-  const byPaymentId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [] : [[a.providerPaymentId, a] as const])));
-  const byAttemptId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [[a.id, a] as const] : [])));
-
-  const mandateIds = [...new Set(events.flatMap((event) => (event.kind === "mandate_changed" ? [event.mandateId] : [])))];
-  const fingerprints = new Map<string, string>();
-  if (mandateIds.length > 0) {
-    const key = await context.fingerprintKey();
-    for (const mandateId of mandateIds) fingerprints.set(mandateId, await fingerprintToken(key, provider, mandateId));
-  }
-  const found = await findTokensByFingerprints(db, provider, [...fingerprints.values()]);
-  const tokens = new Map(found.map((token) => [token.tokenFingerprint, token as TokenForEvent] as const));
-
-  // What the database held when loaded; nothing of this round has been written yet,
-  // and an event about a row written earlier in the round waits (keysOf), so this is current.
-  const attemptOf = (event: PaymentEvent) =>
-    byPaymentId.get(event.providerPaymentId) ?? (event.paymentAttemptId === undefined ? undefined : byAttemptId.get(event.paymentAttemptId));
-  const tokenOf = (mandateId: string) => {
-    const fingerprint = fingerprints.get(mandateId);
-    return fingerprint === undefined ? undefined : tokens.get(fingerprint);
-  };
-
-  return {
-    attempt: async (event) => attemptOf(event),
-    token: async (mandateId) => tokenOf(mandateId),
-    keysOf(event) {
-      if (isPaymentEvent(event)) {
-        const attempt = attemptOf(event);
-        return [
-          `payment:${event.providerPaymentId}`,
-          ...(event.paymentAttemptId === undefined ? [] : [`attempt:${event.paymentAttemptId}`]),
-          ...(attempt ? [`attempt:${attempt.id}`] : []),
-          ...(attempt?.providerPaymentId ? [`payment:${attempt.providerPaymentId}`] : []),
-          ...(attempt?.subscription ? [`subscription:${attempt.subscription.id}`] : []),
-        ];
-      }
-      if (event.kind !== "mandate_changed") return [];
-      const token = tokenOf(event.mandateId);
-      return [`mandate:${event.mandateId}`, ...(token ? [`user:${token.userId}`] : [])];
-    },
-  };
 }

@@ -12,7 +12,7 @@ import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycl
 import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";
 import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
 import { effectStatements, mayChange, mustChange, type Effect } from "./event-effect";
-import { readEventRows, type EventRows, type TokenForEvent } from "./event-rows";
+import { loadEventRows, type EventRows, type TokenForEvent } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
@@ -70,10 +70,8 @@ export async function applyNormalisedEvent(context: ApplyContext, event: Billing
   const { db, provider } = context;
   if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
   warnIfUnusable(provider, event);
-  const rows = readEventRows(db, provider, context.fingerprintKey);
-
   for (let tries = triedBefore + 1; ; tries++) {
-    const effects = await effectsOf(context, rows, event);
+    const effects = await effectsOf(context, await loadEventRows(context, [event]), event);
     const record = eventRecord(context, event, effects);
     try {
       await runBatch(context.d1, [recordEventQuery(db, record), ...effectStatements(db, record, effects)]);
@@ -111,18 +109,18 @@ export function eventRecord({ provider, now }: ApplyContext, event: BillingEvent
  *
  * @example
  * ```ts
- * const effects = await effectsOf(context, readEventRows(db, provider, fingerprintKey), event)
+ * const effects = await effectsOf(context, await loadEventRows(context, [event]), event)
  * ```
  */
 export async function effectsOf(context: ApplyContext, rows: EventRows, event: BillingEvent): Promise<Effect[]> {
   if (isPaymentEvent(event)) {
-    const attempt = await rows.attempt(event);
+    const attempt = rows.attempt(event);
     // Unknown attempt: acknowledge, change nothing.
     return attempt ? paymentEffects(context, attempt, event) : [];
   }
   switch (event.kind) {
     case "mandate_changed": {
-      const token = await rows.token(event.mandateId);
+      const token = rows.token(event.mandateId);
       return token ? mandateChanged(context, token, event) : [];
     }
     case "mandate_transferred":

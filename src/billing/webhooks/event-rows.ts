@@ -1,9 +1,8 @@
-import type { Kysely } from "kysely";
-import type { DB } from "../../db/generated";
-import { findTokenByFingerprint } from "../direct-debit-tokens.repository";
-import { findAttemptForEvent, type AttemptForEvent } from "../payment-attempts.repository";
+import { findTokensByFingerprints } from "../direct-debit-tokens.repository";
+import { findAttemptsForEvents, type AttemptForEvent } from "../payment-attempts.repository";
 import { fingerprintToken } from "../token-fingerprint";
-import type { PaymentEvent } from "./billing-event";
+import type { ApplyContext } from "./apply-billing-event";
+import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
 
 /** The stored token a mandate event is about. */
 export interface TokenForEvent {
@@ -12,28 +11,67 @@ export interface TokenForEvent {
   status: "pending" | "active" | "revoked" | "failed" | "expired";
 }
 
-/**
- * Where applying an event reads the rows it is about: one row at a time
- * ({@link readEventRows}), or from rows a whole delivery loaded in bulk
- * (applyBillingDelivery).
- */
+/** The rows some events are about, as loaded, and which rows each event may write. */
 export interface EventRows {
-  attempt(event: PaymentEvent): Promise<AttemptForEvent | undefined>;
-  token(mandateId: string): Promise<TokenForEvent | undefined>;
+  attempt(event: PaymentEvent): AttemptForEvent | undefined;
+  token(mandateId: string): TokenForEvent | undefined;
+  /** Every name of a row the event's writes could touch (a payment, an attempt, its subscription, a user's tokens). */
+  keysOf(event: BillingEvent): string[];
 }
 
 /**
- * Reads each row with its own query.
+ * Loads every row `events` are about in bulk: one query for the payment
+ * attempts they name, one for the tokens (by mandate fingerprint), none for
+ * a kind no event has. A whole delivery (applyBillingDelivery) and a single
+ * event (applyNormalisedEvent) read their rows the same way.
  *
  * @example
  * ```ts
- * const rows = readEventRows(db, "gocardless", () => loadFingerprintKey(env.TOKEN_FINGERPRINT_KEY))
- * const attempt = await rows.attempt(event)
+ * const rows = await loadEventRows(context, events)
+ * const attempt = rows.attempt(paymentEvent)
  * ```
  */
-export function readEventRows(db: Kysely<DB>, provider: string, fingerprintKey: () => Promise<CryptoKey>): EventRows {
+export async function loadEventRows(context: ApplyContext, events: readonly BillingEvent[]): Promise<EventRows> {
+  const { db, provider } = context;
+  const attempts = await findAttemptsForEvents(db, provider, events.filter(isPaymentEvent));
+  const byPaymentId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [] : [[a.providerPaymentId, a] as const])));
+  const byAttemptId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [[a.id, a] as const] : [])));
+
+  const mandateIds = [...new Set(events.flatMap((event) => (event.kind === "mandate_changed" ? [event.mandateId] : [])))];
+  const fingerprints = new Map<string, string>();
+  if (mandateIds.length > 0) {
+    const key = await context.fingerprintKey();
+    for (const mandateId of mandateIds) fingerprints.set(mandateId, await fingerprintToken(key, provider, mandateId));
+  }
+  const found = await findTokensByFingerprints(db, provider, [...fingerprints.values()]);
+  const tokens = new Map(found.map((token) => [token.tokenFingerprint, token as TokenForEvent] as const));
+
+  // What the database held when loaded; nothing of this round has been written yet,
+  // and an event about a row written earlier in the round waits (keysOf), so this is current.
+  const attemptOf = (event: PaymentEvent) =>
+    byPaymentId.get(event.providerPaymentId) ?? (event.paymentAttemptId === undefined ? undefined : byAttemptId.get(event.paymentAttemptId));
+  const tokenOf = (mandateId: string) => {
+    const fingerprint = fingerprints.get(mandateId);
+    return fingerprint === undefined ? undefined : tokens.get(fingerprint);
+  };
+
   return {
-    attempt: (event) => findAttemptForEvent(db, provider, event),
-    token: async (mandateId) => findTokenByFingerprint(db, provider, await fingerprintToken(await fingerprintKey(), provider, mandateId)),
+    attempt: attemptOf,
+    token: tokenOf,
+    keysOf(event) {
+      if (isPaymentEvent(event)) {
+        const attempt = attemptOf(event);
+        return [
+          `payment:${event.providerPaymentId}`,
+          ...(event.paymentAttemptId === undefined ? [] : [`attempt:${event.paymentAttemptId}`]),
+          ...(attempt ? [`attempt:${attempt.id}`] : []),
+          ...(attempt?.providerPaymentId ? [`payment:${attempt.providerPaymentId}`] : []),
+          ...(attempt?.subscription ? [`subscription:${attempt.subscription.id}`] : []),
+        ];
+      }
+      if (event.kind !== "mandate_changed") return [];
+      const token = tokenOf(event.mandateId);
+      return [`mandate:${event.mandateId}`, ...(token ? [`user:${token.userId}`] : [])];
+    },
   };
 }
