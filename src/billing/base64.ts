@@ -1,6 +1,11 @@
+import { Buffer } from "node:buffer";
+
+/** Base64 or base64url text, padded or not: what {@link decodeBase64} accepts. */
+const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
 /**
- * Base64 helpers for WebCrypto bytes (workerd has `atob`/`btoa`, which work
- * on binary strings).
+ * Base64 and hex helpers for WebCrypto bytes, on the runtime's own `Buffer`
+ * (`nodejs_compat`: built into workerd, so nothing of it is bundled).
  *
  * @example
  * ```ts
@@ -9,21 +14,18 @@
  * ```
  */
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const normal = text.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(normal);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  // Buffer skips what is not base64 and a dangling last character; a
+  // mistyped key or a forged cursor must fail instead of decoding to something.
+  if (!BASE64_TEXT.test(text) || text.replace(/=+$/, "").length % 4 === 1) throw new TypeError("not base64 text");
+  return new Uint8Array(Buffer.from(text, "base64"));
 }
 
 /** Bytes → URL-safe base64 without padding. */
 export function encodeBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return Buffer.from(bytes).toString("base64url");
 }
 
 /** Bytes → lower-case hex. */
 export function encodeHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return Buffer.from(bytes).toString("hex");
 }
