@@ -62,7 +62,7 @@ export async function applyBillingEvent(context: ApplyContext, sent: BillingEven
 
 /**
  * {@link applyBillingEvent} for an event normaliseBillingEvent already made
- * storable, reading each row it needs on its own (applyBillingDelivery falls
+ * storable, reading its rows afresh on every try (applyBillingDelivery falls
  * back to this when a bulk commit fails; `triedBefore` counts a failed try of
  * this event alone, so it is still tried {@link APPLY_TRIES} times in all).
  */
