@@ -14,10 +14,13 @@ const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
  * ```
  */
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  // Buffer skips what is not base64 and a dangling last character; a
-  // mistyped key or a forged cursor must fail instead of decoding to something.
-  if (!BASE64_TEXT.test(text) || text.replace(/=+$/, "").length % 4 === 1) throw new TypeError("not base64 text");
-  return new Uint8Array(Buffer.from(text, "base64"));
+  // As `atob` does, ASCII whitespace is dropped (a key pasted with a line
+  // break still works). Buffer would skip anything else that is not base64,
+  // and a dangling last character: a mistyped key or a forged cursor must
+  // fail instead of decoding to something.
+  const compact = text.replace(/[\t\n\f\r ]/g, "");
+  if (!BASE64_TEXT.test(compact) || compact.replace(/=+$/, "").length % 4 === 1) throw new TypeError("not base64 text");
+  return new Uint8Array(Buffer.from(compact, "base64"));
 }
 
 /** Bytes → URL-safe base64 without padding. */
