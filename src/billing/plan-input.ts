@@ -1,15 +1,21 @@
 import * as z from "zod";
-import { subscriptionPlanFields } from "../db/row-schemas/subscription-plans";
+import { BILLING_INTERVALS } from "../db/billing-enums";
+import { BILLING_LIMITS as L } from "../db/billing-limits";
+import { amountMinor, chars, currencySchema, planCodeSchema } from "../db/column-schemas";
 
-const rowFields = subscriptionPlanFields.pick({
-  code: true,
-  name: true,
-  description: true,
-  amountMinor: true,
-  currency: true,
-  interval: true,
-  intervalCount: true,
-  trialDays: true,
+// The stored columns' rules (src/db/row-schemas/subscription-plans.ts), built from the same
+// column schemas rather than picked from the row schema, so the Worker does not bundle the
+// rules of columns no request sends; test/unit/input-schemas-follow-rows.test.ts proves
+// they agree.
+const rowFields = z.strictObject({
+  code: planCodeSchema,
+  name: chars(1, L.planNameLength),
+  description: chars(1, L.planDescriptionLength).nullish(),
+  amountMinor: amountMinor(0),
+  currency: currencySchema,
+  interval: z.enum(BILLING_INTERVALS),
+  intervalCount: z.int().min(1).max(L.maxIntervalCount),
+  trialDays: z.int().min(0).max(L.maxTrialDays),
 });
 
 // Text an operator types is trimmed before the row's rules apply, so "   " is

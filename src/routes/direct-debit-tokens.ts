@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { tokenView } from "../billing/api-views";
-import { idempotencyKeySchema } from "../db/column-schemas";
-import { directDebitTokenFields } from "../db/row-schemas/direct-debit-tokens";
+import { accountLast4Schema, chars, idempotencyKeySchema } from "../db/column-schemas";
+import { BILLING_LIMITS } from "../db/billing-limits";
 import { runBatch } from "../billing/d1-batch";
 import { createGoCardlessClient } from "../billing/gocardless/gocardless-client";
 import { mandateOwner } from "../billing/gocardless/mandate-owner";
@@ -23,14 +23,18 @@ import type { SessionEnv } from "../http/session-env";
  * GoCardless `MD…`); only providers with a webhook adapter are accepted, since
  * a mandate from any other could never become active.
  */
-export const createTokenBody = directDebitTokenFields
-  .pick({ mandateReference: true, accountLast4: true, bankName: true })
-  .extend({
-    provider: z.enum(WEBHOOK_PROVIDER_NAMES as [string, ...string[]]),
-    token: idempotencyKeySchema,
-    mandateReference: directDebitTokenFields.shape.mandateReference.unwrap().unwrap(),
-    accountLast4: directDebitTokenFields.shape.accountLast4.unwrap().unwrap(),
-  });
+export const createTokenBody = z.strictObject({
+  // The stored columns' rules (src/db/row-schemas/direct-debit-tokens.ts), built from the
+  // same column schemas rather than picked from the row schema, so the Worker does not
+  // bundle the rules of columns no request sends; test/unit/input-schemas-follow-rows.test.ts
+  // proves they agree.
+  mandateReference: chars(1, BILLING_LIMITS.providerIdLength),
+  accountLast4: accountLast4Schema,
+  bankName: chars(1, BILLING_LIMITS.bankNameLength).nullish(),
+  provider: z.enum(WEBHOOK_PROVIDER_NAMES as [string, ...string[]]),
+  token: idempotencyKeySchema,
+});
+
 
 /**
  * `/api/billing/direct-debit-tokens`: the user's direct-debit mandates. The

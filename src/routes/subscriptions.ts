@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { subscriptionView } from "../billing/api-views";
-import { subscriptionPlanFields } from "../db/row-schemas/subscription-plans";
+import { planCodeSchema } from "../db/column-schemas";
 import { decide } from "../billing/lifecycle/decide";
 import { mayHaveDueTimeEvent } from "../billing/lifecycle/due-time-event";
 import { findPlanByCode } from "../billing/plans.repository";
@@ -13,7 +13,7 @@ import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
-export const createSubscriptionBody = z.strictObject({ planCode: subscriptionPlanFields.shape.code });
+export const createSubscriptionBody = z.strictObject({ planCode: planCodeSchema });
 export const cancelBody = z.strictObject({ atPeriodEnd: z.boolean() });
 
 /**
