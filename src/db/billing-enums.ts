@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * if (!SUBSCRIPTION_STATUSES.includes(input)) throw new Error("unknown status")
- * const live = LIVE_SUBSCRIPTION_STATUSES // may hold at most one per user and plan
+ * const over = ENDED_SUBSCRIPTION_STATUSES // any other status is live: at most one per user and plan
  * ```
  */
 
@@ -31,15 +31,6 @@ export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /** Statuses after which a subscription is over for good; any other status is live. */
 export const ENDED_SUBSCRIPTION_STATUSES = ["canceled", "incomplete_expired"] as const satisfies readonly SubscriptionStatus[];
-
-/**
- * Live statuses: a user holds at most one subscription in one of these per
- * plan (a partial unique index in the database).
- */
-export const LIVE_SUBSCRIPTION_STATUSES = SUBSCRIPTION_STATUSES.filter(
-  (status): status is Exclude<SubscriptionStatus, (typeof ENDED_SUBSCRIPTION_STATUSES)[number]> =>
-    !(ENDED_SUBSCRIPTION_STATUSES as readonly string[]).includes(status),
-);
 
 /** `payment_attempts.status`. */
 export const PAYMENT_ATTEMPT_STATUSES = ["pending", "processing", "succeeded", "failed", "canceled"] as const;
