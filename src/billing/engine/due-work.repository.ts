@@ -159,7 +159,9 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             // retry that yielded to the provider's resubmission does not: if that
             // resubmission fails too, the schedule goes on from its failure.
             .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)]))
-            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.failureCode", "is", null), inner("blocking.failureCode", "<>", "superseded_by_resubmission")])),
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.failureCode", "is", null), inner("blocking.failureCode", "<>", "superseded_by_resubmission")]))
+            // Nor one we set aside whose money GoCardless collected and took back: it never paid.
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.reversal", "is", null), inner("blocking.reversal", "<>", "reversed")])),
         ),
       ),
     )
