@@ -101,14 +101,17 @@ describe("renewals", () => {
     expect(dueTimeEvent(pastDue, { ...idle, retriesExhausted: true }, at("2027-03-01T00:00:00.000Z"))).toEqual({ type: "retry_schedule_exhausted" });
   });
 
-  it("the past-due limit waits for a retry the schedule still has coming, and no longer once that retry's time passed unused", () => {
+  it("the past-due limit waits for a retry the schedule still has coming or that just fell due, and no longer once it lay unused for dueRetryGraceHours", () => {
     const pastDue = state({ status: "past_due" });
     const limit = plus(pastDue.currentPeriodEnd, PAST_DUE_LIMIT_DAYS * DAY_MS);
-    // Collections take time: the 3rd failure can arrive after the limit, its retry due later still.
-    const retryAt = new Date(limit.getTime() + 6 * 60 * 60 * 1000);
+    const grace = BILLING_POLICY.dueRetryGraceHours * HOUR_MS;
+    // Collections take time: the 3rd failure can arrive after the limit, its retry due later still;
+    // a reversal weeks later makes its retry due at once.
+    const retryAt = new Date(limit.getTime() + 6 * HOUR_MS);
     expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, limit)).toBeNull();
-    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() - 1))).toBeNull();
-    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, retryAt)).toEqual({ type: "retry_schedule_exhausted" });
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, retryAt)).toBeNull();
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() + grace - 1))).toBeNull();
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() + grace))).toEqual({ type: "retry_schedule_exhausted" });
   });
 
   it("a success on past_due pays the period after the lapsed one; when that is over too, a new cycle starts now", () => {

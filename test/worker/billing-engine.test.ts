@@ -515,6 +515,21 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("a chargeback weeks after its period started (past the past-due limit): a read before the next run keeps it past_due, and the run collects the period again", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E, paymentEvent("confirmed", renewal!.id, renewal!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    await webhookAt(E + 20 * DAY, paymentEvent("charged_back", renewal!.id, renewal!.providerPaymentId, "authorisation_disputed"));
+    vi.setSystemTime(E + 20 * DAY + MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription).toMatchObject({ status: "past_due" });
+    expect(kinds(await run(E + 20 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
+  });
+
   describe("both collections of a period reversed, their four events in every arrival order", () => {
     // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
     // when P1 was resubmitted but already sent (GoCardless collects it anyway).

@@ -54,6 +54,7 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
   const at = now.toISOString();
   const incompleteBefore = new Date(now.getTime() - BILLING_POLICY.incompleteDeadlineHours * HOUR_MS).toISOString();
   const pastDueBefore = new Date(now.getTime() - PAST_DUE_LIMIT_DAYS * DAY_MS).toISOString();
+  const retryDueSince = new Date(now.getTime() - BILLING_POLICY.dueRetryGraceHours * HOUR_MS).toISOString();
   return subscriptionsWithPlans(db)
     .select(
       sql<string>`case when "subscription"."status" = 'incomplete' then "subscription"."createdAt" else "subscription"."currentPeriodEnd" end`.as("dueAt"),
@@ -68,7 +69,7 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
           eb.or([
             eb.and([
               eb("subscription.currentPeriodEnd", "<=", pastDueBefore),
-              // A retry still to come keeps it past due (see dueTimeEvent).
+              // A retry still to come, or just due, keeps it past due (see dueTimeEvent).
               eb.not(
                 eb.exists(
                   eb
@@ -77,7 +78,7 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
                     .whereRef("waiting.subscriptionId", "=", "subscription.id")
                     .whereRef("waiting.periodStart", "=", "subscription.currentPeriodEnd")
                     .where("waiting.status", "=", "failed")
-                    .where("waiting.nextRetryAt", ">", at),
+                    .where("waiting.nextRetryAt", ">", retryDueSince),
                 ),
               ),
             ]),
