@@ -230,13 +230,13 @@ describe("two collections for one period (competing-collections)", () => {
   // attempt in any state but succeeded (its resubmission_requested may come later, or never),
   // unless a reversal of it was reported first.
   const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
-    "pending, none": { collected: "collect =", failed: "fail =", reversed: "fail reversed", reinstated: "collect reinstated" },
-    "processing, none": { collected: "collect =", failed: "fail =", reversed: "fail reversed", reinstated: "collect reinstated" },
+    "pending, none": { collected: "collect =", failed: "fail =", reversed: "reverse reversed", reinstated: "collect reinstated" },
+    "processing, none": { collected: "collect =", failed: "fail =", reversed: "reverse reversed", reinstated: "collect reinstated" },
     "succeeded, none": { collected: "- =", failed: "reverse reversed", reversed: "reverse reversed", reinstated: "record reinstated" },
     "succeeded, reinstated": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "- =" },
-    "failed, none": { collected: "collect =", failed: "- =", reversed: "record reversed", reinstated: "collect reinstated" },
+    "failed, none": { collected: "collect =", failed: "- =", reversed: "reverse reversed", reinstated: "collect reinstated" },
     "failed, reversed": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "collect reinstated" },
-    "canceled, none": { collected: "collect =", failed: "- =", reversed: "record reversed", reinstated: "collect reinstated" },
+    "canceled, none": { collected: "collect =", failed: "- =", reversed: "reverse reversed", reinstated: "collect reinstated" },
     "canceled, reversed": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "collect reinstated" },
   };
   it.each(Object.entries(MONEY_TABLE).flatMap(([row, cells]) => Object.entries(cells).map(([event, cell]) => [row, event, cell] as const)))(

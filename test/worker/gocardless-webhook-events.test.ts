@@ -32,6 +32,11 @@ async function pendingAttempt(): Promise<{ id: string; subscriptionId: string; p
 async function attemptRow(id: string) {
   return env.DB.prepare("select status, providerPaymentId, failureCode, nextRetryAt from payment_attempts where id = ?").bind(id).first();
 }
+/** What differs between two subscriptions after the same events (times aside): status, attempt status, failure, reversal. */
+async function lifecycleOf(attempt: { id: string; subscriptionId: string }) {
+  const row = await env.DB.prepare("select a.status, a.failureCode, a.reversal, a.refundDue, s.status as subscription, s.currentPeriodEnd = a.periodStart as owesAttemptsPeriod from payment_attempts a join user_subscriptions s on s.id = a.subscriptionId where a.id = ?").bind(attempt.id).first();
+  return row;
+}
 async function subscriptionStatus(id: string) {
   return (await env.DB.prepare("select status from user_subscriptions where id = ?").bind(id).first<{ status: string }>())!.status;
 }
@@ -159,7 +164,11 @@ describe("payment events", () => {
     ];
     expect(await deliver(...events)).toEqual(["applied", "ignored", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed", providerPaymentId: attempt.paymentId });
-    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    // The chargeback implies the collection it took back: the subscription ends as in order.
+    const inOrder = await pendingAttempt();
+    await deliver(paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("charged_back", inOrder.id, inOrder.paymentId, "authorisation_disputed"));
+    expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     await expectRedeliveryChangesNothing(...events);
     const cancelled = paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId);
     expect(await deliver(cancelled, paymentEvent("chargeback_settled", attempt.id, attempt.paymentId))).toEqual(["applied", "ignored"]);
@@ -191,10 +200,10 @@ describe("payment events", () => {
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     // Before the confirmed arrived: the settled reversal fails the open attempt, the confirmed then changes nothing.
     const other = await pendingAttempt();
-    const events = [paymentEvent(action, other.id, other.paymentId), paymentEvent("confirmed", other.id, other.paymentId)];
+    const events = [paymentEvent(action, other.id, other.paymentId, action), paymentEvent("confirmed", other.id, other.paymentId)];
     expect(await deliver(...events)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(other.id)).toMatchObject({ status: "failed" });
-    expect(await subscriptionStatus(other.subscriptionId)).toBe("incomplete");
+    expect(await lifecycleOf(other)).toEqual(await lifecycleOf(attempt));
     await expectRedeliveryChangesNothing(confirmed, settled, reversal, ...events);
   });
 
@@ -207,7 +216,9 @@ describe("payment events", () => {
     ];
     expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
-    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    const inOrder = await pendingAttempt();
+    await deliver(paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("failed", inOrder.id, inOrder.paymentId, "refer_to_payer"));
+    expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
     await expectRedeliveryChangesNothing(...events);
   });
 

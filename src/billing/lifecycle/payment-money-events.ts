@@ -12,7 +12,9 @@ export type MoneyEvent = "collected" | "failed" | "reversed" | "reinstated";
  * What a money event does to the attempt holding the payment:
  * - `collect`: → succeeded (it pays its period, or is owed back);
  * - `fail`: an open attempt → failed, on the retry schedule;
- * - `reverse`: succeeded → failed, the money went back;
+ * - `reverse`: → failed, the money went back; on an attempt not yet succeeded the
+ *   collection it took back is applied first (a reversal implies its collection), so the
+ *   subscription ends as if both had come in order;
  * - `record`: only the reversal fact changes (the status already says whether money stands);
  * - null: nothing.
  */
@@ -24,7 +26,8 @@ export type MoneyEffect = "collect" | "fail" | "reverse" | "record" | null;
  * cancellation are kept as a fact (`reversal`), because each event only says
  * that something happened, not what came before it:
  * - a reversal reported before its collection (`charged_back`, or a settled
- *   reversal, overtaking `confirmed`) sticks: the late collection is no money;
+ *   reversal, overtaking `confirmed`) is applied with the collection it implies,
+ *   and sticks: the late collection is no money;
  * - a cancelled chargeback sticks: money collected and given back stands, and
  *   the chargeback it cancelled, arriving late, changes nothing;
  * - a settled reversal (deducted from a payout: final) reverses a collection
@@ -53,6 +56,6 @@ export function moneyEvent(attempt: { status: PaymentAttemptStatus; reversal: Pa
       return effect(open ? "fail" : null);
     case "reversed":
       if (reversal !== null) return effect(null);
-      return effect(status === "succeeded" ? "reverse" : open ? "fail" : "record", "reversed");
+      return effect("reverse", "reversed");
   }
 }

@@ -4,6 +4,7 @@ import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing
 import { runBatch } from "../d1-batch";
 import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { moneyEvent, type MoneyEvent } from "../lifecycle/payment-money-events";
+import { decide } from "../lifecycle/decide";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -153,8 +154,15 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
     const facts = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status) ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
-    const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
-    refundDue = decision.effects.some((effect) => effect.type === "refund_due");
+    let decision = settle(asRead, subscription.plan, facts, change.impliesCollection ? { type: "payment_succeeded" } : change.lifecycleEvent, now);
+    if (change.impliesCollection) {
+      // The collection the reversal implies, then the reversal: the subscription ends as if both had
+      // come in order, and the attempts name the period that collection paid (the one owed again).
+      const reversed = decide(decision.state, subscription.plan, change.lifecycleEvent, now);
+      if (!sameLifecycleState(decision.state, reversed.state)) periodStart = reversed.state.currentPeriodEnd;
+      decision = { state: reversed.state, effects: [] };
+    }
+    refundDue = change.changes.status === "succeeded" && decision.effects.some((effect) => effect.type === "refund_due");
     // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
     if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
@@ -235,7 +243,15 @@ function attemptChange(
   attempt: AttemptForEvent,
   event: PaymentEvent,
   now: Date,
-): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null; supersede?: SetAsideReason; paidByAnother?: boolean } | null {
+): {
+  from: readonly PaymentAttemptStatus[];
+  changes: AttemptChanges;
+  lifecycleEvent: LifecycleEvent | null;
+  /** The lifecycle applies `payment_succeeded` before `lifecycleEvent` (a reversal of a collection not recorded yet). */
+  impliesCollection?: boolean;
+  supersede?: SetAsideReason;
+  paidByAnother?: boolean;
+} | null {
   const providerPaymentId = event.providerPaymentId;
   const money = MONEY_EVENTS[event.kind];
   if (money) {
@@ -269,11 +285,15 @@ function attemptChange(
         // Why the money went back is kept on the attempt; nothing is owed back
         // any more, and collecting it again is due at once (not an exhausted schedule),
         // unless a second collection of the period pays it instead.
+        // A reversal of a collection not recorded yet (it overtook its confirmed) implies that
+        // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
         return {
           from,
-          changes: { status: "failed", reversal, ...failure, nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
+          // A failed attempt keeps the cause of its failure (a late failure's settlement says less).
+          changes: { status: "failed", reversal, providerPaymentId, ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
           lifecycleEvent: paidByAnother ? null : { type: "payment_reversed" },
+          impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
         };
       }
