@@ -536,11 +536,12 @@ describe("the scheduled billing engine", () => {
     const EVENTS = ["P2 confirmed", "P1 confirmed", "P1 failed", "P2 charged_back"] as const;
     const orders = permutations([...EVENTS]);
 
-    it("ends with the period owed again, nothing owed back and attempt 3 collected — at once when each confirmed came before its reversal, else once GoCardless settles the reversals", async () => {
-      goCardless();
-      const rows = Array.from({ length: orders.length }, () => planRow({ amountMinor: 1500, currency: "GBP" }));
+    type Case = { order: readonly string[]; subscriptionId: string; p1: string; p2: string; pm1: string; pm2: string };
+    /** One past-due subscription per order: P1 processing (resubmitted), P2 set aside but sent. */
+    async function seedCases(caseOrders: readonly (readonly string[])[], prefix: string): Promise<Case[]> {
+      const rows = caseOrders.map(() => planRow({ amountMinor: 1500, currency: "GBP" }));
       await env.DB.batch(rows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
-      const cases = rows.map((plan, i) => ({ order: orders[i]!, subscriptionId: `rev-${i}`, p1: `rev-${i}-p1`, p2: `rev-${i}-p2`, pm1: `PMREV${i}A`, pm2: `PMREV${i}B`, planId: plan.id }));
+      const cases = rows.map((plan, i) => ({ order: caseOrders[i]!, subscriptionId: `${prefix}-${i}`, p1: `${prefix}-${i}-p1`, p2: `${prefix}-${i}-p2`, pm1: `PM${prefix}${i}A`.toUpperCase(), pm2: `PM${prefix}${i}B`.toUpperCase(), planId: plan.id }));
       await env.DB.batch(
         cases.flatMap((c) => [
           env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, 'past_due', ?, ?, ?, null, 0, null, null, 'gocardless', null, ?, ?)").bind(c.subscriptionId, eve.id, c.planId, iso(T0), iso(E), iso(T0), iso(T0), iso(T0)),
@@ -548,11 +549,21 @@ describe("the scheduled billing engine", () => {
           seededAttempt.bind(c.p2, eve.id, c.subscriptionId, "canceled", 2, iso(E), c.p2, "b".repeat(64), c.pm2, "superseded_by_resubmission", iso(E + 2 * DAY), iso(E + 2 * DAY)),
         ]),
       );
-      const eventOf = (c: (typeof cases)[number], name: string) => {
-        const [payment, action] = name.split(" ") as ["P1" | "P2", string];
-        const [attemptId, paymentId] = payment === "P1" ? [c.p1, c.pm1] : [c.p2, c.pm2];
-        return paymentEvent(action!, attemptId, paymentId, action === "confirmed" ? "payment_confirmed" : "refer_to_payer");
-      };
+      return cases;
+    }
+    function eventOf(c: Case, name: string) {
+      const [payment, action] = name.split(" ") as ["P1" | "P2", string];
+      const [attemptId, paymentId] = payment === "P1" ? [c.p1, c.pm1] : [c.p2, c.pm2];
+      return paymentEvent(action!, attemptId, paymentId, action === "confirmed" ? "payment_confirmed" : action === "failed" || action === "charged_back" ? "refer_to_payer" : action);
+    }
+    async function expectReopened(c: Case) {
+      const state = { order: c.order.join(", "), subscription: await subscription(c.subscriptionId), succeeded: (await attempts(c.subscriptionId)).filter((row) => row.status === "succeeded").map((row) => row.id), refundsDue: await refundsDue(c.subscriptionId) };
+      expect(state).toEqual({ order: c.order.join(", "), subscription: expect.objectContaining({ status: "past_due", currentPeriodEnd: iso(E) }), succeeded: [], refundsDue: [] });
+    }
+
+    it("ends with the period owed again, nothing owed back and attempt 3 collected — at once when each confirmed came before its reversal, else once GoCardless settles the reversals", async () => {
+      goCardless();
+      const cases = await seedCases(orders, "rev");
       // Step k of every case in one delivery (the events of one case are about its own rows only).
       const delivered: ReturnType<typeof paymentEvent>[] = [];
       for (let step = 0; step < EVENTS.length; step++) {
@@ -560,7 +571,7 @@ describe("the scheduled billing engine", () => {
         delivered.push(...events);
         await webhookAt(E + 5 * DAY + step * HOUR, ...events);
       }
-      const confirmedFirst = (c: (typeof cases)[number]) => c.order.indexOf("P1 confirmed") < c.order.indexOf("P1 failed");
+      const confirmedFirst = (c: Case) => c.order.indexOf("P1 confirmed") < c.order.indexOf("P1 failed");
       for (const c of cases.filter(confirmedFirst)) await expectReopened(c);
       // GoCardless deducts both reversals from a payout and says so; every event may come again.
       const settled = cases.flatMap((c) => [paymentEvent("late_failure_settled", c.p1, c.pm1), paymentEvent("chargeback_settled", c.p2, c.pm2)]);
@@ -571,11 +582,25 @@ describe("the scheduled billing engine", () => {
       const summary = await run(E + 7 * DAY, { BILLING_ENGINE_CHUNK: String(cases.length) });
       expect(kinds(summary).retry).toEqual({ due: cases.length, done: cases.length, skipped: 0, failed: 0 });
       for (const c of cases) expect((await attempts(c.subscriptionId)).find((row) => row.attemptNumber === 3)).toMatchObject({ status: "processing", periodStart: iso(E) });
+    });
 
-      async function expectReopened(c: (typeof cases)[number]) {
-        const state = { order: c.order.join(", "), subscription: await subscription(c.subscriptionId), succeeded: (await attempts(c.subscriptionId)).filter((row) => row.status === "succeeded").map((row) => row.id), refundsDue: await refundsDue(c.subscriptionId) };
-        expect(state).toEqual({ order: c.order.join(", "), subscription: expect.objectContaining({ status: "past_due", currentPeriodEnd: iso(E) }), succeeded: [], refundsDue: [] });
+    it("all six events of a payment pair as parallel deliveries (each its own request), redelivered until accepted, then all again: the same end state", async () => {
+      goCardless();
+      const six = ["P2 confirmed", "P1 confirmed", "P1 failed", "P2 charged_back", "P1 late_failure_settled", "P2 chargeback_settled"];
+      const cases = await seedCases([six, [...six].reverse(), [six[3]!, six[2]!, six[0]!, six[5]!, six[1]!, six[4]!]], "par");
+      const events = cases.flatMap((c) => c.order.map((name) => eventOf(c, name)));
+      vi.setSystemTime(E + 5 * DAY);
+      for (const round of [1, 2]) {
+        // GoCardless redelivers what was not accepted (a 500 when other writes kept overtaking an event).
+        let pending = events;
+        for (let tries = 0; pending.length > 0 && tries < 6; tries++) {
+          const statuses = await Promise.all(pending.map((event) => sendWebhook([event], { concurrent: true }).then((response) => response.status)));
+          expect(statuses.every((status) => status === 200 || status === 500), `round ${round}`).toBe(true);
+          pending = pending.filter((_, i) => statuses[i] !== 200);
+        }
+        expect(pending).toEqual([]);
       }
+      for (const c of cases) await expectReopened(c);
     });
   });
 
