@@ -164,6 +164,8 @@ export interface AttemptForEvent {
   status: PaymentAttemptRow["status"];
   attemptNumber: number;
   refundDue: number;
+  /** The provider reported the money taken back, or that reversal cancelled (moneyEvent). */
+  reversal: PaymentAttemptRow["reversal"];
   /** The provider's payment id, once the attempt knows it. */
   providerPaymentId: string | null;
   /** Where the period the attempt pays for starts. */
@@ -194,6 +196,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "attempt.status",
       "attempt.attemptNumber",
       "attempt.refundDue",
+      "attempt.reversal",
       "attempt.providerPaymentId",
       "attempt.periodStart",
       "attempt.subscriptionId",
@@ -241,8 +244,8 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
 type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["execute"]>>[number];
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
-  const { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
+  const { id, status, attemptNumber, refundDue, reversal, providerPaymentId, periodStart, subscriptionId } = row;
+  const attempt = { id, status, attemptNumber, refundDue, reversal, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

@@ -39,6 +39,13 @@ export type PaymentAttemptStatus = (typeof PAYMENT_ATTEMPT_STATUSES)[number];
 /** Attempts whose outcome is still open: a subscription has at most one (a partial unique index). */
 export const OPEN_ATTEMPT_STATUSES = ["pending", "processing"] as const satisfies readonly PaymentAttemptStatus[];
 
+/**
+ * `payment_attempts.reversal`: the provider reported the attempt's money taken back
+ * (chargeback, late failure), or that chargeback cancelled; null when neither.
+ */
+export const PAYMENT_REVERSALS = ["reversed", "reinstated"] as const;
+export type PaymentReversal = (typeof PAYMENT_REVERSALS)[number];
+
 /** `direct_debit_tokens.status`: the mandate's state at the provider. */
 export const DIRECT_DEBIT_TOKEN_STATUSES = ["pending", "active", "revoked", "failed", "expired"] as const;
 export type DirectDebitTokenStatus = (typeof DIRECT_DEBIT_TOKEN_STATUSES)[number];

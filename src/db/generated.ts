@@ -67,6 +67,7 @@ export interface PaymentAttempts {
   providerPaymentId: string | null;
   refundDue: Generated<number>;
   requestFingerprint: string;
+  reversal: "reversed" | "reinstated" | null;
   status: "pending" | "processing" | "succeeded" | "failed" | "canceled";
   subscriptionId: string | null;
   updatedAt: string;

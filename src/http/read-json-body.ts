@@ -9,7 +9,8 @@ export const MAX_JSON_BODY_BYTES = 64 * 1024;
 /**
  * Reads the request body as JSON and validates it:
  * - over {@link MAX_JSON_BODY_BYTES} → 413 PAYLOAD_TOO_LARGE
- * - a body that is not `application/json` → 415 UNSUPPORTED_MEDIA_TYPE
+ * - a body that is not `application/json`, or declares a charset other than
+ *   UTF-8 → 415 UNSUPPORTED_MEDIA_TYPE
  * - unparseable → 400 INVALID_JSON
  * - schema mismatch (wrong types, unknown fields) → 400 VALIDATION_FAILED
  *
@@ -33,8 +34,7 @@ export async function readJsonBody<Schema extends z.ZodType>(
     if (options.emptyAsObject) return validate(schema, {});
     throw new ApiError("INVALID_JSON", { message: "The request needs a JSON object body." });
   }
-  const contentType = c.req.header("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(contentType)) throw new ApiError("UNSUPPORTED_MEDIA_TYPE");
+  if (!isUtf8Json(c.req.header("content-type") ?? "")) throw new ApiError("UNSUPPORTED_MEDIA_TYPE");
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -44,4 +44,18 @@ export async function readJsonBody<Schema extends z.ZodType>(
     throw new ApiError("INVALID_JSON");
   }
   return validate(schema, value);
+}
+
+/**
+ * `application/json`, with no charset or `charset=utf-8`: JSON is UTF-8
+ * (RFC 8259 §8.1) and the body is decoded as UTF-8, so a body declared in
+ * another charset would be misread, not read.
+ */
+function isUtf8Json(contentType: string): boolean {
+  const [type = "", ...params] = contentType.split(";");
+  if (type.trim().toLowerCase() !== "application/json") return false;
+  return params.every((param) => {
+    const [name = "", value = ""] = param.split("=");
+    return name.trim().toLowerCase() !== "charset" || value.trim().replace(/^"(.*)"$/, "$1").toLowerCase() === "utf-8";
+  });
 }

@@ -8,8 +8,17 @@ import { readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
-/** A person's name part: 1–100 characters, no control characters (a blank one is said to be blank). */
-const namePart = z.string().trim().min(1, "must not be blank").max(100).regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+/**
+ * A person's name part: 1–100 characters, no control characters and no lone
+ * UTF-16 surrogate (no text at all: it cannot be sent to GoCardless as UTF-8);
+ * a blank one is said to be blank.
+ */
+const namePart = z
+  .string()
+  .trim()
+  .min(1, "must not be blank")
+  .max(100)
+  .regex(/^[^\p{Cc}\p{Cs}]*$/u, "must not contain control characters or unpaired surrogates");
 
 /**
  * `POST /provider-customers` body: the payer's name as GoCardless records it

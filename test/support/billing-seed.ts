@@ -21,10 +21,10 @@ import type {
  */
 
 // Columns added by later migrations (20261201110000_billing_cycle_anchor,
-// 20261202100000_payment_attempt_periods) are
+// 20261202100000_payment_attempt_periods, 20261203100000_payment_attempt_reversals) are
 // left out, so the same rows also seed a database at the first billing
 // migration (the round-trip tests); SQLite fills them (NULL, default 0).
-type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart";
+type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal";
 type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;

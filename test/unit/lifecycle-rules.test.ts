@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../../src/billing/lifecycle/billing-policy";
-import { collected, collectionRecordedOn, resubmitted } from "../../src/billing/lifecycle/competing-collections";
+import { collected, resubmitted } from "../../src/billing/lifecycle/competing-collections";
+import { moneyEvent, type MoneyEvent } from "../../src/billing/lifecycle/payment-money-events";
+import type { PaymentAttemptStatus, PaymentReversal } from "../../src/db/billing-enums";
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
 import { dueTimeEvent, settle } from "../../src/billing/lifecycle/due-time-event";
 import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
@@ -99,14 +101,17 @@ describe("renewals", () => {
     expect(dueTimeEvent(pastDue, { ...idle, retriesExhausted: true }, at("2027-03-01T00:00:00.000Z"))).toEqual({ type: "retry_schedule_exhausted" });
   });
 
-  it("the past-due limit waits for a retry the schedule still has coming, and no longer once that retry's time passed unused", () => {
+  it("the past-due limit waits for a retry the schedule still has coming or that just fell due, and no longer once it lay unused for dueRetryGraceHours", () => {
     const pastDue = state({ status: "past_due" });
     const limit = plus(pastDue.currentPeriodEnd, PAST_DUE_LIMIT_DAYS * DAY_MS);
-    // Collections take time: the 3rd failure can arrive after the limit, its retry due later still.
-    const retryAt = new Date(limit.getTime() + 6 * 60 * 60 * 1000);
+    const grace = BILLING_POLICY.dueRetryGraceHours * HOUR_MS;
+    // Collections take time: the 3rd failure can arrive after the limit, its retry due later still;
+    // a reversal weeks later makes its retry due at once.
+    const retryAt = new Date(limit.getTime() + 6 * HOUR_MS);
     expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, limit)).toBeNull();
-    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() - 1))).toBeNull();
-    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, retryAt)).toEqual({ type: "retry_schedule_exhausted" });
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, retryAt)).toBeNull();
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() + grace - 1))).toBeNull();
+    expect(dueTimeEvent(pastDue, { ...idle, nextRetryAt: retryAt.toISOString() }, new Date(retryAt.getTime() + grace))).toEqual({ type: "retry_schedule_exhausted" });
   });
 
   it("a success on past_due pays the period after the lapsed one; when that is over too, a new cycle starts now", () => {
@@ -220,16 +225,44 @@ describe("two collections for one period (competing-collections)", () => {
     expect(resubmitted(f)).toEqual(whenResubmitted);
   });
 
-  // A collection is the provider saying it took the money: recorded on an attempt in any state but
-  // succeeded, a failed one too (its resubmission_requested may come later, or never).
-  it.each([
-    ["pending", true],
-    ["processing", true],
-    ["failed", true],
-    ["canceled", true],
-    ["succeeded", false],
-  ] as const)("a collection on a %s attempt is recorded: %s", (status, recorded) => {
-    expect(collectionRecordedOn(status)).toBe(recorded);
+  // One payment's money events in any arrival order: every attempt status × reversal fact × event.
+  // Cells: effect, then the reversal fact written ("=" unchanged). A collection is recorded on an
+  // attempt in any state but succeeded (its resubmission_requested may come later, or never),
+  // unless a reversal of it was reported first.
+  const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
+    "pending, none": { collected: "collect =", failed: "fail =", reversed: "reverse reversed", reinstated: "collect reinstated" },
+    "processing, none": { collected: "collect =", failed: "fail =", reversed: "reverse reversed", reinstated: "collect reinstated" },
+    "succeeded, none": { collected: "- =", failed: "reverse reversed", reversed: "reverse reversed", reinstated: "record reinstated" },
+    "succeeded, reinstated": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "- =" },
+    "failed, none": { collected: "collect =", failed: "- =", reversed: "reverse reversed", reinstated: "collect reinstated" },
+    "failed, reversed": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "collect reinstated" },
+    "canceled, none": { collected: "collect =", failed: "- =", reversed: "reverse reversed", reinstated: "collect reinstated" },
+    "canceled, reversed": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "collect reinstated" },
+  };
+  it.each(Object.entries(MONEY_TABLE).flatMap(([row, cells]) => Object.entries(cells).map(([event, cell]) => [row, event, cell] as const)))(
+    "a %s attempt takes %s: %s",
+    (row, event, cell) => {
+      const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
+      const reversal = fact === "none" ? null : (fact as PaymentReversal);
+      const [effect, written] = cell.split(" ");
+      expect(moneyEvent({ status, reversal }, event as MoneyEvent)).toEqual({ effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written });
+    },
+  );
+
+  it("the reversal fact makes one payment's collected, reversed and reinstated events end the same in every arrival order", () => {
+    const orders = [["collected", "reversed"], ["reversed", "collected"]] as MoneyEvent[][];
+    const withCancel = [["collected", "reversed", "reinstated"], ["collected", "reinstated", "reversed"], ["reinstated", "collected", "reversed"], ["reversed", "reinstated", "collected"], ["reinstated", "reversed", "collected"], ["reversed", "collected", "reinstated"]] as MoneyEvent[][];
+    const finalStatus = (events: MoneyEvent[]) => {
+      let attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null } = { status: "processing", reversal: null };
+      for (const event of events) {
+        const { effect, reversal } = moneyEvent(attempt, event);
+        const status = effect === "collect" ? "succeeded" : effect === "fail" || effect === "reverse" ? "failed" : attempt.status;
+        attempt = { status, reversal };
+      }
+      return attempt.status;
+    };
+    for (const order of orders) expect(finalStatus(order)).toBe("failed");
+    for (const order of withCancel) expect(finalStatus(order)).toBe("succeeded");
   });
 
   it("a duplicate collection is owed back in every status and changes nothing else", () => {

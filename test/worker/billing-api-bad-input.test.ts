@@ -72,6 +72,16 @@ const CASES: Case[] = [
     status: 415,
     code: "UNSUPPORTED_MEDIA_TYPE",
   },
+  ...["application/json; charset=utf-16", "application/json;charset=UTF-16LE", 'application/json; charset="latin1"', "application/json; charset="].map((contentType) => ({
+    name: `plan: a body declared as ${contentType} (JSON is UTF-8 only)`,
+    as: "operator" as const,
+    method: "POST",
+    path: plans,
+    body: JSON.stringify(planBody("utf16")),
+    headers: { "content-type": contentType },
+    status: 415,
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  })),
   { name: "plan: not an operator", as: "erin", method: "POST", path: plans, json: planBody("mine"), status: 403, code: "FORBIDDEN" },
   // Subscriptions
   invalid("subscribe: no planCode", "erin", "POST", () => "/api/billing/subscriptions", {}),
@@ -161,5 +171,12 @@ describe(`${CASES.length} table-driven invalid requests → 4xx in the error sha
     }
     expect(await billingCounts()).toEqual(before);
     expect(await latestUpdate()).toEqual(lastWrite);
+  });
+});
+
+describe("the JSON media type", () => {
+  it.each(["application/json", "application/json; charset=utf-8", 'Application/JSON;Charset="UTF-8"'])("%s is read as JSON", async (contentType) => {
+    const response = await api(plans(), { user: operator, method: "POST", body: JSON.stringify(planBody(`media-${crypto.randomUUID().slice(0, 8)}`)), headers: { "content-type": contentType } });
+    expect(response.status).toBe(201);
   });
 });

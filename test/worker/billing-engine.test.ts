@@ -105,10 +105,26 @@ async function run(at: number, bindings: Partial<Env> = {}) {
   return JSON.parse(logged.at(-1)!);
 }
 
-async function webhookAt(at: number, event: Parameters<typeof sendWebhook>[0][number]) {
+async function webhookAt(at: number, ...events: Parameters<typeof sendWebhook>[0]) {
   vi.setSystemTime(at);
-  const response = await sendWebhook([event], { concurrent: true });
+  const response = await sendWebhook(events, { concurrent: true });
   expect(response.status).toBe(200);
+}
+
+/** The subscription's attempts marked as owed back. */
+async function refundsDue(subscriptionId: string) {
+  const { results } = await env.DB.prepare("select id from payment_attempts where subscriptionId = ? and refundDue = 1 order by id").bind(subscriptionId).all<{ id: string }>();
+  return results.map((row) => row.id);
+}
+
+const seededAttempt = env.DB.prepare(
+  "insert into payment_attempts (id, userId, subscriptionId, amountMinor, currency, status, attemptNumber, periodStart, idempotencyKey, requestFingerprint, provider, providerPaymentId, failureCode, failureMessage, nextRetryAt, createdAt, updatedAt) values (?, ?, ?, 1500, 'GBP', ?, ?, ?, ?, ?, 'gocardless', ?, ?, null, null, ?, ?)",
+);
+
+/** Every order of `items`. */
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
 }
 
 async function subscription(id: string) {
@@ -460,6 +476,132 @@ describe("the scheduled billing engine", () => {
 
     expect(kinds(await run(E + 5 * DAY))).toMatchObject({ retry: { done: 1 } });
     expect((await period()).map((row) => [row.attemptNumber, row.status])).toContainEqual([3, "processing"]);
+  });
+
+  it("both collections of a period reversed (GoCardless's resubmission and our retry): the period is owed again, nothing is owed back, and the retry schedule goes on to attempts 3 and 4 — unpaid only when it is exhausted", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const numbered = async (n: number) => (await period()).find((row) => row.attemptNumber === n)!;
+    const p1 = await numbered(1);
+    await webhookAt(E + HOUR, paymentEvent("failed", p1.id, p1.providerPaymentId, "insufficient_funds"));
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const p2 = await numbered(2);
+    // GoCardless collects P1 again itself while our retry P2 is out: P2 is set aside, but GoCardless collects both.
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", p1.id, p1.providerPaymentId));
+    await webhookAt(E + 5 * DAY, paymentEvent("confirmed", p2.id, p2.providerPaymentId));
+    await webhookAt(E + 5 * DAY + HOUR, paymentEvent("confirmed", p1.id, p1.providerPaymentId));
+    expect(await refundsDue(id)).toEqual([p1.id]);
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    // Then both are taken back: P1 fails late, P2 is charged back.
+    await webhookAt(E + 6 * DAY, paymentEvent("failed", p1.id, p1.providerPaymentId, "refer_to_payer"));
+    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", p2.id, p2.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+
+    // The next run collects the period again (attempt 3); its failure waits 7 days, and day 12 is no end.
+    expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const p3 = await numbered(3);
+    expect(p3).toMatchObject({ status: "processing" });
+    await webhookAt(E + 9 * DAY, paymentEvent("failed", p3.id, p3.providerPaymentId, "insufficient_funds"));
+    expect((await run(E + 12 * DAY)).due).toBe(0);
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    expect(kinds(await run(E + 16 * DAY + MINUTE))).toMatchObject({ retry: { done: 1 } });
+    const p4 = await numbered(4);
+    await webhookAt(E + 17 * DAY, paymentEvent("failed", p4.id, p4.providerPaymentId, "insufficient_funds"));
+    expect(await subscription(id)).toMatchObject({ status: "unpaid" });
+    expect((await run(E + 40 * DAY)).due).toBe(0);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("a chargeback weeks after its period started (past the past-due limit): a read before the next run keeps it past_due, and the run collects the period again", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E, paymentEvent("confirmed", renewal!.id, renewal!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    await webhookAt(E + 20 * DAY, paymentEvent("charged_back", renewal!.id, renewal!.providerPaymentId, "authorisation_disputed"));
+    vi.setSystemTime(E + 20 * DAY + MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription).toMatchObject({ status: "past_due" });
+    expect(kinds(await run(E + 20 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
+  });
+
+  describe("both collections of a period reversed, their four events in every arrival order", () => {
+    // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
+    // when P1 was resubmitted but already sent (GoCardless collects it anyway).
+    const EVENTS = ["P2 confirmed", "P1 confirmed", "P1 failed", "P2 charged_back"] as const;
+    const orders = permutations([...EVENTS]);
+
+    type Case = { order: readonly string[]; subscriptionId: string; p1: string; p2: string; pm1: string; pm2: string };
+    /** One past-due subscription per order: P1 processing (resubmitted), P2 set aside but sent. */
+    async function seedCases(caseOrders: readonly (readonly string[])[], prefix: string): Promise<Case[]> {
+      const rows = caseOrders.map(() => planRow({ amountMinor: 1500, currency: "GBP" }));
+      await env.DB.batch(rows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
+      const cases = rows.map((plan, i) => ({ order: caseOrders[i]!, subscriptionId: `${prefix}-${i}`, p1: `${prefix}-${i}-p1`, p2: `${prefix}-${i}-p2`, pm1: `PM${prefix}${i}A`.toUpperCase(), pm2: `PM${prefix}${i}B`.toUpperCase(), planId: plan.id }));
+      await env.DB.batch(
+        cases.flatMap((c) => [
+          env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, 'past_due', ?, ?, ?, null, 0, null, null, 'gocardless', null, ?, ?)").bind(c.subscriptionId, eve.id, c.planId, iso(T0), iso(E), iso(T0), iso(T0), iso(T0)),
+          seededAttempt.bind(c.p1, eve.id, c.subscriptionId, "processing", 1, iso(E), c.p1, "a".repeat(64), c.pm1, null, iso(E), iso(E)),
+          seededAttempt.bind(c.p2, eve.id, c.subscriptionId, "canceled", 2, iso(E), c.p2, "b".repeat(64), c.pm2, "superseded_by_resubmission", iso(E + 2 * DAY), iso(E + 2 * DAY)),
+        ]),
+      );
+      return cases;
+    }
+    function eventOf(c: Case, name: string) {
+      const [payment, action] = name.split(" ") as ["P1" | "P2", string];
+      const [attemptId, paymentId] = payment === "P1" ? [c.p1, c.pm1] : [c.p2, c.pm2];
+      return paymentEvent(action!, attemptId, paymentId, action === "confirmed" ? "payment_confirmed" : action === "failed" || action === "charged_back" ? "refer_to_payer" : action);
+    }
+    async function expectReopened(c: Case) {
+      const state = { order: c.order.join(", "), subscription: await subscription(c.subscriptionId), succeeded: (await attempts(c.subscriptionId)).filter((row) => row.status === "succeeded").map((row) => row.id), refundsDue: await refundsDue(c.subscriptionId) };
+      expect(state).toEqual({ order: c.order.join(", "), subscription: expect.objectContaining({ status: "past_due", currentPeriodEnd: iso(E) }), succeeded: [], refundsDue: [] });
+    }
+
+    it("ends with the period owed again, nothing owed back and attempt 3 collected — at once when each confirmed came before its reversal, else once GoCardless settles the reversals", async () => {
+      goCardless();
+      const cases = await seedCases(orders, "rev");
+      // Step k of every case in one delivery (the events of one case are about its own rows only).
+      const delivered: ReturnType<typeof paymentEvent>[] = [];
+      for (let step = 0; step < EVENTS.length; step++) {
+        const events = cases.map((c) => eventOf(c, c.order[step]!));
+        delivered.push(...events);
+        await webhookAt(E + 5 * DAY + step * HOUR, ...events);
+      }
+      const confirmedFirst = (c: Case) => c.order.indexOf("P1 confirmed") < c.order.indexOf("P1 failed");
+      for (const c of cases.filter(confirmedFirst)) await expectReopened(c);
+      // GoCardless deducts both reversals from a payout and says so; every event may come again.
+      const settled = cases.flatMap((c) => [paymentEvent("late_failure_settled", c.p1, c.pm1), paymentEvent("chargeback_settled", c.p2, c.pm2)]);
+      await webhookAt(E + 6 * DAY, ...settled);
+      await webhookAt(E + 6 * DAY + HOUR, ...delivered);
+      for (const c of cases) await expectReopened(c);
+
+      const summary = await run(E + 7 * DAY, { BILLING_ENGINE_CHUNK: String(cases.length) });
+      expect(kinds(summary).retry).toEqual({ due: cases.length, done: cases.length, skipped: 0, failed: 0 });
+      for (const c of cases) expect((await attempts(c.subscriptionId)).find((row) => row.attemptNumber === 3)).toMatchObject({ status: "processing", periodStart: iso(E) });
+    });
+
+    it("all six events of a payment pair as parallel deliveries (each its own request), redelivered until accepted, then all again: the same end state", async () => {
+      goCardless();
+      const six = ["P2 confirmed", "P1 confirmed", "P1 failed", "P2 charged_back", "P1 late_failure_settled", "P2 chargeback_settled"];
+      const cases = await seedCases([six, [...six].reverse(), [six[3]!, six[2]!, six[0]!, six[5]!, six[1]!, six[4]!]], "par");
+      const events = cases.flatMap((c) => c.order.map((name) => eventOf(c, name)));
+      vi.setSystemTime(E + 5 * DAY);
+      for (const round of [1, 2]) {
+        // GoCardless redelivers what was not accepted (a 500 when other writes kept overtaking an event).
+        let pending = events;
+        for (let tries = 0; pending.length > 0 && tries < 6; tries++) {
+          const statuses = await Promise.all(pending.map((event) => sendWebhook([event], { concurrent: true }).then((response) => response.status)));
+          expect(statuses.every((status) => status === 200 || status === 500), `round ${round}`).toBe(true);
+          pending = pending.filter((_, i) => statuses[i] !== 200);
+        }
+        expect(pending).toEqual([]);
+      }
+      for (const c of cases) await expectReopened(c);
+    });
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {

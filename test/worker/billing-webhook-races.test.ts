@@ -11,7 +11,7 @@ import { createDb } from "../../src/db/create-db";
 import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { paymentConfirmed, paymentFailed, signatureHeader, type GoCardlessEvent } from "../support/webhook-signer";
+import { paymentConfirmed, paymentEvent, paymentFailed, signatureHeader, type GoCardlessEvent } from "../support/webhook-signer";
 
 // Two events about the same rows, each read before the other commits. The
 // order is made explicit, never left to luck: the event under test gets a D1
@@ -188,6 +188,29 @@ describe("two events about one payment, each read before the other commits", () 
     expect(batches()).toBe(2);
     expect(await recordedOutcome(winning.id)).toBe("applied");
     expect(await recordedOutcome(losing.id)).toBe("ignored");
+  });
+});
+
+describe("a chargeback and the confirmation it overtook, each read before the other commits", () => {
+  it.each([
+    ["confirmed", "charged_back"],
+    ["charged_back", "confirmed"],
+  ] as const)("%s commits first, then %s re-reads: the chargeback sticks either way", async (winner, loser) => {
+    const subscriptionId = await newSubscription("incomplete");
+    const attempt = await startPayment(dana, subscriptionId);
+    const paymentId = `PMRACE${attempt.id.slice(0, 8)}`;
+    const events = { confirmed: paymentEvent("confirmed", attempt.id, paymentId), charged_back: paymentEvent("charged_back", attempt.id, paymentId, "authorisation_disputed") };
+    let winningOutcome: string | undefined;
+    const { d1 } = d1WithHook(async (batchNumber) => {
+      if (batchNumber === 1) winningOutcome = await applyBillingEvent(contextFor(), parsed(events[winner]));
+    });
+    // The loser is applied a minute after the winner (each event's time is its own context's clock).
+    const losingOutcome = await applyBillingEvent(contextFor(d1, new Date(Date.now() + 60_000)), parsed(events[loser]));
+    expect([winningOutcome, losingOutcome]).toEqual(winner === "confirmed" ? ["applied", "applied"] : ["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed", providerPaymentId: paymentId });
+    expect(await env.DB.prepare("select reversal from payment_attempts where id = ?").bind(attempt.id).first("reversal")).toBe("reversed");
+    // Collected and taken back, in either order: the period it paid is owed again.
+    expect((await subscriptionRow(subscriptionId)).status).toBe("past_due");
   });
 });
 

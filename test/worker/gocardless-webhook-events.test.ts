@@ -32,6 +32,11 @@ async function pendingAttempt(): Promise<{ id: string; subscriptionId: string; p
 async function attemptRow(id: string) {
   return env.DB.prepare("select status, providerPaymentId, failureCode, nextRetryAt from payment_attempts where id = ?").bind(id).first();
 }
+/** What differs between two subscriptions after the same events (times aside): status, attempt status, failure, reversal. */
+async function lifecycleOf(attempt: { id: string; subscriptionId: string }) {
+  const row = await env.DB.prepare("select a.status, a.failureCode, a.reversal, a.refundDue, s.status as subscription, s.currentPeriodEnd = a.periodStart as owesAttemptsPeriod from payment_attempts a join user_subscriptions s on s.id = a.subscriptionId where a.id = ?").bind(attempt.id).first();
+  return row;
+}
 async function subscriptionStatus(id: string) {
   return (await env.DB.prepare("select status from user_subscriptions where id = ?").bind(id).first<{ status: string }>())!.status;
 }
@@ -150,20 +155,70 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(...events, ...more);
   });
 
-  // A collection is always recorded (collectionRecordedOn), so a chargeback that overtook its
-  // confirmation cannot be told from a failure its resubmission's confirmation overtook: the
-  // confirmed is recorded. Known gap: the stored attempt keeps no trace that a reversal made it fail.
-  it("out of order: charged_back before confirmed → failed; the late confirmed is recorded as collected", async () => {
+  it("out of order: charged_back before confirmed → failed; the late confirmed changes nothing (the chargeback sticks); chargeback_cancelled then pays the period", async () => {
     const attempt = await pendingAttempt();
     const events = [
       paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
+      paymentEvent("paid_out", attempt.id, attempt.paymentId),
     ];
-    expect(await deliver(events[0]!)).toEqual(["applied"]);
-    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
-    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
-    expect(await deliver(events[1]!)).toEqual(["applied"]);
+    expect(await deliver(...events)).toEqual(["applied", "ignored", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed", providerPaymentId: attempt.paymentId });
+    // The chargeback implies the collection it took back: the subscription ends as in order.
+    const inOrder = await pendingAttempt();
+    await deliver(paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("charged_back", inOrder.id, inOrder.paymentId, "authorisation_disputed"));
+    expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
+    await expectRedeliveryChangesNothing(...events);
+    const cancelled = paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId);
+    expect(await deliver(cancelled, paymentEvent("chargeback_settled", attempt.id, attempt.paymentId))).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    await expectRedeliveryChangesNothing(...events, cancelled);
+  });
+
+  it("out of order: chargeback_cancelled before its charged_back → succeeded; the late charged_back changes nothing", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+      paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId),
+      paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
+    ];
+    expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    await expectRedeliveryChangesNothing(...events);
+  });
+
+  it.each(["chargeback_settled", "late_failure_settled"])("%s whose reversal never came (or comes later) reverses the collection; the late reversal and confirmed change nothing", async (action) => {
+    const attempt = await pendingAttempt();
+    const confirmed = paymentEvent("confirmed", attempt.id, attempt.paymentId);
+    const settled = paymentEvent(action, attempt.id, attempt.paymentId, action === "chargeback_settled" ? "chargeback_settled" : "late_failure_settled");
+    const reversal = paymentEvent(action === "chargeback_settled" ? "charged_back" : "failed", attempt.id, attempt.paymentId, "refer_to_payer");
+    expect(await deliver(confirmed, settled, reversal)).toEqual(["applied", "applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", nextRetryAt: expect.any(String) });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
+    // Before the confirmed arrived: the settled reversal fails the open attempt, the confirmed then changes nothing.
+    const other = await pendingAttempt();
+    const events = [paymentEvent(action, other.id, other.paymentId, action), paymentEvent("confirmed", other.id, other.paymentId)];
+    expect(await deliver(...events)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(other.id)).toMatchObject({ status: "failed" });
+    expect(await lifecycleOf(other)).toEqual(await lifecycleOf(attempt));
+    await expectRedeliveryChangesNothing(confirmed, settled, reversal, ...events);
+  });
+
+  it("a late failure that overtook its confirmed is applied as a failure; once GoCardless settles it, the confirmed no longer counts", async () => {
+    const attempt = await pendingAttempt();
+    const events = [
+      paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
+      paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+    ];
+    expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
+    const inOrder = await pendingAttempt();
+    await deliver(paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("failed", inOrder.id, inOrder.paymentId, "refer_to_payer"));
+    expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
     await expectRedeliveryChangesNothing(...events);
   });
 

@@ -183,6 +183,8 @@ describe("POST /api/billing/provider-customers", () => {
     ["another provider", 400, "VALIDATION_FAILED", "user", { provider: "stripe", givenName: "A", familyName: "B" }],
     ["a blank name", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "  ", familyName: "B" }],
     ["a control character", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "A\u0000", familyName: "B" }],
+    ["a lone UTF-16 surrogate", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "A\ud800", familyName: "B" }],
+    ["a lone low surrogate", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "Ada", familyName: "\udc00B" }],
     ["an unknown field", 400, "VALIDATION_FAILED", "user", { provider: "gocardless", givenName: "A", familyName: "B", customerId: "CU1" }],
   ])("%s → %i %s; nothing sent or stored", async (_name, status, code, as, json) => {
     const fay = await signedInUser(`fay-${crypto.randomUUID().slice(0, 8)}@example.com`);

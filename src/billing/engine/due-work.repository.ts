@@ -54,6 +54,7 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
   const at = now.toISOString();
   const incompleteBefore = new Date(now.getTime() - BILLING_POLICY.incompleteDeadlineHours * HOUR_MS).toISOString();
   const pastDueBefore = new Date(now.getTime() - PAST_DUE_LIMIT_DAYS * DAY_MS).toISOString();
+  const retryDueSince = new Date(now.getTime() - BILLING_POLICY.dueRetryGraceHours * HOUR_MS).toISOString();
   return subscriptionsWithPlans(db)
     .select(
       sql<string>`case when "subscription"."status" = 'incomplete' then "subscription"."createdAt" else "subscription"."currentPeriodEnd" end`.as("dueAt"),
@@ -68,7 +69,7 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
           eb.or([
             eb.and([
               eb("subscription.currentPeriodEnd", "<=", pastDueBefore),
-              // A retry still to come keeps it past due (see dueTimeEvent).
+              // A retry still to come, or just due, keeps it past due (see dueTimeEvent).
               eb.not(
                 eb.exists(
                   eb
@@ -77,7 +78,7 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
                     .whereRef("waiting.subscriptionId", "=", "subscription.id")
                     .whereRef("waiting.periodStart", "=", "subscription.currentPeriodEnd")
                     .where("waiting.status", "=", "failed")
-                    .where("waiting.nextRetryAt", ">", at),
+                    .where("waiting.nextRetryAt", ">", retryDueSince),
                 ),
               ),
             ]),
@@ -159,7 +160,9 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             // retry that yielded to the provider's resubmission does not: if that
             // resubmission fails too, the schedule goes on from its failure.
             .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)]))
-            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.failureCode", "is", null), inner("blocking.failureCode", "<>", "superseded_by_resubmission")])),
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.failureCode", "is", null), inner("blocking.failureCode", "<>", "superseded_by_resubmission")]))
+            // Nor one we set aside whose money GoCardless collected and took back: it never paid.
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.reversal", "is", null), inner("blocking.reversal", "<>", "reversed")])),
         ),
       ),
     )

@@ -41,6 +41,14 @@ export const BILLING_POLICY: BillingPolicy = {
    * attempt that can never be created never keeps a subscription past due.
    */
   submissionGiveUpDays: 3,
+  /**
+   * Hours a retry that fell due (after a failure, or at once after a
+   * reversal) keeps holding off the past-due limit, so the engine (every 15
+   * minutes) can create it before the subscription ends unpaid: a chargeback
+   * weeks after its period started is collected again, not ended. With no
+   * mandate to retry on, the limit applies this long after the retry's time.
+   */
+  dueRetryGraceHours: 24,
 };
 
 /** The shape of {@link BILLING_POLICY}. */
@@ -50,6 +58,7 @@ export interface BillingPolicy {
   whenRetriesExhausted: "unpaid" | "canceled";
   pastDueGraceDays: number;
   submissionGiveUpDays: number;
+  dueRetryGraceHours: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;

@@ -62,19 +62,3 @@ export function resubmitted(facts: CollectionFacts): ResubmittedDecision {
   return { reopen: true, supersedeOther: facts.otherOpen === "same_period" };
 }
 
-
-/**
- * Whether a collection (`payment_succeeded`) is recorded on an attempt in this
- * status: the provider only confirms a payment after collecting it, so on any
- * attempt not yet succeeded — one we failed too, whose `resubmission_requested`
- * comes later or never (events arrive out of order). A later resubmission or
- * submission then finds it succeeded and changes nothing.
- *
- * @example
- * ```ts
- * collectionRecordedOn("failed") // true
- * ```
- */
-export function collectionRecordedOn(status: "pending" | "processing" | "succeeded" | "failed" | "canceled"): boolean {
-  return status !== "succeeded";
-}

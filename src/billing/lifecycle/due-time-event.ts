@@ -1,4 +1,4 @@
-import { PAST_DUE_LIMIT_DAYS } from "./billing-policy";
+import { BILLING_POLICY, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "./billing-policy";
 import { decide, incompleteDeadline, pastDueLimit, type Decision, type LifecyclePlan, type LifecycleState } from "./decide";
 import type { LifecycleEvent } from "./lifecycle-event";
 
@@ -37,8 +37,8 @@ export function dueTimeEvent(state: LifecycleState, facts: PaymentFacts, now: Da
       if (facts.paymentInFlight) return null;
       if (facts.retriesExhausted) return { type: "retry_schedule_exhausted" };
       // Failures take days to arrive, so the schedule can outlast the limit:
-      // a retry still to come keeps the subscription past due until its time.
-      if (facts.nextRetryAt !== null && now < new Date(facts.nextRetryAt)) return null;
+      // a retry still to come, or just due, keeps the subscription past due.
+      if (facts.nextRetryAt !== null && now.getTime() < Date.parse(facts.nextRetryAt) + BILLING_POLICY.dueRetryGraceHours * HOUR_MS) return null;
       return now >= pastDueLimit(state, PAST_DUE_LIMIT_DAYS) ? { type: "retry_schedule_exhausted" } : null;
     default:
       return null;

@@ -2,7 +2,9 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
-import { collected, collectionRecordedOn, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
+import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
+import { moneyEvent, type MoneyEvent } from "../lifecycle/payment-money-events";
+import { decide } from "../lifecycle/decide";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -138,7 +140,7 @@ export async function effectsOf(context: ApplyContext, rows: EventRows, event: B
  * the time events due by now, written once, guarded by the state read.
  */
 async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEvent, sent: PaymentEvent): Promise<Effect[]> {
-  const change = attemptChange(attempt, asApplied(attempt, sent), now);
+  const change = attemptChange(attempt, sent, now);
   if (change === null || !(change.from as readonly string[]).includes(attempt.status)) return [];
 
   const at = now.toISOString();
@@ -150,8 +152,15 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
     const facts = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status) ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
-    const decision = settle(asRead, subscription.plan, facts, change.lifecycleEvent, now);
-    refundDue = decision.effects.some((effect) => effect.type === "refund_due");
+    let decision = settle(asRead, subscription.plan, facts, change.impliesCollection ? { type: "payment_succeeded" } : change.lifecycleEvent, now);
+    if (change.impliesCollection) {
+      // The collection the reversal implies, then the reversal: the subscription ends as if both had
+      // come in order, and the attempts name the period that collection paid (the one owed again).
+      const reversed = decide(decision.state, subscription.plan, change.lifecycleEvent, now);
+      if (!sameLifecycleState(decision.state, reversed.state)) periodStart = reversed.state.currentPeriodEnd;
+      decision = { state: reversed.state, effects: [] };
+    }
+    refundDue = change.changes.status === "succeeded" && decision.effects.some((effect) => effect.type === "refund_due");
     // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
     if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
@@ -186,6 +195,21 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   const keepWrite = change.paidByAnother
     ? mayChange(db.updateTable("payment_attempts").set({ refundDue: 0, updatedAt: at }).where("id", "=", attempt.paidBy))
     : undefined;
+  // No collection of the period stands any more: the ones reversed while this one paid it
+  // (left without a retry then) are due again too, so none of them reads as an exhausted schedule.
+  const reopenWrite =
+    change.lifecycleEvent?.type === "payment_reversed" && subscription
+      ? mayChange(
+          db
+            .updateTable("payment_attempts")
+            .set({ nextRetryAt: at, updatedAt: at })
+            .where("subscriptionId", "=", subscription.id)
+            .where("periodStart", "=", attempt.periodStart)
+            .where("status", "=", "failed")
+            .where("reversal", "=", "reversed")
+            .where("nextRetryAt", "is", null),
+        )
+      : undefined;
   const attemptWrite = mustChange(
     db
       .updateTable("payment_attempts")
@@ -193,66 +217,89 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       .where("id", "=", attempt.id)
       .where("status", "in", change.from)
       // And the payment id as read: a failed attempt takes a success only while it has none.
-      .where("providerPaymentId", "is", attempt.providerPaymentId),
+      .where("providerPaymentId", "is", attempt.providerPaymentId)
+      .where("reversal", "is", attempt.reversal),
   );
-  return [otherWrite, periodWrite, keepWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
+  return [otherWrite, periodWrite, keepWrite, reopenWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
 }
 
-/**
- * The event as it applies to this attempt. GoCardless reports a late failure
- * (collected money taken back) as `failed` again: for a succeeded attempt it
- * is a reversal. A reversal that arrives while the attempt is still open
- * (the chargeback overtook the confirmation) means the money never stayed:
- * a failure (a confirmation that follows is still recorded: collectionRecordedOn).
- */
-function asApplied(attempt: AttemptForEvent, event: PaymentEvent): PaymentEvent {
-  const open = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
-  if (event.kind === "payment_failed" && attempt.status === "succeeded") return { ...event, kind: "payment_reversed" };
-  if (event.kind === "payment_reversed" && open) return { ...event, kind: "payment_failed" };
-  return event;
-}
+/** The money events (moneyEvent's rules) among the payment events. */
+const MONEY_EVENTS: Partial<Record<PaymentEvent["kind"], MoneyEvent>> = {
+  payment_succeeded: "collected",
+  payment_failed: "failed",
+  payment_reversed: "reversed",
+  payment_reversal_settled: "reversed",
+  payment_reinstated: "reinstated",
+};
 
 /**
  * Which attempt statuses an event can follow, what it writes to the attempt,
  * and what it means to the subscription (null: the attempt only); null for an
- * event that changes nothing.
+ * event that changes nothing. Money events follow moneyEvent (any arrival order).
  */
 function attemptChange(
   attempt: AttemptForEvent,
   event: PaymentEvent,
   now: Date,
-): { from: readonly PaymentAttemptStatus[]; changes: AttemptChanges; lifecycleEvent: LifecycleEvent | null; supersede?: SetAsideReason; paidByAnother?: boolean } | null {
+): {
+  from: readonly PaymentAttemptStatus[];
+  changes: AttemptChanges;
+  lifecycleEvent: LifecycleEvent | null;
+  /** The lifecycle applies `payment_succeeded` before `lifecycleEvent` (a reversal of a collection not recorded yet). */
+  impliesCollection?: boolean;
+  supersede?: SetAsideReason;
+  paidByAnother?: boolean;
+} | null {
   const providerPaymentId = event.providerPaymentId;
+  const money = MONEY_EVENTS[event.kind];
+  if (money) {
+    const { effect, reversal } = moneyEvent(attempt, money);
+    const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
+    const from = [attempt.status];
+    switch (effect) {
+      case null:
+        return null;
+      case "record":
+        return { from, changes: { reversal, providerPaymentId }, lifecycleEvent: null };
+      case "collect": {
+        // Money that moved is always recorded: on an attempt we set aside or failed too.
+        const { duplicate, supersedeOther } = collected(attempt);
+        return {
+          from,
+          changes: { status: "succeeded", reversal, providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
+          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded" },
+          ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
+        };
+      }
+      case "fail": {
+        const retryAt = nextRetryAt(attempt.attemptNumber, now);
+        return {
+          from,
+          changes: { status: "failed", reversal, providerPaymentId, ...failure, nextRetryAt: retryAt?.toISOString() ?? null },
+          lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
+        };
+      }
+      case "reverse": {
+        // Why the money went back is kept on the attempt; nothing is owed back
+        // any more, and collecting it again is due at once (not an exhausted schedule),
+        // unless a second collection of the period pays it instead.
+        // A reversal of a collection not recorded yet (it overtook its confirmed) implies that
+        // collection; our other open attempt for the period stays: the period is owed again.
+        const paidByAnother = collected(attempt).duplicate;
+        return {
+          from,
+          // A failed attempt keeps the cause of its failure (a late failure's settlement says less).
+          changes: { status: "failed", reversal, providerPaymentId, ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
+          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed" },
+          impliesCollection: attempt.status !== "succeeded",
+          paidByAnother,
+        };
+      }
+    }
+  }
   switch (event.kind) {
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
-    case "payment_succeeded":
-    case "payment_reinstated": {
-      // Money that moved is always recorded (collectionRecordedOn): on an attempt we set aside or
-      // failed too. A cancelled chargeback makes a reversed (failed) attempt a success again.
-      const { duplicate, supersedeOther } = collected(attempt);
-      const reinstated = event.kind === "payment_reinstated";
-      return {
-        from: reinstated ? ["failed"] : collectionRecordedOn(attempt.status) ? [attempt.status] : [],
-        changes: { status: "succeeded", ...(!reinstated && { providerPaymentId }), failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: { type: duplicate ? "payment_duplicated" : reinstated ? "reversal_canceled" : "payment_succeeded" },
-        ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
-      };
-    }
-    case "payment_failed": {
-      const retryAt = nextRetryAt(attempt.attemptNumber, now);
-      return {
-        from: OPEN_ATTEMPT_STATUSES,
-        changes: {
-          status: "failed",
-          providerPaymentId,
-          failureCode: event.failureCode,
-          failureMessage: event.failureMessage,
-          nextRetryAt: retryAt?.toISOString() ?? null,
-        },
-        lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
-      };
-    }
     case "payment_canceled":
       return {
         from: OPEN_ATTEMPT_STATUSES,
@@ -261,35 +308,23 @@ function attemptChange(
       };
     case "payment_resubmission_requested": {
       // The provider collects it again itself: in flight once more, and our own retry yields.
+      // A new collection of the payment: an earlier reversal of it no longer says anything.
       const decision = resubmitted(attempt);
-      if (!decision.reopen) return { from: ["failed"], changes: { status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
+      if (!decision.reopen) return { from: ["failed"], changes: { status: "canceled", reversal: null, failureCode: decision.setAside, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
       return {
         from: ["failed"],
-        changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
+        changes: { status: "processing", reversal: null, failureCode: null, failureMessage: null, nextRetryAt: null },
         lifecycleEvent: null,
         ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
       };
     }
-    case "payment_reversed": {
-      // Why the money went back is kept on the attempt; nothing is owed back
-      // any more, and collecting it again is due at once (not an exhausted schedule),
-      // unless a second collection of the period pays it instead.
-      const paidByAnother = collected(attempt).duplicate;
-      return {
-        from: ["succeeded"],
-        changes: { status: "failed", failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
-        lifecycleEvent: paidByAnother ? null : { type: "payment_reversed" },
-        paidByAnother,
-      };
-    }
-    case "payment_reversal_settled":
-      // The reversal was applied when it happened; its settlement moves no state.
+    default:
       return null;
   }
 }
 
 type PaymentAttemptStatus = AttemptForEvent["status"];
-type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue">>;
+type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal">>;
 
 function mandateChanged(
   { db, now }: ApplyContext,

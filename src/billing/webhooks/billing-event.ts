@@ -25,7 +25,8 @@ interface Failure {
  * back (`payment_reversed`: a chargeback; a `payment_failed` after success,
  * a late failure, is applied as one too), and that reversal itself reversed
  * (`payment_reinstated`: the chargeback cancelled). `payment_reversal_settled`
- * (a reversal deducted from a payout) moves no state.
+ * (a reversal deducted from a payout) is a reversal too, for a collection
+ * whose reversal event has not arrived (moneyEvent).
  */
 export type BillingEvent =
   | ({ kind: "payment_submitted" } & PaymentRef)
@@ -35,7 +36,7 @@ export type BillingEvent =
   | ({ kind: "payment_resubmission_requested" } & PaymentRef)
   | ({ kind: "payment_reversed" } & PaymentRef & Failure)
   | ({ kind: "payment_reinstated" } & PaymentRef)
-  | ({ kind: "payment_reversal_settled" } & PaymentRef)
+  | ({ kind: "payment_reversal_settled" } & PaymentRef & Failure)
   | {
       kind: "mandate_changed";
       eventId: string;

@@ -57,6 +57,7 @@ const FAILURE_MESSAGES: Partial<Record<PaymentEvent["kind"], string>> = {
   payment_failed: "The payment failed.",
   payment_canceled: "The payment was cancelled.",
   payment_reversed: "The payment was charged back.",
+  payment_reversal_settled: "The payment's reversal was deducted from a payout.",
 };
 
 /** GoCardless's mandate actions → the token status each leaves (transferred changes none). */

@@ -24,6 +24,7 @@ import {
   ENDED_SUBSCRIPTION_STATUSES,
   OPEN_ATTEMPT_STATUSES,
   PAYMENT_ATTEMPT_STATUSES,
+  PAYMENT_REVERSALS,
   SUBSCRIPTION_STATUSES,
   WEBHOOK_EVENT_OUTCOMES,
 } from "../billing-enums";
@@ -209,6 +210,8 @@ export const paymentAttempts = sqliteTable(
     refundDue: integer("refundDue").notNull().default(0),
     // Start of the period the attempt pays for: the subscription's currentPeriodEnd when it was created (20261202100000_payment_attempt_periods).
     periodStart: text("periodStart"),
+    // The provider reported this attempt's money taken back, or that reversal cancelled (20261203100000_payment_attempt_reversals).
+    reversal: text("reversal", { enum: PAYMENT_REVERSALS }),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -244,6 +247,7 @@ export const paymentAttempts = sqliteTable(
     uniqueIndex("payment_attempts_open_subscriptionId_unique").on(t.subscriptionId).where(oneOf(t.status, OPEN_ATTEMPT_STATUSES)),
     // The period's highest attempt number, canceled ones included: numbers are never reused.
     index("payment_attempts_subscriptionId_periodStart_attemptNumber_idx").on(t.subscriptionId, t.periodStart, t.attemptNumber),
+    check("payment_attempts_reversal_enum", oneOf(t.reversal, PAYMENT_REVERSALS)),
   ],
 );
 
