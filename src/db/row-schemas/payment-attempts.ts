@@ -11,7 +11,7 @@
  * ```
  */
 import * as z from "zod";
-import { PAYMENT_ATTEMPT_STATUSES } from "../billing-enums";
+import { PAYMENT_ATTEMPT_STATUSES, PROVIDER_CANCEL_STATES } from "../billing-enums";
 import { BILLING_LIMITS as L } from "../billing-limits";
 import { amountMinor, billingIdSchema, chars, currencySchema, idempotencyKeySchema, isoTimestampSchema, providerSchema, sha256HexSchema, userIdSchema, zeroOrOneSchema } from "../column-schemas";
 
@@ -36,4 +36,5 @@ export const paymentAttemptFields = z.strictObject({
   // NOT NULL DEFAULT 0: optional on insert.
   refundDue: zeroOrOneSchema.optional(),
   periodStart: isoTimestampSchema.nullish(),
+  providerCancel: z.enum(PROVIDER_CANCEL_STATES).nullish(),
 });

@@ -26,6 +26,7 @@ import {
   PAYMENT_ATTEMPT_STATUSES,
   SUBSCRIPTION_STATUSES,
   WEBHOOK_EVENT_OUTCOMES,
+  PROVIDER_CANCEL_STATES,
 } from "../billing-enums";
 import { user } from "./auth";
 import {
@@ -209,6 +210,8 @@ export const paymentAttempts = sqliteTable(
     refundDue: integer("refundDue").notNull().default(0),
     // Start of the period the attempt pays for: the subscription's currentPeriodEnd when it was created (20261202100000_payment_attempt_periods).
     periodStart: text("periodStart"),
+    // Asking the provider to cancel a payment we set aside: due, then its answer (20261203110000_payment_attempt_provider_cancel).
+    providerCancel: text("providerCancel"),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -244,6 +247,8 @@ export const paymentAttempts = sqliteTable(
     uniqueIndex("payment_attempts_open_subscriptionId_unique").on(t.subscriptionId).where(oneOf(t.status, OPEN_ATTEMPT_STATUSES)),
     // The period's highest attempt number, canceled ones included: numbers are never reused.
     index("payment_attempts_subscriptionId_periodStart_attemptNumber_idx").on(t.subscriptionId, t.periodStart, t.attemptNumber),
+    check("payment_attempts_providerCancel_enum", oneOf(t.providerCancel, PROVIDER_CANCEL_STATES)),
+    index("payment_attempts_providerCancel_due_idx").on(t.updatedAt).where(sql`${t.providerCancel} = 'due'`),
   ],
 );
 
