@@ -126,6 +126,7 @@ export function attemptRow(userId: string, overrides: Partial<NewPaymentAttempt>
     failureCode: null,
     failureMessage: null,
     nextRetryAt: null,
+    providerCancel: null,
     createdAt: SEED_NOW,
     updatedAt: SEED_NOW,
     ...overrides,
