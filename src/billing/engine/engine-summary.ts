@@ -8,6 +8,7 @@ export const ENGINE_WORK_KINDS = [
   "renewal",
   "retry",
   "submit",
+  "cancel",
 ] as const;
 export type EngineWorkKind = (typeof ENGINE_WORK_KINDS)[number];
 
@@ -32,6 +33,13 @@ export type WorkOutcome = "done" | "skipped" | "failed";
  */
 export class EngineSummary {
   readonly byKind: Partial<Record<EngineWorkKind, WorkCounts>> = {};
+  /** `reached` when the run stopped starting provider calls at its deadline (the rest is `skipped`). */
+  deadline: "reached" | undefined;
+
+  /** Counts `n` items of one kind with one outcome. */
+  countMany(kind: EngineWorkKind, outcome: WorkOutcome, n: number): void {
+    for (let i = 0; i < n; i++) this.count(kind, outcome);
+  }
 
   count(kind: EngineWorkKind, outcome: WorkOutcome): void {
     const counts = (this.byKind[kind] ??= { due: 0, done: 0, skipped: 0, failed: 0 });

@@ -77,6 +77,16 @@ export interface GoCardlessClient {
    */
   createPayment(payment: NewGoCardlessPayment): Promise<GoCardlessPayment>;
   getPayment(id: string): Promise<GoCardlessPayment>;
+  /**
+   * One page (up to `limit`) of the payments on a mandate (`GET /payments?mandate=…`),
+   * or of all payments created since `createdAtGte` when the mandate is unknown.
+   */
+  listPayments(query: { mandate?: string; createdAtGte?: string; limit: number }): Promise<GoCardlessPayment[]>;
+  /**
+   * `POST /payments/:id/actions/cancel`: GoCardless cancels a payment only while it is
+   * `pending_submission`; otherwise it answers 422 `cancellation_failed`.
+   */
+  cancelPayment(id: string): Promise<GoCardlessPayment>;
   getMandate(id: string): Promise<GoCardlessMandate>;
   /**
    * Creates the customer for one of our users, idempotently
@@ -164,6 +174,14 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
       return create("/payments", "payments", body, payment.paymentAttemptId, getPayment);
     },
     getPayment,
+    listPayments({ mandate, createdAtGte, limit }) {
+      const query = new URLSearchParams();
+      if (mandate !== undefined) query.set("mandate", mandate);
+      if (createdAtGte !== undefined) query.set("created_at[gte]", createdAtGte);
+      query.set("limit", String(limit));
+      return call<GoCardlessPayment[]>("GET", `/payments?${query}`, "payments");
+    },
+    cancelPayment: (id) => call<GoCardlessPayment>("POST", `/payments/${encodeURIComponent(id)}/actions/cancel`, "payments"),
     getMandate: (id) => call<GoCardlessMandate>("GET", `/mandates/${encodeURIComponent(id)}`, "mandates"),
     createCustomer(customer) {
       const body = {

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
@@ -165,7 +165,8 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       ? mustChange(
           db
             .updateTable("payment_attempts")
-            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, updatedAt: at })
+            // One GoCardless already holds must be cancelled there too (cancelSetAsidePayments).
+            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, providerCancel: cancelAtProvider, updatedAt: at })
             .where("subscriptionId", "=", subscription.id)
             .where("periodStart", "=", attempt.periodStart)
             .where("status", "in", OPEN_ATTEMPT_STATUSES),
@@ -264,7 +265,10 @@ function attemptChange(
     case "payment_resubmission_requested": {
       // The provider collects it again itself: in flight once more, and our own retry yields.
       const decision = resubmitted(attempt);
-      if (!decision.reopen) return { from: ["failed"], changes: { status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
+      // Set aside: GoCardless is collecting it again, so it is asked to cancel it (cancelSetAsidePayments).
+      if (!decision.reopen) {
+        return { from: ["failed"], changes: { status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null, providerCancel: "due" }, lifecycleEvent: null };
+      }
       return {
         from: ["failed"],
         changes: { status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
@@ -291,7 +295,10 @@ function attemptChange(
 }
 
 type PaymentAttemptStatus = AttemptForEvent["status"];
-type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue">>;
+type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "providerCancel">>;
+
+/** `due` for a set-aside attempt whose payment the provider holds, else null (nothing to cancel there). */
+const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null then 'due' end`;
 
 function mandateChanged(
   { db, now }: ApplyContext,
