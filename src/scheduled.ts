@@ -49,7 +49,7 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
   }
   // Wall time, not scheduledTime: the deadline bounds how long this invocation runs.
   const deadline = Date.now() + RUN_PROVIDER_DEADLINE_MS;
-  const summary = await runBillingEngine({ db: getDb(env.DB), now, chunk, provider, outOfTime: () => Date.now() >= deadline });
+  const summary = await runBillingEngine({ db: getDb(env.DB), d1: env.DB, now, chunk, provider, outOfTime: () => Date.now() >= deadline });
   const line = { job: "billing-engine", at: now.toISOString(), cron: controller.cron, chunk, ...summary.totals(), byKind: summary.byKind, deadline: summary.deadline };
   console.log(JSON.stringify("unavailable" in provider ? { ...line, collection: "skipped", reason: provider.unavailable } : line));
 }

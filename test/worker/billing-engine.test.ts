@@ -514,6 +514,29 @@ describe("the scheduled billing engine", () => {
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
   });
 
+  it("a lost answer whose payment GoCardless collected, its events naming no attempt: the event is recorded, and the engine records the collection when it learns the payment", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer");
+    await run(E - 2 * DAY);
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const payment = gc.paymentIdOf(attempt!.id)!;
+    gc.payments.get(payment)!.payments.status = "confirmed";
+    // GoCardless's confirmation without resource_metadata: nothing names the attempt yet.
+    const { resource_metadata: _, ...bare } = paymentEvent("confirmed", attempt!.id, payment);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await webhookAt(E - 2 * DAY + MINUTE, bare);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(payment));
+    expect(await env.DB.prepare("select outcome from billing_webhook_events where eventId = ?").bind(bare.id).first("outcome")).toBe("ignored");
+    expect((await attempts(id)).find((row) => row.id === attempt!.id)).toMatchObject({ status: "pending", providerPaymentId: null });
+
+    // The next send gets GoCardless's 409 and the payment, already confirmed: recorded as collected.
+    expect(kinds(await run(E - 2 * DAY + 15 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect((await attempts(id)).find((row) => row.id === attempt!.id)).toMatchObject({ status: "succeeded", providerPaymentId: payment });
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(await env.DB.prepare("select outcome from billing_webhook_events where eventId = ?").bind(`api:${payment}:confirmed`).first("outcome")).toBe("applied");
+  });
+
   it("an attempt whose outcome GoCardless cannot be asked about is never given up: it stays pending and is asked about again", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);

@@ -1,6 +1,8 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { GoCardlessClient } from "../gocardless/gocardless-client";
+import type { PaymentEvent } from "../webhooks/billing-event";
+import { applyBillingEvent } from "../webhooks/apply-billing-event";
 import { cancelSetAsidePayments } from "../gocardless/cancel-set-aside-payments";
 import { submitPendingAttempts } from "../gocardless/submit-pending-attempts";
 import type { TokenKeyring } from "../token-cipher";
@@ -45,8 +47,10 @@ export async function runBillingEngine(deps: {
   provider: EngineProvider;
   /** True once the run must start no more provider calls (src/scheduled.ts: RUN_PROVIDER_DEADLINE_MS). */
   outOfTime?: () => boolean;
+  /** The D1 binding, for recording what a payment learnt from GoCardless's API says happened (one batch, as a webhook). */
+  d1?: D1Database;
 }): Promise<EngineSummary> {
-  const { db, now, chunk, provider, outOfTime } = deps;
+  const { db, now, chunk, provider, outOfTime, d1 } = deps;
   const summary = new EngineSummary();
   const each = async <T extends { id: string }>(items: T[], fallback: EngineWorkKind, work: (item: T) => Promise<{ kind: EngineWorkKind; outcome: WorkOutcome }>) => {
     // One at a time: Kysely serialises D1 queries anyway, and the order is the sweep's.
@@ -69,14 +73,18 @@ export async function runBillingEngine(deps: {
 
   // The provider sweeps share one chunk: cancelling what we set aside first (money may move), then sending.
   const { client, keyring } = provider;
+  const applyEvent = d1 && ((event: PaymentEvent) => applyBillingEvent({ db, d1, provider: "gocardless", now, fingerprintKey: noFingerprintKey }, event));
   const cancels = await cancelSetAsidePayments({ db, client, now, limit: chunk, outOfTime });
   summary.countMany("cancel", "done", cancels.cancelled);
   summary.countMany("cancel", "skipped", cancels.skipped);
   summary.countMany("cancel", "failed", cancels.failed);
-  const submitted = chunk > cancels.due ? await submitPendingAttempts({ db, client, keyring, now, limit: chunk - cancels.due, outOfTime }) : undefined;
+  const submitted = chunk > cancels.due ? await submitPendingAttempts({ db, client, keyring, now, limit: chunk - cancels.due, outOfTime, applyEvent }) : undefined;
   summary.countMany("submit", "done", submitted?.submitted ?? 0);
   summary.countMany("submit", "skipped", submitted?.skipped ?? 0);
   summary.countMany("submit", "failed", submitted?.failed ?? 0);
   if (cancels.deadlineReached || submitted?.deadlineReached) summary.deadline = "reached";
   return summary;
 }
+
+/** Payment events never read a token fingerprint. */
+const noFingerprintKey = (): Promise<CryptoKey> => Promise.reject(new Error("a payment event needs no token fingerprint key"));

@@ -7,6 +7,8 @@ import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
 import { findAttemptPayment } from "./find-attempt-payment";
+import { paymentStatusEvent } from "./payment-status-event";
+import type { PaymentEvent } from "../webhooks/billing-event";
 import { mandateOwner } from "./mandate-owner";
 
 /** What one submission run did (one line of the run's log). */
@@ -63,6 +65,8 @@ export async function submitPendingAttempts(deps: {
   limit: number;
   /** True once the run must not start another provider call (its deadline). */
   outOfTime?: () => boolean;
+  /** Applies what a payment's status says happened (its webhook events may have named no attempt). */
+  applyEvent?: (event: PaymentEvent) => Promise<unknown>;
 }): Promise<SubmitSummary> {
   const { db, client, keyring, now } = deps;
   const pending = await db
@@ -135,6 +139,12 @@ export async function submitPendingAttempts(deps: {
         throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} could not be stored on this attempt (another attempt holds it).`, cause });
       }
       summary.submitted++;
+      // Learnt from the API after a lost answer, the payment may have moved on already
+      // (confirmed, failed…) while its events named no attempt: apply what its status says.
+      const happened = paymentStatusEvent(payment);
+      if (happened && deps.applyEvent) {
+        await deps.applyEvent(happened).catch((cause: unknown) => console.error(`payment attempt ${attempt.id}: GoCardless payment ${payment.id} is ${payment.status}; recording it failed (asked again when its events come)`, cause));
+      }
     };
     // Read even from a token no longer active: giving up needs the mandate to ask GoCardless.
     const mandateId =

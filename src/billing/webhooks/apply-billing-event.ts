@@ -117,8 +117,12 @@ export function eventRecord({ provider, now }: ApplyContext, event: BillingEvent
 export async function effectsOf(context: ApplyContext, rows: EventRows, event: BillingEvent): Promise<Effect[]> {
   if (isPaymentEvent(event)) {
     const attempt = await rows.attempt(event);
-    // Unknown attempt: acknowledge, change nothing.
-    return attempt ? paymentEffects(context, attempt, event) : [];
+    if (attempt) return paymentEffects(context, attempt, event);
+    // Unknown payment: recorded (ignored) and said, never silently. If it is one of ours
+    // whose POST answer was lost, the engine records it on its attempt from GoCardless's
+    // API with its status then (docs/gocardless.md, "Payments we did not hear about").
+    console.warn(`${context.provider} event ${event.eventId} (${event.eventType}) names payment ${event.providerPaymentId}, which no attempt holds: recorded as ignored`);
+    return [];
   }
   switch (event.kind) {
     case "mandate_changed": {
