@@ -21,10 +21,10 @@ import type {
  */
 
 // Columns added by later migrations (20261201110000_billing_cycle_anchor,
-// 20261202100000_payment_attempt_periods) are
+// 20261202100000_payment_attempt_periods, 20261203110000_payment_attempt_provider_cancel) are
 // left out, so the same rows also seed a database at the first billing
 // migration (the round-trip tests); SQLite fills them (NULL, default 0).
-type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart";
+type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "providerCancel";
 type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;
@@ -126,7 +126,6 @@ export function attemptRow(userId: string, overrides: Partial<NewPaymentAttempt>
     failureCode: null,
     failureMessage: null,
     nextRetryAt: null,
-    providerCancel: null,
     createdAt: SEED_NOW,
     updatedAt: SEED_NOW,
     ...overrides,
