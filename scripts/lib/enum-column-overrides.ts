@@ -19,7 +19,10 @@ export function enumColumnOverrides(): Record<string, string> {
     if (!is(table, SQLiteTable)) continue;
     const { name, columns } = getTableConfig(table);
     for (const column of columns) {
-      if (column.enumValues?.length) overrides[`${name}.${column.name}`] = column.enumValues.map((value: string) => JSON.stringify(value)).join(" | ");
+      if (!column.enumValues?.length) continue;
+      // An override replaces the whole type, nullability included.
+      const values = column.enumValues.map((value: string) => JSON.stringify(value));
+      overrides[`${name}.${column.name}`] = [...values, ...(column.notNull ? [] : ["null"])].join(" | ");
     }
   }
   return overrides;

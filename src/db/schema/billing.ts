@@ -211,7 +211,7 @@ export const paymentAttempts = sqliteTable(
     // Start of the period the attempt pays for: the subscription's currentPeriodEnd when it was created (20261202100000_payment_attempt_periods).
     periodStart: text("periodStart"),
     // Asking the provider to cancel a payment we set aside: due, then its answer (20261203110000_payment_attempt_provider_cancel).
-    providerCancel: text("providerCancel"),
+    providerCancel: text("providerCancel", { enum: PROVIDER_CANCEL_STATES }),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
