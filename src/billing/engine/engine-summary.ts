@@ -36,9 +36,9 @@ export class EngineSummary {
   /** `reached` when the run stopped starting provider calls at its deadline (the rest is `skipped`). */
   deadline: "reached" | undefined;
 
-  /** Counts `n` items of one kind with one outcome. */
-  countMany(kind: EngineWorkKind, outcome: WorkOutcome, n: number): void {
-    for (let i = 0; i < n; i++) this.count(kind, outcome);
+  /** Takes a whole sweep's counts for one kind (none when it found nothing due). */
+  add(kind: EngineWorkKind, { due, done, skipped, failed }: WorkCounts): void {
+    if (due > 0) this.byKind[kind] = { due, done, skipped, failed };
   }
 
   count(kind: EngineWorkKind, outcome: WorkOutcome): void {

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
-import type { SubmitSummary } from "./submit-pending-attempts";
+import type { WorkCounts } from "../engine/engine-summary";
 
 /**
  * Asks GoCardless to cancel up to `limit` payments we set aside (an attempt
@@ -29,7 +29,7 @@ export async function cancelSetAsidePayments(deps: {
   now: Date;
   limit: number;
   outOfTime?: () => boolean;
-}): Promise<Omit<SubmitSummary, "submitted"> & { cancelled: number }> {
+}): Promise<WorkCounts> {
   const { db, client } = deps;
   const at = deps.now.toISOString();
   const due = await db
@@ -41,11 +41,10 @@ export async function cancelSetAsidePayments(deps: {
     .orderBy("updatedAt")
     .limit(deps.limit)
     .execute();
-  const summary = { due: due.length, cancelled: 0, skipped: 0, failed: 0, deadlineReached: false };
+  const summary = { due: due.length, done: 0, skipped: 0, failed: 0 };
   for (const { id, providerPaymentId } of due) {
     if (deps.outOfTime?.()) {
       summary.skipped++;
-      summary.deadlineReached = true;
       continue;
     }
     const write = db.updateTable("payment_attempts").where("id", "=", id).where("providerCancel", "=", "due");
@@ -59,11 +58,11 @@ export async function cancelSetAsidePayments(deps: {
       }
       // Guarded: an overlapping run that recorded the answer first keeps it.
       const result = await write.set({ providerCancel: answer, updatedAt: at }).executeTakeFirst();
-      if ((result.numUpdatedRows ?? 0n) > 0n) summary.cancelled++;
+      if ((result.numUpdatedRows ?? 0n) > 0n) summary.done++;
       else summary.skipped++;
     } catch (error) {
       if (!(error instanceof GoCardlessApiError)) throw error;
-      console.error(`payment attempt ${id}: cancelling GoCardless payment ${providerPaymentId} failed (${error.code}); asked again later`, error.message);
+      console.error(`cancel ${providerPaymentId}: ${error.code}, asked again later`);
       await write.set({ updatedAt: at }).execute();
       summary.failed++;
     }

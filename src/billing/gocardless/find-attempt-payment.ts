@@ -3,7 +3,7 @@ import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
 
 /** GoCardless's largest page (`limit`). */
-const PAGE = 500;
+const PAGE = "500";
 
 /**
  * The payment GoCardless holds for one of our attempts, found by the
@@ -28,11 +28,11 @@ export async function findAttemptPayment(
   createdAt: string,
 ): Promise<GoCardlessPayment | undefined> {
   const listed = await client.listPayments(
-    mandateId !== undefined ? { mandate: mandateId, limit: PAGE } : { createdAtGte: new Date(Date.parse(createdAt) - DAY_MS).toISOString(), limit: PAGE },
+    mandateId !== undefined ? { mandate: mandateId, limit: PAGE } : { "created_at[gte]": new Date(Date.parse(createdAt) - DAY_MS).toISOString(), limit: PAGE },
   );
   const found = listed.find((payment) => payment.metadata?.payment_attempt_id === attemptId);
-  if (found === undefined && listed.length >= PAGE) {
-    throw new GoCardlessApiError({ status: 0, code: "reconciliation_incomplete", message: `GoCardless listed ${PAGE} payments without this attempt's; asked again later.` });
+  if (found === undefined && listed.length >= Number(PAGE)) {
+    throw new GoCardlessApiError({ status: 0, code: "reconciliation_incomplete", message: "Not in a full page; asked again later." });
   }
   return found;
 }

@@ -78,10 +78,10 @@ export interface GoCardlessClient {
   createPayment(payment: NewGoCardlessPayment): Promise<GoCardlessPayment>;
   getPayment(id: string): Promise<GoCardlessPayment>;
   /**
-   * One page (up to `limit`) of the payments on a mandate (`GET /payments?mandate=…`),
-   * or of all payments created since `createdAtGte` when the mandate is unknown.
+   * One page of payments, `GET /payments?<query>` with GoCardless's list parameters
+   * (e.g. `{ mandate: "MD…", limit: "500" }`, `"created_at[gte]"`).
    */
-  listPayments(query: { mandate?: string; createdAtGte?: string; limit: number }): Promise<GoCardlessPayment[]>;
+  listPayments(query: Record<string, string>): Promise<GoCardlessPayment[]>;
   /**
    * `POST /payments/:id/actions/cancel`: GoCardless cancels a payment only while it is
    * `pending_submission`; otherwise it answers 422 `cancellation_failed`.
@@ -174,13 +174,7 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
       return create("/payments", "payments", body, payment.paymentAttemptId, getPayment);
     },
     getPayment,
-    listPayments({ mandate, createdAtGte, limit }) {
-      const query = new URLSearchParams();
-      if (mandate !== undefined) query.set("mandate", mandate);
-      if (createdAtGte !== undefined) query.set("created_at[gte]", createdAtGte);
-      query.set("limit", String(limit));
-      return call<GoCardlessPayment[]>("GET", `/payments?${query}`, "payments");
-    },
+    listPayments: (query) => call<GoCardlessPayment[]>("GET", `/payments?${new URLSearchParams(query)}`, "payments"),
     cancelPayment: (id) => call<GoCardlessPayment>("POST", `/payments/${encodeURIComponent(id)}/actions/cancel`, "payments"),
     getMandate: (id) => call<GoCardlessMandate>("GET", `/mandates/${encodeURIComponent(id)}`, "mandates"),
     createCustomer(customer) {

@@ -7,7 +7,6 @@ const STATUS_EVENTS = {
   paid_out: "payment_succeeded",
   failed: "payment_failed",
   cancelled: "payment_canceled",
-  customer_approval_denied: "payment_canceled",
   charged_back: "payment_reversed",
 } as const satisfies Record<string, PaymentEvent["kind"]>;
 
@@ -27,7 +26,7 @@ const STATUS_EVENTS = {
 export function paymentStatusEvent(payment: Pick<GoCardlessPayment, "id" | "status" | "metadata">): PaymentEvent | undefined {
   if (!Object.hasOwn(STATUS_EVENTS, payment.status)) return undefined;
   const kind = STATUS_EVENTS[payment.status as keyof typeof STATUS_EVENTS];
-  const ref = { eventId: `api:${payment.id}:${payment.status}`, eventType: `payments.${payment.status}`, paymentAttemptId: payment.metadata?.payment_attempt_id, providerPaymentId: payment.id };
-  if (kind === "payment_succeeded") return { kind, ...ref };
-  return { kind, ...ref, failureCode: payment.status, failureMessage: `GoCardless's API says the payment is ${payment.status}.` };
+  const { id, status } = payment;
+  const ref = { eventId: `api:${id}:${status}`, eventType: `payments.${status}`, paymentAttemptId: payment.metadata?.payment_attempt_id, providerPaymentId: id };
+  return kind === "payment_succeeded" ? { kind, ...ref } : { kind, ...ref, failureCode: status, failureMessage: `GoCardless: ${status}` };
 }

@@ -18,8 +18,6 @@ export interface SubmitSummary {
   /** Claimed by an overlapping run first: not sent by this one. */
   skipped: number;
   failed: number;
-  /** The run's deadline came: `skipped` includes the attempts not tried. */
-  deadlineReached?: boolean;
 }
 
 /**
@@ -104,7 +102,6 @@ export async function submitPendingAttempts(deps: {
     // Past the run's deadline no provider call starts: the attempt waits for the next run.
     if (deps.outOfTime?.()) {
       summary.skipped++;
-      summary.deadlineReached = true;
       continue;
     }
     const at = now.toISOString();
@@ -135,15 +132,14 @@ export async function submitPendingAttempts(deps: {
         }
       } catch (cause) {
         // GoCardless holds a payment we could not store (its id is another attempt's): say so loudly.
-        console.error(`payment attempt ${attempt.id}: GoCardless payment ${payment.id} could not be stored`, cause);
-        throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} could not be stored on this attempt (another attempt holds it).`, cause });
+        throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} is another attempt's; not stored.`, cause });
       }
       summary.submitted++;
       // Learnt from the API after a lost answer, the payment may have moved on already
       // (confirmed, failed…) while its events named no attempt: apply what its status says.
       const happened = paymentStatusEvent(payment);
       if (happened && deps.applyEvent) {
-        await deps.applyEvent(happened).catch((cause: unknown) => console.error(`payment attempt ${attempt.id}: GoCardless payment ${payment.id} is ${payment.status}; recording it failed (asked again when its events come)`, cause));
+        await deps.applyEvent(happened).catch((cause: unknown) => console.error(`${happened.eventId} not recorded`, cause));
       }
     };
     // Read even from a token no longer active: giving up needs the mandate to ask GoCardless.
@@ -154,15 +150,15 @@ export async function submitPendingAttempts(deps: {
     let failure: GoCardlessApiError;
     try {
       if (attempt.tokenStatus !== "active") {
-        throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "The attempt's direct-debit token is missing or not active; nothing was sent." });
+        throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "Token missing or not active; nothing sent." });
       }
       if (mandateId === undefined) {
-        throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "The token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; nothing was sent." });
+        throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "Token not decryptable (TOKEN_ENCRYPTION_KEYS); nothing sent." });
       }
       const owner = await mandateOwner(client, mandateId, attempt.customerId);
       if (owner !== "ok") {
-        const message = owner === "customer_missing" ? "The token's owner has no GoCardless customer; nothing was sent." : "GoCardless says this mandate is not the customer's of the token's owner; nothing was sent.";
-        throw new GoCardlessApiError({ status: 0, code: owner === "customer_missing" ? "provider_customer_missing" : "mandate_not_yours", message });
+        const missing = owner === "customer_missing";
+        throw new GoCardlessApiError({ status: 0, code: missing ? "provider_customer_missing" : owner, message: `${missing ? "Owner has no GoCardless customer" : "Mandate is another customer's"}; nothing sent.` });
       }
       await record(
         await client.createPayment({ amountMinor: attempt.amountMinor, currency: attempt.currency, chargeDate: chargeDate(attempt, now), mandateId, paymentAttemptId: attempt.id }),

@@ -121,7 +121,7 @@ export async function effectsOf(context: ApplyContext, rows: EventRows, event: B
     // Unknown payment: recorded (ignored) and said, never silently. If it is one of ours
     // whose POST answer was lost, the engine records it on its attempt from GoCardless's
     // API with its status then (docs/gocardless.md, "Payments we did not hear about").
-    console.warn(`${context.provider} event ${event.eventId} (${event.eventType}) names payment ${event.providerPaymentId}, which no attempt holds: recorded as ignored`);
+    console.warn(`unmatched payment ${event.providerPaymentId} (${event.eventId})`);
     return [];
   }
   switch (event.kind) {
