@@ -50,7 +50,7 @@ function goCardless() {
   const lookups: string[] = [];
   const byKey = new Map<string, string>();
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
-  const faults: ("lose-answer" | "down" | "refuse" | "hang")[] = [];
+  const faults: ("lose-answer" | "down" | "refuse" | "hang" | "set-aside-meanwhile")[] = [];
   const otherFaults: ("down" | "server-error")[] = [];
   const original = globalThis.fetch;
   const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -108,6 +108,10 @@ function goCardless() {
     if (key) byKey.set(key, id);
     // GoCardless created the payment, but the answer never reaches the Worker.
     if (fault === "lose-answer") throw new TypeError("Network connection lost.");
+    // While the call is in flight a webhook sets the attempt aside (another payment collected its period).
+    if (fault === "set-aside-meanwhile") {
+      await env.DB.prepare("update payment_attempts set status = 'canceled', failureCode = 'superseded_by_collection' where id = ?").bind(requested.metadata.payment_attempt_id).run();
+    }
     return json(payment, 201);
   });
   return {
@@ -578,6 +582,37 @@ describe("the scheduled billing engine", () => {
       ["POST", `/payments/${retry.providerPaymentId}/actions/cancel`],
     ]);
     expect((await run(E + 2 * DAY + 4 * HOUR)).due).toBe(0);
+  });
+
+  it("two overlapping runs with a set-aside payment due: GoCardless cancels it, and the answer recorded is `cancelled` whichever run writes first", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    await Promise.all([fire(E + 2 * DAY + 2 * HOUR), fire(E + 2 * DAY + 2 * HOUR)]);
+    expect(await env.DB.prepare("select providerCancel from payment_attempts where id = ?").bind(retry.id).first("providerCancel")).toBe("cancelled");
+    expect(gc.payments.get(retry.providerPaymentId)!.payments.status).toBe("cancelled");
+    const cancels = logged.map((line) => JSON.parse(line).byKind.cancel).filter(Boolean);
+    expect(cancels.reduce((sum, counts) => sum + counts.done, 0)).toBe(1);
+  });
+
+  it("an attempt set aside while its POST was in flight: the payment GoCardless created is kept on it and cancelled there by the next run", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("set-aside-meanwhile");
+    await run(E - 2 * DAY);
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const payment = gc.paymentIdOf(attempt!.id)!;
+    const row = () => env.DB.prepare("select status, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(attempt!.id).first();
+    expect(await row()).toEqual({ status: "canceled", providerPaymentId: payment, providerCancel: "due" });
+    expect(kinds(await run(E - 2 * DAY + 15 * MINUTE))).toMatchObject({ cancel: { due: 1, done: 1 } });
+    expect(await row()).toEqual({ status: "canceled", providerPaymentId: payment, providerCancel: "cancelled" });
+    expect(gc.payments.get(payment)!.payments.status).toBe("cancelled");
   });
 
   it("a set-aside retry GoCardless already submitted (422 cancellation_failed) is recorded so; when it is collected after all, the money is recorded on it", async () => {
