@@ -40,11 +40,19 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  *   is not active or cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
  *   sends it again (same Idempotency-Key) once that time passed. After
- *   BILLING_POLICY.submissionGiveUpDays it becomes `failed` instead, with the
- *   retry schedule's `nextRetryAt`: dunning goes on as after a refused collection.
+ *   BILLING_POLICY.submissionGiveUpDays GoCardless is first asked whether it
+ *   holds the attempt's payment anyway (a lost answer: findAttemptPayment),
+ *   which is then recorded; only when it holds none does the attempt become
+ *   `failed`, with the retry schedule's `nextRetryAt` (dunning goes on as after
+ *   a refused collection). When it cannot be asked, the attempt stays `pending`
+ *   and is asked again a day later.
+ * A payment learnt from the API whose status moved on is applied through
+ * `applyEvent` (paymentStatusEvent). Once `outOfTime()` says so, no attempt is
+ * started (counted `skipped`; the next run takes it).
  * One D1 read, then per attempt a guarded claim (a lease: an overlapping run
- * skips it), two provider calls (three when the payment existed already) and
- * one guarded write: a `limit` of L costs 1 + 2L queries and at most 3L subrequests.
+ * skips it), two provider calls (three when the payment existed already, one
+ * more for the lookup when giving up) and one guarded write: a `limit` of L
+ * costs 1 + 2L queries and at most 4L subrequests.
  *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
@@ -131,7 +139,7 @@ export async function submitPendingAttempts(deps: {
             .execute();
         }
       } catch (cause) {
-        // GoCardless holds a payment we could not store (its id is another attempt's): say so loudly.
+        // GoCardless holds a payment we could not store (its id is another attempt's): recorded on the attempt.
         throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} is another attempt's; not stored.`, cause });
       }
       summary.submitted++;
