@@ -1,17 +1,29 @@
 import { createGoCardlessClient, GoCardlessNotConfiguredError } from "./billing/gocardless/gocardless-client";
 import { runBillingEngine, type EngineProvider } from "./billing/engine/run-billing-engine";
+import { SUBMISSION_LEASE_MS } from "./billing/gocardless/submit-pending-attempts";
 import { loadTokenKeyring } from "./billing/token-cipher";
 import { getDb } from "./db/get-db";
 import type { Env } from "./env";
 
 /**
- * Items per sweep when `BILLING_ENGINE_CHUNK` is not set: 3 + 5·8 = 43 D1 queries and
- * ≤ 24 subrequests (a submission costs `GET /mandates/:id`, `POST /payments` and, on an
- * idempotency conflict, `GET /payments/:id`), inside the free plan's 50 of each.
+ * Items per sweep when `BILLING_ENGINE_CHUNK` is not set: 4 + 5·8 = 44 D1 queries and
+ * ≤ 32 subrequests (a submission costs `GET /mandates/:id`, `POST /payments`, on an
+ * idempotency conflict `GET /payments/:id`, and when it is given up `GET /payments?mandate=`),
+ * inside the free plan's 50 of each.
  */
 export const DEFAULT_ENGINE_CHUNK = 8;
-/** The largest chunk: 3 + 5·150 = 753 D1 queries, inside the paid plan's 1,000 per invocation. */
+/** The largest chunk: 4 + 5·150 = 754 D1 queries, inside the paid plan's 1,000 per invocation. */
 export const MAX_ENGINE_CHUNK = 150;
+
+/**
+ * How long after it starts (wall time) a run may still start a provider
+ * call: half the submission lease. An item started just before it ends within
+ * 4 calls × GOCARDLESS_TIMEOUT_MS (40 s), so every item a run claimed is done
+ * by 5 min 40 s — inside its 10-minute lease (an overlapping run never sends
+ * it too) and the 15-minute Cron interval — whatever the chunk and however
+ * slowly GoCardless answers. docs/billing-engine.md has the arithmetic.
+ */
+export const RUN_PROVIDER_DEADLINE_MS = SUBMISSION_LEASE_MS / 2;
 
 /**
  * The Cron Trigger (`wrangler.toml` `[triggers]`): one run of the scheduled
@@ -35,8 +47,10 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
     if (!(error instanceof GoCardlessNotConfiguredError)) throw error;
     provider = { unavailable: error.message };
   }
-  const summary = await runBillingEngine({ db: getDb(env.DB), now, chunk, provider });
-  const line = { job: "billing-engine", at: now.toISOString(), cron: controller.cron, chunk, ...summary.totals(), byKind: summary.byKind };
+  // Wall time, not scheduledTime: the deadline bounds how long this invocation runs.
+  const deadline = Date.now() + RUN_PROVIDER_DEADLINE_MS;
+  const summary = await runBillingEngine({ db: getDb(env.DB), d1: env.DB, now, chunk, provider, outOfTime: () => Date.now() >= deadline });
+  const line = { job: "billing-engine", at: now.toISOString(), cron: controller.cron, chunk, ...summary.totals(), byKind: summary.byKind, deadline: summary.deadline };
   console.log(JSON.stringify("unavailable" in provider ? { ...line, collection: "skipped", reason: provider.unavailable } : line));
 }
 

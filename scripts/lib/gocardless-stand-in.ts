@@ -13,6 +13,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
  *   (`links.customer_bank_account`): how a mandate comes to belong to a
  *   customer; `GET /mandates/:id` answers its `links.customer`, and an
  *   unknown mandate is a 404, as at GoCardless
+ * - `GET /payments?mandate=…` (one page, `{"payments": […], "meta": …}`) and
+ *   `POST /payments/:id/actions/cancel` (a `pending_submission` payment becomes
+ *   `cancelled`; any other answers 422 `cancellation_failed`)
  *
  * @example
  * ```ts
@@ -66,6 +69,19 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
       if (scopedKey) byIdempotencyKey.set(scopedKey, created.id as string);
       response.setHeader("Location", `/${collection}/${created.id}`);
       return status(201, { [collection]: created });
+    }
+    if (request.method === "GET" && url.pathname === "/payments") {
+      const mandate = url.searchParams.get("mandate");
+      const listed = [...resources.payments.values()].filter((payment) => mandate === null || payment.links?.mandate === mandate);
+      return status(200, { payments: listed, meta: { cursors: { before: null, after: null }, limit: Number(url.searchParams.get("limit") ?? 50) } });
+    }
+    const cancel = /^\/payments\/([^/]+)\/actions\/cancel$/.exec(url.pathname);
+    if (request.method === "POST" && cancel) {
+      const payment = resources.payments.get(decodeURIComponent(cancel[1]!));
+      if (!payment) return status(404, gcError(404, "invalid_api_usage", "resource_not_found", "Resource not found"));
+      if (payment.status !== "pending_submission") return status(422, gcError(422, "invalid_state", "cancellation_failed", "This payment cannot be cancelled"));
+      payment.status = "cancelled";
+      return status(200, { payments: payment });
     }
     const single = /^\/(payments|customers|customer_bank_accounts|mandates)\/([^/]+)$/.exec(url.pathname);
     if (request.method === "GET" && single) {

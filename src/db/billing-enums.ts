@@ -46,6 +46,12 @@ export const OPEN_ATTEMPT_STATUSES = ["pending", "processing"] as const satisfie
 export const PAYMENT_REVERSALS = ["reversed", "reinstated"] as const;
 export type PaymentReversal = (typeof PAYMENT_REVERSALS)[number];
 
+/**
+ * `payment_attempts.providerCancel`: `due` while the provider must still be
+ * asked to cancel a payment we set aside, then its answer.
+ */
+export const PROVIDER_CANCEL_STATES = ["due", "cancelled", "cancellation_failed"] as const;
+
 /** `direct_debit_tokens.status`: the mandate's state at the provider. */
 export const DIRECT_DEBIT_TOKEN_STATUSES = ["pending", "active", "revoked", "failed", "expired"] as const;
 export type DirectDebitTokenStatus = (typeof DIRECT_DEBIT_TOKEN_STATUSES)[number];

@@ -64,6 +64,7 @@ export interface PaymentAttempts {
   nextRetryAt: string | null;
   periodStart: string | null;
   provider: string;
+  providerCancel: "due" | "cancelled" | "cancellation_failed" | null;
   providerPaymentId: string | null;
   refundDue: Generated<number>;
   requestFingerprint: string;

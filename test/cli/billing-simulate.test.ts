@@ -103,6 +103,20 @@ describe("the GoCardless stand-in, through the Worker's own client", () => {
       await standIn.close();
     }
   });
+  it("lists a mandate's payments and cancels a pending_submission payment once (again: 422 cancellation_failed), through the client the engine uses", async () => {
+    const standIn = await startGoCardlessStandIn({ port: 0, log: () => {} });
+    try {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const mine = await client.createPayment({ amountMinor: 500, currency: "EUR", chargeDate: undefined, mandateId: "MD0001", paymentAttemptId: "attempt-1" });
+      await client.createPayment({ amountMinor: 500, currency: "EUR", chargeDate: undefined, mandateId: "MD0002", paymentAttemptId: "attempt-2" });
+      expect((await client.listPayments({ mandate: "MD0001", limit: "500" })).map((payment) => payment.id)).toEqual([mine.id]);
+      expect(await client.cancelPayment(mine.id)).toMatchObject({ id: mine.id, status: "cancelled" });
+      await expect(client.cancelPayment(mine.id)).rejects.toMatchObject({ status: 422, code: "cancellation_failed" });
+    } finally {
+      await standIn.close();
+    }
+  });
+
   it("creates a customer once per Idempotency-Key; `billing:simulate mandate <CU…>` sets a mandate up for it; GET /mandates names that customer, an unknown mandate is a 404", async () => {
     const standIn = await startGoCardlessStandIn({ port: 0, log: () => {} });
     try {

@@ -8,7 +8,7 @@ import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
-import { createdPaymentBody, idempotentCreationConflictBody, validationFailedBody } from "../support/gocardless/api-fixtures";
+import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
@@ -38,8 +38,11 @@ interface SentRequest {
 }
 
 /**
- * GoCardless at the network edge: POST /payments (idempotent by key), GET /payments/:id.
+ * GoCardless at the network edge: POST /payments (idempotent by key), GET /payments/:id,
+ * GET /payments?mandate=… (the list, one page) and POST /payments/:id/actions/cancel
+ * (only a `pending_submission` payment can be cancelled, else 422 `cancellation_failed`).
  * Customers and mandates (whose mandate it is) are the shared fake's; they are counted in `lookups`.
+ * `faults` apply to the next payment creations, `otherFaults` to the next list/get/cancel requests.
  */
 function goCardless() {
   installFakeGoCardless();
@@ -47,8 +50,10 @@ function goCardless() {
   const lookups: string[] = [];
   const byKey = new Map<string, string>();
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
-  const faults: ("lose-answer" | "down" | "refuse" | "hang")[] = [];
+  const faults: ("lose-answer" | "down" | "refuse" | "hang" | "set-aside-meanwhile")[] = [];
+  const otherFaults: ("down" | "server-error")[] = [];
   const original = globalThis.fetch;
+  const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
     if (!request.url.startsWith(BASE)) return original(input, init);
@@ -58,6 +63,7 @@ function goCardless() {
     }
     const text = await request.text();
     const key = request.headers.get("idempotency-key");
+    const url = new URL(request.url);
     sent.push({
       method: request.method,
       url: request.url.slice(BASE.length),
@@ -66,9 +72,26 @@ function goCardless() {
       version: request.headers.get("gocardless-version"),
       body: text ? JSON.parse(text) : undefined,
     });
-    const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    if (!(request.method === "POST" && url.pathname === "/payments")) {
+      const fault = otherFaults.shift();
+      if (fault === "down") throw new TypeError("Network connection lost.");
+      if (fault === "server-error") return json(internalServerErrorBody, 500);
+    }
+    if (request.method === "GET" && url.pathname === "/payments") {
+      const mandate = url.searchParams.get("mandate");
+      const listed = [...payments.values()].map((p) => p.payments).filter((p) => mandate === null || p.links.mandate === mandate);
+      return json({ payments: listed, meta: { cursors: { before: null, after: null }, limit: Number(url.searchParams.get("limit") ?? 50) } }, 200);
+    }
+    const cancel = /^\/payments\/([^/]+)\/actions\/cancel$/.exec(url.pathname);
+    if (request.method === "POST" && cancel) {
+      const payment = payments.get(cancel[1]!);
+      if (!payment) return json({ error: { code: 404, type: "invalid_api_usage", errors: [{ reason: "resource_not_found", message: "Resource not found" }] } }, 404);
+      if (payment.payments.status !== "pending_submission") return json(cancellationFailedBody, 422);
+      payment.payments.status = "cancelled";
+      return json(payment, 200);
+    }
     if (request.method === "GET") {
-      const payment = payments.get(request.url.split("/").pop()!);
+      const payment = payments.get(url.pathname.split("/").pop()!);
       return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
     }
     const fault = faults.shift();
@@ -78,14 +101,27 @@ function goCardless() {
     if (fault === "refuse") return json(validationFailedBody, 422);
     if (key && byKey.has(key)) return json(idempotentCreationConflictBody(byKey.get(key)!), 409);
     const id = `PM${String(payments.size + 1).padStart(4, "0")}ENGINE`;
-    const payment = createdPaymentBody(JSON.parse(text).payments.metadata.payment_attempt_id, id);
+    const requested = JSON.parse(text).payments;
+    const payment = createdPaymentBody(requested.metadata.payment_attempt_id, id);
+    payment.payments.links.mandate = requested.links.mandate;
     payments.set(id, payment);
     if (key) byKey.set(key, id);
     // GoCardless created the payment, but the answer never reaches the Worker.
     if (fault === "lose-answer") throw new TypeError("Network connection lost.");
+    // While the call is in flight a webhook sets the attempt aside (another payment collected its period).
+    if (fault === "set-aside-meanwhile") {
+      await env.DB.prepare("update payment_attempts set status = 'canceled', failureCode = 'superseded_by_collection' where id = ?").bind(requested.metadata.payment_attempt_id).run();
+    }
     return json(payment, 201);
   });
-  return { sent, lookups, faults, paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id };
+  return {
+    sent,
+    lookups,
+    faults,
+    otherFaults,
+    payments,
+    paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id,
+  };
 }
 
 /** Every line the Worker logged in this test (the engine logs one per run). */
@@ -384,8 +420,9 @@ describe("the scheduled billing engine", () => {
     }
     console.error(`D1 queries / subrequests per run (chunk 8, 24 due subscriptions): ${JSON.stringify(counts)}`);
     for (const { queries, subrequests } of counts) {
-      expect(queries).toBeLessThanOrEqual(43);
-      expect(subrequests).toBeLessThanOrEqual(24);
+      // 4 + 5·chunk and 4·chunk (docs/billing-engine.md).
+      expect(queries).toBeLessThanOrEqual(44);
+      expect(subrequests).toBeLessThanOrEqual(32);
     }
     const { results } = await env.DB.prepare("select status, count(*) as n from user_subscriptions group by status order by status").all();
     expect(results).toEqual([{ status: "incomplete_expired", n: 12 }, { status: "past_due", n: 12 }]);
@@ -428,16 +465,17 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(posts.length);
   });
 
-  it("a given-up submission whose payment GoCardless did create (the answer was lost) is still recorded when GoCardless confirms it", async () => {
+  it("a submission whose payment GoCardless did create (the answer was lost) and that was refused afterwards is found at the give-up day, not failed; GoCardless's confirmation then pays the period", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
     gc.faults.push("lose-answer", ...Array<"refuse">(20).fill("refuse"));
     for (let at = E - 2 * DAY; at <= E + 1 * DAY + MINUTE; at += 12 * HOUR) await run(at);
-    const [given] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    expect(given).toMatchObject({ attemptNumber: 1, status: "failed", providerPaymentId: null });
-    await webhookAt(E + 2 * DAY - HOUR, paymentConfirmed(given!.id, gc.paymentIdOf(given!.id)));
-    expect((await attempts(id)).find((row) => row.id === given!.id)).toMatchObject({ status: "succeeded", providerPaymentId: gc.paymentIdOf(given!.id) });
+    const [found] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(found).toMatchObject({ attemptNumber: 1, status: "processing", providerPaymentId: gc.paymentIdOf(found!.id) });
+    await webhookAt(E + 2 * DAY - HOUR, paymentConfirmed(found!.id, gc.paymentIdOf(found!.id)));
+    expect((await attempts(id)).find((row) => row.id === found!.id)).toMatchObject({ status: "succeeded", providerPaymentId: gc.paymentIdOf(found!.id) });
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(gc.payments.size).toBe(1);
   });
 
   it("a run whose scheduledTime is earlier than an attempt's createdAt (a time jump) still sees the renewal in flight: never unpaid while it is collected", async () => {
@@ -602,6 +640,168 @@ describe("the scheduled billing engine", () => {
       }
       for (const c of cases) await expectReopened(c);
     });
+  });
+
+  it("a lost answer, then GoCardless unreachable until the give-up day: the engine asks GoCardless for the mandate's payments first, records the one it created, and never creates a second", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer", ...Array<"down">(40).fill("down"));
+    for (let at = E - 2 * DAY; at <= E + 6 * DAY; at += 12 * HOUR) await run(at);
+    const period = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const created = gc.paymentIdOf(period[0]!.id);
+    expect(created).toBeDefined();
+    expect(period.map((row) => [row.attemptNumber, row.status, row.providerPaymentId])).toEqual([[1, "processing", created]]);
+    expect(gc.sent.filter((request) => request.method === "GET" && request.url.startsWith("/payments?"))).toEqual([
+      expect.objectContaining({ url: `/payments?mandate=${eveMandate}&limit=500`, idempotencyKey: null }),
+    ]);
+    expect(gc.payments.size).toBe(1);
+    // GoCardless's confirmation finds it by its payment id: the period is paid once.
+    await webhookAt(E + 6 * DAY + HOUR, paymentEvent("confirmed", period[0]!.id, created!));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+  });
+
+  it("a lost answer whose payment GoCardless collected, its events naming no attempt: the event is recorded, and the engine records the collection when it learns the payment", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer");
+    await run(E - 2 * DAY);
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const payment = gc.paymentIdOf(attempt!.id)!;
+    gc.payments.get(payment)!.payments.status = "confirmed";
+    // GoCardless's confirmation without resource_metadata: nothing names the attempt yet.
+    const { resource_metadata: _, ...bare } = paymentEvent("confirmed", attempt!.id, payment);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await webhookAt(E - 2 * DAY + MINUTE, bare);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(payment));
+    expect(await env.DB.prepare("select outcome from billing_webhook_events where eventId = ?").bind(bare.id).first("outcome")).toBe("ignored");
+    expect((await attempts(id)).find((row) => row.id === attempt!.id)).toMatchObject({ status: "pending", providerPaymentId: null });
+
+    // The next send gets GoCardless's 409 and the payment, already confirmed: recorded as collected.
+    expect(kinds(await run(E - 2 * DAY + 15 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect((await attempts(id)).find((row) => row.id === attempt!.id)).toMatchObject({ status: "succeeded", providerPaymentId: payment });
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(await env.DB.prepare("select outcome from billing_webhook_events where eventId = ?").bind(`api:${payment}:confirmed`).first("outcome")).toBe("applied");
+  });
+
+  it("an attempt whose outcome GoCardless cannot be asked about is never given up: it stays pending and is asked about again", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer", ...Array<"down">(40).fill("down"));
+    gc.otherFaults.push(...Array<"server-error">(40).fill("server-error"));
+    for (let at = E - 2 * DAY; at <= E + 3 * DAY; at += 12 * HOUR) await run(at);
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(attempt).toMatchObject({ attemptNumber: 1, status: "pending", providerPaymentId: null, failureCode: "internal_server_error" });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toHaveLength(1);
+    // GoCardless answers again: the next due run finds the payment.
+    gc.otherFaults.length = 0;
+    await run(E + 5 * DAY);
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([expect.objectContaining({ status: "processing", providerPaymentId: gc.paymentIdOf(attempt!.id) })]);
+    expect(gc.payments.size).toBe(1);
+  });
+
+  it("our retry, already sent, set aside by GoCardless's resubmission: the engine asks GoCardless to cancel it once and records the answer", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "processing", providerPaymentId: expect.any(String) });
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    const providerCancel = async (attemptId: string) => env.DB.prepare("select status, failureCode, providerCancel from payment_attempts where id = ?").bind(attemptId).first();
+    expect(await providerCancel(retry.id)).toEqual({ status: "canceled", failureCode: "superseded_by_resubmission", providerCancel: "due" });
+
+    gc.otherFaults.push("down");
+    expect(kinds(await run(E + 2 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect(await providerCancel(retry.id)).toMatchObject({ providerCancel: "due" });
+    expect(kinds(await run(E + 2 * DAY + 3 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await providerCancel(retry.id)).toMatchObject({ providerCancel: "cancelled" });
+    expect(gc.payments.get(retry.providerPaymentId)!.payments.status).toBe("cancelled");
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel")).map((request) => [request.method, request.url])).toEqual([
+      ["POST", `/payments/${retry.providerPaymentId}/actions/cancel`],
+      ["POST", `/payments/${retry.providerPaymentId}/actions/cancel`],
+    ]);
+    expect((await run(E + 2 * DAY + 4 * HOUR)).due).toBe(0);
+  });
+
+  it("two overlapping runs with a set-aside payment due: GoCardless cancels it, and the answer recorded is `cancelled` whichever run writes first", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    await Promise.all([fire(E + 2 * DAY + 2 * HOUR), fire(E + 2 * DAY + 2 * HOUR)]);
+    expect(await env.DB.prepare("select providerCancel from payment_attempts where id = ?").bind(retry.id).first("providerCancel")).toBe("cancelled");
+    expect(gc.payments.get(retry.providerPaymentId)!.payments.status).toBe("cancelled");
+    const cancels = logged.map((line) => JSON.parse(line).byKind.cancel).filter(Boolean);
+    expect(cancels.reduce((sum, counts) => sum + counts.done, 0)).toBe(1);
+  });
+
+  it("an attempt set aside while its POST was in flight: the payment GoCardless created is kept on it and cancelled there by the next run", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("set-aside-meanwhile");
+    await run(E - 2 * DAY);
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const payment = gc.paymentIdOf(attempt!.id)!;
+    const row = () => env.DB.prepare("select status, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(attempt!.id).first();
+    expect(await row()).toEqual({ status: "canceled", providerPaymentId: payment, providerCancel: "due" });
+    expect(kinds(await run(E - 2 * DAY + 15 * MINUTE))).toMatchObject({ cancel: { due: 1, done: 1 } });
+    expect(await row()).toEqual({ status: "canceled", providerPaymentId: payment, providerCancel: "cancelled" });
+    expect(gc.payments.get(payment)!.payments.status).toBe("cancelled");
+  });
+
+  it("a set-aside retry GoCardless already submitted (422 cancellation_failed) is recorded so; when it is collected after all, the money is recorded on it", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    gc.payments.get(retry.providerPaymentId)!.payments.status = "submitted";
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    expect(kinds(await run(E + 2 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await env.DB.prepare("select providerCancel from payment_attempts where id = ?").bind(retry.id).first("providerCancel")).toBe("cancellation_failed");
+    expect((await run(E + 2 * DAY + 3 * HOUR)).due).toBe(0);
+    // Both are collected: the first pays the period, the retry's money is owed back.
+    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", first!.id, first!.providerPaymentId));
+    await webhookAt(E + 4 * DAY + HOUR, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    const refund = await env.DB.prepare("select status, refundDue from payment_attempts where id = ?").bind(retry.id).first();
+    expect(refund).toEqual({ status: "succeeded", refundDue: 1 });
+  });
+
+  it("a GoCardless that takes 10 s per call: the run stops starting calls at its deadline, reports the rest as skipped, and the next run takes them", async () => {
+    goCardless();
+    const slow = globalThis.fetch;
+    // Every GoCardless call takes the client's whole timeout (the fake clock moves 10 s), then fails.
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      if (!String(input).startsWith(BASE)) return slow(input, init);
+      vi.setSystemTime(Date.now() + 10_000);
+      throw new TypeError("The operation was aborted due to timeout");
+    });
+    const plansRows = Array.from({ length: 40 }, () => planRow({ amountMinor: 700, currency: "GBP" }));
+    await env.DB.batch(plansRows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
+    const rows = plansRows.map((row) => subscriptionRow(eve.id, row.id, { status: "active", provider: "gocardless", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E), createdAt: iso(T0), updatedAt: iso(T0) }));
+    await env.DB.batch(rows.map((row) => env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, null, 0, null, null, ?, null, ?, ?)").bind(row.id, row.userId, row.planId, row.status, row.currentPeriodStart, row.currentPeriodEnd, row.currentPeriodStart, row.provider, row.createdAt, row.updatedAt)));
+
+    const start = E - 2 * DAY;
+    const first = await run(start, { BILLING_ENGINE_CHUNK: "40" });
+    // 5 minutes of 10-second calls: 30 attempts tried (one GET /mandates each), 10 left for the next run.
+    expect(first).toMatchObject({ deadline: "reached", byKind: { renewal: { done: 40 }, submit: { due: 40, done: 0, failed: 30, skipped: 10 } } });
+    expect(Date.now() - start).toBeLessThanOrEqual(5 * MINUTE + 40_000);
+    const untried = await env.DB.prepare("select count(*) as n from payment_attempts where periodStart = ? and status = 'pending' and failureCode is null").bind(iso(E)).first("n");
+    expect(untried).toBe(10);
+    const second = await run(start + 15 * MINUTE - 1, { BILLING_ENGINE_CHUNK: "40" });
+    expect(second.byKind.submit).toEqual({ due: 10, done: 0, failed: 10, skipped: 0 });
+    expect(second.deadline).toBeUndefined();
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {

@@ -8,6 +8,7 @@ export const ENGINE_WORK_KINDS = [
   "renewal",
   "retry",
   "submit",
+  "cancel",
 ] as const;
 export type EngineWorkKind = (typeof ENGINE_WORK_KINDS)[number];
 
@@ -32,6 +33,13 @@ export type WorkOutcome = "done" | "skipped" | "failed";
  */
 export class EngineSummary {
   readonly byKind: Partial<Record<EngineWorkKind, WorkCounts>> = {};
+  /** `reached` when the run stopped starting provider calls at its deadline (the rest is `skipped`). */
+  deadline: "reached" | undefined;
+
+  /** Takes a whole sweep's counts for one kind (none when it found nothing due). */
+  add(kind: EngineWorkKind, { due, done, skipped, failed }: WorkCounts): void {
+    if (due > 0) this.byKind[kind] = { due, done, skipped, failed };
+  }
 
   count(kind: EngineWorkKind, outcome: WorkOutcome): void {
     const counts = (this.byKind[kind] ??= { due: 0, done: 0, skipped: 0, failed: 0 });

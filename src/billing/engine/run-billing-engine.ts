@@ -1,6 +1,9 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { GoCardlessClient } from "../gocardless/gocardless-client";
+import type { PaymentEvent } from "../webhooks/billing-event";
+import { applyBillingEvent } from "../webhooks/apply-billing-event";
+import { cancelSetAsidePayments } from "../gocardless/cancel-set-aside-payments";
 import { submitPendingAttempts } from "../gocardless/submit-pending-attempts";
 import type { TokenKeyring } from "../token-cipher";
 import { applyDueTimeEvent } from "./apply-due-time-event";
@@ -21,11 +24,13 @@ export type EngineProvider = { client: GoCardlessClient; keyring: TokenKeyring }
  *    first, so a retry due now is in flight before the past-due limit is read;
  * 2. time events: trials, periods and cancel-at-period-end that ended,
  *    never-paid deadlines, past-due subscriptions whose retries ran out;
- * 3. submission: pending attempts go to GoCardless (Idempotency-Key = the
- *    attempt id), errors are recorded and retried with backoff.
+ * 3. provider calls, `chunk` in all: payments we set aside are cancelled at
+ *    GoCardless, then pending attempts go to GoCardless (Idempotency-Key =
+ *    the attempt id), errors are recorded and retried with backoff. None
+ *    starts once `outOfTime()` says the run's deadline came (counted `skipped`).
  *
- * D1 queries: 1 + chunk, 1 + 2·chunk, 1 + 2·chunk (≤ 3 + 5·chunk); provider
- * subrequests ≤ 3·chunk (docs/billing-engine.md). Without a provider
+ * D1 queries: 1 + chunk, 1 + 2·chunk, 2 + 2·chunk (≤ 4 + 5·chunk); provider
+ * subrequests ≤ 4·chunk (docs/billing-engine.md). Without a provider
  * (no access token) only the time events run: nothing is created or charged.
  * An error on one item is counted `failed` and logged; the rest go on, and
  * the next run picks the item up again.
@@ -35,8 +40,17 @@ export type EngineProvider = { client: GoCardlessClient; keyring: TokenKeyring }
  * const summary = await runBillingEngine({ db, now, chunk: 8, provider: { client, keyring } })
  * ```
  */
-export async function runBillingEngine(deps: { db: Kysely<DB>; now: Date; chunk: number; provider: EngineProvider }): Promise<EngineSummary> {
-  const { db, now, chunk, provider } = deps;
+export async function runBillingEngine(deps: {
+  db: Kysely<DB>;
+  now: Date;
+  chunk: number;
+  provider: EngineProvider;
+  /** True once the run must start no more provider calls (src/scheduled.ts: RUN_PROVIDER_DEADLINE_MS). */
+  outOfTime?: () => boolean;
+  /** The D1 binding, for recording what a payment learnt from GoCardless's API says happened (one batch, as a webhook). */
+  d1?: D1Database;
+}): Promise<EngineSummary> {
+  const { db, now, chunk, provider, outOfTime, d1 } = deps;
   const summary = new EngineSummary();
   const each = async <T extends { id: string }>(items: T[], fallback: EngineWorkKind, work: (item: T) => Promise<{ kind: EngineWorkKind; outcome: WorkOutcome }>) => {
     // One at a time: Kysely serialises D1 queries anyway, and the order is the sweep's.
@@ -57,9 +71,17 @@ export async function runBillingEngine(deps: { db: Kysely<DB>; now: Date; chunk:
   await each(await findTimeEventCandidates(db, now, chunk), "period_end", (candidate) => applyDueTimeEvent(db, candidate, now));
   if ("unavailable" in provider) return summary;
 
-  const submitted = await submitPendingAttempts({ db, client: provider.client, keyring: provider.keyring, now, limit: chunk });
-  for (let i = 0; i < submitted.submitted; i++) summary.count("submit", "done");
-  for (let i = 0; i < submitted.skipped; i++) summary.count("submit", "skipped");
-  for (let i = 0; i < submitted.failed; i++) summary.count("submit", "failed");
+  // The provider sweeps share one chunk: cancelling what we set aside first (money may move), then sending.
+  const { client, keyring } = provider;
+  const applyEvent = d1 && ((event: PaymentEvent) => applyBillingEvent({ db, d1, provider: "gocardless", now, fingerprintKey: noFingerprintKey }, event));
+  const cancels = await cancelSetAsidePayments({ db, client, now, limit: chunk, outOfTime });
+  summary.add("cancel", cancels);
+  const submitted = chunk > cancels.due ? await submitPendingAttempts({ db, client, keyring, now, limit: chunk - cancels.due, outOfTime, applyEvent }) : undefined;
+  if (submitted) summary.add("submit", { ...submitted, done: submitted.submitted });
+  // Past it, the sweeps started no more calls: what they left is counted `skipped`.
+  if (outOfTime?.()) summary.deadline = "reached";
   return summary;
 }
+
+/** Payment events never read a token fingerprint. */
+const noFingerprintKey = (): Promise<CryptoKey> => Promise.reject(new Error("unused"));

@@ -77,6 +77,16 @@ export interface GoCardlessClient {
    */
   createPayment(payment: NewGoCardlessPayment): Promise<GoCardlessPayment>;
   getPayment(id: string): Promise<GoCardlessPayment>;
+  /**
+   * One page of payments, `GET /payments?<query>` with GoCardless's list parameters
+   * (e.g. `{ mandate: "MD…", limit: "500" }`, `"created_at[gte]"`).
+   */
+  listPayments(query: Record<string, string>): Promise<GoCardlessPayment[]>;
+  /**
+   * `POST /payments/:id/actions/cancel`: GoCardless cancels a payment only while it is
+   * `pending_submission`; otherwise it answers 422 `cancellation_failed`.
+   */
+  cancelPayment(id: string): Promise<GoCardlessPayment>;
   getMandate(id: string): Promise<GoCardlessMandate>;
   /**
    * Creates the customer for one of our users, idempotently
@@ -164,6 +174,8 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
       return create("/payments", "payments", body, payment.paymentAttemptId, getPayment);
     },
     getPayment,
+    listPayments: (query) => call<GoCardlessPayment[]>("GET", `/payments?${new URLSearchParams(query)}`, "payments"),
+    cancelPayment: (id) => call<GoCardlessPayment>("POST", `/payments/${encodeURIComponent(id)}/actions/cancel`, "payments"),
     getMandate: (id) => call<GoCardlessMandate>("GET", `/mandates/${encodeURIComponent(id)}`, "mandates"),
     createCustomer(customer) {
       const body = {

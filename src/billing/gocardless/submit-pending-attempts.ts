@@ -1,11 +1,14 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
-import { nextRetryAt, nextSubmissionAt } from "../retry-schedule";
+import { nextRetryAt, nextSubmissionAt, SUBMISSION_BACKOFF_MS } from "../retry-schedule";
 import { storableText } from "../../db/storable-text";
 import { openToken, type TokenKeyring } from "../token-cipher";
 import { GoCardlessApiError } from "./gocardless-api-error";
-import type { GoCardlessClient } from "./gocardless-client";
+import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
+import { findAttemptPayment } from "./find-attempt-payment";
+import { paymentStatusEvent } from "./payment-status-event";
+import type { PaymentEvent } from "../webhooks/billing-event";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
 
@@ -38,11 +41,19 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  *   is not active or cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
  *   sends it again (same Idempotency-Key) once that time passed. After
- *   BILLING_POLICY.submissionGiveUpDays it becomes `failed` instead, with the
- *   retry schedule's `nextRetryAt`: dunning goes on as after a refused collection.
+ *   BILLING_POLICY.submissionGiveUpDays GoCardless is first asked whether it
+ *   holds the attempt's payment anyway (a lost answer: findAttemptPayment),
+ *   which is then recorded; only when it holds none does the attempt become
+ *   `failed`, with the retry schedule's `nextRetryAt` (dunning goes on as after
+ *   a refused collection). When it cannot be asked, the attempt stays `pending`
+ *   and is asked again a day later.
+ * A payment learnt from the API whose status moved on is applied through
+ * `applyEvent` (paymentStatusEvent). Once `outOfTime()` says so, no attempt is
+ * started (counted `skipped`; the next run takes it).
  * One D1 read, then per attempt a guarded claim (a lease: an overlapping run
- * skips it), two provider calls (three when the payment existed already) and
- * one guarded write: a `limit` of L costs 1 + 2L queries and at most 3L subrequests.
+ * skips it), two provider calls (three when the payment existed already, one
+ * more for the lookup when giving up) and one guarded write: a `limit` of L
+ * costs 1 + 2L queries and at most 4L subrequests.
  *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
@@ -59,6 +70,10 @@ export async function submitPendingAttempts(deps: {
   keyring: TokenKeyring;
   now: Date;
   limit: number;
+  /** True once the run must not start another provider call (its deadline). */
+  outOfTime?: () => boolean;
+  /** Applies what a payment's status says happened (its webhook events may have named no attempt). */
+  applyEvent?: (event: PaymentEvent) => Promise<unknown>;
 }): Promise<SubmitSummary> {
   const { db, client, keyring, now } = deps;
   const pending = await db
@@ -93,6 +108,11 @@ export async function submitPendingAttempts(deps: {
 
   const summary: SubmitSummary = { due: pending.length, submitted: 0, skipped: 0, failed: 0 };
   for (const attempt of pending) {
+    // Past the run's deadline no provider call starts: the attempt waits for the next run.
+    if (deps.outOfTime?.()) {
+      summary.skipped++;
+      continue;
+    }
     const at = now.toISOString();
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
     // Claim it first (one guarded write): of two overlapping runs only one sends.
@@ -105,44 +125,82 @@ export async function submitPendingAttempts(deps: {
       summary.skipped++;
       continue;
     }
-    try {
-      if (attempt.tokenId === null || attempt.tokenStatus !== "active" || !attempt.tokenCiphertext || !attempt.tokenKeyId) {
-        throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "The attempt's direct-debit token is missing or not active; nothing was sent." });
-      }
-      const mandateId = await openToken(keyring, { ciphertext: attempt.tokenCiphertext, keyId: attempt.tokenKeyId }, attempt.tokenId).catch((cause: unknown) => {
-        throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "The token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; nothing was sent.", cause });
-      });
-      const owner = await mandateOwner(client, mandateId, attempt.customerId);
-      if (owner !== "ok") {
-        const message = owner === "customer_missing" ? "The token's owner has no GoCardless customer; nothing was sent." : "GoCardless says this mandate is not the customer's of the token's owner; nothing was sent.";
-        throw new GoCardlessApiError({ status: 0, code: owner === "customer_missing" ? "provider_customer_missing" : "mandate_not_yours", message });
-      }
-      const payment = await client.createPayment({
-        amountMinor: attempt.amountMinor,
-        currency: attempt.currency,
-        chargeDate: chargeDate(attempt, now),
-        mandateId,
-        paymentAttemptId: attempt.id,
-      });
+    const record = async (payment: GoCardlessPayment) => {
       try {
-        await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at }).execute();
+        const stored = await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at }).executeTakeFirst();
+        // Set aside while the call was in flight (a webhook cancelled it): GoCardless holds a
+        // payment we no longer want, so it is kept on the attempt and cancelled at GoCardless.
+        if ((stored.numUpdatedRows ?? 0n) === 0n) {
+          await db
+            .updateTable("payment_attempts")
+            .set({ providerPaymentId: payment.id, providerCancel: "due", updatedAt: at })
+            .where("id", "=", attempt.id)
+            .where("status", "=", "canceled")
+            .where("providerPaymentId", "is", null)
+            .execute();
+        }
       } catch (cause) {
-        // GoCardless holds a payment we could not store (its id is another attempt's): say so loudly.
-        console.error(`payment attempt ${attempt.id}: GoCardless payment ${payment.id} could not be stored`, cause);
-        throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} could not be stored on this attempt (another attempt holds it).`, cause });
+        // GoCardless holds a payment we could not store (its id is another attempt's): recorded on the attempt.
+        throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} is another attempt's; not stored.`, cause });
       }
       summary.submitted++;
+      // Learnt from the API after a lost answer, the payment may have moved on already
+      // (confirmed, failed…) while its events named no attempt: apply what its status says.
+      const happened = paymentStatusEvent(payment);
+      if (happened && deps.applyEvent) {
+        await deps.applyEvent(happened).catch((cause: unknown) => console.error(`${happened.eventId} not recorded`, cause));
+      }
+    };
+    // Read even from a token no longer active: giving up needs the mandate to ask GoCardless.
+    const mandateId =
+      attempt.tokenId && attempt.tokenCiphertext && attempt.tokenKeyId
+        ? await openToken(keyring, { ciphertext: attempt.tokenCiphertext, keyId: attempt.tokenKeyId }, attempt.tokenId).catch(() => undefined)
+        : undefined;
+    let failure: GoCardlessApiError;
+    try {
+      if (attempt.tokenStatus !== "active") {
+        throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "Token missing or not active; nothing sent." });
+      }
+      if (mandateId === undefined) {
+        throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "Token not decryptable (TOKEN_ENCRYPTION_KEYS); nothing sent." });
+      }
+      const owner = await mandateOwner(client, mandateId, attempt.customerId);
+      if (owner !== "ok") {
+        const missing = owner === "customer_missing";
+        throw new GoCardlessApiError({ status: 0, code: missing ? "provider_customer_missing" : owner, message: `${missing ? "Owner has no GoCardless customer" : "Mandate is another customer's"}; nothing sent.` });
+      }
+      await record(
+        await client.createPayment({ amountMinor: attempt.amountMinor, currency: attempt.currency, chargeDate: chargeDate(attempt, now), mandateId, paymentAttemptId: attempt.id }),
+      );
+      continue;
     } catch (error) {
       if (!(error instanceof GoCardlessApiError)) throw error;
-      // Provider text is clamped to what the columns accept, so one odd answer cannot fail the run.
-      const failureCode = storableText(error.code, L.failureCodeLength, "unknown");
-      const failureMessage = storableText(error.message, L.failureMessageLength, "unknown");
-      const sendAt = nextSubmissionAt(attempt.createdAt, now);
-      // Given up: failed like a refused collection, retried on the schedule.
-      const retryAt = sendAt ?? nextRetryAt(attempt.attemptNumber, now);
-      await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: retryAt?.toISOString() ?? null, updatedAt: at }).execute();
-      summary.failed++;
+      failure = error;
     }
+    let sendAt = nextSubmissionAt(attempt.createdAt, now);
+    if (sendAt === null) {
+      // Giving up. An earlier POST whose answer was lost may have created the payment:
+      // ask GoCardless first, so it is recorded here rather than collected unseen.
+      try {
+        const existing = await findAttemptPayment(client, attempt.id, mandateId, attempt.createdAt);
+        if (existing) {
+          await record(existing);
+          continue;
+        }
+      } catch (lookup) {
+        if (!(lookup instanceof GoCardlessApiError)) throw lookup;
+        // GoCardless could not say whether it holds a payment: never given up unseen, asked again in a day.
+        failure = lookup;
+        sendAt = new Date(now.getTime() + SUBMISSION_BACKOFF_MS.max);
+      }
+    }
+    // Provider text is clamped to what the columns accept, so one odd answer cannot fail the run.
+    const failureCode = storableText(failure.code, L.failureCodeLength, "unknown");
+    const failureMessage = storableText(failure.message, L.failureMessageLength, "unknown");
+    // Given up: failed like a refused collection, retried on the schedule.
+    const retryAt = sendAt ?? nextRetryAt(attempt.attemptNumber, now);
+    await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: retryAt?.toISOString() ?? null, updatedAt: at }).execute();
+    summary.failed++;
   }
   return summary;
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
@@ -117,8 +117,12 @@ export function eventRecord({ provider, now }: ApplyContext, event: BillingEvent
 export async function effectsOf(context: ApplyContext, rows: EventRows, event: BillingEvent): Promise<Effect[]> {
   if (isPaymentEvent(event)) {
     const attempt = rows.attempt(event);
-    // Unknown attempt: acknowledge, change nothing.
-    return attempt ? paymentEffects(context, attempt, event) : [];
+    if (attempt) return paymentEffects(context, attempt, event);
+    // Unknown payment: recorded (ignored) and said, never silently. If it is one of ours
+    // whose POST answer was lost, the engine records it on its attempt from GoCardless's
+    // API with its status then (docs/gocardless.md, "Payments we did not hear about").
+    console.warn(`unmatched payment ${event.providerPaymentId} (${event.eventId})`);
+    return [];
   }
   switch (event.kind) {
     case "mandate_changed": {
@@ -172,7 +176,8 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       ? mustChange(
           db
             .updateTable("payment_attempts")
-            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, updatedAt: at })
+            // One GoCardless already holds must be cancelled there too (cancelSetAsidePayments).
+            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, providerCancel: cancelAtProvider, updatedAt: at })
             .where("subscriptionId", "=", subscription.id)
             .where("periodStart", "=", attempt.periodStart)
             .where("status", "in", OPEN_ATTEMPT_STATUSES),
@@ -310,7 +315,10 @@ function attemptChange(
       // The provider collects it again itself: in flight once more, and our own retry yields.
       // A new collection of the payment: an earlier reversal of it no longer says anything.
       const decision = resubmitted(attempt);
-      if (!decision.reopen) return { from: ["failed"], changes: { status: "canceled", reversal: null, failureCode: decision.setAside, failureMessage: null, nextRetryAt: null }, lifecycleEvent: null };
+      // Set aside: GoCardless is collecting it again, so it is asked to cancel it (cancelSetAsidePayments).
+      if (!decision.reopen) {
+        return { from: ["failed"], changes: { status: "canceled", reversal: null, failureCode: decision.setAside, failureMessage: null, nextRetryAt: null, providerCancel: "due" }, lifecycleEvent: null };
+      }
       return {
         from: ["failed"],
         changes: { status: "processing", reversal: null, failureCode: null, failureMessage: null, nextRetryAt: null },
@@ -324,7 +332,10 @@ function attemptChange(
 }
 
 type PaymentAttemptStatus = AttemptForEvent["status"];
-type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal">>;
+type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal" | "providerCancel">>;
+
+/** `due` for a set-aside attempt whose payment the provider holds, else null (nothing to cancel there). */
+const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null then 'due' end`;
 
 function mandateChanged(
   { db, now }: ApplyContext,

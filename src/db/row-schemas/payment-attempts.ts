@@ -11,7 +11,7 @@
  * ```
  */
 import * as z from "zod";
-import { PAYMENT_ATTEMPT_STATUSES, PAYMENT_REVERSALS } from "../billing-enums";
+import { PAYMENT_ATTEMPT_STATUSES, PAYMENT_REVERSALS, PROVIDER_CANCEL_STATES } from "../billing-enums";
 import { BILLING_LIMITS as L } from "../billing-limits";
 import { amountMinor, billingIdSchema, chars, currencySchema, idempotencyKeySchema, isoTimestampSchema, providerSchema, sha256HexSchema, userIdSchema, zeroOrOneSchema } from "../column-schemas";
 
@@ -37,4 +37,5 @@ export const paymentAttemptFields = z.strictObject({
   refundDue: zeroOrOneSchema.optional(),
   periodStart: isoTimestampSchema.nullish(),
   reversal: z.enum(PAYMENT_REVERSALS).nullish(),
+  providerCancel: z.enum(PROVIDER_CANCEL_STATES).nullish(),
 });

@@ -27,6 +27,7 @@ import {
   PAYMENT_REVERSALS,
   SUBSCRIPTION_STATUSES,
   WEBHOOK_EVENT_OUTCOMES,
+  PROVIDER_CANCEL_STATES,
 } from "../billing-enums";
 import { user } from "./auth";
 import {
@@ -212,6 +213,8 @@ export const paymentAttempts = sqliteTable(
     periodStart: text("periodStart"),
     // The provider reported this attempt's money taken back, or that reversal cancelled (20261203100000_payment_attempt_reversals).
     reversal: text("reversal", { enum: PAYMENT_REVERSALS }),
+    // Asking the provider to cancel a payment we set aside: due, then its answer (20261203110000_payment_attempt_provider_cancel).
+    providerCancel: text("providerCancel", { enum: PROVIDER_CANCEL_STATES }),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -248,6 +251,8 @@ export const paymentAttempts = sqliteTable(
     // The period's highest attempt number, canceled ones included: numbers are never reused.
     index("payment_attempts_subscriptionId_periodStart_attemptNumber_idx").on(t.subscriptionId, t.periodStart, t.attemptNumber),
     check("payment_attempts_reversal_enum", oneOf(t.reversal, PAYMENT_REVERSALS)),
+    check("payment_attempts_providerCancel_enum", oneOf(t.providerCancel, PROVIDER_CANCEL_STATES)),
+    index("payment_attempts_providerCancel_due_idx").on(t.updatedAt).where(sql`${t.providerCancel} = 'due'`),
   ],
 );
 

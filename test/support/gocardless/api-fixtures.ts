@@ -90,3 +90,31 @@ export function mandateBody(id: string, customer: string, status = "active") {
     },
   };
 }
+
+/**
+ * 422 for `POST /payments/:id/actions/cancel` on a payment no longer `pending_submission`
+ * (the API reference: "This will fail with a cancellation_failed error unless the payment's
+ * status is pending_submission"), in its invalid_state error format.
+ */
+export const cancellationFailedBody = {
+  error: {
+    message: "This payment cannot be cancelled",
+    documentation_url: "https://developer.gocardless.com/api-reference#cancellation_failed",
+    type: "invalid_state",
+    request_id: "0429FRE8XSPRZ6V2JG3YRDG6F7K0",
+    code: 422,
+    errors: [{ reason: "cancellation_failed", message: "This payment cannot be cancelled" }],
+  },
+};
+
+/** 500, in the API reference's error format (`gocardless` error type). */
+export const internalServerErrorBody = {
+  error: {
+    message: "Uh-oh! Something went wrong. Please contact support.",
+    documentation_url: "https://developer.gocardless.com/api-reference#internal_server_error",
+    type: "gocardless",
+    request_id: "0429FRE8XSPRZ6V2JG3YRDG6F7K1",
+    code: 500,
+    errors: [{ reason: "internal_server_error", message: "Uh-oh! Something went wrong. Please contact support." }],
+  },
+};
