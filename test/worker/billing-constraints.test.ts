@@ -66,6 +66,7 @@ function validRow(table: BillingTable): Row {
         refundDue: 0,
         periodStart: "2026-12-24T08:21:38.594Z",
         reversal: "reversed",
+        providerCancel: null,
       };
     case "direct_debit_tokens":
       return tokenRow(alice.id);
@@ -280,6 +281,7 @@ describe("billing constraints", () => {
       refundDue: 0,
       periodStart: null,
       reversal: null,
+      providerCancel: null,
     };
     for (const table of ["subscription_plans", "user_subscriptions", "direct_debit_tokens", "payment_attempts"] as const) {
       await insert(table, base[table]);
