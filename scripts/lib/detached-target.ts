@@ -5,11 +5,11 @@
  * that check is a synchronous round trip to workerd, repeated on every access
  * (it caches only properties it finds, and `prepare`, `batch`… live on the
  * prototype): a third of a checksum replay's CPU. An empty object answers it
- * at no cost.
+ * at no cost. The Proxy then needs a `has` trap too (`in` asks the target).
  *
  * @example
  * ```ts
- * new Proxy(detached<D1Database>(), { get: (_, key) => Reflect.get(database, key) })
+ * new Proxy(detached<D1Database>(), { get: (_, key) => Reflect.get(database, key), has: (_, key) => key in database })
  * ```
  */
 export function detached<T extends object>(): T {

@@ -44,6 +44,8 @@ export function fewerRoundTrips(database: D1Database): D1Database {
   const target = database;
   // An empty target: see `detached` (a check per access would undo the savings).
   return new Proxy(detached<D1Database>(), {
+    // `in` too: Better Auth recognises a D1 binding by `"batch" in db`.
+    has: (_, key) => key in target,
     get(_, key) {
       if (key === "prepare") return (sql: string) => statement(sql, []);
       if (key === "batch") {

@@ -25,6 +25,7 @@ export function retryWhenBusy(database: D1Database, waitMs = WAIT_MS): D1Databas
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
     const target = statement;
     const wrapped = new Proxy(detached<D1PreparedStatement>(), {
+      has: (_, key) => key in target,
       get(_, key) {
         if (key === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
         if (key === "run" || key === "all" || key === "first" || key === "raw") {
@@ -39,6 +40,8 @@ export function retryWhenBusy(database: D1Database, waitMs = WAIT_MS): D1Databas
   };
   const target = database;
   return new Proxy(detached<D1Database>(), {
+    // `in` too: Better Auth recognises a D1 binding by `"batch" in db`.
+    has: (_, key) => key in target,
     get(_, key) {
       if (key === "prepare") return (sql: string) => wrap(target.prepare(sql));
       if (key === "batch") return (statements: D1PreparedStatement[]) => retry(() => target.batch(statements.map((statement) => unwrapped.get(statement) ?? statement)));
