@@ -74,6 +74,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Every CLI run reads the migration checksum cache: fill it once, first.
           globalSetup: ["test/cli/warm-checksum-cache.ts"],
+          // Node's compile cache for this worker and the CLI processes it starts.
+          setupFiles: ["test/cli/compile-cache.ts"],
         },
       },
       {

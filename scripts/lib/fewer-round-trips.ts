@@ -1,3 +1,5 @@
+import { detached } from "./detached-target";
+
 /**
  * The local D1 binding of `getPlatformProxy`, with fewer calls into workerd.
  *
@@ -39,8 +41,12 @@ export function fewerRoundTrips(database: D1Database): D1Database {
     statements.set(local, { sql, values });
     return local;
   };
-  return new Proxy(database, {
-    get(target, key) {
+  const target = database;
+  // An empty target: see `detached` (a check per access would undo the savings).
+  return new Proxy(detached<D1Database>(), {
+    // `in` too: Better Auth recognises a D1 binding by `"batch" in db`.
+    has: (_, key) => key in target,
+    get(_, key) {
       if (key === "prepare") return (sql: string) => statement(sql, []);
       if (key === "batch") {
         return (batch: D1PreparedStatement[]) =>

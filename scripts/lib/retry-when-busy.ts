@@ -1,3 +1,5 @@
+import { detached } from "./detached-target";
+
 /** How long a call keeps retrying while another process holds the local D1 file. */
 const WAIT_MS = 20_000;
 
@@ -21,8 +23,10 @@ export function retryWhenBusy(database: D1Database, waitMs = WAIT_MS): D1Databas
   const unwrapped = new WeakMap<object, D1PreparedStatement>();
   const retry = <T>(call: () => Promise<T>) => retrying(call, waitMs);
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
-    const wrapped = new Proxy(statement, {
-      get(target, key) {
+    const target = statement;
+    const wrapped = new Proxy(detached<D1PreparedStatement>(), {
+      has: (_, key) => key in target,
+      get(_, key) {
         if (key === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
         if (key === "run" || key === "all" || key === "first" || key === "raw") {
           return (...args: unknown[]) => retry(() => (target[key] as (...args: unknown[]) => Promise<unknown>).apply(target, args));
@@ -34,8 +38,11 @@ export function retryWhenBusy(database: D1Database, waitMs = WAIT_MS): D1Databas
     unwrapped.set(wrapped, statement);
     return wrapped;
   };
-  return new Proxy(database, {
-    get(target, key) {
+  const target = database;
+  return new Proxy(detached<D1Database>(), {
+    // `in` too: Better Auth recognises a D1 binding by `"batch" in db`.
+    has: (_, key) => key in target,
+    get(_, key) {
       if (key === "prepare") return (sql: string) => wrap(target.prepare(sql));
       if (key === "batch") return (statements: D1PreparedStatement[]) => retry(() => target.batch(statements.map((statement) => unwrapped.get(statement) ?? statement)));
       if (key === "exec") return (sql: string) => retry(() => target.exec(sql));
