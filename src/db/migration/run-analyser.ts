@@ -61,8 +61,8 @@ export interface MirrorEngine {
   readonly inlines: boolean;
   /** The statement with its parameters inlined by SQLite (`undefined` if this engine cannot). */
   inline(sql: string, parameters: readonly unknown[]): Promise<string | undefined>;
-  /** Drops everything from the copy. */
-  reset(): Promise<void>;
+  /** Replaces everything in the copy with `schema` (CREATE statements, no rows). */
+  load(schema: readonly string[]): Promise<void>;
 }
 
 /** One run's view of the copy: classify queries, replay writes, report what each did. */
@@ -100,8 +100,7 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
   let current: MirrorTable[] | undefined;
   const sync = async () => {
     if (shared.owner === owner && shared.applied === applied.length) return;
-    await engine.reset();
-    for (const sql of schema) await engine.run(sql, []);
+    await engine.load(schema);
     for (const statement of applied) await engine.run(statement.sql, statement.parameters).catch(() => {});
     shared.owner = owner;
     shared.applied = applied.length;

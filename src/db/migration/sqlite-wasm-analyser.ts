@@ -135,11 +135,12 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
         stmt.finalize();
       }
     },
-    async reset() {
+    async load(schema) {
       db.exec("pragma foreign_keys = off");
       const objects = db.exec({ sql: `select type, name from sqlite_master where type in ('table', 'view') and name not like 'sqlite\\_%' escape '\\'`, rowMode: "object", returnValue: "resultRows" }) as { type: string; name: string }[];
       for (const { type, name } of objects) db.exec(`drop ${type} if exists ${quoteIdentifier(name)}`);
       db.exec("pragma foreign_keys = on");
+      for (const sql of schema) db.exec(sql);
     },
   };
 }
