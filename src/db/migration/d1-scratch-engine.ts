@@ -54,6 +54,10 @@ function d1ScratchEngine(scratch: D1Database): MirrorEngine {
     async run(sql, parameters) {
       await scratch.prepare(sql).bind(...parameters).run();
     },
+    async runThenAll<T>(sql: string, parameters: readonly unknown[], then: string) {
+      const [, read] = await scratch.batch<T>([scratch.prepare(sql).bind(...parameters), scratch.prepare(then)]);
+      return read!.results;
+    },
     async all<T>(sql: string) {
       return (await scratch.prepare(sql).all<T>()).results;
     },

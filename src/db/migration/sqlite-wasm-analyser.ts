@@ -112,6 +112,10 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
     async all<T>(sql: string) {
       return db.exec({ sql, rowMode: "object", returnValue: "resultRows" }) as T[];
     },
+    async runThenAll<T>(sql: string, parameters: readonly unknown[], then: string) {
+      db.exec({ sql, bind: parameters.length > 0 ? (parameters as any[]) : undefined });
+      return db.exec({ sql: then, rowMode: "object", returnValue: "resultRows" }) as T[];
+    },
     inlines: true,
     async inline(sql, parameters) {
       let stmt;
