@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { hermeticWranglerConfig } from "./test/support/hermetic-wrangler-config.ts";
+import ProjectOrderSequencer from "./test/support/project-order-sequencer.ts";
 
 const testWranglerConfig = hermeticWranglerConfig("wrangler.toml", "node_modules/.cache/test-wrangler");
 
@@ -35,6 +36,7 @@ export default defineConfig({
     // processes, so two files run at once even on 2 cores (vitest's default
     // there is one file at a time).
     maxWorkers: 2,
+    sequence: { sequencer: ProjectOrderSequencer },
     projects: [
       {
         plugins: [workerPool()],

@@ -14,6 +14,15 @@ interface TableRow {
   type: "table" | "view";
 }
 
+/** A table joined with one of its columns (`column` null for a table without any, as `left join` gives). */
+interface TableColumnRow extends TableRow {
+  column: string | null;
+  columnType: string | null;
+  notnull: number | null;
+  dflt_value: string | null;
+  pk: number | null;
+}
+
 interface ColumnRow {
   table: string;
   name: string;
@@ -55,23 +64,24 @@ export class D1Introspector implements DatabaseIntrospector {
     const internalKysely: string[] = options.withInternalKyselyTables
       ? []
       : [DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE];
-    // `_` is a LIKE wildcard, hence the explicit escape character.
-    const tables = await sql<TableRow>`
-      select name, sql, type from sqlite_master
-      where type in ('table', 'view')
-        and name not like '\\_cf\\_%' escape '\\'
-        and name not like 'sqlite\\_%' escape '\\'
-      order by name`.execute(this.#db);
-    const columns = await sql<ColumnRow>`
-      select t.name as "table", p.name, p.type, p."notnull", p.dflt_value, p.pk
-      from sqlite_master t, pragma_table_info(t.name) p
+    // One read, not a read of the tables and another of their columns: the
+    // Migrator introspects three times per run, and each read is a D1 round
+    // trip. `_` is a LIKE wildcard, hence the explicit escape character.
+    const { rows } = await sql<TableColumnRow>`
+      select t.name, t.sql, t.type, p.name as "column", p.type as "columnType", p."notnull", p.dflt_value, p.pk
+      from sqlite_master t left join pragma_table_info(t.name) p
       where t.type in ('table', 'view')
         and t.name not like '\\_cf\\_%' escape '\\'
         and t.name not like 'sqlite\\_%' escape '\\'
       order by t.name, p.cid`.execute(this.#db);
-
-    const columnsByTable = Map.groupBy(columns.rows, (row) => row.table);
-    return tables.rows
+    const tables = new Map<string, TableRow>(rows.map(({ name, sql: createSql, type }) => [name, { name, sql: createSql, type }]));
+    const columnsByTable = Map.groupBy(
+      rows.flatMap(({ name, column, columnType, notnull, dflt_value, pk }): ColumnRow[] =>
+        column === null ? [] : [{ table: name, name: column, type: columnType!, notnull: notnull!, dflt_value, pk: pk! }],
+      ),
+      (row) => row.table,
+    );
+    return [...tables.values()]
       .filter(({ name }) => !internalKysely.includes(name))
       .map(({ name, sql: createSql, type }) => {
       const tableColumns = columnsByTable.get(name) ?? [];

@@ -54,6 +54,10 @@ function d1ScratchEngine(scratch: D1Database): MirrorEngine {
     async run(sql, parameters) {
       await scratch.prepare(sql).bind(...parameters).run();
     },
+    async runThenAll<T>(sql: string, parameters: readonly unknown[], then: string) {
+      const [, read] = await scratch.batch<T>([scratch.prepare(sql).bind(...parameters), scratch.prepare(then)]);
+      return read!.results;
+    },
     async all<T>(sql: string) {
       return (await scratch.prepare(sql).all<T>()).results;
     },
@@ -62,23 +66,41 @@ function d1ScratchEngine(scratch: D1Database): MirrorEngine {
     async inline() {
       return undefined;
     },
-    async reset() {
+    async load(schema) {
       const { results } = await scratch
-        .prepare(`select type, name from sqlite_master where type in ('table', 'view') and name not like 'sqlite\\_%' escape '\\' and name not like '\\_cf\\_%' escape '\\'`)
-        .all<{ type: string; name: string }>();
-      // The copy holds no rows, but D1 still resolves a child's parent when
-      // dropping the child: retry what failed until nothing is left.
-      let left = results;
-      while (left.length > 0) {
-        const failed: typeof left = [];
-        for (const object of left) {
-          await scratch.prepare(`drop ${object.type} if exists ${quoteIdentifier(object.name)}`).run().catch(() => failed.push(object));
-        }
-        if (failed.length === left.length) throw new Error(`cannot empty the scratch database: ${failed.map((object) => object.name).join(", ")}`);
-        left = failed;
-      }
+        .prepare(
+          `select m.type as type, m.name as name,
+             (select json_group_array(f."table") from pragma_foreign_key_list(m.name) f where m.type = 'table') as parents
+           from sqlite_master m
+           where m.type in ('table', 'view', 'trigger') and m.name not like 'sqlite\\_%' escape '\\' and m.name not like '\\_cf\\_%' escape '\\'`,
+        )
+        .all<{ type: string; name: string; parents: string | null }>();
+      // One batch (each D1 call is a round trip): the drops, then the schema.
+      const statements = ["pragma defer_foreign_keys = on", ...dropsInOrder(results), ...schema];
+      await scratch.batch(statements.map((sql) => scratch.prepare(sql)));
     },
   };
+}
+
+/**
+ * Drops for every object: triggers and views first (they name tables), then
+ * children before their parents. The copy holds no rows, but D1 still
+ * resolves a child's parent when dropping the child.
+ */
+function dropsInOrder(objects: { type: string; name: string; parents: string | null }[]): string[] {
+  const drops = objects.filter((object) => object.type !== "table").map(({ type, name }) => `drop ${type} if exists ${quoteIdentifier(name)}`);
+  let tables = objects
+    .filter((object) => object.type === "table")
+    .map(({ name, parents }) => ({ name, parents: (JSON.parse(parents ?? "[]") as string[]).map((parent) => parent.toLowerCase()) }));
+  while (tables.length > 0) {
+    const referenced = new Set(tables.flatMap((table) => table.parents.filter((parent) => parent !== table.name.toLowerCase())));
+    const leaves = tables.filter((table) => !referenced.has(table.name.toLowerCase()));
+    // A cycle of foreign keys: the rest in any order (the deferred check allows it).
+    const next = leaves.length > 0 ? leaves : tables;
+    drops.push(...next.map((table) => `drop table if exists ${quoteIdentifier(table.name)}`));
+    tables = tables.filter((table) => !next.includes(table));
+  }
+  return drops;
 }
 
 function messageOf(error: unknown): string {

@@ -55,14 +55,16 @@ export interface MirrorEngine {
   inspect(sql: string, parameters: readonly unknown[]): Promise<StatementFacts>;
   /** Runs a schema change on the copy. */
   run(sql: string, parameters: readonly unknown[]): Promise<void>;
+  /** Runs a schema change on the copy, then the read `then`, in one round trip where the engine can (nothing of either when the change fails). */
+  runThenAll<T>(sql: string, parameters: readonly unknown[], then: string): Promise<T[]>;
   /** Runs a read on the copy. */
   all<T>(sql: string): Promise<T[]>;
   /** Whether {@link inline} renders anything. */
   readonly inlines: boolean;
   /** The statement with its parameters inlined by SQLite (`undefined` if this engine cannot). */
   inline(sql: string, parameters: readonly unknown[]): Promise<string | undefined>;
-  /** Drops everything from the copy. */
-  reset(): Promise<void>;
+  /** Replaces everything in the copy with `schema` (CREATE statements, no rows). */
+  load(schema: readonly string[]): Promise<void>;
 }
 
 /** One run's view of the copy: classify queries, replay writes, report what each did. */
@@ -100,8 +102,7 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
   let current: MirrorTable[] | undefined;
   const sync = async () => {
     if (shared.owner === owner && shared.applied === applied.length) return;
-    await engine.reset();
-    for (const sql of schema) await engine.run(sql, []);
+    await engine.load(schema);
     for (const statement of applied) await engine.run(statement.sql, statement.parameters).catch(() => {});
     shared.owner = owner;
     shared.applied = applied.length;
@@ -119,10 +120,9 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
       if (builderKind === "index" && current) {
         const before = current;
         applied.push(statement);
-        await engine.run(statement.sql, statement.parameters).catch(() => {});
-        shared.applied = applied.length;
         // Read again: a unique index adds to its table's `uniques`.
-        current = await readMirrorTables(engine);
+        current = await runThenReadTables(engine, statement).catch(() => readMirrorTables(engine));
+        shared.applied = applied.length;
         return { facts: { statements: 1, readonly: false, returnsRows: false, changesSchema: true, droppedTables: [] }, before, after: current };
       }
       const facts = await engine.inspect(statement.sql, statement.parameters);
@@ -131,13 +131,19 @@ export function mirroredSession(engine: MirrorEngine, schema: readonly string[],
       let refused: string | undefined;
       if (facts.changesSchema && !facts.error) {
         applied.push(statement);
-        // A statement the copy refuses fails the real batch too, which reports it; lint says so first.
-        await engine.run(statement.sql, statement.parameters).catch((error: unknown) => {
-          refused = error instanceof Error ? error.message : String(error);
+        current = await runThenReadTables(engine, statement).catch(async () => {
+          // A statement the copy refuses fails the real batch too, which reports it; lint says so first.
+          // Run alone again for SQLite's own words (the failed round trip changed nothing).
+          await engine.run(statement.sql, statement.parameters).catch((error: unknown) => {
+            refused = error instanceof Error ? error.message : String(error);
+          });
+          return readMirrorTables(engine);
         });
         shared.applied = applied.length;
+      } else if (facts.changesSchema) {
+        current = await readMirrorTables(engine);
       }
-      const after = facts.changesSchema ? (current = await readMirrorTables(engine)) : before;
+      const after = facts.changesSchema ? current : before;
       return { facts, before, after, ...(inlined !== undefined && { inlined }), ...(refused !== undefined && { refused }) };
     }),
   };
@@ -164,9 +170,8 @@ export function sharedMirror(): SharedMirror {
   };
 }
 
-async function readMirrorTables(engine: MirrorEngine): Promise<MirrorTable[]> {
-  const rows = await engine.all<{ name: string; columns: string; foreignKeys: string; required: string; uniques: string }>(
-    `select m.name as name,
+/** Each table of the copy with its columns, foreign keys, required columns and uniques, in one read. */
+const MIRROR_TABLES_SQL = `select m.name as name,
        (select json_group_array(c.name) from (select name from pragma_table_info(m.name) order by cid) c) as columns,
        (select json_group_array(json_object('parent', f."table", 'onDelete', upper(f.on_delete))) from pragma_foreign_key_list(m.name) f) as foreignKeys,
        (select json_group_array(c.name) from (select name from pragma_table_info(m.name) where "notnull" = 1 and (dflt_value is null or upper(trim(dflt_value, '() ')) = 'NULL') order by cid) c) as required,
@@ -175,8 +180,25 @@ async function readMirrorTables(engine: MirrorEngine): Promise<MirrorTable[]> {
           from pragma_index_list(m.name) il where il."unique" = 1 and il.origin != 'pk') u) as uniques
      from sqlite_master m
      where m.type = 'table' and m.name not like 'sqlite\\_%' escape '\\' and m.name not like '\\_cf\\_%' escape '\\'
-     order by m.name`,
-  );
+     order by m.name`;
+
+interface MirrorTableRow {
+  name: string;
+  columns: string;
+  foreignKeys: string;
+  required: string;
+  uniques: string;
+}
+
+async function readMirrorTables(engine: MirrorEngine): Promise<MirrorTable[]> {
+  return mirrorTables(await engine.all<MirrorTableRow>(MIRROR_TABLES_SQL));
+}
+
+async function runThenReadTables(engine: MirrorEngine, statement: BufferedStatement): Promise<MirrorTable[]> {
+  return mirrorTables(await engine.runThenAll<MirrorTableRow>(statement.sql, statement.parameters, MIRROR_TABLES_SQL));
+}
+
+function mirrorTables(rows: MirrorTableRow[]): MirrorTable[] {
   return rows.map((row) => ({
     name: row.name,
     columns: JSON.parse(row.columns),

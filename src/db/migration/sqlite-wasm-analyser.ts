@@ -112,6 +112,10 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
     async all<T>(sql: string) {
       return db.exec({ sql, rowMode: "object", returnValue: "resultRows" }) as T[];
     },
+    async runThenAll<T>(sql: string, parameters: readonly unknown[], then: string) {
+      db.exec({ sql, bind: parameters.length > 0 ? (parameters as any[]) : undefined });
+      return db.exec({ sql: then, rowMode: "object", returnValue: "resultRows" }) as T[];
+    },
     inlines: true,
     async inline(sql, parameters) {
       let stmt;
@@ -135,11 +139,12 @@ function wasmEngine(sqlite3: Sqlite3): MirrorEngine {
         stmt.finalize();
       }
     },
-    async reset() {
+    async load(schema) {
       db.exec("pragma foreign_keys = off");
       const objects = db.exec({ sql: `select type, name from sqlite_master where type in ('table', 'view') and name not like 'sqlite\\_%' escape '\\'`, rowMode: "object", returnValue: "resultRows" }) as { type: string; name: string }[];
       for (const { type, name } of objects) db.exec(`drop ${type} if exists ${quoteIdentifier(name)}`);
       db.exec("pragma foreign_keys = on");
+      for (const sql of schema) db.exec(sql);
     },
   };
 }

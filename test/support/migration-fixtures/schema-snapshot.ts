@@ -20,16 +20,30 @@ export async function schemaSnapshot(read: ReadRows): Promise<Record<string, unk
      where name not like '\\_cf\\_%' escape '\\' and name not like 'sqlite\\_%' escape '\\'
      order by type, name`,
   );
+  // One read per pragma for all tables (not one per table: each read is a round trip to D1).
+  const [columns, indexes, foreignKeys] = await Promise.all([
+    perTable(read, "pragma_table_info", "p.*", "p.cid"),
+    perTable(read, "pragma_index_list", `p.name, p."unique", p.origin, p.partial`, "p.name"),
+    perTable(read, "pragma_foreign_key_list", "p.*", "p.id, p.seq"),
+  ]);
   const tables: Record<string, unknown> = {};
   for (const { name } of objects.filter((object) => object.type === "table")) {
-    const literal = `'${String(name).replaceAll("'", "''")}'`;
-    tables[String(name)] = {
-      columns: await read(`select * from pragma_table_info(${literal}) order by cid`),
-      indexes: await read(`select name, "unique", origin, partial from pragma_index_list(${literal}) order by name`),
-      foreignKeys: await read(`select * from pragma_foreign_key_list(${literal}) order by id, seq`),
-    };
+    const table = String(name);
+    tables[table] = { columns: columns.get(table) ?? [], indexes: indexes.get(table) ?? [], foreignKeys: foreignKeys.get(table) ?? [] };
   }
   return { objects, tables };
+}
+
+/** One pragma's rows (`columns`, in `order`) for every table the snapshot holds, keyed by table. */
+async function perTable(read: ReadRows, pragma: string, columns: string, order: string): Promise<Map<string, Record<string, unknown>[]>> {
+  const rows = await read(
+    `select m.name as "m.name", ${columns} from sqlite_master m join ${pragma}(m.name) p
+     where m.type = 'table' and m.name not like '\\_cf\\_%' escape '\\' and m.name not like 'sqlite\\_%' escape '\\'
+     order by m.name, ${order}`,
+  );
+  const byTable = new Map<string, Record<string, unknown>[]>();
+  for (const { "m.name": table, ...row } of rows) byTable.set(String(table), [...(byTable.get(String(table)) ?? []), row]);
+  return byTable;
 }
 
 /**
