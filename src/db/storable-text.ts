@@ -3,7 +3,9 @@
  * characters counted like SQLite's `length()` (code points, where
  * `String#length` counts UTF-16 units), and no NUL: SQLite's `length()` stops
  * at the first NUL, so the CHECKs would see another length than this one
- * (and refuse `"\u0000…"` as empty).
+ * (and refuse `"\u0000…"` as empty); and no lone UTF-16 surrogate (JSON can
+ * carry `"\ud800"`): it is no text, D1 stores it as bytes that read back as
+ * another string, so a lookup by it never finds its row.
  *
  * @example
  * ```ts
@@ -13,12 +15,12 @@
  */
 export function isStorableText(value: string, min: number, max: number): boolean {
   const length = [...value].length;
-  return length >= min && length <= max && !value.includes("\u0000");
+  return length >= min && length <= max && !value.includes("\u0000") && value.isWellFormed();
 }
 
 /**
  * Free text from outside (a provider's failure message) made storable: NUL
- * removed, cut to `max` characters (code points, so no character is split),
+ * removed, a lone surrogate replaced by U+FFFD, cut to `max` characters (code points, so no character is split),
  * and `fallback` when nothing is left.
  *
  * @example
@@ -27,6 +29,6 @@ export function isStorableText(value: string, min: number, max: number): boolean
  * ```
  */
 export function storableText(value: string, max: number, fallback: string): string {
-  const text = [...value.replaceAll("\u0000", "")].slice(0, max).join("");
+  const text = [...value.replaceAll("\u0000", "").toWellFormed()].slice(0, max).join("");
   return text.length > 0 ? text : fallback;
 }

@@ -87,6 +87,9 @@ describe("ids and names that cannot be valid", () => {
     ["an event id with NUL", (id) => ({ ...paymentConfirmed(id), id: "EV\u0000NUL" })],
     ["an event id one character too long", (id) => ({ ...paymentConfirmed(id), id: "E".repeat(BILLING_LIMITS.providerIdLength + 1) })],
     ["an empty event id", (id) => ({ ...paymentConfirmed(id), id: "" })],
+    // JSON may carry a lone UTF-16 surrogate ("\ud800"): no text SQLite can store and give back equal.
+    ["an event id with a lone surrogate", (id) => ({ ...paymentConfirmed(id), id: "EVokA\ud800" })],
+    ["a payment id with a lone surrogate", (id) => link(paymentConfirmed(id), { payment: "PM\udc00" })],
     ["a resource type with NUL", () => ({ ...mandateEvent(mandateId, "cancelled"), resource_type: "\u0000mandates" })],
     ["a mandate action named like an Object method", () => ({ ...mandateEvent(mandateId, "cancelled"), action: "constructor" })],
   ];

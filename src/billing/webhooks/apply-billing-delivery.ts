@@ -93,9 +93,10 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
       // (GoCardless redelivering while this one runs) recorded some first: those are
       // duplicates, and the rest go round again (one query, however many).
       const recorded = await findProcessedEventIds(db, provider, batch.map((item) => item.event.eventId));
-      if (recorded.size > 0) {
+      const again = batch.filter((item) => !recorded.has(item.event.eventId)).map((item) => item.index);
+      // Only when some became duplicates: going round with the same batch would never end.
+      if (again.length < batch.length) {
         for (const item of batch) if (recorded.has(item.event.eventId)) outcomes[item.index] = "duplicate";
-        const again = batch.filter((item) => !recorded.has(item.event.eventId)).map((item) => item.index);
         remaining = [...again, ...waiting].sort((a, b) => a - b);
         continue;
       }

@@ -10,8 +10,8 @@ import { isPaymentEvent, type BillingEvent } from "./billing-event";
  * the whole delivery forever, so the events after it would never apply.
  *
  * - Free text (`failureCode`, `failureMessage`, `eventType`) loses its NUL
- *   characters and is cut to the column's limit.
- * - An id that cannot be valid (empty, too long, NUL) cannot be matched or
+ *   characters and lone surrogates and is cut to the column's limit.
+ * - An id that cannot be valid (empty, too long, NUL, a lone surrogate) cannot be matched or
  *   stored as sent: the event becomes `unusable` (recorded as ignored). An
  *   unusable *event* id is recorded under a stand-in, `sha256:<hex of the id>`,
  *   so a redelivery is still recognised as a duplicate.
@@ -24,7 +24,7 @@ import { isPaymentEvent, type BillingEvent } from "./billing-event";
 export async function normaliseBillingEvent(event: BillingEvent): Promise<BillingEvent> {
   const eventType = storableText(event.eventType, L.webhookEventTypeLength, "unknown");
   if (!isProviderId(event.eventId)) {
-    return { kind: "unusable", eventId: await standInEventId(event.eventId), eventType, reason: "the event id is empty, too long or holds NUL" };
+    return { kind: "unusable", eventId: await standInEventId(event.eventId), eventType, reason: "the event id is empty, too long or not storable text" };
   }
   const normalised = { ...event, eventType };
   if (isPaymentEvent(normalised)) {
@@ -50,7 +50,7 @@ function isProviderId(id: string): boolean {
 }
 
 function unusable(event: BillingEvent, what: string): BillingEvent {
-  return { kind: "unusable", eventId: event.eventId, eventType: event.eventType, reason: `${what} is empty, too long or holds NUL` };
+  return { kind: "unusable", eventId: event.eventId, eventType: event.eventType, reason: `${what} is empty, too long or not storable text` };
 }
 
 async function standInEventId(eventId: string): Promise<string> {
