@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   // Requests
   INVALID_JSON: { status: 400, message: "The request body is not valid JSON." },
   VALIDATION_FAILED: { status: 400, message: "Some fields are invalid; see details.fields." },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json in UTF-8." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
   UNAUTHENTICATED: { status: 401, message: "Sign in first: this route needs a session." },
   FORBIDDEN: { status: 403, message: "Your account may not do this." },

@@ -23,7 +23,7 @@ export function shellBlocks(markdown: string, section: string): string[] {
   if (start < 0) throw new Error(`no section '${section}'`);
   const end = markdown.indexOf("\n## ", start + section.length + 2);
   const text = markdown.slice(start, end < 0 ? undefined : end);
-  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  return [...text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)].map((match) => match[1]!);
 }
 
 /**
