@@ -568,6 +568,54 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
+  // Bug (issue 11 break-it): a reversal moves the subscription back to the period before its
+  // current one, whatever period the reversed payment paid. Remove `.fails` with the fix.
+  it.fails("a chargeback of an OLDER period after the next one was paid: the later period stays paid, the older one is owed and collected again, nothing is charged twice (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    const E2 = Date.parse("2027-03-10T09:00:00.000Z");
+    const E3 = Date.parse("2027-04-10T09:00:00.000Z");
+    await run(E - 2 * DAY);
+    const [r1] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E, paymentEvent("confirmed", r1!.id, r1!.providerPaymentId));
+    await run(E2 - 2 * DAY);
+    const [r3] = (await attempts(id)).filter((row) => row.periodStart === iso(E2));
+    await webhookAt(E2, paymentEvent("confirmed", r3!.id, r3!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+
+    // R1 (the period E..E2) is charged back while E2..E3 is paid: the customer owes E..E2 again,
+    // and the current period does not move back.
+    await webhookAt(E2 + DAY, paymentEvent("charged_back", r1!.id, r1!.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    vi.setSystemTime(E2 + DAY + MINUTE);
+    const read = (await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription;
+    expect(read).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+
+    // The engine collects the reversed period again (its next attempt number), never E2 again.
+    expect(kinds(await run(E2 + DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === 2);
+    expect(retry).toMatchObject({ status: "processing" });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E2)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "succeeded"]]);
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(3);
+    // Later runs before the retry's outcome: nothing more is due, and it is not ended.
+    expect(await run(E2 + 2 * DAY)).toMatchObject({ due: 0 });
+    expect(await run(E2 + 13 * DAY)).toMatchObject({ due: 0 });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+
+    await webhookAt(E2 + 14 * DAY, paymentEvent("confirmed", retry!.id, retry!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect((await attempts(id)).map((row) => [row.periodStart, row.attemptNumber, row.status])).toEqual([
+      [expect.any(String), 1, "succeeded"],
+      [iso(E), 1, "failed"],
+      [iso(E2), 1, "succeeded"],
+      [iso(E), 2, "succeeded"],
+    ]);
+    expect(await refundsDue(id)).toEqual([]);
+    // The next renewal is E3's, attempt 1, in its window.
+    expect(kinds(await run(E3 - 2 * DAY))).toMatchObject({ renewal: { done: 1 } });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E3)).map((row) => row.attemptNumber)).toEqual([1]);
+  });
+
   describe("both collections of a period reversed, their four events in every arrival order", () => {
     // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
     // when P1 was resubmitted but already sent (GoCardless collects it anyway).
