@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Expression, type Kysely, type RawBuilder } from "kysely";
 import type { DB } from "../db/generated";
 import { precompile } from "../db/precompiled-query";
 import type { NewPaymentAttempt, PaymentAttemptRow, SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
@@ -8,6 +8,34 @@ import { newestFirst, type KeysetPage } from "./keyset-cursor";
 import type { CollectionFacts } from "./lifecycle/competing-collections";
 import { wroteRows } from "../db/wrote-rows";
 
+
+/**
+ * The oldest period before the subscription's current one whose collection
+ * was reversed and that no attempt has collected again, or null: it is owed
+ * before any later period (docs/billing-lifecycle.md ⁷). A subquery, for the
+ * engine's sweep and a payment started through the API alike.
+ *
+ * @example
+ * ```ts
+ * db.selectFrom("user_subscriptions as s").select(reversedOlderPeriod(sql.ref("s.id"), sql.ref("s.currentPeriodStart")).as("owed"))
+ * ```
+ */
+export function reversedOlderPeriod(subscriptionId: Expression<string>, currentPeriodStart: Expression<string>): RawBuilder<string | null> {
+  return sql`(select min("r"."periodStart") from "payment_attempts" as "r" where "r"."subscriptionId" = ${subscriptionId} and "r"."periodStart" < ${currentPeriodStart} and "r"."status" = 'failed' and "r"."reversal" = 'reversed' and not exists (select 1 from "payment_attempts" as "p" where "p"."subscriptionId" = "r"."subscriptionId" and "p"."periodStart" = "r"."periodStart" and "p"."status" = 'succeeded'))`;
+}
+
+/**
+ * {@link reversedOlderPeriod} of one subscription: what a payment started now pays first.
+ *
+ * @example
+ * ```ts
+ * const periodStart = (await findReversedOlderPeriod(db, subscription)) ?? attemptPeriodStart(subscription)
+ * ```
+ */
+export async function findReversedOlderPeriod(db: Kysely<DB>, subscription: Pick<UserSubscriptionRow, "id" | "currentPeriodStart">): Promise<string | null> {
+  const row = await db.selectNoFrom(reversedOlderPeriod(sql.val(subscription.id), sql.val(subscription.currentPeriodStart)).as("owed")).executeTakeFirst();
+  return row?.owed ?? null;
+}
 
 /**
  * The user's attempt made with this idempotency key, if any.

@@ -568,13 +568,11 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
-  // Bug (issue 11 break-it): a reversal moves the subscription back to the period before its
-  // current one, whatever period the reversed payment paid. Remove `.fails` with the fix.
-  it.fails("a chargeback of an OLDER period after the next one was paid: the later period stays paid, the older one is owed and collected again, nothing is charged twice (issue 11 break-it)", async () => {
-    const gc = goCardless();
+  /** Two renewals (periods E..E2 and E2..E3) collected, then the OLDER one (R1, E..E2) charged back at E2 + 1 day. */
+  const E2 = Date.parse("2027-03-10T09:00:00.000Z");
+  const E3 = Date.parse("2027-04-10T09:00:00.000Z");
+  async function olderPeriodChargedBack() {
     const id = await activeAtT0(eve);
-    const E2 = Date.parse("2027-03-10T09:00:00.000Z");
-    const E3 = Date.parse("2027-04-10T09:00:00.000Z");
     await run(E - 2 * DAY);
     const [r1] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
     await webhookAt(E, paymentEvent("confirmed", r1!.id, r1!.providerPaymentId));
@@ -582,10 +580,15 @@ describe("the scheduled billing engine", () => {
     const [r3] = (await attempts(id)).filter((row) => row.periodStart === iso(E2));
     await webhookAt(E2, paymentEvent("confirmed", r3!.id, r3!.providerPaymentId));
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    await webhookAt(E2 + DAY, paymentEvent("charged_back", r1!.id, r1!.providerPaymentId, "authorisation_disputed"));
+    return id;
+  }
 
+  it("a chargeback of an OLDER period after the next one was paid: the later period stays paid, the older one is owed and collected again, nothing is charged twice (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
     // R1 (the period E..E2) is charged back while E2..E3 is paid: the customer owes E..E2 again,
     // and the current period does not move back.
-    await webhookAt(E2 + DAY, paymentEvent("charged_back", r1!.id, r1!.providerPaymentId, "authorisation_disputed"));
     expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
     vi.setSystemTime(E2 + DAY + MINUTE);
     const read = (await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription;
@@ -614,6 +617,39 @@ describe("the scheduled billing engine", () => {
     // The next renewal is E3's, attempt 1, in its window.
     expect(kinds(await run(E3 - 2 * DAY))).toMatchObject({ renewal: { done: 1 } });
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E3)).map((row) => row.attemptNumber)).toEqual([1]);
+  });
+
+  it("an OLDER period charged back: a payment started through the API pays it; its failures keep the subscription past_due (with access) until its schedule is exhausted, then unpaid", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    vi.setSystemTime(E2 + DAY + MINUTE);
+    const started = await startPayment(await signIn(eve), id);
+    expect(started.attemptNumber).toBe(2);
+    await run(E2 + DAY + 15 * MINUTE);
+    const entitled = async () => (await api("/api/billing/entitlements", { user: await signIn(eve) })).body;
+    // Attempts 2, 3 and 4 of the period E..E2 fail; after 2 and 3 the engine retries it on the schedule (3, then 7 days).
+    let failedAt = E2 + DAY + HOUR;
+    for (const [number, delayDays] of [[2, 3], [3, 7], [4, 0]] as const) {
+      const open = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === number)!;
+      expect(open).toMatchObject({ status: "processing" });
+      await webhookAt(failedAt, paymentEvent("failed", open.id, open.providerPaymentId, "insufficient_funds"));
+      if (number === 4) break;
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+      vi.setSystemTime(failedAt + MINUTE);
+      expect(JSON.stringify(await entitled())).toContain(id);
+      expect(await run(failedAt + delayDays * DAY - MINUTE)).toMatchObject({ due: 0 });
+      failedAt += delayDays * DAY;
+      expect(kinds(await run(failedAt))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+      failedAt += HOUR;
+    }
+    // The schedule of the period owed is exhausted: unpaid, only now.
+    expect(await subscription(id)).toMatchObject({ status: "unpaid", currentPeriodEnd: iso(E3) });
+    expect(JSON.stringify(await entitled())).not.toContain(id);
+    expect((await attempts(id)).filter((row) => row.periodStart !== iso(E)).map((row) => [row.periodStart === iso(E2), row.status])).toEqual([
+      [false, "succeeded"],
+      [true, "succeeded"],
+    ]);
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.body.payments.charge_date)).toHaveLength(2 + 3);
   });
 
   describe("both collections of a period reversed, their four events in every arrival order", () => {

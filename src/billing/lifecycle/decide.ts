@@ -70,6 +70,9 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
     case "payment_succeeded":
     case "reversal_canceled":
       if (ended) return { state, effects: [{ type: "refund_due" }] };
+      // Money for a period before the current one (owed again after its reversal) pays
+      // that period only: the current period stays, and is active again while it runs.
+      if (paysOlderPeriod(state, event.periodStart)) return next({ status: new Date(state.currentPeriodEnd) > now ? "active" : state.status });
       return next(paid(state, plan, now));
 
     case "payment_duplicated":
@@ -88,6 +91,9 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "payment_reversed": {
       if (state.status !== "active" && state.status !== "past_due") return unchanged;
+      // The reversed money paid an older period while a later one stands paid: the
+      // older one is owed again (the engine collects it), the current one stays.
+      if (paysOlderPeriod(state, event.periodStart)) return next({ status: "past_due" });
       // The reversed money paid for the latest period: that period is owed
       // again, so the last paid period is the one before it.
       const end = new Date(state.currentPeriodStart);
@@ -135,6 +141,20 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       }
       return next({ status: "incomplete_expired", endedAt: at });
   }
+}
+
+/**
+ * Whether a payment for the period starting at `periodStart` is for a period
+ * before the subscription's current one (docs/billing-lifecycle.md ⁷): only
+ * a reversed one is collected again. Unknown (null) counts as the latest.
+ *
+ * @example
+ * ```ts
+ * paysOlderPeriod({ currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
+ * ```
+ */
+export function paysOlderPeriod(state: Pick<LifecycleState, "currentPeriodStart">, periodStart: string | null | undefined): boolean {
+  return periodStart != null && Date.parse(periodStart) < Date.parse(state.currentPeriodStart);
 }
 
 /** When a never-paid subscription expires unless a payment is in flight. */
