@@ -21,7 +21,8 @@ import { wroteRows } from "../db/wrote-rows";
  * ```
  */
 export function reversedOlderPeriod(subscriptionId: Expression<string>, currentPeriodStart: Expression<string>): RawBuilder<string | null> {
-  return sql`(select min("r"."periodStart") from "payment_attempts" as "r" where "r"."subscriptionId" = ${subscriptionId} and "r"."periodStart" < ${currentPeriodStart} and "r"."status" = 'failed' and "r"."reversal" = 'reversed' and not exists (select 1 from "payment_attempts" as "p" where "p"."subscriptionId" = "r"."subscriptionId" and "p"."periodStart" = "r"."periodStart" and "p"."status" = 'succeeded'))`;
+  // ISO-8601 text compares in time order, as everywhere periods are compared.
+  return sql`(select min(r.periodStart) from payment_attempts r where r.subscriptionId = ${subscriptionId} and r.periodStart < ${currentPeriodStart} and r.status = 'failed' and r.reversal = 'reversed' and not exists (select 1 from payment_attempts p where p.subscriptionId = r.subscriptionId and p.periodStart = r.periodStart and p.status = 'succeeded'))`;
 }
 
 /**

@@ -72,7 +72,8 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       if (ended) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
       // that period only: the current period stays, and is active again while it runs.
-      if (owesFor(state) && paysOlderPeriod(state, event.periodStart)) return next({ status: new Date(state.currentPeriodEnd) > now ? "active" : state.status });
+      // (Only these statuses have paid periods behind them.)
+      if ((state.status === "active" || state.status === "past_due" || state.status === "unpaid") && paysOlderPeriod(state, event.periodStart)) return next({ status: new Date(state.currentPeriodEnd) > now ? "active" : state.status });
       return next(paid(state, plan, now));
 
     case "payment_duplicated":
@@ -154,7 +155,8 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
  * ```
  */
 export function paysOlderPeriod(state: Pick<LifecycleState, "currentPeriodStart">, periodStart: string | null | undefined): boolean {
-  return periodStart != null && Date.parse(periodStart) < Date.parse(state.currentPeriodStart);
+  // ISO-8601 text (as stored) compares in time order.
+  return periodStart != null && periodStart < state.currentPeriodStart;
 }
 
 /** When a never-paid subscription expires unless a payment is in flight. */
@@ -210,11 +212,6 @@ function freePeriod(state: LifecycleState, plan: LifecyclePlan, now: Date): Part
 
 function retriesExhausted(at: string): Partial<LifecycleState> {
   return BILLING_POLICY.whenRetriesExhausted === "canceled" ? { status: "canceled", canceledAt: at, endedAt: at } : { status: "unpaid" };
-}
-
-/** Whether the subscription has paid periods behind it that a payment can be for. */
-function owesFor(state: LifecycleState): boolean {
-  return state.status === "active" || state.status === "past_due" || state.status === "unpaid";
 }
 
 /** Whether a paid or trial period is running that cancel-at-period-end can wait for. */
