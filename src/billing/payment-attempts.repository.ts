@@ -22,20 +22,7 @@ import { wroteRows } from "../db/wrote-rows";
  */
 export function reversedOlderPeriod(subscriptionId: Expression<string>, currentPeriodStart: Expression<string>): RawBuilder<string | null> {
   // ISO-8601 text compares in time order, as everywhere periods are compared.
-  return sql`(select min(r.periodStart) from payment_attempts r where r.subscriptionId = ${subscriptionId} and r.periodStart < ${currentPeriodStart} and r.status = 'failed' and r.reversal = 'reversed' and not exists (select 1 from payment_attempts p where p.subscriptionId = r.subscriptionId and p.periodStart = r.periodStart and p.status = 'succeeded'))`;
-}
-
-/**
- * {@link reversedOlderPeriod} of one subscription: what a payment started now pays first.
- *
- * @example
- * ```ts
- * const periodStart = (await findReversedOlderPeriod(db, subscription)) ?? attemptPeriodStart(subscription)
- * ```
- */
-export async function findReversedOlderPeriod(db: Kysely<DB>, subscription: Pick<UserSubscriptionRow, "id" | "currentPeriodStart">): Promise<string | null> {
-  const row = await db.selectNoFrom(reversedOlderPeriod(sql.val(subscription.id), sql.val(subscription.currentPeriodStart)).as("owed")).executeTakeFirst();
-  return row?.owed ?? null;
+  return sql`(select periodStart from payment_attempts where subscriptionId = ${subscriptionId} and periodStart < ${currentPeriodStart} group by periodStart having max(reversal = 'reversed') > max(status = 'succeeded') order by 1 limit 1)`;
 }
 
 /**

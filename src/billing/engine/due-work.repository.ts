@@ -148,8 +148,8 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
         .as("attemptNumber"),
     )
     .where("subscription.status", "in", ["trialing", "active", "past_due"])
-    // Past due may owe an older period while the current one runs.
-    .where((eb) => eb.or([eb("subscription.status", "=", "past_due"), eb("subscription.currentPeriodEnd", "<=", windowEnd)]))
+    // The period owed starts in the window (an older one while the current one runs, too).
+    .where(owed, "<=", windowEnd)
     .where("subscription.cancelAtPeriodEnd", "=", 0)
     .where("plan.amountMinor", ">", 0)
     .where(noOpenAttempt)

@@ -72,8 +72,7 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       if (ended) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
       // that period only: the current period stays, and is active again while it runs.
-      // (Only these statuses have paid periods behind them.)
-      if ((state.status === "active" || state.status === "past_due" || state.status === "unpaid") && paysOlderPeriod(state, event.periodStart)) return next({ status: new Date(state.currentPeriodEnd) > now ? "active" : state.status });
+      if (paysOlderPeriod(state, event.periodStart)) return next({ status: state.currentPeriodEnd > at ? "active" : state.status });
       return next(paid(state, plan, now));
 
     case "payment_duplicated":
@@ -147,16 +146,17 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 /**
  * Whether a payment for the period starting at `periodStart` is for a period
  * before the subscription's current one (docs/billing-lifecycle.md ⁷): only
- * a reversed one is collected again. Unknown (null) counts as the latest.
+ * a reversed one is collected again. Unknown (null) counts as the latest;
+ * only `active`, `past_due` and `unpaid` have paid periods behind them.
  *
  * @example
  * ```ts
- * paysOlderPeriod({ currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
+ * paysOlderPeriod({ status: "active", currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
  * ```
  */
-export function paysOlderPeriod(state: Pick<LifecycleState, "currentPeriodStart">, periodStart: string | null | undefined): boolean {
+export function paysOlderPeriod(state: Pick<LifecycleState, "status" | "currentPeriodStart">, periodStart: string | null | undefined): boolean {
   // ISO-8601 text (as stored) compares in time order.
-  return periodStart != null && periodStart < state.currentPeriodStart;
+  return periodStart != null && periodStart < state.currentPeriodStart && ["active", "past_due", "unpaid"].includes(state.status);
 }
 
 /** When a never-paid subscription expires unless a payment is in flight. */

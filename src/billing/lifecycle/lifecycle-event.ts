@@ -20,7 +20,7 @@ export type LifecycleEvent =
   /** A reversal was itself reversed: the money is with us again. */
   | { type: "reversal_canceled"; periodStart?: string | null }
   /** The provider collected money for a period another payment already paid: it is owed back, nothing else changes. */
-  | { type: "payment_duplicated" }
+  | { type: "payment_duplicated"; periodStart?: string | null }
   /** A user cancels now. */
   | { type: "cancel_now" }
   /** A user cancels at the end of the running paid or trial period. */

@@ -273,7 +273,7 @@ function attemptChange(
         return {
           from,
           changes: { status: "succeeded", reversal, providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
-          lifecycleEvent: duplicate ? { type: "payment_duplicated" } : { type: money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart },
+          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart },
           ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
         };
       }
