@@ -4,7 +4,7 @@ import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
 import { BILLING_LIMITS } from "../../db/billing-limits";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../lifecycle/billing-policy";
 import { RENEWAL_WINDOW_DAYS } from "../payment-due";
-import { reversedOlderPeriod } from "../payment-attempts.repository";
+import { oldestReversedPeriod } from "../payment-attempts.repository";
 
 // Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
 // index, one range per status, and return the oldest due work first. They
@@ -129,7 +129,7 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
   const at = now.toISOString();
   const windowEnd = new Date(now.getTime() + RENEWAL_WINDOW_DAYS * DAY_MS).toISOString();
   // The period owed: an older one whose collection was reversed first, else the one after the current period.
-  const owed = sql<string>`coalesce(${reversedOlderPeriod(sql.ref("subscription.id"), sql.ref("subscription.currentPeriodStart"))}, "subscription"."currentPeriodEnd")`;
+  const owed = sql<string>`coalesce(${oldestReversedPeriod}, "subscription"."currentPeriodEnd")`;
   return subscriptionsWithPlans(db)
     .innerJoin("direct_debit_tokens as token", (join) =>
       join.onRef("token.userId", "=", "subscription.userId").on("token.isDefault", "=", 1).on("token.status", "=", "active"),

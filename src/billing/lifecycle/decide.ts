@@ -146,17 +146,18 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 /**
  * Whether a payment for the period starting at `periodStart` is for a period
  * before the subscription's current one (docs/billing-lifecycle.md ⁷): only
- * a reversed one is collected again. Unknown (null) counts as the latest;
- * only `active`, `past_due` and `unpaid` have paid periods behind them.
+ * a reversed one is collected again. Unknown (null) counts as the latest.
+ * (Only `active`, `past_due` and `unpaid` have periods behind them: an
+ * attempt of any other status is for its current or next period.)
  *
  * @example
  * ```ts
- * paysOlderPeriod({ status: "active", currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
+ * paysOlderPeriod({ currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
  * ```
  */
-export function paysOlderPeriod(state: Pick<LifecycleState, "status" | "currentPeriodStart">, periodStart: string | null | undefined): boolean {
+export function paysOlderPeriod(state: Pick<LifecycleState, "currentPeriodStart">, periodStart: string | null | undefined): boolean {
   // ISO-8601 text (as stored) compares in time order.
-  return periodStart != null && periodStart < state.currentPeriodStart && ["active", "past_due", "unpaid"].includes(state.status);
+  return periodStart != null && periodStart < state.currentPeriodStart;
 }
 
 /** When a never-paid subscription expires unless a payment is in flight. */

@@ -4,7 +4,7 @@ import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing
 import { runBatch } from "../d1-batch";
 import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { moneyEvent, type MoneyEvent } from "../lifecycle/payment-money-events";
-import { decide } from "../lifecycle/decide";
+import { decide, paysOlderPeriod } from "../lifecycle/decide";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -161,13 +161,12 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       // The collection the reversal implies, then the reversal: the subscription ends as if both had
       // come in order, and the attempts name the period that collection paid (the one owed again).
       const reversed = decide(decision.state, subscription.plan, change.lifecycleEvent, now);
-      if (reversed.state.currentPeriodEnd !== decision.state.currentPeriodEnd) periodStart = reversed.state.currentPeriodEnd;
+      if (!sameLifecycleState(decision.state, reversed.state)) periodStart = reversed.state.currentPeriodEnd;
       decision = { state: reversed.state, effects: [] };
     }
     refundDue = change.changes.status === "succeeded" && decision.effects.some((effect) => effect.type === "refund_due");
-    // Money that paid a period names the period it paid (a first payment's starts at its confirmation);
-    // money for an older period moves no period (decide: paysOlderPeriod) and keeps its own.
-    if (!refundDue && change.changes.status === "succeeded" && decision.state.currentPeriodStart !== asRead.currentPeriodStart) periodStart = decision.state.currentPeriodStart;
+    // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
+    if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
   // Our other open attempt for this period yields first, so this one may be open again (one open
@@ -186,8 +185,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       : undefined;
   // The period's attempts move with it (a first payment's period starts only at its
   // confirmation), so a later collection for the same period is still seen as one.
+  // Money for an older period moves no period (decide: paysOlderPeriod): its attempts stay.
   const periodWrite =
-    periodStart && periodStart !== attempt.periodStart
+    periodStart && periodStart !== attempt.periodStart && !paysOlderPeriod(subscription!, attempt.periodStart)
       ? mayChange(
           db
             .updateTable("payment_attempts")
