@@ -652,6 +652,33 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.body.payments.charge_date)).toHaveLength(2 + 3);
   });
 
+  it("an OLDER period charged back, then the chargeback cancelled: active again on the same period, and nothing is collected", async () => {
+    goCardless();
+    const id = await olderPeriodChargedBack();
+    const [r1] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E2 + DAY + MINUTE, paymentEvent("chargeback_cancelled", r1!.id, r1!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(await run(E2 + DAY + 15 * MINUTE)).toMatchObject({ due: 0 });
+    expect(await attempts(id)).toHaveLength(3);
+  });
+
+  it("an OLDER period charged back and no run until the current period ended: the older period is collected first (still past_due), then the next renewal", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    expect(kinds(await run(E3 + HOUR))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "processing" });
+    await webhookAt(E3 + 2 * HOUR, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(kinds(await run(E3 + 3 * HOUR))).toMatchObject({ renewal: { done: 1 } });
+    const renewal = (await attempts(id)).find((row) => row.periodStart === iso(E3))!;
+    expect(renewal).toMatchObject({ attemptNumber: 1, status: "processing" });
+    await webhookAt(E3 + 4 * HOUR, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3) });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(4);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   describe("both collections of a period reversed, their four events in every arrival order", () => {
     // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
     // when P1 was resubmitted but already sent (GoCardless collects it anyway).
