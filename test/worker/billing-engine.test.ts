@@ -669,7 +669,9 @@ describe("the scheduled billing engine", () => {
     const retry = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === 2)!;
     expect(retry).toMatchObject({ status: "processing" });
     await webhookAt(E3 + 2 * HOUR, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
-    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    // The older period is paid; the current one ended, so the next renewal is owed (past due as read).
+    vi.setSystemTime(E3 + 2 * HOUR + MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
     expect(kinds(await run(E3 + 3 * HOUR))).toMatchObject({ renewal: { done: 1 } });
     const renewal = (await attempts(id)).find((row) => row.periodStart === iso(E3))!;
     expect(renewal).toMatchObject({ attemptNumber: 1, status: "processing" });

@@ -147,9 +147,9 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
         )
         .as("attemptNumber"),
     )
-    .where("subscription.status", "in", ["trialing", "active", "past_due"])
-    // The period owed starts in the window (an older one while the current one runs, too).
-    .where(owed, "<=", windowEnd)
+    // Past due owes now (an older period, too, while the current one runs); the others from
+    // the renewal window: a range of the (status, currentPeriodEnd) index per status.
+    .where((eb) => eb.or([eb.and([eb("subscription.status", "in", ["trialing", "active"]), eb("subscription.currentPeriodEnd", "<=", windowEnd)]), eb("subscription.status", "=", "past_due")]))
     .where("subscription.cancelAtPeriodEnd", "=", 0)
     .where("plan.amountMinor", ">", 0)
     .where(noOpenAttempt)

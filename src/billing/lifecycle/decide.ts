@@ -71,8 +71,8 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
     case "reversal_canceled":
       if (ended) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
-      // that period only: the current period stays, and is active again while it runs.
-      if (paysOlderPeriod(state, event.periodStart)) return next({ status: state.currentPeriodEnd > at ? "active" : state.status });
+      // that period only: the current period stays, active (once it ended, its end applies as always).
+      if (paysOlderPeriod(state, event.periodStart)) return next({ status: "active" });
       return next(paid(state, plan, now));
 
     case "payment_duplicated":
