@@ -66,8 +66,9 @@ const pairs = SUBSCRIPTION_STATUSES.flatMap((status) => LIFECYCLE_EVENT_TYPES.ma
 type OlderEvent = "payment_succeeded" | "reversal_canceled" | "payment_reversed";
 const OLDER_EVENTS: readonly OlderEvent[] = ["payment_succeeded", "reversal_canceled", "payment_reversed"];
 const OLDER: Record<SubscriptionStatus, [Outcome, Outcome, Outcome]> = {
-  // Ended: owed back, as any money. Only active, past_due and unpaid have periods behind them
-  // (an attempt of the others is for the current or next period); the rule is the same for all.
+  // Ended: owed back, as any money. Money for the current period or one before it pays it and moves
+  // nothing (two reversed periods: the older one is collected while the later is current again);
+  // only an incomplete subscription's first payment (for its placeholder period) starts its first period.
   incomplete: ["active", "active", "="],
   incomplete_expired: ["= +refund", "= +refund", "="],
   trialing: ["active", "active", "="],
@@ -87,8 +88,9 @@ describe("money for an older period, every status", () => {
     const { state, effects } = decide(before, plan, { type, periodStart: OLDER_START }, nowFor(type));
     expect(state.status).toBe(expected.startsWith("=") ? status : expected);
     expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
-    // It never moves the current period.
-    expect([state.currentPeriodStart, state.currentPeriodEnd, state.billingCycleAnchor]).toEqual([START, END, before.billingCycleAnchor]);
+    // It never moves the current period — except an incomplete one's first payment, which starts it.
+    if (status !== "incomplete") expect([state.currentPeriodStart, state.currentPeriodEnd, state.billingCycleAnchor]).toEqual([START, END, before.billingCycleAnchor]);
+    else if (type !== "payment_reversed") expect(state.currentPeriodStart).not.toBe(START);
   });
 });
 

@@ -681,6 +681,26 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("both renewals charged back, the OLDER first: each period is collected again once, the older first, and each confirmation is recorded", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    const [r3] = (await attempts(id)).filter((row) => row.periodStart === iso(E2));
+    await webhookAt(E2 + DAY + MINUTE, paymentEvent("charged_back", r3!.id, r3!.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E), currentPeriodEnd: iso(E2) });
+    let at = E2 + DAY + 15 * MINUTE;
+    for (const period of [E, E2]) {
+      expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
+      const retry = (await attempts(id)).find((row) => row.status === "processing")!;
+      expect(retry).toMatchObject({ periodStart: iso(period), attemptNumber: 2 });
+      await webhookAt(at + HOUR, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+      at += 2 * HOUR;
+    }
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(await run(at)).toMatchObject({ due: 0 });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(4);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   describe("both collections of a period reversed, their four events in every arrival order", () => {
     // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
     // when P1 was resubmitted but already sent (GoCardless collects it anyway).

@@ -129,7 +129,7 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
   const at = now.toISOString();
   const windowEnd = new Date(now.getTime() + RENEWAL_WINDOW_DAYS * DAY_MS).toISOString();
   // The period owed: an older one whose collection was reversed first, else the one after the current period.
-  const owed = sql<string>`coalesce(${oldestReversedPeriod}, "subscription"."currentPeriodEnd")`;
+  const owed = sql<string>`coalesce(${oldestReversedPeriod}, subscription.currentPeriodEnd)`;
   return subscriptionsWithPlans(db)
     .innerJoin("direct_debit_tokens as token", (join) =>
       join.onRef("token.userId", "=", "subscription.userId").on("token.isDefault", "=", 1).on("token.status", "=", "active"),
@@ -147,9 +147,10 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
         )
         .as("attemptNumber"),
     )
-    // Past due owes now (an older period, too, while the current one runs); the others from
-    // the renewal window: a range of the (status, currentPeriodEnd) index per status.
-    .where((eb) => eb.or([eb.and([eb("subscription.status", "in", ["trialing", "active"]), eb("subscription.currentPeriodEnd", "<=", windowEnd)]), eb("subscription.status", "=", "past_due")]))
+    .where("subscription.status", "in", ["trialing", "active", "past_due"])
+    // The period owed starts in the window (an older one while the current one runs, too).
+    // Cost: this reads every live subscription's index entry (no currentPeriodEnd range).
+    .where(owed, "<=", windowEnd)
     .where("subscription.cancelAtPeriodEnd", "=", 0)
     .where("plan.amountMinor", ">", 0)
     .where(noOpenAttempt)

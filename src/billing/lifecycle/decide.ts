@@ -93,7 +93,8 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       if (state.status !== "active" && state.status !== "past_due") return unchanged;
       // The reversed money paid an older period while a later one stands paid: the
       // older one is owed again (the engine collects it), the current one stays.
-      if (paysOlderPeriod(state, event.periodStart)) return next({ status: "past_due" });
+      // (An unknown period, null, never compares below one: it counts as the latest.)
+      if (event.periodStart! < state.currentPeriodStart) return next({ status: "past_due" });
       // The reversed money paid for the latest period: that period is owed
       // again, so the last paid period is the one before it.
       const end = new Date(state.currentPeriodStart);
@@ -155,9 +156,11 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
  * paysOlderPeriod({ currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
  * ```
  */
-export function paysOlderPeriod(state: Pick<LifecycleState, "currentPeriodStart">, periodStart: string | null | undefined): boolean {
+export function paysOlderPeriod(state: Pick<LifecycleState, "status" | "currentPeriodStart">, periodStart: string | null | undefined): boolean {
   // ISO-8601 text (as stored) compares in time order.
-  return periodStart != null && periodStart < state.currentPeriodStart;
+  // Null never compares at or below a period (it counts as the latest); an incomplete
+  // subscription's first payment is for the placeholder period it replaces.
+  return periodStart! <= state.currentPeriodStart && state.status != "incomplete";
 }
 
 /** When a never-paid subscription expires unless a payment is in flight. */
