@@ -7,7 +7,8 @@ import { RENEWAL_WINDOW_DAYS } from "../payment-due";
 import { oldestReversedPeriod } from "../payment-attempts.repository";
 
 // Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
-// index, one range per status, and return the oldest due work first. They
+// index — the time sweep one range per status, the collection sweep every
+// live entry (the period owed may be an older one) — and return the oldest due work first. They
 // only narrow the candidates: what happens to each is the lifecycle module's
 // decision (time events) and the due rule's (collections).
 
