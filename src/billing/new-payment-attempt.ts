@@ -6,7 +6,7 @@ import { BILLING_LIMITS } from "../db/billing-limits";
 import { findDefaultToken, findToken } from "./direct-debit-tokens.repository";
 import { decide } from "./lifecycle/decide";
 import { LifecycleError } from "./lifecycle/lifecycle-error";
-import { nextAttemptNumber } from "./payment-attempts.repository";
+import { nextAttemptNumber, oldestReversedPeriod } from "./payment-attempts.repository";
 import { assertPaymentDue, attemptPeriodStart } from "./payment-due";
 import { findPlanById } from "./plans.repository";
 import { lifecycleStateOf } from "./subscription-lifecycle.repository";
@@ -44,7 +44,10 @@ export async function newPaymentAttempt(
   if (plan.amountMinor === 0) throw new BillingError("NOTHING_TO_PAY");
 
   const { directDebitTokenId } = request;
-  const periodStart = attemptPeriodStart(subscription);
+  // A period whose collection was reversed is paid first, the oldest (docs/billing-lifecycle.md ⁷).
+  const periodStart =
+    (await db.selectFrom("user_subscriptions as subscription").select(oldestReversedPeriod.as("p")).where("subscription.id", "=", subscription.id).executeTakeFirst())?.p ||
+    attemptPeriodStart(subscription);
   const token = directDebitTokenId ? await findToken(db, userId, directDebitTokenId) : await findDefaultToken(db, userId);
   if (!token) throw new BillingError(directDebitTokenId ? "TOKEN_NOT_FOUND" : "NO_DEFAULT_TOKEN");
   if (token.status !== "active") throw new BillingError("TOKEN_NOT_ACTIVE", { details: { status: token.status } });

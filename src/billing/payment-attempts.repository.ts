@@ -10,6 +10,23 @@ import { wroteRows } from "../db/wrote-rows";
 
 
 /**
+ * The oldest period of the subscription whose collection was reversed and
+ * that no attempt has collected again, or null: it is owed before any later
+ * period (docs/billing-lifecycle.md ⁷). After a reversal of the latest paid
+ * period that is the period after the current one (the one owed anyway);
+ * after a reversal of an older one, that older period. A subquery on the row
+ * of `user_subscriptions as subscription`, for the engine's sweep and a
+ * payment started through the API alike.
+ *
+ * @example
+ * ```ts
+ * db.selectFrom("user_subscriptions as subscription").select(oldestReversedPeriod.as("owed")).where("subscription.id", "=", id)
+ * ```
+ */
+// ISO-8601 text sorts in time order, as everywhere periods are compared; a scalar subquery is its first row.
+export const oldestReversedPeriod = sql<string | null>`(select periodStart from payment_attempts where subscriptionId = subscription.id group by 1 having max(reversal = 'reversed') > max(status = 'succeeded') order by 1)`;
+
+/**
  * The user's attempt made with this idempotency key, if any.
  *
  * @example

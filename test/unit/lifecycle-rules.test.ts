@@ -152,6 +152,20 @@ describe("reversals", () => {
     });
   });
 
+  it("a chargeback of an OLDER period while a later one is paid: past_due on the same period; collected again, active on it (past_due again once it ended)", () => {
+    const renewed = state({ currentPeriodStart: "2027-02-28T10:00:00.000Z", currentPeriodEnd: "2027-03-31T10:00:00.000Z" });
+    const older = "2027-01-31T10:00:00.000Z";
+    const owing = decide(renewed, monthly, { type: "payment_reversed", periodStart: older }, at("2027-03-10T00:00:00.000Z")).state;
+    expect(owing).toEqual({ ...renewed, status: "past_due" });
+    expect(decide(owing, monthly, { type: "payment_succeeded", periodStart: older }, at("2027-03-12T00:00:00.000Z")).state).toEqual(renewed);
+    // Collected after the current period ended: its end applies as always (the next renewal is owed).
+    expect(settle(owing, monthly, idle, { type: "payment_succeeded", periodStart: older }, at("2027-04-02T00:00:00.000Z")).state).toEqual({ ...renewed, status: "active" });
+    expect(settle({ ...renewed, status: "active" }, monthly, idle, null, at("2027-04-02T00:00:00.000Z")).state).toEqual(owing);
+    // The latest period's own payment (or one whose period is unknown) follows the rule above.
+    expect(decide(renewed, monthly, { type: "payment_reversed", periodStart: renewed.currentPeriodStart }, at("2027-03-10T00:00:00.000Z")).state.currentPeriodEnd).toBe("2027-02-28T10:00:00.000Z");
+    expect(decide(renewed, monthly, { type: "payment_reversed", periodStart: null }, at("2027-03-10T00:00:00.000Z")).state.currentPeriodEnd).toBe("2027-02-28T10:00:00.000Z");
+  });
+
   it("a reversed reversal pays the reopened period again", () => {
     const reopened = state({ status: "past_due" });
     expect(decide(reopened, monthly, { type: "reversal_canceled" }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({

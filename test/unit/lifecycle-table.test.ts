@@ -60,6 +60,40 @@ function nowFor(type: LifecycleEventType): Date {
 
 const pairs = SUBSCRIPTION_STATUSES.flatMap((status) => LIFECYCLE_EVENT_TYPES.map((event) => [status, event] as const));
 
+// Money for a period BEFORE the current one (`periodStart` older: an older period
+// collected again after its reversal, or reversed while a later one is paid),
+// docs/billing-lifecycle.md ⁷: it never moves the current period.
+type OlderEvent = "payment_succeeded" | "reversal_canceled" | "payment_reversed";
+const OLDER_EVENTS: readonly OlderEvent[] = ["payment_succeeded", "reversal_canceled", "payment_reversed"];
+const OLDER: Record<SubscriptionStatus, [Outcome, Outcome, Outcome]> = {
+  // Ended: owed back, as any money. Money for the current period or one before it pays it and moves
+  // nothing (two reversed periods: the older one is collected while the later is current again);
+  // only an incomplete subscription's first payment (for its placeholder period) starts its first period.
+  incomplete: ["active", "active", "="],
+  incomplete_expired: ["= +refund", "= +refund", "="],
+  trialing: ["active", "active", "="],
+  paused: ["active", "active", "="],
+  canceled: ["= +refund", "= +refund", "="],
+  // The older period is paid (active while the current one runs) or owed again (past_due).
+  active: ["=", "=", "past_due"],
+  past_due: ["active", "active", "="],
+  unpaid: ["active", "active", "="],
+};
+const OLDER_START = "2027-02-10T12:00:00.000Z";
+
+describe("money for an older period, every status", () => {
+  const cases = SUBSCRIPTION_STATUSES.flatMap((status) => OLDER_EVENTS.map((type, i) => [status, type, OLDER[status][i]!] as const));
+  it.each(cases)("%s + %s (older period) → %s", (status, type, expected) => {
+    const before = stateIn(status, type);
+    const { state, effects } = decide(before, plan, { type, periodStart: OLDER_START }, nowFor(type));
+    expect(state.status).toBe(expected.startsWith("=") ? status : expected);
+    expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
+    // It never moves the current period — except an incomplete one's first payment, which starts it.
+    if (status !== "incomplete") expect([state.currentPeriodStart, state.currentPeriodEnd, state.billingCycleAnchor]).toEqual([START, END, before.billingCycleAnchor]);
+    else if (type !== "payment_reversed") expect(state.currentPeriodStart).not.toBe(START);
+  });
+});
+
 describe("every (status, event) pair", () => {
   it.each(pairs)("%s + %s", (status, type) => {
     const expected = TABLE[status][type];

@@ -568,6 +568,139 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
+  /** Two renewals (periods E..E2 and E2..E3) collected, then the OLDER one (R1, E..E2) charged back at E2 + 1 day. */
+  const E2 = Date.parse("2027-03-10T09:00:00.000Z");
+  const E3 = Date.parse("2027-04-10T09:00:00.000Z");
+  async function olderPeriodChargedBack() {
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [r1] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E, paymentEvent("confirmed", r1!.id, r1!.providerPaymentId));
+    await run(E2 - 2 * DAY);
+    const [r3] = (await attempts(id)).filter((row) => row.periodStart === iso(E2));
+    await webhookAt(E2, paymentEvent("confirmed", r3!.id, r3!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    await webhookAt(E2 + DAY, paymentEvent("charged_back", r1!.id, r1!.providerPaymentId, "authorisation_disputed"));
+    return id;
+  }
+
+  it("a chargeback of an OLDER period after the next one was paid: the later period stays paid, the older one is owed and collected again, nothing is charged twice (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    // R1 (the period E..E2) is charged back while E2..E3 is paid: the customer owes E..E2 again,
+    // and the current period does not move back.
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    vi.setSystemTime(E2 + DAY + MINUTE);
+    const read = (await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription;
+    expect(read).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+
+    // The engine collects the reversed period again (its next attempt number), never E2 again.
+    expect(kinds(await run(E2 + DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === 2);
+    expect(retry).toMatchObject({ status: "processing" });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E2)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "succeeded"]]);
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(3);
+    // Later runs before the retry's outcome: nothing more is due, and it is not ended.
+    expect(await run(E2 + 2 * DAY)).toMatchObject({ due: 0 });
+    expect(await run(E2 + 13 * DAY)).toMatchObject({ due: 0 });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+
+    await webhookAt(E2 + 14 * DAY, paymentEvent("confirmed", retry!.id, retry!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect((await attempts(id)).map((row) => [row.periodStart, row.attemptNumber, row.status])).toEqual([
+      [expect.any(String), 1, "succeeded"],
+      [iso(E), 1, "failed"],
+      [iso(E2), 1, "succeeded"],
+      [iso(E), 2, "succeeded"],
+    ]);
+    expect(await refundsDue(id)).toEqual([]);
+    // The next renewal is E3's, attempt 1, in its window.
+    expect(kinds(await run(E3 - 2 * DAY))).toMatchObject({ renewal: { done: 1 } });
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E3)).map((row) => row.attemptNumber)).toEqual([1]);
+  });
+
+  it("an OLDER period charged back: a payment started through the API pays it; its failures keep the subscription past_due (with access) until its schedule is exhausted, then unpaid", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    vi.setSystemTime(E2 + DAY + MINUTE);
+    const started = await startPayment(await signIn(eve), id);
+    expect(started.attemptNumber).toBe(2);
+    await run(E2 + DAY + 15 * MINUTE);
+    const entitled = async () => (await api("/api/billing/entitlements", { user: await signIn(eve) })).body;
+    // Attempts 2, 3 and 4 of the period E..E2 fail; after 2 and 3 the engine retries it on the schedule (3, then 7 days).
+    let failedAt = E2 + DAY + HOUR;
+    for (const [number, delayDays] of [[2, 3], [3, 7], [4, 0]] as const) {
+      const open = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === number)!;
+      expect(open).toMatchObject({ status: "processing" });
+      await webhookAt(failedAt, paymentEvent("failed", open.id, open.providerPaymentId, "insufficient_funds"));
+      if (number === 4) break;
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+      vi.setSystemTime(failedAt + MINUTE);
+      expect(JSON.stringify(await entitled())).toContain(id);
+      expect(await run(failedAt + delayDays * DAY - MINUTE)).toMatchObject({ due: 0 });
+      failedAt += delayDays * DAY;
+      expect(kinds(await run(failedAt))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+      failedAt += HOUR;
+    }
+    // The schedule of the period owed is exhausted: unpaid, only now.
+    expect(await subscription(id)).toMatchObject({ status: "unpaid", currentPeriodEnd: iso(E3) });
+    expect(JSON.stringify(await entitled())).not.toContain(id);
+    expect((await attempts(id)).filter((row) => row.periodStart !== iso(E)).map((row) => [row.periodStart === iso(E2), row.status])).toEqual([
+      [false, "succeeded"],
+      [true, "succeeded"],
+    ]);
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.body.payments.charge_date)).toHaveLength(2 + 3);
+  });
+
+  it("an OLDER period charged back, then the chargeback cancelled: active again on the same period, and nothing is collected", async () => {
+    goCardless();
+    const id = await olderPeriodChargedBack();
+    const [r1] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E2 + DAY + MINUTE, paymentEvent("chargeback_cancelled", r1!.id, r1!.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(await run(E2 + DAY + 15 * MINUTE)).toMatchObject({ due: 0 });
+    expect(await attempts(id)).toHaveLength(3);
+  });
+
+  it("an OLDER period charged back and no run until the current period ended: the older period is collected first (still past_due), then the next renewal", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    expect(kinds(await run(E3 + HOUR))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "processing" });
+    await webhookAt(E3 + 2 * HOUR, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    // The older period is paid; the current one ended, so the next renewal is owed (past due as read).
+    vi.setSystemTime(E3 + 2 * HOUR + MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E3) });
+    expect(kinds(await run(E3 + 3 * HOUR))).toMatchObject({ renewal: { done: 1 } });
+    const renewal = (await attempts(id)).find((row) => row.periodStart === iso(E3))!;
+    expect(renewal).toMatchObject({ attemptNumber: 1, status: "processing" });
+    await webhookAt(E3 + 4 * HOUR, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3) });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(4);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("both renewals charged back, the OLDER first: each period is collected again once, the older first, and each confirmation is recorded", async () => {
+    const gc = goCardless();
+    const id = await olderPeriodChargedBack();
+    const [r3] = (await attempts(id)).filter((row) => row.periodStart === iso(E2));
+    await webhookAt(E2 + DAY + MINUTE, paymentEvent("charged_back", r3!.id, r3!.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E), currentPeriodEnd: iso(E2) });
+    let at = E2 + DAY + 15 * MINUTE;
+    for (const period of [E, E2]) {
+      expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
+      const retry = (await attempts(id)).find((row) => row.status === "processing")!;
+      expect(retry).toMatchObject({ periodStart: iso(period), attemptNumber: 2 });
+      await webhookAt(at + HOUR, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+      at += 2 * HOUR;
+    }
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(await run(at)).toMatchObject({ due: 0 });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(4);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   describe("both collections of a period reversed, their four events in every arrival order", () => {
     // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
     // when P1 was resubmitted but already sent (GoCardless collects it anyway).

@@ -7,8 +7,9 @@ import type { EngineWorkKind, WorkOutcome } from "./engine-summary";
 
 /**
  * Creates the pending attempt a subscription owes: attempt 1 of the period
- * that starts at its `currentPeriodEnd` (a `renewal`), or the next number
- * after a failure whose `nextRetryAt` passed (a `retry`). One D1 statement:
+ * that starts at its `currentPeriodEnd` (a `renewal`), or the next number of
+ * the period owed (that one, or an older one whose collection was reversed:
+ * `candidate.periodStart`) after a failure whose `nextRetryAt` passed (a `retry`). One D1 statement:
  * it inserts nothing when the subscription moved since the sweep, when an
  * attempt is already open, or when another run inserted this period's
  * attempt number first — the last two are unique indexes, so two overlapping
@@ -27,7 +28,7 @@ export async function createDueAttempt(
   now: Date,
 ): Promise<{ kind: EngineWorkKind; outcome: WorkOutcome; attemptId: string }> {
   const kind: EngineWorkKind = candidate.attemptNumber === 1 ? "renewal" : "retry";
-  const idempotencyKey = `engine:${candidate.id}:${candidate.currentPeriodEnd}:${candidate.attemptNumber}`;
+  const idempotencyKey = `engine:${candidate.id}:${candidate.periodStart}:${candidate.attemptNumber}`;
   const at = now.toISOString();
   const id = crypto.randomUUID();
   const inserted = await insertAttemptIfIdle(
@@ -42,14 +43,14 @@ export async function createDueAttempt(
       status: "pending",
       attemptNumber: candidate.attemptNumber,
       idempotencyKey,
-      requestFingerprint: await requestFingerprint("ENGINE", `/subscriptions/${candidate.id}/periods/${candidate.currentPeriodEnd}`, { attemptNumber: candidate.attemptNumber }),
+      requestFingerprint: await requestFingerprint("ENGINE", `/subscriptions/${candidate.id}/periods/${candidate.periodStart}`, { attemptNumber: candidate.attemptNumber }),
       provider: candidate.provider,
       providerPaymentId: null,
       failureCode: null,
       failureMessage: null,
       nextRetryAt: null,
       refundDue: 0,
-      periodStart: candidate.currentPeriodEnd,
+      periodStart: candidate.periodStart,
       createdAt: at,
       updatedAt: at,
     },

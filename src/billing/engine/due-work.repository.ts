@@ -4,9 +4,11 @@ import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
 import { BILLING_LIMITS } from "../../db/billing-limits";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../lifecycle/billing-policy";
 import { RENEWAL_WINDOW_DAYS } from "../payment-due";
+import { oldestReversedPeriod } from "../payment-attempts.repository";
 
 // Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
-// index, one range per status, and return the oldest due work first. They
+// index — the time sweep one range per status, the collection sweep every
+// live entry (the period owed may be an older one) — and return the oldest due work first. They
 // only narrow the candidates: what happens to each is the lifecycle module's
 // decision (time events) and the due rule's (collections).
 
@@ -113,10 +115,11 @@ export type CollectionCandidate = Awaited<ReturnType<typeof findCollectionCandid
  * Up to `limit` subscriptions that owe a payment the engine should start now,
  * oldest period end first: `trialing`/`active` inside the renewal window (or
  * past it) and `past_due`, not ending at the period's end, on a paid plan,
- * with an active default mandate, nothing in flight, and for the period that
- * starts at `currentPeriodEnd` either no attempt yet (a renewal) or only
- * failed attempts whose `nextRetryAt` passed (a retry). `attemptNumber` is
- * the next number for that period.
+ * with an active default mandate, nothing in flight, and for the period
+ * owed (`periodStart`: an older one whose collection was reversed and not
+ * collected again, else the one starting at `currentPeriodEnd`) either no
+ * attempt yet (a renewal) or only failed attempts whose `nextRetryAt`
+ * passed (a retry). `attemptNumber` is the next number for that period.
  *
  * @example
  * ```ts
@@ -126,11 +129,13 @@ export type CollectionCandidate = Awaited<ReturnType<typeof findCollectionCandid
 export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: number) {
   const at = now.toISOString();
   const windowEnd = new Date(now.getTime() + RENEWAL_WINDOW_DAYS * DAY_MS).toISOString();
+  // The period owed: an older one whose collection was reversed first, else the one after the current period.
+  const owed = sql<string>`coalesce(${oldestReversedPeriod}, subscription.currentPeriodEnd)`;
   return subscriptionsWithPlans(db)
     .innerJoin("direct_debit_tokens as token", (join) =>
       join.onRef("token.userId", "=", "subscription.userId").on("token.isDefault", "=", 1).on("token.status", "=", "active"),
     )
-    .select(["token.id as tokenId", "token.provider"])
+    .select(["token.id as tokenId", "token.provider", owed.as("periodStart")])
     .select((eb) =>
       eb.fn
         .coalesce(
@@ -138,13 +143,15 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             .selectFrom("payment_attempts as previous")
             .select((inner) => sql<number>`${inner.fn.max("previous.attemptNumber")} + 1`.as("n"))
             .whereRef("previous.subscriptionId", "=", "subscription.id")
-            .whereRef("previous.periodStart", "=", "subscription.currentPeriodEnd"),
+            .where("previous.periodStart", "=", owed),
           eb.val(1),
         )
         .as("attemptNumber"),
     )
     .where("subscription.status", "in", ["trialing", "active", "past_due"])
-    .where("subscription.currentPeriodEnd", "<=", windowEnd)
+    // The period owed starts in the window (an older one while the current one runs, too).
+    // Cost: this reads every live subscription's index entry (no currentPeriodEnd range).
+    .where(owed, "<=", windowEnd)
     .where("subscription.cancelAtPeriodEnd", "=", 0)
     .where("plan.amountMinor", ">", 0)
     .where(noOpenAttempt)
@@ -154,7 +161,7 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
           selectFrom("payment_attempts as blocking")
             .select("blocking.id")
             .whereRef("blocking.subscriptionId", "=", "subscription.id")
-            .whereRef("blocking.periodStart", "=", "subscription.currentPeriodEnd")
+            .where("blocking.periodStart", "=", owed)
             // Every earlier failure of the period was retried after its nextRetryAt, so
             // only a success, a cancellation or a failure still waiting blocks it. Our own
             // retry that yielded to the provider's resubmission does not: if that

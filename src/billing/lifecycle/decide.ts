@@ -70,6 +70,9 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
     case "payment_succeeded":
     case "reversal_canceled":
       if (ended) return { state, effects: [{ type: "refund_due" }] };
+      // Money for a period before the current one (owed again after its reversal) pays
+      // that period only: the current period stays, active (once it ended, its end applies as always).
+      if (paysOlderPeriod(state, event.periodStart)) return next({ status: "active" });
       return next(paid(state, plan, now));
 
     case "payment_duplicated":
@@ -88,6 +91,10 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "payment_reversed": {
       if (state.status !== "active" && state.status !== "past_due") return unchanged;
+      // The reversed money paid an older period while a later one stands paid: the
+      // older one is owed again (the engine collects it), the current one stays.
+      // (An unknown period, null, never compares below one: it counts as the latest.)
+      if (event.periodStart! < state.currentPeriodStart) return next({ status: "past_due" });
       // The reversed money paid for the latest period: that period is owed
       // again, so the last paid period is the one before it.
       const end = new Date(state.currentPeriodStart);
@@ -135,6 +142,25 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       }
       return next({ status: "incomplete_expired", endedAt: at });
   }
+}
+
+/**
+ * Whether a payment for the period starting at `periodStart` is for a period
+ * before the subscription's current one (docs/billing-lifecycle.md ⁷): only
+ * a reversed one is collected again. Unknown (null) counts as the latest.
+ * (Only `active`, `past_due` and `unpaid` have periods behind them: an
+ * attempt of any other status is for its current or next period.)
+ *
+ * @example
+ * ```ts
+ * paysOlderPeriod({ currentPeriodStart: "2027-02-02T00:00:00.000Z" }, "2027-01-02T00:00:00.000Z") // true
+ * ```
+ */
+export function paysOlderPeriod(state: Pick<LifecycleState, "status" | "currentPeriodStart">, periodStart: string | null | undefined): boolean {
+  // ISO-8601 text (as stored) compares in time order.
+  // Null never compares at or below a period (it counts as the latest); an incomplete
+  // subscription's first payment is for the placeholder period it replaces.
+  return periodStart! <= state.currentPeriodStart && state.status != "incomplete";
 }
 
 /** When a never-paid subscription expires unless a payment is in flight. */

@@ -9,18 +9,18 @@ export type LifecycleEvent =
   | { type: "subscribe" }
   /** A user starts a payment (an attempt is submitted to the provider). */
   | { type: "payment_submitted" }
-  /** The provider collected a payment. */
-  | { type: "payment_succeeded" }
+  /** The provider collected a payment; `periodStart`: the period it was for, when known (see paysOlderPeriod). */
+  | { type: "payment_succeeded"; periodStart?: string | null }
   /** The provider failed to collect; `retriesLeft` is false once the retry schedule is used up. */
   | { type: "payment_failed"; retriesLeft: boolean }
   /** The provider cancelled a payment before collecting it (no money moved). */
   | { type: "payment_canceled" }
-  /** A collected payment was taken back (chargeback, late failure). */
-  | { type: "payment_reversed" }
+  /** A collected payment was taken back (chargeback, late failure); `periodStart`: the period it paid, when known. */
+  | { type: "payment_reversed"; periodStart?: string | null }
   /** A reversal was itself reversed: the money is with us again. */
-  | { type: "reversal_canceled" }
+  | { type: "reversal_canceled"; periodStart?: string | null }
   /** The provider collected money for a period another payment already paid: it is owed back, nothing else changes. */
-  | { type: "payment_duplicated" }
+  | { type: "payment_duplicated"; periodStart?: string | null }
   /** A user cancels now. */
   | { type: "cancel_now" }
   /** A user cancels at the end of the running paid or trial period. */

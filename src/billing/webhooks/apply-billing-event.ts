@@ -4,7 +4,7 @@ import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing
 import { runBatch } from "../d1-batch";
 import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { moneyEvent, type MoneyEvent } from "../lifecycle/payment-money-events";
-import { decide } from "../lifecycle/decide";
+import { decide, paysOlderPeriod } from "../lifecycle/decide";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
@@ -156,7 +156,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
     const facts = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status) ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
-    let decision = settle(asRead, subscription.plan, facts, change.impliesCollection ? { type: "payment_succeeded" } : change.lifecycleEvent, now);
+    let decision = settle(asRead, subscription.plan, facts, change.impliesCollection ? { type: "payment_succeeded", periodStart: attempt.periodStart } : change.lifecycleEvent, now);
     if (change.impliesCollection) {
       // The collection the reversal implies, then the reversal: the subscription ends as if both had
       // come in order, and the attempts name the period that collection paid (the one owed again).
@@ -185,8 +185,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       : undefined;
   // The period's attempts move with it (a first payment's period starts only at its
   // confirmation), so a later collection for the same period is still seen as one.
+  // Money for an older period moves no period (decide: paysOlderPeriod): its attempts stay.
   const periodWrite =
-    periodStart && periodStart !== attempt.periodStart
+    periodStart && periodStart !== attempt.periodStart && !paysOlderPeriod(subscription!, attempt.periodStart)
       ? mayChange(
           db
             .updateTable("payment_attempts")
@@ -272,7 +273,7 @@ function attemptChange(
         return {
           from,
           changes: { status: "succeeded", reversal, providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
-          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded" },
+          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart },
           ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
         };
       }
@@ -295,7 +296,7 @@ function attemptChange(
           from,
           // A failed attempt keeps the cause of its failure (a late failure's settlement says less).
           changes: { status: "failed", reversal, providerPaymentId, ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
-          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed" },
+          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },
           impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
         };
