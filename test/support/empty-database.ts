@@ -1,3 +1,5 @@
+import { dropsInOrder } from "../../src/db/migration/d1-scratch-engine";
+
 /**
  * Drops every table, view and trigger but SQLite's and D1's own (`sqlite_*`,
  * `_cf_*`), as a database workerd just created; indexes go with their tables.
@@ -18,21 +20,8 @@ export async function emptyDatabase(db: D1Database): Promise<void> {
     )
     .all<{ type: "table" | "view" | "trigger"; name: string; parents: string | null }>();
   if (results.length === 0) return;
-  const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
-  // Triggers and views first (they name tables), then children before their
-  // parents: with foreign keys on, dropping a table deletes its rows, which
-  // SQLite checks against the parent table (an error once the parent is gone).
-  const drops = results.filter((row) => row.type !== "table").map(({ type, name }) => `drop ${type} if exists ${quoted(name)}`);
-  let tables = results
-    .filter((row) => row.type === "table")
-    .map(({ name, parents }) => ({ name, parents: (JSON.parse(parents ?? "[]") as string[]).map((p) => p.toLowerCase()) }));
-  while (tables.length > 0) {
-    const referenced = new Set(tables.flatMap((t) => t.parents.filter((p) => p !== t.name.toLowerCase())));
-    const leaves = tables.filter((t) => !referenced.has(t.name.toLowerCase()));
-    // A cycle of foreign keys: drop the rest in any order (the deferred check below covers it).
-    const batch = leaves.length > 0 ? leaves : tables;
-    drops.push(...batch.map((t) => `drop table if exists ${quoted(t.name)}`));
-    tables = tables.filter((t) => !batch.includes(t));
-  }
+  // With foreign keys on, dropping a table deletes its rows, which SQLite checks
+  // against the parent table: children first, and the deferred check for cycles.
+  const drops = dropsInOrder(results);
   await db.batch([db.prepare("pragma defer_foreign_keys = on"), ...drops.map((sql) => db.prepare(sql))]);
 }

@@ -85,9 +85,15 @@ function d1ScratchEngine(scratch: D1Database): MirrorEngine {
 /**
  * Drops for every object: triggers and views first (they name tables), then
  * children before their parents. The copy holds no rows, but D1 still
- * resolves a child's parent when dropping the child.
+ * resolves a child's parent when dropping the child. `parents`: a JSON array
+ * of the table's foreign-key parents.
+ *
+ * @example
+ * ```ts
+ * dropsInOrder([{ type: "table", name: "child", parents: '["parent"]' }, { type: "table", name: "parent", parents: "[]" }])
+ * ```
  */
-function dropsInOrder(objects: { type: string; name: string; parents: string | null }[]): string[] {
+export function dropsInOrder(objects: { type: string; name: string; parents: string | null }[]): string[] {
   const drops = objects.filter((object) => object.type !== "table").map(({ type, name }) => `drop ${type} if exists ${quoteIdentifier(name)}`);
   let tables = objects
     .filter((object) => object.type === "table")
