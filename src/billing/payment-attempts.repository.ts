@@ -183,6 +183,8 @@ export interface AttemptForEvent {
   refundDue: number;
   /** The provider reported the money taken back, or that reversal cancelled (moneyEvent). */
   reversal: PaymentAttemptRow["reversal"];
+  /** When the provider says the newest money event it reported about the payment happened (moneyEvent). */
+  moneyEventAt: string | null;
   /** The provider's payment id, once the attempt knows it. */
   providerPaymentId: string | null;
   /** Where the period the attempt pays for starts. */
@@ -214,6 +216,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       "attempt.attemptNumber",
       "attempt.refundDue",
       "attempt.reversal",
+      "attempt.moneyEventAt",
       "attempt.providerPaymentId",
       "attempt.periodStart",
       "attempt.subscriptionId",
@@ -261,8 +264,8 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
 type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["execute"]>>[number];
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
-  const { id, status, attemptNumber, refundDue, reversal, providerPaymentId, periodStart, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, reversal, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
+  const { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, subscriptionId } = row;
+  const attempt = { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

@@ -61,6 +61,7 @@ export interface PaymentAttempts {
   failureMessage: string | null;
   id: string;
   idempotencyKey: string;
+  moneyEventAt: string | null;
   nextRetryAt: string | null;
   periodStart: string | null;
   provider: string;

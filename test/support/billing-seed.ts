@@ -129,6 +129,7 @@ export function attemptRow(userId: string, overrides: Partial<NewPaymentAttempt>
     nextRetryAt: null,
     createdAt: SEED_NOW,
     updatedAt: SEED_NOW,
+    moneyEventAt: null,
     ...overrides,
   };
 }

@@ -239,44 +239,71 @@ describe("two collections for one period (competing-collections)", () => {
     expect(resubmitted(f)).toEqual(whenResubmitted);
   });
 
-  // One payment's money events in any arrival order: every attempt status × reversal fact × event.
-  // Cells: effect, then the reversal fact written ("=" unchanged). A collection is recorded on an
-  // attempt in any state but succeeded (its resubmission_requested may come later, or never),
-  // unless a reversal of it was reported first.
+  // One payment's money events, each newer than what the attempt recorded: every attempt status ×
+  // reversal fact × event. Cells: effect, then the reversal fact written ("=" unchanged, "none" cleared).
+  // A collection is recorded on an attempt in any state but succeeded; a late failure or a
+  // resubmission of a collection takes it back (the resubmission: in flight again).
   const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
-    "pending, none": { collected: "collect =", failed: "fail =", reversed: "reverse reversed", reinstated: "collect reinstated" },
-    "processing, none": { collected: "collect =", failed: "fail =", reversed: "reverse reversed", reinstated: "collect reinstated" },
-    "succeeded, none": { collected: "- =", failed: "reverse reversed", reversed: "reverse reversed", reinstated: "record reinstated" },
-    "succeeded, reinstated": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "- =" },
-    "failed, none": { collected: "collect =", failed: "- =", reversed: "reverse reversed", reinstated: "collect reinstated" },
-    "failed, reversed": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "collect reinstated" },
-    "canceled, none": { collected: "collect =", failed: "- =", reversed: "reverse reversed", reinstated: "collect reinstated" },
-    "canceled, reversed": { collected: "- =", failed: "- =", reversed: "- =", reinstated: "collect reinstated" },
+    "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
+    "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
+    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated" },
+    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen none", reversed: "reverse reversed", settled: "- =", reinstated: "record =" },
+    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen none", reversed: "reverse =", settled: "- =", reinstated: "record reinstated" },
+    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
+    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen none", reversed: "record =", settled: "- =", reinstated: "collect reinstated" },
+    "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
   };
-  it.each(Object.entries(MONEY_TABLE).flatMap(([row, cells]) => Object.entries(cells).map(([event, cell]) => [row, event, cell] as const)))(
-    "a %s attempt takes %s: %s",
-    (row, event, cell) => {
-      const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
-      const reversal = fact === "none" ? null : (fact as PaymentReversal);
-      const [effect, written] = cell.split(" ");
-      expect(moneyEvent({ status, reversal }, event as MoneyEvent)).toEqual({ effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written });
-    },
-  );
+  const LATER = "2027-02-12T09:00:00.000Z";
+  const EARLIER = "2027-02-11T09:00:00.000Z";
+  const cells = Object.entries(MONEY_TABLE).flatMap(([row, cells]) => Object.entries(cells).map(([event, cell]) => [row, event, cell] as const));
+  it.each(cells)("a %s attempt takes %s: %s", (row, event, cell) => {
+    const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
+    const reversal = fact === "none" ? null : (fact as PaymentReversal);
+    const [effect, written] = cell.split(" ");
+    const expected = { effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written === "none" ? null : written };
+    expect(moneyEvent({ status, reversal, moneyEventAt: null }, event as MoneyEvent, LATER)).toEqual(expected);
+    // The same event at the same time as the newest one recorded is not older: it applies.
+    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, LATER)).toEqual(expected);
+  });
+  it.each(cells)("a %s attempt takes %s that happened before the newest event it recorded: nothing", (row, event) => {
+    const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
+    const reversal = fact === "none" ? null : (fact as PaymentReversal);
+    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, EARLIER)).toEqual({ effect: null, reversal });
+  });
 
-  it("the reversal fact makes one payment's collected, reversed and reinstated events end the same in every arrival order", () => {
-    const orders = [["collected", "reversed"], ["reversed", "collected"]] as MoneyEvent[][];
-    const withCancel = [["collected", "reversed", "reinstated"], ["collected", "reinstated", "reversed"], ["reinstated", "collected", "reversed"], ["reversed", "reinstated", "collected"], ["reinstated", "reversed", "collected"], ["reversed", "collected", "reinstated"]] as MoneyEvent[][];
-    const finalStatus = (events: MoneyEvent[]) => {
-      let attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null } = { status: "processing", reversal: null };
-      for (const event of events) {
-        const { effect, reversal } = moneyEvent(attempt, event);
-        const status = effect === "collect" ? "succeeded" : effect === "fail" || effect === "reverse" ? "failed" : attempt.status;
-        attempt = { status, reversal };
-      }
-      return attempt.status;
-    };
-    for (const order of orders) expect(finalStatus(order)).toBe("failed");
-    for (const order of withCancel) expect(finalStatus(order)).toBe("succeeded");
+  /** The attempt status after one payment's events (name@minute) arrive in `order`. */
+  function finalStatus(order: readonly string[]): PaymentAttemptStatus {
+    let attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null; moneyEventAt: string | null } = { status: "processing", reversal: null, moneyEventAt: null };
+    for (const item of order) {
+      const [event, minute] = item.split("@") as [MoneyEvent, string];
+      const at = new Date(Date.UTC(2027, 1, 10, 9, Number(minute))).toISOString();
+      const { effect, reversal } = moneyEvent(attempt, event, at);
+      if (effect === null) continue;
+      const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", record: attempt.status } as const;
+      attempt = { status: moved[effect], reversal, moneyEventAt: at };
+    }
+    return attempt.status;
+  }
+  const permutations = <T,>(items: readonly T[]): T[][] =>
+    items.length <= 1 ? [[...items]] : items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+
+  it.each([
+    // GoCardless's order (minutes): confirmed, a late failure, its resubmission, the resubmission's confirmed and paid_out.
+    [["collected@1", "failed@2", "resubmitted@3", "collected@4", "collected@5"], "succeeded"],
+    // Collected, then a late failure only: the collection is taken back.
+    [["collected@1", "failed@2"], "failed"],
+    // A late failure, resubmitted, and the resubmission fails too.
+    [["collected@1", "failed@2", "resubmitted@3", "failed@4"], "failed"],
+    // A normal failure, resubmitted and collected.
+    [["failed@1", "resubmitted@2", "collected@3"], "succeeded"],
+    // Charged back; charged back and cancelled; charged back, settled.
+    [["collected@1", "reversed@2"], "failed"],
+    [["collected@1", "reversed@2", "reinstated@3"], "succeeded"],
+    [["collected@1", "reversed@2", "settled@3"], "failed"],
+    // A chargeback cancelled, then charged back again for good.
+    [["collected@1", "reversed@2", "reinstated@3", "reversed@4", "settled@5"], "failed"],
+  ] as const)("one payment's events %j end the same in every arrival order: %s", (events, status) => {
+    for (const order of permutations(events)) expect({ order, status: finalStatus(order) }).toEqual({ order, status });
   });
 
   it("a duplicate collection is owed back in every status and changes nothing else", () => {

@@ -3,59 +3,67 @@ import type { PaymentAttemptStatus, PaymentReversal } from "../../db/billing-enu
 /**
  * What the provider reports about one payment's money: collected
  * (`confirmed`, `paid_out`), failed (`failed`: a late failure once
- * collected), taken back (`charged_back`, `late_failure_settled`,
- * `chargeback_settled`), or given back (`chargeback_cancelled`).
+ * collected), resubmitted (`resubmission_requested`: collected again by the
+ * provider itself), taken back (`charged_back`), a taking back settled
+ * (`chargeback_settled`), or given back (`chargeback_cancelled`).
  */
-export type MoneyEvent = "collected" | "failed" | "reversed" | "reinstated";
+export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "settled" | "reinstated";
 
 /**
  * What a money event does to the attempt holding the payment:
  * - `collect`: → succeeded (it pays its period, or is owed back);
  * - `fail`: an open attempt → failed, on the retry schedule;
+ * - `reopen`: a failed attempt → in flight again (the provider collects it once more);
  * - `reverse`: → failed, the money went back; on an attempt not yet succeeded the
  *   collection it took back is applied first (a reversal implies its collection), so the
  *   subscription ends as if both had come in order;
- * - `record`: only the reversal fact changes (the status already says whether money stands);
- * - null: nothing.
+ * - `reverse_reopen`: a collection taken back (its late failure not arrived yet) and the
+ *   payment in flight again;
+ * - `record`: only the facts change (when it happened, the reversal fact);
+ * - null: nothing (an event older than the newest one recorded: overtaken).
  */
-export type MoneyEffect = "collect" | "fail" | "reverse" | "record" | null;
+export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_reopen" | "record" | null;
 
 /**
- * How a money event applies to an attempt, whatever order the provider's
- * events arrive in (docs/gocardless.md, "Out of order"). A reversal and its
- * cancellation are kept as a fact (`reversal`), because each event only says
- * that something happened, not what came before it:
- * - a reversal reported before its collection (`charged_back`, or a settled
- *   reversal, overtaking `confirmed`) is applied with the collection it implies,
- *   and sticks: the late collection is no money;
- * - a cancelled chargeback sticks: money collected and given back stands, and
- *   the chargeback it cancelled, arriving late, changes nothing;
- * - a settled reversal (deducted from a payout: final) reverses a collection
- *   whose reversal event never came or comes later.
- * A `failed` on an open attempt is a failure, not a reversal: it cannot be
- * told from a failure whose resubmission's confirmation follows, until
- * GoCardless settles the late failure.
+ * How a money event that happened at `at` (the provider's `created_at`, ISO
+ * 8601) applies to an attempt, whatever order the provider's events arrive in
+ * (docs/gocardless.md, "Out of order"). The attempt keeps when the newest money
+ * event it recorded happened (`moneyEventAt`): an older event was overtaken by
+ * what came after it and changes nothing. So a `confirmed` that arrives after
+ * its own late `failed` (or a chargeback, or the resubmission) is no money,
+ * while the resubmission's `confirmed`, which happened after the failure, is.
+ * `reversal` keeps the reversal fact, so a settled reversal applies once.
  *
  * @example
  * ```ts
- * moneyEvent({ status: "failed", reversal: "reversed" }, "collected") // { effect: null, reversal: "reversed" }
+ * moneyEvent({ status: "failed", reversal: null, moneyEventAt: "2027-01-12T09:00:00.000Z" }, "collected", "2027-01-11T09:00:00.000Z") // { effect: null, reversal: null }
  * ```
  */
-export function moneyEvent(attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null }, event: MoneyEvent): { effect: MoneyEffect; reversal: PaymentReversal | null } {
+export function moneyEvent(
+  attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null; moneyEventAt: string | null },
+  event: MoneyEvent,
+  at: string,
+): { effect: MoneyEffect; reversal: PaymentReversal | null } {
   const { status, reversal } = attempt;
-  const open = status === "pending" || status === "processing";
   const effect = (effect: MoneyEffect, next = reversal) => ({ effect, reversal: next });
+  if (attempt.moneyEventAt !== null && at < attempt.moneyEventAt) return effect(null);
+  const succeeded = status === "succeeded";
   switch (event) {
     case "collected":
-      return effect(status === "succeeded" || reversal === "reversed" ? null : "collect");
+      // A new collection: a reversal of an earlier one no longer says anything about it.
+      return succeeded ? effect("record") : effect("collect", null);
     case "reinstated":
-      if (status !== "succeeded") return effect("collect", "reinstated");
-      return reversal === "reinstated" ? effect(null) : effect("record", "reinstated");
+      return effect(succeeded ? "record" : "collect", "reinstated");
     case "failed":
-      if (status === "succeeded") return reversal === "reinstated" ? effect(null) : effect("reverse", "reversed");
-      return effect(open ? "fail" : null);
-    case "reversed":
+      if (succeeded) return effect("reverse", "reversed");
+      return effect(status === "pending" || status === "processing" ? "fail" : "record");
+    case "resubmitted":
+      if (succeeded) return effect("reverse_reopen", null);
+      return status === "failed" ? effect("reopen", null) : effect("record");
+    case "settled":
       if (reversal !== null) return effect(null);
-      return effect("reverse", "reversed");
+    // falls through: a settled chargeback whose chargeback was not recorded is one
+    case "reversed":
+      return succeeded || reversal !== "reversed" ? effect("reverse", "reversed") : effect("record");
   }
 }

@@ -224,7 +224,8 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       .where("status", "in", change.from)
       // And the payment id as read: a failed attempt takes a success only while it has none.
       .where("providerPaymentId", "is", attempt.providerPaymentId)
-      .where("reversal", "is", attempt.reversal),
+      .where("reversal", "is", attempt.reversal)
+      .where("moneyEventAt", "is", attempt.moneyEventAt),
   );
   return [otherWrite, periodWrite, keepWrite, reopenWrite, attemptWrite, subscriptionWrite].filter((effect) => effect !== undefined);
 }
@@ -233,8 +234,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
 const MONEY_EVENTS: Partial<Record<PaymentEvent["kind"], MoneyEvent>> = {
   payment_succeeded: "collected",
   payment_failed: "failed",
+  payment_resubmission_requested: "resubmitted",
   payment_reversed: "reversed",
-  payment_reversal_settled: "reversed",
+  payment_reversal_settled: "settled",
   payment_reinstated: "reinstated",
 };
 
@@ -259,20 +261,23 @@ function attemptChange(
   const providerPaymentId = event.providerPaymentId;
   const money = MONEY_EVENTS[event.kind];
   if (money) {
-    const { effect, reversal } = moneyEvent(attempt, money);
+    // When it happened, as the provider says (an event without a usable time: when it arrived).
+    const moneyEventAt = event.occurredAt ?? now.toISOString();
+    const { effect, reversal } = moneyEvent(attempt, money, moneyEventAt);
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
     const from = [attempt.status];
+    const facts = { reversal, providerPaymentId, moneyEventAt };
     switch (effect) {
       case null:
         return null;
       case "record":
-        return { from, changes: { reversal, providerPaymentId }, lifecycleEvent: null };
+        return { from, changes: facts, lifecycleEvent: null };
       case "collect": {
         // Money that moved is always recorded: on an attempt we set aside or failed too.
         const { duplicate, supersedeOther } = collected(attempt);
         return {
           from,
-          changes: { status: "succeeded", reversal, providerPaymentId, failureCode: null, failureMessage: null, nextRetryAt: null },
+          changes: { ...facts, status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
           lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart },
           ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
         };
@@ -281,21 +286,38 @@ function attemptChange(
         const retryAt = nextRetryAt(attempt.attemptNumber, now);
         return {
           from,
-          changes: { status: "failed", reversal, providerPaymentId, ...failure, nextRetryAt: retryAt?.toISOString() ?? null },
+          changes: { ...facts, status: "failed", ...failure, nextRetryAt: retryAt?.toISOString() ?? null },
           lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
         };
       }
-      case "reverse": {
+      case "reopen": {
+        // The provider collects it again itself: in flight once more, and our own retry yields.
+        const decision = resubmitted(attempt);
+        // Set aside: GoCardless is collecting it again, so it is asked to cancel it (cancelSetAsidePayments).
+        if (!decision.reopen) {
+          return { from, changes: { ...facts, status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null, providerCancel: "due" }, lifecycleEvent: null };
+        }
+        return {
+          from,
+          changes: { ...facts, status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
+          lifecycleEvent: null,
+          ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
+        };
+      }
+      case "reverse":
+      case "reverse_reopen": {
         // Why the money went back is kept on the attempt; nothing is owed back
         // any more, and collecting it again is due at once (not an exhausted schedule),
-        // unless a second collection of the period pays it instead.
+        // unless a second collection of the period pays it instead, or the provider
+        // collects it again itself (reverse_reopen: in flight).
         // A reversal of a collection not recorded yet (it overtook its confirmed) implies that
         // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
+        const reopen = effect === "reverse_reopen";
         return {
           from,
-          // A failed attempt keeps the cause of its failure (a late failure's settlement says less).
-          changes: { status: "failed", reversal, providerPaymentId, ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother ? null : now.toISOString(), refundDue: 0 },
+          // A failed attempt keeps the cause of its failure (a settlement says less).
+          changes: { ...facts, status: reopen ? "processing" : "failed", ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother || reopen ? null : now.toISOString(), refundDue: 0 },
           lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },
           impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
@@ -312,28 +334,13 @@ function attemptChange(
         changes: { status: "canceled", providerPaymentId, failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: null },
         lifecycleEvent: { type: "payment_canceled" },
       };
-    case "payment_resubmission_requested": {
-      // The provider collects it again itself: in flight once more, and our own retry yields.
-      // A new collection of the payment: an earlier reversal of it no longer says anything.
-      const decision = resubmitted(attempt);
-      // Set aside: GoCardless is collecting it again, so it is asked to cancel it (cancelSetAsidePayments).
-      if (!decision.reopen) {
-        return { from: ["failed"], changes: { status: "canceled", reversal: null, failureCode: decision.setAside, failureMessage: null, nextRetryAt: null, providerCancel: "due" }, lifecycleEvent: null };
-      }
-      return {
-        from: ["failed"],
-        changes: { status: "processing", reversal: null, failureCode: null, failureMessage: null, nextRetryAt: null },
-        lifecycleEvent: null,
-        ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
-      };
-    }
     default:
       return null;
   }
 }
 
 type PaymentAttemptStatus = AttemptForEvent["status"];
-type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal" | "providerCancel">>;
+type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal" | "providerCancel" | "moneyEventAt">>;
 
 /** `due` for a set-aside attempt whose payment the provider holds, else null (nothing to cancel there). */
 const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null then 'due' end`;

@@ -5,6 +5,8 @@ interface PaymentRef {
   /** Our `payment_attempts.id`, which we gave the provider as the payment's metadata. */
   paymentAttemptId: string | undefined;
   providerPaymentId: string;
+  /** When it happened, as the provider says (ISO 8601); undefined when it does not say. */
+  occurredAt?: string;
 }
 
 /** Why money did not arrive or was taken back, as the provider says it. */

@@ -20,6 +20,8 @@ const eventSchema = z.object({
   id: z.string(),
   resource_type: z.string(),
   action: z.string(),
+  // When it happened: what orders one payment's events (moneyEvent).
+  created_at: z.unknown().optional().transform(isoTime),
   // GoCardless sends some of these as null (details.cause, details.description,
   // resource_metadata): any value that is not an object of strings loses its
   // non-string parts instead of refusing the delivery.
@@ -48,7 +50,8 @@ const PAYMENT_KINDS = {
   resubmission_requested: "payment_resubmission_requested",
   charged_back: "payment_reversed",
   chargeback_cancelled: "payment_reinstated",
-  late_failure_settled: "payment_reversal_settled",
+  // Not late_failure_settled: it settles a `failed` that GoCardless also sends, and it may come
+  // after a resubmission's `confirmed`, which it does not take back (docs/gocardless.md, "Out of order").
   chargeback_settled: "payment_reversal_settled",
 } as const satisfies Record<string, PaymentEvent["kind"]>;
 
@@ -79,7 +82,7 @@ const MANDATE_CHANGES = {
  * GoCardless (direct debit), as this API models it:
  * - payments: `submitted`, `confirmed`, `paid_out`, `failed` (late when after
  *   `confirmed`), `cancelled`, `resubmission_requested`, `charged_back`,
- *   `chargeback_cancelled`, `late_failure_settled`, `chargeback_settled`
+ *   `chargeback_cancelled`, `chargeback_settled` (`late_failure_settled` is recorded only)
  *   (see PAYMENT_KINDS; `details.cause` → failureCode, `details.description`
  *   → failureMessage);
  * - mandates: `active`, `reinstated`, `cancelled`, `failed`, `blocked`,
@@ -109,6 +112,13 @@ export const gocardlessAdapter: WebhookProviderAdapter = {
   },
 };
 
+/** A time as the database stores it (`YYYY-MM-DDTHH:MM:SS.sssZ`), or undefined for anything else. */
+function isoTime(value: unknown): string | undefined {
+  const time = typeof value === "string" ? Date.parse(value) : NaN;
+  // Years 0000–9999 only: toISOString writes others as ±YYYYYY, which the column refuses.
+  return time >= -62167219200000 && time < 253402300800000 ? new Date(time).toISOString() : undefined;
+}
+
 /** The string-valued own fields of an object; `{}` for anything else (null, a string, an array). */
 function stringsOf(value: unknown): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
@@ -122,7 +132,7 @@ function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, event.action)) {
     const kind = PAYMENT_KINDS[event.action as keyof typeof PAYMENT_KINDS];
     // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
-    const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "" };
+    const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "", occurredAt: event.created_at };
     const failureMessage = FAILURE_MESSAGES[kind];
     if (failureMessage === undefined) return { kind, ...payment } as BillingEvent;
     return {

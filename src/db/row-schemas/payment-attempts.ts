@@ -38,4 +38,5 @@ export const paymentAttemptFields = z.strictObject({
   periodStart: isoTimestampSchema.nullish(),
   reversal: z.enum(PAYMENT_REVERSALS).nullish(),
   providerCancel: z.enum(PROVIDER_CANCEL_STATES).nullish(),
+  moneyEventAt: isoTimestampSchema.nullish(),
 });

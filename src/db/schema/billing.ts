@@ -215,6 +215,8 @@ export const paymentAttempts = sqliteTable(
     reversal: text("reversal", { enum: PAYMENT_REVERSALS }),
     // Asking the provider to cancel a payment we set aside: due, then its answer (20261203110000_payment_attempt_provider_cancel).
     providerCancel: text("providerCancel", { enum: PROVIDER_CANCEL_STATES }),
+    // When the provider says its newest money event about the payment happened (20261204100000_payment_attempt_money_event_at).
+    moneyEventAt: text("moneyEventAt"),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -253,6 +255,7 @@ export const paymentAttempts = sqliteTable(
     check("payment_attempts_reversal_enum", oneOf(t.reversal, PAYMENT_REVERSALS)),
     check("payment_attempts_providerCancel_enum", oneOf(t.providerCancel, PROVIDER_CANCEL_STATES)),
     index("payment_attempts_providerCancel_due_idx").on(t.updatedAt).where(sql`${t.providerCancel} = 'due'`),
+    check("payment_attempts_moneyEventAt_iso8601", isoTimestamp(t.moneyEventAt)),
   ],
 );
 
