@@ -63,6 +63,21 @@ export function paymentEvent(action: string, attemptId: string, paymentId: strin
   };
 }
 
+/**
+ * The events as GoCardless stamps them when they happen in this order: each
+ * `created_at` one second after the one before, the first at `first` (default:
+ * the first event's own). Deliver them in any order to play arrival out of order.
+ *
+ * @example
+ * ```ts
+ * const [confirmed, failed] = happenedInOrder(paymentEvent("confirmed", a, pm), paymentEvent("failed", a, pm))
+ * await sendWebhook([failed]); await sendWebhook([confirmed])
+ * ```
+ */
+export function happenedInOrder(events: GoCardlessEvent[], first = Date.parse(String(events[0]?.created_at))): GoCardlessEvent[] {
+  return events.map((event, i) => ({ ...event, created_at: new Date(first + i * 1000).toISOString() }));
+}
+
 /** `mandates.<action>` for a mandate id (the plain token a user stored); `links` adds e.g. `new_mandate`. */
 export function mandateEvent(mandateId: string, action: string, links: Record<string, string> = {}): GoCardlessEvent {
   return {

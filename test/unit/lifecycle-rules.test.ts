@@ -246,15 +246,23 @@ describe("two collections for one period (competing-collections)", () => {
   const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
     "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
     "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
-    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated" },
-    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen none", reversed: "reverse reversed", settled: "- =", reinstated: "record =" },
-    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen none", reversed: "reverse =", settled: "- =", reinstated: "record reinstated" },
+    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated" },
+    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "- =", reinstated: "record =" },
+    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated" },
     "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
-    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen none", reversed: "record =", settled: "- =", reinstated: "collect reinstated" },
+    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated" },
     "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
   };
   const LATER = "2027-02-12T09:00:00.000Z";
   const EARLIER = "2027-02-11T09:00:00.000Z";
+  // The same events when they happened before the newest one the attempt recorded: overtaken, nothing,
+  // except a collection, which what came after it took back (applied with its reversal, once).
+  const OVERTAKEN_COLLECTION: Record<string, string> = {
+    "pending, none": "reverse_reopen reversed",
+    "processing, none": "reverse_reopen reversed",
+    "failed, none": "reverse reversed",
+    "canceled, none": "reverse reversed",
+  };
   const cells = Object.entries(MONEY_TABLE).flatMap(([row, cells]) => Object.entries(cells).map(([event, cell]) => [row, event, cell] as const));
   it.each(cells)("a %s attempt takes %s: %s", (row, event, cell) => {
     const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
@@ -265,10 +273,11 @@ describe("two collections for one period (competing-collections)", () => {
     // The same event at the same time as the newest one recorded is not older: it applies.
     expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, LATER)).toEqual(expected);
   });
-  it.each(cells)("a %s attempt takes %s that happened before the newest event it recorded: nothing", (row, event) => {
+  it.each(cells)("a %s attempt takes %s that happened before the newest event it recorded", (row, event) => {
     const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
     const reversal = fact === "none" ? null : (fact as PaymentReversal);
-    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, EARLIER)).toEqual({ effect: null, reversal });
+    const [effect, written] = ((event === "collected" && OVERTAKEN_COLLECTION[row]) || "- =").split(" ");
+    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, EARLIER)).toEqual({ effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written });
   });
 
   /** The attempt status after one payment's events (name@minute) arrive in `order`. */
@@ -280,7 +289,7 @@ describe("two collections for one period (competing-collections)", () => {
       const { effect, reversal } = moneyEvent(attempt, event, at);
       if (effect === null) continue;
       const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", record: attempt.status } as const;
-      attempt = { status: moved[effect], reversal, moneyEventAt: at };
+      attempt = { status: moved[effect], reversal, moneyEventAt: attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at };
     }
     return attempt.status;
   }

@@ -11,7 +11,7 @@ import { createDb } from "../../src/db/create-db";
 import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
 import { addActiveToken, seedPlan, setSubscriptionState, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { paymentConfirmed, paymentEvent, paymentFailed, signatureHeader, type GoCardlessEvent } from "../support/webhook-signer";
+import { type GoCardlessEvent, happenedInOrder, paymentConfirmed, paymentEvent, paymentFailed, signatureHeader } from "../support/webhook-signer";
 
 // Two events about the same rows, each read before the other commits. The
 // order is made explicit, never left to luck: the event under test gets a D1
@@ -199,7 +199,8 @@ describe("a chargeback and the confirmation it overtook, each read before the ot
     const subscriptionId = await newSubscription("incomplete");
     const attempt = await startPayment(dana, subscriptionId);
     const paymentId = `PMRACE${attempt.id.slice(0, 8)}`;
-    const events = { confirmed: paymentEvent("confirmed", attempt.id, paymentId), charged_back: paymentEvent("charged_back", attempt.id, paymentId, "authorisation_disputed") };
+    const [confirmed, chargedBack] = happenedInOrder([paymentEvent("confirmed", attempt.id, paymentId), paymentEvent("charged_back", attempt.id, paymentId, "authorisation_disputed")]);
+    const events = { confirmed: confirmed!, charged_back: chargedBack! };
     let winningOutcome: string | undefined;
     const { d1 } = d1WithHook(async (batchNumber) => {
       if (batchNumber === 1) winningOutcome = await applyBillingEvent(contextFor(), parsed(events[winner]));

@@ -5,7 +5,7 @@ import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { mandateEvent, paymentEvent, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
+import { happenedInOrder, mandateEvent, paymentEvent, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
 
 // Every GoCardless event that moves money or a mandate, through the Worker on
 // a real local D1: what it does, that a redelivery changes nothing, and that
@@ -65,7 +65,8 @@ describe("the GoCardless adapter's table", () => {
     ["payments.confirmed", "payment_succeeded"],
     ["payments.paid_out", "payment_succeeded"],
     ["payments.failed", "payment_failed"],
-    ["payments.late_failure_settled", "payment_reversal_settled"],
+    // Recorded only: it settles a `failed` GoCardless also sends, and may follow a resubmission's `confirmed`.
+    ["payments.late_failure_settled", "other"],
     ["payments.charged_back", "payment_reversed"],
     ["payments.chargeback_cancelled", "payment_reinstated"],
     ["payments.chargeback_settled", "payment_reversal_settled"],
@@ -96,12 +97,12 @@ describe("the GoCardless adapter's table", () => {
 });
 
 describe("payment events", () => {
-  it("submitted → processing with the payment id; confirmed → succeeded and active; paid_out changes nothing more", async () => {
+  it("submitted → processing with the payment id; confirmed → succeeded and active; paid_out records only when it happened", async () => {
     const attempt = await pendingAttempt();
-    const events = [paymentEvent("submitted", attempt.id, attempt.paymentId), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
+    const events = happenedInOrder([paymentEvent("submitted", attempt.id, attempt.paymentId), paymentEvent("confirmed", attempt.id, attempt.paymentId), paymentEvent("paid_out", attempt.id, attempt.paymentId)]);
     expect(await deliver(events[0]!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "processing", providerPaymentId: attempt.paymentId });
-    expect(await deliver(events[1]!, paymentEvent("paid_out", attempt.id, attempt.paymentId))).toEqual(["applied", "ignored"]);
+    expect(await deliver(events[1]!, events[2]!)).toEqual(["applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events);
@@ -125,11 +126,11 @@ describe("payment events", () => {
 
   it("failed after confirmed is a late failure: the attempt becomes failed with the cause, due again at once, and the debt reopens; a settled late failure changes nothing", async () => {
     const attempt = await pendingAttempt();
-    const events = [
+    const events = happenedInOrder([
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
       paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
-    ];
+    ]);
     expect(await deliver(events[0]!)).toEqual(["applied"]);
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     expect(await deliver(events[1]!, events[2]!)).toEqual(["applied", "ignored"]);
@@ -141,14 +142,17 @@ describe("payment events", () => {
 
   it("charged_back after paid_out → failed and past_due; chargeback_cancelled → succeeded and active again; chargeback_settled changes nothing", async () => {
     const attempt = await pendingAttempt();
-    const events = [
+    const [paidOut, chargedBack, cancelled, settled] = happenedInOrder([
       paymentEvent("paid_out", attempt.id, attempt.paymentId),
       paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
-    ];
+      paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId),
+      paymentEvent("chargeback_settled", attempt.id, attempt.paymentId),
+    ]);
+    const events = [paidOut!, chargedBack!];
     expect(await deliver(...events)).toEqual(["applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
-    const more = [paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId), paymentEvent("chargeback_settled", attempt.id, attempt.paymentId)];
+    const more = [cancelled!, settled!];
     expect(await deliver(...more)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null, nextRetryAt: null });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
@@ -157,69 +161,93 @@ describe("payment events", () => {
 
   it("out of order: charged_back before confirmed → failed; the late confirmed changes nothing (the chargeback sticks); chargeback_cancelled then pays the period", async () => {
     const attempt = await pendingAttempt();
-    const events = [
-      paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
+    const [confirmed, paidOut, chargedBack, cancelled, settled] = happenedInOrder([
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
       paymentEvent("paid_out", attempt.id, attempt.paymentId),
-    ];
+      paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
+      paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId),
+      paymentEvent("chargeback_settled", attempt.id, attempt.paymentId),
+    ]);
+    const events = [chargedBack!, confirmed!, paidOut!];
     expect(await deliver(...events)).toEqual(["applied", "ignored", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed", providerPaymentId: attempt.paymentId });
     // The chargeback implies the collection it took back: the subscription ends as in order.
     const inOrder = await pendingAttempt();
-    await deliver(paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("charged_back", inOrder.id, inOrder.paymentId, "authorisation_disputed"));
+    await deliver(...happenedInOrder([paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("charged_back", inOrder.id, inOrder.paymentId, "authorisation_disputed")]));
     expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     await expectRedeliveryChangesNothing(...events);
-    const cancelled = paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId);
-    expect(await deliver(cancelled, paymentEvent("chargeback_settled", attempt.id, attempt.paymentId))).toEqual(["applied", "ignored"]);
+    expect(await deliver(cancelled!, settled!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
-    await expectRedeliveryChangesNothing(...events, cancelled);
+    await expectRedeliveryChangesNothing(...events, cancelled!);
   });
 
   it("out of order: chargeback_cancelled before its charged_back → succeeded; the late charged_back changes nothing", async () => {
     const attempt = await pendingAttempt();
-    const events = [
+    const [confirmed, chargedBack, cancelled] = happenedInOrder([
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
-      paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId),
       paymentEvent("charged_back", attempt.id, attempt.paymentId, "authorisation_disputed"),
-    ];
+      paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId),
+    ]);
+    const events = [confirmed!, cancelled!, chargedBack!];
     expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events);
   });
 
-  it.each(["chargeback_settled", "late_failure_settled"])("%s whose reversal never came (or comes later) reverses the collection; the late reversal and confirmed change nothing", async (action) => {
+  it("chargeback_settled whose chargeback never came (or comes later) reverses the collection; the late chargeback and confirmed change nothing", async () => {
     const attempt = await pendingAttempt();
-    const confirmed = paymentEvent("confirmed", attempt.id, attempt.paymentId);
-    const settled = paymentEvent(action, attempt.id, attempt.paymentId, action === "chargeback_settled" ? "chargeback_settled" : "late_failure_settled");
-    const reversal = paymentEvent(action === "chargeback_settled" ? "charged_back" : "failed", attempt.id, attempt.paymentId, "refer_to_payer");
-    expect(await deliver(confirmed, settled, reversal)).toEqual(["applied", "applied", "ignored"]);
+    const [confirmed, reversal, settled] = happenedInOrder([
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+      paymentEvent("charged_back", attempt.id, attempt.paymentId, "refer_to_payer"),
+      paymentEvent("chargeback_settled", attempt.id, attempt.paymentId, "chargeback_settled"),
+    ]);
+    expect(await deliver(confirmed!, settled!, reversal!)).toEqual(["applied", "applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", nextRetryAt: expect.any(String) });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     // Before the confirmed arrived: the settled reversal fails the open attempt, the confirmed then changes nothing.
     const other = await pendingAttempt();
-    const events = [paymentEvent(action, other.id, other.paymentId, action), paymentEvent("confirmed", other.id, other.paymentId)];
-    expect(await deliver(...events)).toEqual(["applied", "ignored"]);
+    const [otherConfirmed, otherSettled] = happenedInOrder([paymentEvent("confirmed", other.id, other.paymentId), paymentEvent("chargeback_settled", other.id, other.paymentId, "chargeback_settled")]);
+    expect(await deliver(otherSettled!, otherConfirmed!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(other.id)).toMatchObject({ status: "failed" });
     expect(await lifecycleOf(other)).toEqual(await lifecycleOf(attempt));
-    await expectRedeliveryChangesNothing(confirmed, settled, reversal, ...events);
+    await expectRedeliveryChangesNothing(confirmed!, settled!, reversal!, otherSettled!, otherConfirmed!);
   });
 
-  it("a late failure that overtook its confirmed is applied as a failure; once GoCardless settles it, the confirmed no longer counts", async () => {
+  it("late_failure_settled is recorded only: the late failed it settles moves the money, and a resubmission's confirmed before it stands", async () => {
     const attempt = await pendingAttempt();
-    const events = [
+    const [confirmed, failed, resubmission, confirmedAgain, settled] = happenedInOrder([
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+      paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
+      paymentEvent("resubmission_requested", attempt.id, attempt.paymentId),
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
+      paymentEvent("late_failure_settled", attempt.id, attempt.paymentId, "late_failure_settled"),
+    ]);
+    expect(await deliver(confirmed!, settled!)).toEqual(["applied", "ignored"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
+    expect(await deliver(failed!, resubmission!, confirmedAgain!)).toEqual(["applied", "applied", "applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
+    await expectRedeliveryChangesNothing(confirmed!, settled!, failed!);
+  });
+
+  it("a late failure that overtook its confirmed is applied as a failure; the confirmed, which happened before it, then applies as the collection it took back", async () => {
+    const attempt = await pendingAttempt();
+    const [confirmed, failed, settled] = happenedInOrder([
+      paymentEvent("confirmed", attempt.id, attempt.paymentId),
       paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
-      paymentEvent("confirmed", attempt.id, attempt.paymentId),
-    ];
-    expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
+    ]);
+    expect(await deliver(failed!)).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
+    expect(await deliver(confirmed!, settled!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
     const inOrder = await pendingAttempt();
-    await deliver(paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("failed", inOrder.id, inOrder.paymentId, "refer_to_payer"));
+    await deliver(...happenedInOrder([paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("failed", inOrder.id, inOrder.paymentId, "refer_to_payer")]));
     expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
-    await expectRedeliveryChangesNothing(...events);
+    await expectRedeliveryChangesNothing(failed!, confirmed!, settled!);
   });
 
   it("cancelled on a pending attempt → canceled, with no retry; a confirmed after it is still recorded (money that moved is never dropped)", async () => {
@@ -333,12 +361,17 @@ describe("two collections for one period", () => {
 
   it("reverse order: confirmed for a payment we hold as failed (its resubmission not arrived) → succeeded and active, our open retry yields; the late resubmission_requested and submitted change nothing", async () => {
     const { first, retry } = await failedAndRetried();
-    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    const [resubmission, submitted, confirmed] = happenedInOrder([
+      paymentEvent("resubmission_requested", first.id, first.paymentId),
+      paymentEvent("submitted", first.id, first.paymentId),
+      paymentEvent("confirmed", first.id, first.paymentId),
+    ]);
+    expect(await deliver(confirmed!)).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", failureCode: null, refundDue: 0 });
     expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_collection" });
     const paid = await period(first.subscriptionId);
     expect(paid).toMatchObject({ status: "active" });
-    const late = [paymentEvent("resubmission_requested", first.id, first.paymentId), paymentEvent("submitted", first.id, first.paymentId)];
+    const late = [resubmission!, submitted!];
     expect(await deliver(...late)).toEqual(["ignored", "ignored"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await period(first.subscriptionId)).toEqual(paid);
@@ -346,12 +379,12 @@ describe("two collections for one period", () => {
 
   it("reverse order in one delivery: confirmed, then resubmission_requested and submitted for the same failed payment → succeeded, active", async () => {
     const { first, retry } = await failedAndRetried();
-    const events = [
-      paymentEvent("confirmed", first.id, first.paymentId),
+    const [resubmission, submitted, confirmed] = happenedInOrder([
       paymentEvent("resubmission_requested", first.id, first.paymentId),
       paymentEvent("submitted", first.id, first.paymentId),
-    ];
-    const response = await sendWebhook(events);
+      paymentEvent("confirmed", first.id, first.paymentId),
+    ]);
+    const response = await sendWebhook([confirmed!, resubmission!, submitted!]);
     expect(response.status).toBe(200);
     expect(((await response.json()) as any).results.map((result: any) => result.outcome)).toEqual(["applied", "ignored", "ignored"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });

@@ -18,7 +18,7 @@ export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "
  *   collection it took back is applied first (a reversal implies its collection), so the
  *   subscription ends as if both had come in order;
  * - `reverse_reopen`: a collection taken back (its late failure not arrived yet) and the
- *   payment in flight again;
+ *   payment in flight again (the provider collects it once more);
  * - `record`: only the facts change (when it happened, the reversal fact);
  * - null: nothing (an event older than the newest one recorded: overtaken).
  */
@@ -29,10 +29,12 @@ export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_r
  * 8601) applies to an attempt, whatever order the provider's events arrive in
  * (docs/gocardless.md, "Out of order"). The attempt keeps when the newest money
  * event it recorded happened (`moneyEventAt`): an older event was overtaken by
- * what came after it and changes nothing. So a `confirmed` that arrives after
+ * what came after it and changes nothing, except that an overtaken collection
+ * was taken back by what came after it. So a `confirmed` that arrives after
  * its own late `failed` (or a chargeback, or the resubmission) is no money,
  * while the resubmission's `confirmed`, which happened after the failure, is.
- * `reversal` keeps the reversal fact, so a settled reversal applies once.
+ * `reversal` keeps the reversal fact (cleared by a new collection), so a
+ * reversal applies once.
  *
  * @example
  * ```ts
@@ -46,8 +48,14 @@ export function moneyEvent(
 ): { effect: MoneyEffect; reversal: PaymentReversal | null } {
   const { status, reversal } = attempt;
   const effect = (effect: MoneyEffect, next = reversal) => ({ effect, reversal: next });
-  if (attempt.moneyEventAt !== null && at < attempt.moneyEventAt) return effect(null);
   const succeeded = status === "succeeded";
+  if (attempt.moneyEventAt !== null && at < attempt.moneyEventAt) {
+    // Overtaken. Only a collection still says something: a failure, chargeback or resubmission
+    // came after it, so it was taken back; unless its reversal is recorded already, the
+    // collection and its reversal are applied, so the subscription ends as if both came in order.
+    if (event !== "collected" || succeeded || reversal !== null) return effect(null);
+    return effect(status === "pending" || status === "processing" ? "reverse_reopen" : "reverse", "reversed");
+  }
   switch (event) {
     case "collected":
       // A new collection: a reversal of an earlier one no longer says anything about it.
@@ -58,8 +66,9 @@ export function moneyEvent(
       if (succeeded) return effect("reverse", "reversed");
       return effect(status === "pending" || status === "processing" ? "fail" : "record");
     case "resubmitted":
-      if (succeeded) return effect("reverse_reopen", null);
-      return status === "failed" ? effect("reopen", null) : effect("record");
+      // The collection, if one was recorded, was taken back; whether it was is kept.
+      if (succeeded) return effect("reverse_reopen", "reversed");
+      return effect(status === "failed" ? "reopen" : "record");
     case "settled":
       if (reversal !== null) return effect(null);
     // falls through: a settled chargeback whose chargeback was not recorded is one

@@ -262,8 +262,10 @@ function attemptChange(
   const money = MONEY_EVENTS[event.kind];
   if (money) {
     // When it happened, as the provider says (an event without a usable time: when it arrived).
-    const moneyEventAt = event.occurredAt ?? now.toISOString();
-    const { effect, reversal } = moneyEvent(attempt, money, moneyEventAt);
+    const at = event.occurredAt ?? now.toISOString();
+    const { effect, reversal } = moneyEvent(attempt, money, at);
+    // The newest stays: an overtaken collection's reversal is applied, the newer event's time kept.
+    const moneyEventAt = attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at;
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
     const from = [attempt.status];
     const facts = { reversal, providerPaymentId, moneyEventAt };
