@@ -701,6 +701,98 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  describe("a late failure that overtakes its own confirmed, in every arrival order", () => {
+    // One renewal's payment, in GoCardless's order (its first `submitted` came before all of it):
+    // collected, failed late, resubmitted by GoCardless, submitted, collected again, paid out,
+    // the late failure settled from a payout. Without the resubmission: collected, paid out, failed late, settled.
+    const RESUBMITTED = ["confirmed", "failed", "resubmission_requested", "submitted", "confirmed again", "paid_out", "late_failure_settled"];
+    const LATE_FAILURE = ["confirmed", "paid_out", "failed", "late_failure_settled"];
+    type Case = { order: readonly string[]; subscriptionId: string; attemptId: string; paymentId: string };
+    /** One subscription per order, active until E, its renewal for E sent (processing). */
+    async function seedCases(orders: readonly (readonly string[])[], prefix: string): Promise<Case[]> {
+      const rows = orders.map(() => planRow({ amountMinor: 1500, currency: "GBP" }));
+      await env.DB.batch(rows.map((row) => env.DB.prepare("insert into subscription_plans (id, code, name, description, amountMinor, currency, interval, intervalCount, trialDays, active, createdBy, createdAt, updatedAt) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").bind(row.id, row.code, row.name, row.description, row.amountMinor, row.currency, row.interval, row.intervalCount, row.trialDays, row.active, row.createdBy, row.createdAt, row.updatedAt)));
+      const cases = rows.map((plan, i) => ({ order: orders[i]!, subscriptionId: `${prefix}-${i}`, attemptId: `${prefix}-${i}-a`, paymentId: `PM${prefix}${i}`.toUpperCase(), planId: plan.id }));
+      await env.DB.batch(
+        cases.flatMap((c) => [
+          env.DB.prepare("insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, provider, providerSubscriptionId, createdAt, updatedAt) values (?, ?, ?, 'active', ?, ?, ?, null, 0, null, null, 'gocardless', null, ?, ?)").bind(c.subscriptionId, eve.id, c.planId, iso(T0), iso(E), iso(T0), iso(T0), iso(T0)),
+          seededAttempt.bind(c.attemptId, eve.id, c.subscriptionId, "processing", 1, iso(E), c.attemptId, "c".repeat(64), c.paymentId, null, iso(E - 2 * DAY), iso(E - 2 * DAY)),
+        ]),
+      );
+      return cases;
+    }
+    function eventOf(c: Case, name: string, happened: readonly string[]) {
+      const action = name === "confirmed again" ? "confirmed" : name;
+      const event = paymentEvent(action, c.attemptId, c.paymentId, action === "failed" ? "refer_to_payer" : action);
+      // GoCardless stamps each when it happens: a day apart, from the period's end.
+      return { ...event, created_at: iso(E + happened.indexOf(name) * DAY) };
+    }
+    /** Step k of every case in one delivery (each case's events are about its own rows); returns them all. */
+    async function deliverEveryOrder(cases: Case[], happened: readonly string[]) {
+      const all: ReturnType<typeof paymentEvent>[] = [];
+      for (let step = 0; step < cases[0]!.order.length; step++) {
+        const events = cases.map((c) => eventOf(c, c.order[step]!, happened));
+        all.push(...events);
+        await webhookAt(E + 8 * DAY + step * HOUR, ...events);
+      }
+      return all;
+    }
+    /** GoCardless redelivers: 250 events a delivery. */
+    async function redeliver(events: ReturnType<typeof paymentEvent>[]) {
+      for (let i = 0; i < events.length; i += 250) await webhookAt(E + 9 * DAY, ...events.slice(i, i + 250));
+    }
+    async function stateOf(c: Case) {
+      const rows = await attempts(c.subscriptionId);
+      return { order: c.order.join(", "), subscription: await subscription(c.subscriptionId), attempts: rows.map((row) => [row.attemptNumber, row.status]), refundsDue: await refundsDue(c.subscriptionId) };
+    }
+
+    it("resubmitted and collected again: the resubmission's money pays the period once, whatever came first; nothing is retried or owed back", async () => {
+      const gc = goCardless();
+      // The five money events in all 120 orders; the second submitted and the settlement at a position that moves with the case.
+      const money = permutations(["confirmed", "failed", "resubmission_requested", "confirmed again", "paid_out"]);
+      const orders = money.map((order, i) => {
+        const with6 = [...order.slice(0, i % 6), "submitted", ...order.slice(i % 6)];
+        const at = Math.floor(i / 6) % 7;
+        return [...with6.slice(0, at), "late_failure_settled", ...with6.slice(at)];
+      });
+      const cases = await seedCases(orders, "lfr");
+      await redeliver(await deliverEveryOrder(cases, RESUBMITTED));
+      for (const c of cases) {
+        expect(await stateOf(c)).toEqual({
+          order: c.order.join(", "),
+          subscription: expect.objectContaining({ status: "active", currentPeriodStart: iso(E), currentPeriodEnd: iso(E2) }),
+          attempts: [[1, "succeeded"]],
+          refundsDue: [],
+        });
+      }
+      const summary = await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" });
+      expect(summary).toMatchObject({ due: 0 });
+      expect(gc.sent).toEqual([]);
+    });
+
+    it("failed late and not resubmitted: the period is owed again at once, whatever came first (no settlement needed), and the engine collects it with attempt 2", async () => {
+      goCardless();
+      const cases = await seedCases(permutations(LATE_FAILURE.slice(0, 3)), "lfo");
+      const owed = async () => {
+        for (const c of cases) {
+          expect(await stateOf(c)).toEqual({
+            order: c.order.join(", "),
+            subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
+            attempts: [[1, "failed"]],
+            refundsDue: [],
+          });
+        }
+      };
+      const delivered = await deliverEveryOrder(cases, LATE_FAILURE);
+      await owed();
+      // Days later GoCardless settles the late failure; every event may come again.
+      await redeliver([...cases.map((c) => eventOf(c, "late_failure_settled", LATE_FAILURE)), ...delivered]);
+      await owed();
+      expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
+      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status, row.periodStart])).toEqual([[1, "failed", iso(E)], [2, "processing", iso(E)]]);
+    });
+  });
+
   describe("both collections of a period reversed, their four events in every arrival order", () => {
     // P1: GoCardless's resubmission of our failed renewal (processing); P2: our retry, set aside
     // when P1 was resubmitted but already sent (GoCardless collects it anyway).
