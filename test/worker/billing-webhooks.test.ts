@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { BILLING_POLICY } from "../../src/billing/lifecycle/billing-policy";
 import { app } from "../../src/app";
 import { ORIGIN, signedInUser, type TestUser } from "../support/auth-session";
@@ -100,12 +100,38 @@ describe("events", () => {
     const notJson = await sendWebhook([], { rawBody: "{not json" });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as any).error.code).toBe("INVALID_JSON");
+    const noEvents = await sendWebhook([], { rawBody: JSON.stringify({ events: "none" }) });
+    expect(noEvents.status).toBe(400);
+    expect(((await noEvents.json()) as any).error).toMatchObject({ code: "VALIDATION_FAILED", details: { fields: [{ path: "events" }] } });
     // (An event that has the shape but values the database would refuse is
     // ignored or clamped instead: billing-webhook-poison.test.ts.)
-    const noId = await sendWebhook([], { rawBody: JSON.stringify({ events: [{ resource_type: "payments", action: "confirmed", links: { payment: "PM-NOID" } }] }) });
-    expect(noId.status).toBe(400);
-    expect(((await noId.json()) as any).error).toMatchObject({ code: "VALIDATION_FAILED", details: { fields: [{ path: "events.0.id" }] } });
     expect(await billingSnapshot()).toEqual(before);
+  });
+
+  it("an event without a string id (or type) does not refuse its delivery: the others apply, it is recorded as ignored under a stand-in id and logged once; a redelivery is all duplicates", async () => {
+    const attempt = await startPayment(carol, subscriptionId);
+    const odd = [
+      { resource_type: "payments", action: "confirmed", links: { payment: "PM-NOID" }, resource_metadata: { payment_attempt_id: attempt.id } },
+      { id: 42, resource_type: "payments", action: "confirmed", links: { payment: "PM-NUMID" }, resource_metadata: { payment_attempt_id: attempt.id } },
+      { id: "EV-NOTYPE", links: { payment: "PM-NOTYPE" } },
+    ];
+    const rawBody = JSON.stringify({ events: [...odd, paymentConfirmed(attempt.id, "PM-GOOD")] });
+    const warnings: string[] = [];
+    const warn = vi.spyOn(console, "warn").mockImplementation((line: string) => void warnings.push(line));
+    try {
+      const response = await sendWebhook([], { rawBody });
+      expect(response.status).toBe(200);
+      const { results } = (await response.json()) as { results: { eventId: string; outcome: string }[] };
+      expect(results.map((result) => result.outcome)).toEqual(["ignored", "ignored", "ignored", "applied"]);
+      expect(results.slice(0, 2).map((result) => result.eventId)).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/), expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
+      expect(results[0]!.eventId).not.toBe(results[1]!.eventId);
+      expect(warnings.filter((line) => line.includes("sha256:"))).toHaveLength(2);
+      expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", providerPaymentId: "PM-GOOD" });
+      const again = await sendWebhook([], { rawBody });
+      expect(((await again.json()) as any).results.map((result: any) => result.outcome)).toEqual(["duplicate", "duplicate", "duplicate", "duplicate"]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("events billing does not act on, or about unknown payments, are recorded as ignored and acknowledged", async () => {

@@ -252,7 +252,8 @@ function attemptChange(
 ): {
   from: readonly PaymentAttemptStatus[];
   changes: AttemptChanges;
-  lifecycleEvent: LifecycleEvent | null;
+  /** Absent: the event moves the attempt only. */
+  lifecycleEvent?: LifecycleEvent | null;
   /** The lifecycle applies `payment_succeeded` before `lifecycleEvent` (a reversal of a collection not recorded yet). */
   impliesCollection?: boolean;
   supersede?: SetAsideReason;
@@ -273,7 +274,7 @@ function attemptChange(
       case null:
         return null;
       case "record":
-        return { from, changes: facts, lifecycleEvent: null };
+        return { from, changes: facts };
       case "collect": {
         // Money that moved is always recorded: on an attempt we set aside or failed too.
         const { duplicate, supersedeOther } = collected(attempt);
@@ -293,17 +294,14 @@ function attemptChange(
         };
       }
       case "reopen": {
-        // The provider collects it again itself: in flight once more, and our own retry yields.
+        // The provider collects it again itself: in flight once more, and our own retry yields;
+        // or set aside, and GoCardless is asked to cancel it (cancelSetAsidePayments).
         const decision = resubmitted(attempt);
-        // Set aside: GoCardless is collecting it again, so it is asked to cancel it (cancelSetAsidePayments).
-        if (!decision.reopen) {
-          return { from, changes: { ...facts, status: "canceled", failureCode: decision.setAside, failureMessage: null, nextRetryAt: null, providerCancel: "due" }, lifecycleEvent: null };
-        }
+        const reopen = decision.reopen;
         return {
           from,
-          changes: { ...facts, status: "processing", failureCode: null, failureMessage: null, nextRetryAt: null },
-          lifecycleEvent: null,
-          ...(decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
+          changes: { ...facts, status: reopen ? "processing" : "canceled", failureCode: reopen ? null : decision.setAside, failureMessage: null, nextRetryAt: null, ...(!reopen && { providerCancel: "due" as const }) },
+          ...(reopen && decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
         };
       }
       case "reverse":
@@ -329,7 +327,7 @@ function attemptChange(
   }
   switch (event.kind) {
     case "payment_submitted":
-      return { from: ["pending"], changes: { status: "processing", providerPaymentId }, lifecycleEvent: null };
+      return { from: ["pending"], changes: { status: "processing", providerPaymentId } };
     case "payment_canceled":
       return {
         from: OPEN_ATTEMPT_STATUSES,

@@ -11,24 +11,25 @@ export const GOCARDLESS_SIGNATURE_HEADER = "Webhook-Signature";
 // GoCardless's webhook body: `{ "events": [...] }`, up to 250 events per
 // request. Provider payloads grow new fields over time, so unknown fields are
 // ignored here (unlike our own API, which refuses them). Only the envelope is
-// checked here (an events array; each event a string id, resource_type and
-// action): anything else is 400, but values the database
-// would refuse (an empty or over-long id, NUL, long text) are left to
-// normaliseBillingEvent, which ignores or clamps that one event instead of
-// refusing its whole delivery.
+// checked here (an events array of objects): anything else is 400. One odd
+// event never refuses its delivery (GoCardless would redeliver the whole of it,
+// and the other events would never apply): values the database would refuse
+// (no string id, an empty or over-long one, NUL, long text) are left to
+// normaliseBillingEvent, which ignores or clamps that one event.
+const anything = z.unknown().optional();
 const eventSchema = z.object({
-  id: z.string(),
-  resource_type: z.string(),
-  action: z.string(),
+  id: anything,
+  resource_type: anything,
+  action: anything,
   // When it happened: what orders one payment's events (moneyEvent).
-  created_at: z.unknown().optional().transform(isoTime),
+  created_at: anything.transform(isoTime),
   // GoCardless sends some of these as null (details.cause, details.description,
   // resource_metadata): any value that is not an object of strings loses its
   // non-string parts instead of refusing the delivery.
-  links: z.unknown().optional().transform(stringsOf),
-  details: z.unknown().optional().transform(stringsOf),
+  links: anything.transform(stringsOf),
+  details: anything.transform(stringsOf),
   // GoCardless copies the resource's metadata into each event; we put our attempt id there.
-  resource_metadata: z.unknown().optional().transform(stringsOf),
+  resource_metadata: anything.transform(stringsOf),
 });
 const bodySchema = z.object({ events: z.array(eventSchema).min(1).max(250) });
 type GoCardlessEvent = z.output<typeof eventSchema>;
@@ -60,7 +61,7 @@ const FAILURE_MESSAGES: Partial<Record<PaymentEvent["kind"], string>> = {
   payment_failed: "The payment failed.",
   payment_canceled: "The payment was cancelled.",
   payment_reversed: "The payment was charged back.",
-  payment_reversal_settled: "The payment's reversal was deducted from a payout.",
+  payment_reversal_settled: "The chargeback was settled.",
 };
 
 /** GoCardless's mandate actions → the token status each leaves (transferred changes none). */
@@ -114,9 +115,9 @@ export const gocardlessAdapter: WebhookProviderAdapter = {
 
 /** A time as the database stores it (`YYYY-MM-DDTHH:MM:SS.sssZ`), or undefined for anything else. */
 function isoTime(value: unknown): string | undefined {
-  const time = typeof value === "string" ? Date.parse(value) : NaN;
-  // Years 0000–9999 only: toISOString writes others as ±YYYYYY, which the column refuses.
-  return time >= -62167219200000 && time < 253402300800000 ? new Date(time).toISOString() : undefined;
+  const time = Date.parse(value as string);
+  // 1970 to 9892 only: toISOString writes years past 9999 as +YYYYYY, which the column refuses.
+  return time >= 0 && time < 2.5e14 ? new Date(time).toISOString() : undefined;
 }
 
 /** The string-valued own fields of an object; `{}` for anything else (null, a string, an array). */
@@ -127,7 +128,9 @@ function stringsOf(value: unknown): Record<string, string> {
 
 function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   const eventType = `${event.resource_type}.${event.action}`;
-  const base = { eventId: event.id, eventType };
+  // Without a string id the event can only be told by its content: NUL makes it an id that
+  // cannot be stored, so it is recorded under a stand-in hashed from it (normaliseBillingEvent).
+  const base = { eventId: typeof event.id === "string" ? event.id : `\0${JSON.stringify(event)}`, eventType };
   // Own keys only: `"constructor" in PAYMENT_KINDS` is true through the prototype.
   if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, event.action)) {
     const kind = PAYMENT_KINDS[event.action as keyof typeof PAYMENT_KINDS];

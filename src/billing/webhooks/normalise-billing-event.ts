@@ -24,7 +24,7 @@ import { isPaymentEvent, type BillingEvent } from "./billing-event";
 export async function normaliseBillingEvent(event: BillingEvent): Promise<BillingEvent> {
   const eventType = storableText(event.eventType, L.webhookEventTypeLength, "unknown");
   if (!isProviderId(event.eventId)) {
-    return { kind: "unusable", eventId: await standInEventId(event.eventId), eventType, reason: "the event id is empty, too long or not storable text" };
+    return { kind: "unusable", eventId: await standInEventId(event.eventId), eventType, reason: "no storable event id" };
   }
   const normalised = { ...event, eventType };
   if (isPaymentEvent(normalised)) {
