@@ -127,13 +127,15 @@ function stringsOf(value: unknown): Record<string, string> {
 }
 
 function toBillingEvent(event: GoCardlessEvent): BillingEvent {
-  const eventType = `${event.resource_type}.${event.action}`;
+  // Any value: only a known string action matches the tables below (own keys, checked with hasOwn).
+  const action = event.action as string;
+  const eventType = `${event.resource_type}.${action}`;
   // Without a string id the event can only be told by its content: NUL makes it an id that
   // cannot be stored, so it is recorded under a stand-in hashed from it (normaliseBillingEvent).
   const base = { eventId: typeof event.id === "string" ? event.id : `\0${JSON.stringify(event)}`, eventType };
   // Own keys only: `"constructor" in PAYMENT_KINDS` is true through the prototype.
-  if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, event.action)) {
-    const kind = PAYMENT_KINDS[event.action as keyof typeof PAYMENT_KINDS];
+  if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, action)) {
+    const kind = PAYMENT_KINDS[action as keyof typeof PAYMENT_KINDS];
     // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
     const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "", occurredAt: event.created_at };
     const failureMessage = FAILURE_MESSAGES[kind];
@@ -141,16 +143,16 @@ function toBillingEvent(event: GoCardlessEvent): BillingEvent {
     return {
       kind,
       ...payment,
-      failureCode: event.details.cause ?? event.action,
+      failureCode: event.details.cause ?? action,
       failureMessage: event.details.description ?? failureMessage,
     } as BillingEvent;
   }
-  if (event.resource_type === "mandates" && event.action === "transferred") {
+  if (event.resource_type === "mandates" && action === "transferred") {
     return { kind: "mandate_transferred", ...base, mandateId: event.links.mandate ?? "" };
   }
-  if (event.resource_type === "mandates" && Object.hasOwn(MANDATE_CHANGES, event.action)) {
-    const change = MANDATE_CHANGES[event.action as keyof typeof MANDATE_CHANGES];
-    const newMandateId = event.action === "replaced" ? event.links.new_mandate : undefined;
+  if (event.resource_type === "mandates" && Object.hasOwn(MANDATE_CHANGES, action)) {
+    const change = MANDATE_CHANGES[action as keyof typeof MANDATE_CHANGES];
+    const newMandateId = action === "replaced" ? event.links.new_mandate : undefined;
     return { kind: "mandate_changed", ...base, mandateId: event.links.mandate ?? "", ...change, ...(newMandateId !== undefined && { newMandateId }) };
   }
   return { kind: "other", ...base };
