@@ -701,6 +701,72 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("a chargeback of an OLDER period's payment that arrives before that payment's confirmed (its paid_out counted): the older period is owed and collected once; the overtaken confirmed changes nothing", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [r1] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    // GoCardless's times: confirmed at E, paid out two days later, charged back after the next period was paid.
+    const stamp = (event: ReturnType<typeof paymentEvent>, at: number) => ({ ...event, created_at: iso(at) });
+    const confirmed = stamp(paymentEvent("confirmed", r1!.id, r1!.providerPaymentId), E);
+    await webhookAt(E + 2 * DAY, stamp(paymentEvent("paid_out", r1!.id, r1!.providerPaymentId), E + 2 * DAY));
+    await run(E2 - 2 * DAY);
+    const [r2] = (await attempts(id)).filter((row) => row.periodStart === iso(E2));
+    await webhookAt(E2, paymentEvent("confirmed", r2!.id, r2!.providerPaymentId));
+    await webhookAt(E2 + DAY, stamp(paymentEvent("charged_back", r1!.id, r1!.providerPaymentId, "authorisation_disputed"), E2 + DAY));
+    const owed = { status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) };
+    expect(await subscription(id)).toMatchObject(owed);
+    await webhookAt(E2 + DAY + HOUR, confirmed);
+    expect(await subscription(id)).toMatchObject(owed);
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"]]);
+
+    expect(kinds(await run(E2 + DAY + 2 * HOUR))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.status === "processing")!;
+    expect(retry).toMatchObject({ periodStart: iso(E), attemptNumber: 2 });
+    await webhookAt(E2 + 2 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(await run(E2 + 3 * DAY)).toMatchObject({ due: 0 });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(3);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("three periods charged back on one subscription (the middle, the current, then the oldest): each is owed again and collected once, oldest first, nothing charged twice", async () => {
+    const gc = goCardless();
+    const E4 = Date.parse("2027-05-10T09:00:00.000Z");
+    const id = await activeAtT0(eve);
+    const paid: Record<string, any> = {};
+    for (const end of [E, E2, E3]) {
+      await run(end - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
+      await webhookAt(end, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      paid[iso(end)] = renewal;
+    }
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+    let at = E3 + DAY;
+    for (const period of [E2, E3, E]) {
+      const renewal = paid[iso(period)];
+      await webhookAt(at, paymentEvent("charged_back", renewal.id, renewal.providerPaymentId, "authorisation_disputed"));
+      expect((await subscription(id))!.status).toBe("past_due");
+      at += HOUR;
+    }
+    // Collected again one at a time (one payment in flight), the oldest period first.
+    for (const period of [E, E2, E3]) {
+      expect((await run(at)).done).toBeGreaterThan(0);
+      const open = (await attempts(id)).filter((row) => row.status === "processing");
+      expect(open.map((row) => [row.periodStart, row.attemptNumber])).toEqual([[iso(period), 2]]);
+      await webhookAt(at + HOUR, paymentEvent("confirmed", open[0]!.id, open[0]!.providerPaymentId));
+      at += 2 * HOUR;
+    }
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+    expect(await run(at)).toMatchObject({ due: 0 });
+    // Three renewals and three collections again: each period charged twice in all, once standing.
+    const posts = gc.sent.filter((request) => request.method === "POST" && request.url === "/payments");
+    expect(posts).toHaveLength(6);
+    const standing = (await attempts(id)).filter((row) => row.status === "succeeded").map((row) => row.periodStart);
+    expect(standing.sort()).toEqual([iso(T0), iso(E), iso(E2), iso(E3)]);
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   describe("a late failure that overtakes its own confirmed, in every arrival order", () => {
     // One renewal's payment, in GoCardless's order (its first `submitted` came before all of it):
     // collected, failed late, resubmitted by GoCardless, submitted, collected again, paid out,
