@@ -193,6 +193,8 @@ export interface AttemptForEvent {
   paidBy: string | null;
   /** The subscription's other open attempt (at most one): for this attempt's period, another one, or none. */
   otherOpen: CollectionFacts["otherOpen"];
+  /** 1 when a collection of this attempt's period was taken back (the period was served, and is owed again), else 0. */
+  served: number;
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
   subscription: SubscriptionForEvent | null;
 }
@@ -257,6 +259,8 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
         .where(sql<boolean>`"open"."status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)))})`)
         .limit(1)
         .as("otherOpen"),
+      // Served: a collection of the period was taken back (subscriptionId_periodStart_attemptNumber_idx).
+      sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, attempt.periodStart, 'reversed'))`.as("served"),
     ])
     .where("attempt.provider", "=", provider);
 }
@@ -265,7 +269,7 @@ type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
   const { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen };
+  const attempt = { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen, served: row.served };
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
   if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
   return {

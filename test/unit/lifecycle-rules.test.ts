@@ -122,6 +122,12 @@ describe("renewals", () => {
     });
     const late = at("2027-04-02T00:00:00.000Z");
     expect(decide(pastDue, monthly, { type: "payment_succeeded" }, late).state).toMatchObject({ billingCycleAnchor: late.toISOString(), currentPeriodStart: late.toISOString() });
+    // Unless that period was served (collected, then taken back): the money pays exactly it, on the anchor.
+    expect(decide(pastDue, monthly, { type: "payment_succeeded", served: 1 }, late).state).toMatchObject({
+      status: "active",
+      currentPeriodStart: "2027-02-28T10:00:00.000Z",
+      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+    });
   });
 });
 

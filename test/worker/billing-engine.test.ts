@@ -730,7 +730,10 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
-  it("three periods charged back on one subscription (the middle, the current, then the oldest): each is owed again and collected once, oldest first, nothing charged twice", async () => {
+  it.each([
+    ["the middle, the current, then the oldest", [1, 2, 0]],
+    ["the current, the oldest, then the middle", [2, 0, 1]],
+  ] as const)("three periods charged back on one subscription (%s): each is owed again and collected once, oldest first, nothing charged twice", async (_, chargebackOrder) => {
     const gc = goCardless();
     const E4 = Date.parse("2027-05-10T09:00:00.000Z");
     const id = await activeAtT0(eve);
@@ -743,7 +746,7 @@ describe("the scheduled billing engine", () => {
     }
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
     let at = E3 + DAY;
-    for (const period of [E2, E3, E]) {
+    for (const period of chargebackOrder.map((i) => [E, E2, E3][i]!)) {
       const renewal = paid[iso(period)];
       await webhookAt(at, paymentEvent("charged_back", renewal.id, renewal.providerPaymentId, "authorisation_disputed"));
       expect((await subscription(id))!.status).toBe("past_due");

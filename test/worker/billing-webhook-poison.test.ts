@@ -145,11 +145,11 @@ describe("fields GoCardless may send as null, or of another type", () => {
     const delivery = await deliver(events);
 
     expect(delivery).toEqual({ status: 200, outcomes: ["applied", "applied", "ignored", "applied", "applied", "applied", "ignored", "applied"] });
-    expect(await attemptRow(noDescription)).toMatchObject({ status: "failed", failureCode: "insufficient_funds", failureMessage: "The payment failed." });
+    expect(await attemptRow(noDescription)).toMatchObject({ status: "failed", failureCode: "insufficient_funds", failureMessage: "GoCardless: payments.failed" });
     expect(await attemptRow(noCause)).toMatchObject({ status: "failed", failureCode: "failed", failureMessage: "Refused." });
     expect((await attemptRow(nullCreatedAt)).status).toBe("succeeded");
     expect((await attemptRow(numberCreatedAt)).status).toBe("succeeded");
-    expect(await attemptRow(stringDetails)).toMatchObject({ status: "failed", failureCode: "failed", failureMessage: "The payment failed." });
+    expect(await attemptRow(stringDetails)).toMatchObject({ status: "failed", failureCode: "failed", failureMessage: "GoCardless: payments.failed" });
     expect(await attemptRow(noLinks)).toMatchObject({ status: "pending", providerPaymentId: null });
     expect((await attemptRow(noMetadata)).status).toBe("pending");
     expect((await attemptRow(normal)).status).toBe("succeeded");

@@ -73,7 +73,7 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       // Money for a period before the current one (owed again after its reversal) pays
       // that period only: the current period stays, active (once it ended, its end applies as always).
       if (paysOlderPeriod(state, event.periodStart)) return next({ status: "active" });
-      return next(paid(state, plan, now));
+      return next(paid(state, plan, now, event.served));
 
     case "payment_duplicated":
       // Recorded, never absorbed: the period it pays for was paid already.
@@ -192,13 +192,15 @@ function subscribed(plan: LifecyclePlan, now: Date): LifecycleState {
  * trial period behind it (trialing, active, past_due) gets the period after
  * it, on the anchor; one without (incomplete, paused, unpaid: never paid or
  * suspended) — or whose next period would already be over — starts a new
- * cycle at the confirmation: the payer gets a whole period of service.
+ * cycle at the confirmation: the payer gets a whole period of service. Unless
+ * that period was `served` (collected once, then taken back): its service was
+ * given, so the money pays exactly it.
  */
-function paid(state: LifecycleState, plan: LifecyclePlan, now: Date): Partial<LifecycleState> {
+function paid(state: LifecycleState, plan: LifecyclePlan, now: Date, served?: number): Partial<LifecycleState> {
   if (state.status === "trialing" || state.status === "active" || state.status === "past_due") {
     const start = new Date(state.currentPeriodEnd);
     const end = periodEndAfter(state.billingCycleAnchor, plan, start);
-    if (end > now) return { status: "active", currentPeriodStart: start.toISOString(), currentPeriodEnd: end.toISOString() };
+    if (end > now || served) return { status: "active", currentPeriodStart: start.toISOString(), currentPeriodEnd: end.toISOString() };
   }
   const at = now.toISOString();
   return { status: "active", billingCycleAnchor: at, currentPeriodStart: at, currentPeriodEnd: periodEndAfter(at, plan, now).toISOString() };

@@ -47,32 +47,30 @@ export function moneyEvent(
   at: string,
 ): { effect: MoneyEffect; reversal: PaymentReversal | null } {
   const { status, reversal } = attempt;
-  const effect = (effect: MoneyEffect, next = reversal) => ({ effect, reversal: next });
   const succeeded = status === "succeeded";
+  const open = status === "pending" || status === "processing";
+  const to = (effect: MoneyEffect, next = reversal) => ({ effect, reversal: next });
   if (attempt.moneyEventAt !== null && at < attempt.moneyEventAt) {
     // Overtaken. Only a collection still says something: a failure, chargeback or resubmission
     // came after it, so it was taken back; unless its reversal is recorded already, the
     // collection and its reversal are applied, so the subscription ends as if both came in order.
-    if (event !== "collected" || succeeded || reversal !== null) return effect(null);
-    return effect(status === "pending" || status === "processing" ? "reverse_reopen" : "reverse", "reversed");
+    return event !== "collected" || succeeded || reversal ? to(null) : to(open ? "reverse_reopen" : "reverse", "reversed");
   }
   switch (event) {
     case "collected":
       // A new collection: a reversal of an earlier one no longer says anything about it.
-      return succeeded ? effect("record") : effect("collect", null);
+      return succeeded ? to("record") : to("collect", null);
     case "reinstated":
-      return effect(succeeded ? "record" : "collect", "reinstated");
+      return to(succeeded ? "record" : "collect", "reinstated");
     case "failed":
-      if (succeeded) return effect("reverse", "reversed");
-      return effect(status === "pending" || status === "processing" ? "fail" : "record");
+      return succeeded ? to("reverse", "reversed") : to(open ? "fail" : "record");
     case "resubmitted":
       // The collection, if one was recorded, was taken back; whether it was is kept.
-      if (succeeded) return effect("reverse_reopen", "reversed");
-      return effect(status === "failed" ? "reopen" : "record");
+      return succeeded ? to("reverse_reopen", "reversed") : to(status === "failed" ? "reopen" : "record");
     case "settled":
-      if (reversal !== null) return effect(null);
+      if (reversal) return to(null);
     // falls through: a settled chargeback whose chargeback was not recorded is one
     case "reversed":
-      return succeeded || reversal !== "reversed" ? effect("reverse", "reversed") : effect("record");
+      return succeeded || reversal !== "reversed" ? to("reverse", "reversed") : to("record");
   }
 }

@@ -145,7 +145,7 @@ export async function effectsOf(context: ApplyContext, rows: EventRows, event: B
  */
 async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEvent, sent: PaymentEvent): Promise<Effect[]> {
   const change = attemptChange(attempt, sent, now);
-  if (change === null || !(change.from as readonly string[]).includes(attempt.status)) return [];
+  if (change === null || (change.from && !(change.from as readonly string[]).includes(attempt.status))) return [];
 
   const at = now.toISOString();
   const subscription = attempt.subscription;
@@ -221,7 +221,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       .updateTable("payment_attempts")
       .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
       .where("id", "=", attempt.id)
-      .where("status", "in", change.from)
+      .where("status", "=", attempt.status)
       // And the payment id as read: a failed attempt takes a success only while it has none.
       .where("providerPaymentId", "is", attempt.providerPaymentId)
       .where("reversal", "is", attempt.reversal)
@@ -250,7 +250,8 @@ function attemptChange(
   event: PaymentEvent,
   now: Date,
 ): {
-  from: readonly PaymentAttemptStatus[];
+  /** The statuses it can follow (a money event: any, moneyEvent decided from this one). */
+  from?: readonly PaymentAttemptStatus[];
   changes: AttemptChanges;
   /** Absent: the event moves the attempt only. */
   lifecycleEvent?: LifecycleEvent | null;
@@ -268,27 +269,24 @@ function attemptChange(
     // The newest stays: an overtaken collection's reversal is applied, the newer event's time kept.
     const moneyEventAt = attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at;
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
-    const from = [attempt.status];
     const facts = { reversal, providerPaymentId, moneyEventAt };
     switch (effect) {
       case null:
         return null;
       case "record":
-        return { from, changes: facts };
+        return { changes: facts };
       case "collect": {
         // Money that moved is always recorded: on an attempt we set aside or failed too.
         const { duplicate, supersedeOther } = collected(attempt);
         return {
-          from,
           changes: { ...facts, status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
-          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart },
+          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart, served: attempt.served },
           ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
         };
       }
       case "fail": {
         const retryAt = nextRetryAt(attempt.attemptNumber, now);
         return {
-          from,
           changes: { ...facts, status: "failed", ...failure, nextRetryAt: retryAt?.toISOString() ?? null },
           lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
         };
@@ -299,7 +297,6 @@ function attemptChange(
         const decision = resubmitted(attempt);
         const reopen = decision.reopen;
         return {
-          from,
           changes: { ...facts, status: reopen ? "processing" : "canceled", failureCode: reopen ? null : decision.setAside, failureMessage: null, nextRetryAt: null, ...(!reopen && { providerCancel: "due" as const }) },
           ...(reopen && decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
         };
@@ -315,7 +312,6 @@ function attemptChange(
         const paidByAnother = collected(attempt).duplicate;
         const reopen = effect === "reverse_reopen";
         return {
-          from,
           // A failed attempt keeps the cause of its failure (a settlement says less).
           changes: { ...facts, status: reopen ? "processing" : "failed", ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother || reopen ? null : now.toISOString(), refundDue: 0 },
           lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },

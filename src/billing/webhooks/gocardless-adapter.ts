@@ -56,13 +56,8 @@ const PAYMENT_KINDS = {
   chargeback_settled: "payment_reversal_settled",
 } as const satisfies Record<string, PaymentEvent["kind"]>;
 
-/** The kinds that carry GoCardless's `details.cause` / `details.description`, with a message when it sends none. */
-const FAILURE_MESSAGES: Partial<Record<PaymentEvent["kind"], string>> = {
-  payment_failed: "The payment failed.",
-  payment_canceled: "The payment was cancelled.",
-  payment_reversed: "The payment was charged back.",
-  payment_reversal_settled: "The chargeback was settled.",
-};
+/** The kinds that carry GoCardless's `details.cause` / `details.description` (else the action, as the engine's API-learnt events say it). */
+const FAILURE_KINDS: readonly string[] = ["payment_failed", "payment_canceled", "payment_reversed", "payment_reversal_settled"] satisfies PaymentEvent["kind"][];
 
 /** GoCardless's mandate actions → the token status each leaves (transferred changes none). */
 const MANDATE_CHANGES = {
@@ -138,13 +133,12 @@ function toBillingEvent(event: GoCardlessEvent): BillingEvent {
     const kind = PAYMENT_KINDS[action as keyof typeof PAYMENT_KINDS];
     // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
     const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "", occurredAt: event.created_at };
-    const failureMessage = FAILURE_MESSAGES[kind];
-    if (failureMessage === undefined) return { kind, ...payment } as BillingEvent;
+    if (!FAILURE_KINDS.includes(kind)) return { kind, ...payment } as BillingEvent;
     return {
       kind,
       ...payment,
       failureCode: event.details.cause ?? action,
-      failureMessage: event.details.description ?? failureMessage,
+      failureMessage: event.details.description ?? `GoCardless: payments.${action}`,
     } as BillingEvent;
   }
   if (event.resource_type === "mandates" && action === "transferred") {
