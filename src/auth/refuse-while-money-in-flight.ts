@@ -12,6 +12,11 @@ import type { Env } from "../env";
  * delete are separate D1 calls; the `user_delete_keeps_money` trigger makes
  * the refusal atomic with the delete itself.
  *
+ * Better Auth answers an APIError with its body as JSON: the API's one error
+ * shape, `{"error": {code, message, details}}`, plus the top-level `code` and
+ * `message` that Better Auth's own client reads (`error.code`), as for every
+ * other `/api/auth` error.
+ *
  * @example
  * ```ts
  * betterAuth({ user: { deleteUser: { enabled: true, beforeDelete: refuseWhileMoneyInFlight(env) } } })
@@ -26,11 +31,11 @@ export function refuseWhileMoneyInFlight(env: Env): (user: User) => Promise<void
       throw error;
     });
     if (!money || !hasMoneyInFlight(money)) return;
-    throw new APIError("CONFLICT", {
+    const error = {
       code: "PAYMENT_IN_FLIGHT",
       message:
         "This account still has money in flight: cancel its subscriptions (POST /api/billing/subscriptions/:id/cancel), wait for pending payments to settle, and have an operator settle refunds due, then delete it.",
-      ...money,
-    });
+    };
+    throw new APIError("CONFLICT", { ...error, error: { ...error, details: money } });
   };
 }

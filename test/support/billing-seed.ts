@@ -22,10 +22,10 @@ import type {
 
 // Columns added by later migrations (20261201110000_billing_cycle_anchor,
 // 20261202100000_payment_attempt_periods, 20261203100000_payment_attempt_reversals,
-// 20261203110000_payment_attempt_provider_cancel) are left out, so the same rows also
+// 20261203110000_payment_attempt_provider_cancel, 20261204100000_payment_attempt_money_event_at) are left out, so the same rows also
 // seed a database at the first billing migration (the round-trip tests); SQLite fills
 // them (NULL, default 0).
-type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal" | "providerCancel";
+type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal" | "providerCancel" | "moneyEventAt";
 type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;
@@ -129,7 +129,6 @@ export function attemptRow(userId: string, overrides: Partial<NewPaymentAttempt>
     nextRetryAt: null,
     createdAt: SEED_NOW,
     updatedAt: SEED_NOW,
-    moneyEventAt: null,
     ...overrides,
   };
 }

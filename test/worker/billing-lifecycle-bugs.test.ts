@@ -140,7 +140,13 @@ describe("5. deleting an account never loses a payment in flight", () => {
 
     const response = await deleteAccount(user);
     expect(response.status).toBe(409);
-    expect(((await response.json()) as any).code).toBe("PAYMENT_IN_FLIGHT");
+    // The API's one error shape; Better Auth's client reads the top-level code and message (billing-api-auth-client.test.ts).
+    const body = (await response.json()) as any;
+    expect(body).toEqual({
+      error: { code: "PAYMENT_IN_FLIGHT", message: expect.stringContaining("money in flight"), details: { openAttempts: 1, refundsDue: 0, collectingSubscriptions: 1 } },
+      code: "PAYMENT_IN_FLIGHT",
+      message: body.error.message,
+    });
     expect(await userExists(user.id)).toBe(true);
 
     const confirmed = await sendWebhook([paymentConfirmed(attempt.id)]);
