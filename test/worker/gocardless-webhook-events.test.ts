@@ -34,7 +34,8 @@ async function attemptRow(id: string) {
 }
 /** What differs between two subscriptions after the same events (times aside): status, attempt status, failure, reversal. */
 async function lifecycleOf(attempt: { id: string; subscriptionId: string }) {
-  const row = await env.DB.prepare("select a.status, a.failureCode, a.reversal, a.refundDue, s.status as subscription, s.currentPeriodEnd = a.periodStart as owesAttemptsPeriod from payment_attempts a join user_subscriptions s on s.id = a.subscriptionId where a.id = ?").bind(attempt.id).first();
+  // (The period owed has ended: a first payment collected and taken back leaves no period running.)
+  const row = await env.DB.prepare("select a.status, a.failureCode, a.reversal, a.refundDue, s.status as subscription, s.currentPeriodEnd = a.periodStart as owesAttemptsPeriod, s.currentPeriodEnd <= a.updatedAt as owedPeriodEnded from payment_attempts a join user_subscriptions s on s.id = a.subscriptionId where a.id = ?").bind(attempt.id).first();
   return row;
 }
 async function subscriptionStatus(id: string) {
