@@ -268,24 +268,24 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
 type AttemptEventRow = Awaited<ReturnType<ReturnType<typeof attemptsForEvents>["execute"]>>[number];
 
 function toAttemptForEvent(row: AttemptEventRow): AttemptForEvent {
-  const { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, subscriptionId } = row;
-  const attempt = { id, status, attemptNumber, refundDue, reversal, moneyEventAt, providerPaymentId, periodStart, paidBy: row.paidBy, otherOpen: row.otherOpen, served: row.served };
+  // The subscription's and plan's columns; the rest is the attempt.
+  const { subscriptionId: id, subscriptionStatus: status, currentPeriodStart, currentPeriodEnd, billingCycleAnchor, trialEndsAt, cancelAtPeriodEnd, canceledAt, endedAt, subscriptionCreatedAt, amountMinor, interval, intervalCount, trialDays, ...attempt } = row;
   // The foreign keys guarantee the subscription and its plan exist when subscriptionId is set.
-  if (subscriptionId === null || row.subscriptionStatus === null) return { ...attempt, subscription: null };
+  if (id === null || status === null) return { ...attempt, subscription: null };
   return {
     ...attempt,
     subscription: {
-      id: subscriptionId,
-      status: row.subscriptionStatus,
-      currentPeriodStart: row.currentPeriodStart!,
-      currentPeriodEnd: row.currentPeriodEnd!,
-      billingCycleAnchor: row.billingCycleAnchor,
-      trialEndsAt: row.trialEndsAt,
-      cancelAtPeriodEnd: row.cancelAtPeriodEnd!,
-      canceledAt: row.canceledAt,
-      endedAt: row.endedAt,
-      createdAt: row.subscriptionCreatedAt!,
-      plan: { amountMinor: row.amountMinor!, interval: row.interval!, intervalCount: row.intervalCount!, trialDays: row.trialDays! },
+      id,
+      status,
+      currentPeriodStart: currentPeriodStart!,
+      currentPeriodEnd: currentPeriodEnd!,
+      billingCycleAnchor,
+      trialEndsAt,
+      cancelAtPeriodEnd: cancelAtPeriodEnd!,
+      canceledAt,
+      endedAt,
+      createdAt: subscriptionCreatedAt!,
+      plan: { amountMinor: amountMinor!, interval: interval!, intervalCount: intervalCount!, trialDays: trialDays! },
     },
   };
 }

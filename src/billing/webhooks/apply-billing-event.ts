@@ -156,7 +156,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     const asRead = lifecycleStateOf(subscription);
     // An open attempt was in flight until this very event.
     const facts = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status) ? { paymentInFlight: true, retriesExhausted: false, nextRetryAt: null } : await findPaymentFacts(db, subscription.id);
-    let decision = settle(asRead, subscription.plan, facts, change.impliesCollection ? { type: "payment_succeeded", periodStart: attempt.periodStart, served: attempt.served } : change.lifecycleEvent, now);
+    let decision = settle(asRead, subscription.plan, facts, change.impliesCollection ? { type: "payment_succeeded", periodStart: attempt.periodStart } : change.lifecycleEvent, now);
     if (change.impliesCollection) {
       // The collection the reversal implies, then the reversal of the period that collection paid
       // (a first payment's starts at the collection; an older period's moves none): the subscription
