@@ -121,7 +121,7 @@ describe("what the routes answer is documented", () => {
   it.each([
     ["broken JSON", "{"],
     ["no events array", '{"events":"nope"}'],
-    ["an event without an id", '{"events":[{"resource_type":"payments","action":"confirmed"}]}'],
+    ["an event that is not an object", '{"events":[42]}'],
     ["251 events", JSON.stringify({ events: Array.from({ length: 251 }, (_, i) => mandateEvent(`MD${i}`, "active")) })],
   ])("POST /webhooks/{provider}, signed, %s: its 400 is documented", async (_, rawBody) => {
     const response = await sendWebhook([], { rawBody });
