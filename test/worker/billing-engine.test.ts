@@ -52,6 +52,8 @@ function goCardless() {
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
   const faults: ("lose-answer" | "down" | "refuse" | "hang" | "set-aside-meanwhile")[] = [];
   const otherFaults: ("down" | "server-error")[] = [];
+  /** Run while the next POST /payments is in flight (e.g. an overlapping run). */
+  const meanwhile: (() => Promise<unknown>)[] = [];
   const original = globalThis.fetch;
   const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -94,6 +96,7 @@ function goCardless() {
       const payment = payments.get(url.pathname.split("/").pop()!);
       return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
     }
+    await meanwhile.shift()?.();
     const fault = faults.shift();
     // Accepts the connection and never answers: only the request's own signal ends it, as with a real fetch.
     if (fault === "hang") return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
@@ -119,6 +122,7 @@ function goCardless() {
     lookups,
     faults,
     otherFaults,
+    meanwhile,
     payments,
     paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id,
   };
@@ -127,9 +131,9 @@ function goCardless() {
 /** Every line the Worker logged in this test (the engine logs one per run). */
 let logged: string[] = [];
 
-/** Moves the clock to `at` and runs the Cron Trigger once there. */
-async function fire(at: number, bindings: Partial<Env> = {}) {
-  vi.setSystemTime(at);
+/** Moves the clock to `wall` and runs the Cron Trigger once with scheduledTime `at` (a late invocation when `wall` is later). */
+async function fire(at: number, bindings: Partial<Env> = {}, wall = at) {
+  vi.setSystemTime(wall);
   await worker.scheduled(createScheduledController({ scheduledTime: new Date(at), cron: CRON }), { ...env, GOCARDLESS_ACCESS_TOKEN: "sandbox_token", GOCARDLESS_API_URL: BASE, ...bindings } as Env);
 }
 
@@ -289,6 +293,23 @@ describe("the scheduled billing engine", () => {
     expect((a.byKind.submit?.done ?? 0) + (b.byKind.submit?.done ?? 0)).toBe(1);
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toHaveLength(1);
     expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
+  });
+
+  it("a run invoked 8 minutes after its scheduledTime holds what it sends for its own whole run: the next Cron run, while the POST is in flight, sends nothing again", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    const scheduled = E - 2 * DAY;
+    let overlapping: any;
+    gc.meanwhile.push(async () => {
+      overlapping = await run(scheduled + 11 * MINUTE);
+    });
+    await fire(scheduled, {}, scheduled + 8 * MINUTE);
+    const late = JSON.parse(logged.at(-1)!);
+    expect(kinds(late)).toMatchObject({ renewal: { done: 1 }, submit: { due: 1, done: 1 } });
+    expect(overlapping.byKind.submit ?? { done: 0 }).toMatchObject({ done: 0 });
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.idempotencyKey)).toEqual([attempt!.id]);
+    expect(attempt).toMatchObject({ status: "processing", providerPaymentId: gc.paymentIdOf(attempt!.id) });
   });
 
   it("a run that dies after GoCardless created the payment: the next run after the backoff gets that payment (409), never a second one", async () => {

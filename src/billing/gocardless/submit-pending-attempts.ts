@@ -22,7 +22,8 @@ export interface SubmitSummary {
 }
 
 /**
- * How long a run holds an attempt it is sending: an overlapping run leaves it
+ * How long a run holds an attempt it is sending, from the claim (the run's
+ * scheduledTime, or the wall clock when later): an overlapping run leaves it
  * alone meanwhile, and if the run dies mid-call a later run sends it again
  * (same Idempotency-Key) once the lease ran out.
  */
@@ -115,8 +116,10 @@ export async function submitPendingAttempts(deps: {
     }
     const at = now.toISOString();
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
-    // Claim it first (one guarded write): of two overlapping runs only one sends.
-    const lease = new Date(now.getTime() + SUBMISSION_LEASE_MS).toISOString();
+    // Claim it first (one guarded write): of two overlapping runs only one sends. The lease
+    // runs from the wall clock when that is later: a run invoked late holds what it sends
+    // for as long as it really sends it, whatever its scheduledTime.
+    const lease = new Date(Math.max(now.getTime(), Date.now()) + SUBMISSION_LEASE_MS).toISOString();
     const claimed = await update
       .set({ nextRetryAt: lease, updatedAt: at })
       .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
