@@ -8,7 +8,7 @@ import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
-import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, validationFailedBody } from "../support/gocardless/api-fixtures";
+import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, resourceNotFoundBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
@@ -87,14 +87,14 @@ function goCardless() {
     const cancel = /^\/payments\/([^/]+)\/actions\/cancel$/.exec(url.pathname);
     if (request.method === "POST" && cancel) {
       const payment = payments.get(cancel[1]!);
-      if (!payment) return json({ error: { code: 404, type: "invalid_api_usage", errors: [{ reason: "resource_not_found", message: "Resource not found" }] } }, 404);
+      if (!payment) return json(resourceNotFoundBody, 404);
       if (payment.payments.status !== "pending_submission") return json(cancellationFailedBody, 422);
       payment.payments.status = "cancelled";
       return json(payment, 200);
     }
     if (request.method === "GET") {
       const payment = payments.get(url.pathname.split("/").pop()!);
-      return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
+      return payment ? json(payment, 200) : json(resourceNotFoundBody, 404);
     }
     await meanwhile.shift()?.();
     const fault = faults.shift();
@@ -881,6 +881,31 @@ describe("the scheduled billing engine", () => {
       ["POST", `/payments/${retry.providerPaymentId}/actions/cancel`],
     ]);
     expect((await run(E + 2 * DAY + 4 * HOUR)).due).toBe(0);
+  });
+
+  it("a set-aside payment GoCardless does not hold (404 resource_not_found on cancel): recorded once as cancellation_failed with GoCardless's error, never asked again", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    // Not in this GoCardless account (e.g. created under another access token).
+    gc.payments.delete(retry.providerPaymentId);
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(kinds(await run(E + 2 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect(error).toHaveBeenCalledWith(expect.stringContaining(`cancel ${retry.providerPaymentId}: resource_not_found`));
+    expect(await env.DB.prepare("select status, failureCode, failureMessage, providerCancel from payment_attempts where id = ?").bind(retry.id).first()).toEqual({
+      status: "canceled",
+      failureCode: "superseded_by_resubmission",
+      failureMessage: "cancel: resource_not_found: Resource not found",
+      providerCancel: "cancellation_failed",
+    });
+    expect((await run(E + 2 * DAY + 3 * HOUR)).due).toBe(0);
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel"))).toHaveLength(1);
   });
 
   it("two overlapping runs with a set-aside payment due: GoCardless cancels it, and the answer recorded is `cancelled` whichever run writes first", async () => {

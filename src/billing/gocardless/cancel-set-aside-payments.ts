@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
+import { BILLING_LIMITS as L } from "../../db/billing-limits";
+import { storableText } from "../../db/storable-text";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
 import type { WorkCounts } from "../engine/engine-summary";
@@ -15,8 +17,9 @@ import type { WorkCounts } from "../engine/engine-summary";
  * and owed back, docs/billing-lifecycle.md ⁹). A 422 `cancellation_failed` is
  * also what a second cancel of a cancelled payment gets (our first request's
  * answer lost), so the payment is read (`GET /payments/:id`) to tell the two
- * apart. Any other error leaves it `due` at the back of the queue for a later
- * run. One D1 read, then one write and at most two provider calls each.
+ * apart. A 404 (GoCardless holds no such payment) ends it as
+ * `cancellation_failed` with the error in `failureMessage`, never asked again;
+ * any other error leaves it `due` at the back of the queue for a later run. One D1 read, then one write and at most two provider calls each.
  *
  * @example
  * ```ts
@@ -62,8 +65,14 @@ export async function cancelSetAsidePayments(deps: {
       else summary.skipped++;
     } catch (error) {
       if (!(error instanceof GoCardlessApiError)) throw error;
-      console.error(`cancel ${providerPaymentId}: ${error.code}, asked again later`);
-      await write.set({ updatedAt: at }).execute();
+      // 404: this account holds no such payment, and asking again changes nothing. It may be
+      // another account's (an access token changed) and still be collected, so it ends where
+      // such payments end, with GoCardless's answer on the attempt; anything else is asked again.
+      const final = error.status === 404;
+      console.error(`cancel ${providerPaymentId}: ${error.code}, ${final ? "not asked again" : "asked again later"}`);
+      await write
+        .set(final ? { providerCancel: "cancellation_failed", failureMessage: storableText(`cancel: ${error.code}: ${error.message}`, L.failureMessageLength, "cancel: 404"), updatedAt: at } : { updatedAt: at })
+        .execute();
       summary.failed++;
     }
   }
