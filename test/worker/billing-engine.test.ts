@@ -908,6 +908,39 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel"))).toHaveLength(1);
   });
 
+  it.each([
+    ["still pending_submission: cancelled there", "pending_submission", { status: "canceled", providerCancel: "cancelled" }, "cancelled"],
+    ["already confirmed: its collection is recorded on the attempt", "confirmed", { status: "succeeded", providerCancel: "cancellation_failed" }, "confirmed"],
+  ] as const)("a lost POST answer, then the attempt set aside before its payment id was known: the engine finds the payment GoCardless created (%s)", async (_name, statusAtGoCardless, expected, statusAfter) => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    gc.faults.push("lose-answer");
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "pending", providerPaymentId: null, failureCode: "network_error" });
+    const created = gc.paymentIdOf(retry.id)!;
+    gc.payments.get(created)!.payments.status = statusAtGoCardless;
+    // GoCardless resubmits the first payment itself: our retry is set aside, its payment id unknown.
+    await webhookAt(E + 2 * DAY + 5 * MINUTE, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    const row = () => env.DB.prepare("select status, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(retry.id).first();
+    expect(await row()).toMatchObject({ status: "canceled", providerPaymentId: null });
+
+    expect(kinds(await run(E + 2 * DAY + HOUR))).toMatchObject({ cancel: { due: 1, done: 1, failed: 0 } });
+    expect(await row()).toEqual({ ...expected, providerPaymentId: created });
+    expect(gc.payments.get(created)!.payments.status).toBe(statusAfter);
+    expect(gc.sent.filter((request) => request.method === "GET" && request.url.startsWith("/payments?"))).toEqual([expect.objectContaining({ url: `/payments?mandate=${eveMandate}&limit=500` })]);
+    // Asked once: later runs never ask about it again (a confirmed retry pays the period, so the
+    // first payment's resubmission is set aside in turn and cancelled there).
+    await run(E + 2 * DAY + 2 * HOUR);
+    expect(await row()).toEqual({ ...expected, providerPaymentId: created });
+    expect(gc.sent.filter((request) => request.url === `/payments/${created}/actions/cancel`)).toHaveLength(1);
+    expect(gc.payments.size).toBe(2);
+  });
+
   it("two overlapping runs with a set-aside payment due: GoCardless cancels it, and the answer recorded is `cancelled` whichever run writes first", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);

@@ -3,7 +3,8 @@ import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
 import { nextRetryAt, nextSubmissionAt, SUBMISSION_BACKOFF_MS } from "../retry-schedule";
 import { storableText } from "../../db/storable-text";
-import { openToken, type TokenKeyring } from "../token-cipher";
+import type { TokenKeyring } from "../token-cipher";
+import { attemptMandateId } from "./attempt-mandate-id";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
 import { findAttemptPayment } from "./find-attempt-payment";
@@ -73,7 +74,7 @@ export async function submitPendingAttempts(deps: {
   limit: number;
   /** True once the run must not start another provider call (its deadline). */
   outOfTime?: () => boolean;
-  /** Applies what a payment's status says happened (its webhook events may have named no attempt). */
+  /** Applies what a payment's status says happened (its webhook events may have named no attempt); never rejects. */
   applyEvent?: (event: PaymentEvent) => Promise<unknown>;
 }): Promise<SubmitSummary> {
   const { db, client, keyring, now } = deps;
@@ -133,7 +134,7 @@ export async function submitPendingAttempts(deps: {
         const stored = await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at }).executeTakeFirst();
         // Set aside while the call was in flight (a webhook cancelled it): GoCardless holds a
         // payment we no longer want, so it is kept on the attempt and cancelled at GoCardless.
-        if ((stored.numUpdatedRows ?? 0n) === 0n) {
+        if (!wroteRows(stored)) {
           await db
             .updateTable("payment_attempts")
             .set({ providerPaymentId: payment.id, providerCancel: "due", updatedAt: at })
@@ -150,15 +151,9 @@ export async function submitPendingAttempts(deps: {
       // Learnt from the API after a lost answer, the payment may have moved on already
       // (confirmed, failed…) while its events named no attempt: apply what its status says.
       const happened = paymentStatusEvent(payment);
-      if (happened && deps.applyEvent) {
-        await deps.applyEvent(happened).catch((cause: unknown) => console.error(`${happened.eventId} not recorded`, cause));
-      }
+      if (happened) await deps.applyEvent?.(happened);
     };
-    // Read even from a token no longer active: giving up needs the mandate to ask GoCardless.
-    const mandateId =
-      attempt.tokenId && attempt.tokenCiphertext && attempt.tokenKeyId
-        ? await openToken(keyring, { ciphertext: attempt.tokenCiphertext, keyId: attempt.tokenKeyId }, attempt.tokenId).catch(() => undefined)
-        : undefined;
+    const mandateId = await attemptMandateId(keyring, attempt);
     let failure: GoCardlessApiError;
     try {
       if (attempt.tokenStatus !== "active") {
