@@ -10,17 +10,10 @@ import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
 import { findAttemptPayment } from "./find-attempt-payment";
 import { paymentStatusEvent } from "./payment-status-event";
 import type { PaymentEvent } from "../webhooks/billing-event";
+import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
 
-/** What one submission run did (one line of the run's log). */
-export interface SubmitSummary {
-  due: number;
-  submitted: number;
-  /** Claimed by an overlapping run first: not sent by this one. */
-  skipped: number;
-  failed: number;
-}
 
 /**
  * How long a run holds an attempt it is sending, from the claim (the run's
@@ -76,7 +69,7 @@ export async function submitPendingAttempts(deps: {
   outOfTime?: () => boolean;
   /** Applies what a payment's status says happened (its webhook events may have named no attempt); never rejects. */
   applyEvent?: (event: PaymentEvent) => Promise<unknown>;
-}): Promise<SubmitSummary> {
+}): Promise<WorkCounts> {
   const { db, client, keyring, now } = deps;
   const pending = await db
     .selectFrom("payment_attempts as attempt")
@@ -108,7 +101,8 @@ export async function submitPendingAttempts(deps: {
     .limit(deps.limit)
     .execute();
 
-  const summary: SubmitSummary = { due: pending.length, submitted: 0, skipped: 0, failed: 0 };
+  // skipped: claimed by an overlapping run first, or left at the run's deadline.
+  const summary: WorkCounts = { due: pending.length, done: 0, skipped: 0, failed: 0 };
   for (const attempt of pending) {
     // Past the run's deadline no provider call starts: the attempt waits for the next run.
     if (deps.outOfTime?.()) {
@@ -147,7 +141,7 @@ export async function submitPendingAttempts(deps: {
         // GoCardless holds a payment we could not store (its id is another attempt's): recorded on the attempt.
         throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} is another attempt's; not stored.`, cause });
       }
-      summary.submitted++;
+      summary.done++;
       // Learnt from the API after a lost answer, the payment may have moved on already
       // (confirmed, failed…) while its events named no attempt: apply what its status says.
       const happened = paymentStatusEvent(payment);
