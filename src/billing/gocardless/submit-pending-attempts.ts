@@ -14,7 +14,6 @@ import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
 
-
 /**
  * How long a run holds an attempt it is sending, from the claim (the run's
  * scheduledTime, or the wall clock when later): an overlapping run leaves it
