@@ -12,6 +12,7 @@ import * as m20261202120000_payment_attempt_numbers from "./20261202120000_payme
 import * as m20261203100000_payment_attempt_reversals from "./20261203100000_payment_attempt_reversals";
 import * as m20261203110000_payment_attempt_provider_cancel from "./20261203110000_payment_attempt_provider_cancel";
 import * as m20261204100000_payment_attempt_money_event_at from "./20261204100000_payment_attempt_money_event_at";
+import * as m20261204110000_payment_attempt_reversed_index from "./20261204110000_payment_attempt_reversed_index";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   "20261203100000_payment_attempt_reversals": m20261203100000_payment_attempt_reversals,
   "20261203110000_payment_attempt_provider_cancel": m20261203110000_payment_attempt_provider_cancel,
   "20261204100000_payment_attempt_money_event_at": m20261204100000_payment_attempt_money_event_at,
+  "20261204110000_payment_attempt_reversed_index": m20261204110000_payment_attempt_reversed_index,
 };

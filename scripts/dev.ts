@@ -21,6 +21,7 @@ import { devAuthVars } from "./lib/dev-origin";
 import { devTarget } from "./lib/dev-target";
 import { ensureDevVars } from "./lib/ensure-dev-vars";
 import { startGoCardlessStandIn } from "./lib/gocardless-stand-in";
+import { noteStandInUrl, readStandInUrl } from "./lib/stand-in-url-file";
 import { runSafeguards } from "./lib/run-safeguards";
 import { usingD1 } from "./lib/using-d1";
 
@@ -46,12 +47,16 @@ async function main(wranglerArgs: string[]): Promise<number> {
 
   const vars = parseEnv(await readFile(".dev.vars", "utf8"));
   const standInArgs: string[] = [];
+  let standInUrl: string | undefined;
   if (!vars.GOCARDLESS_ACCESS_TOKEN?.trim()) {
-    // 4010 is where `pnpm billing:simulate mandate` looks; any free port when it is taken.
+    // 4010 when free, else any free port: its URL is noted for `pnpm billing:simulate` either way.
     const standIn = await startGoCardlessStandIn({ port: 4010 }).catch(() => startGoCardlessStandIn({ port: 0 }));
+    standInUrl = standIn.url;
     console.log(`no GOCARDLESS_ACCESS_TOKEN in .dev.vars: payments go to a local GoCardless stand-in at ${standIn.url}`);
     standInArgs.push("--var", `GOCARDLESS_API_URL:${standIn.url}`, "--var", "GOCARDLESS_ACCESS_TOKEN:local-stand-in");
   }
+  // Noted (or, with a real token, forgotten) where `pnpm billing:simulate` looks.
+  await noteStandInUrl(standInUrl);
 
   // wrangler's own JS on this Node, not its bin shims: a shim (a shell) that
   // gets a signal dies alone and leaves wrangler and workerd running.
@@ -61,9 +66,12 @@ async function main(wranglerArgs: string[]): Promise<number> {
   // SIGTERM or SIGHUP sent to this process alone must reach it too; then wait
   // for it to stop workerd.
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => wrangler.kill(signal));
-  return new Promise((resolve) =>
-    wrangler.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))),
+  const code = await new Promise<number>((resolve) =>
+    wrangler.on("exit", (exitCode, signal) => resolve(exitCode ?? 128 + (signal ? constants.signals[signal] : 0))),
   );
+  // A stopped stand-in must not be found; a later `pnpm dev` may have noted its own meanwhile.
+  if (standInUrl !== undefined && (await readStandInUrl()) === standInUrl) await noteStandInUrl(undefined);
+  return code;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);

@@ -17,11 +17,11 @@ export const MAX_ENGINE_CHUNK = 150;
 
 /**
  * How long after it starts (wall time) a run may still start a provider
- * call: half the submission lease. An item started just before it ends within
- * 4 calls × GOCARDLESS_TIMEOUT_MS (40 s), so every item a run claimed is done
- * by 5 min 40 s — inside its 10-minute lease (an overlapping run never sends
- * it too) and the 15-minute Cron interval — whatever the chunk and however
- * slowly GoCardless answers. docs/billing-engine.md has the arithmetic.
+ * call: half the submission lease. An item ends within 4 calls ×
+ * GOCARDLESS_TIMEOUT_MS (40 s) of its claim, inside its 10-minute lease, which
+ * runs from the claim's wall time when that is later than scheduledTime (a late
+ * invocation); so a run is done by 5 min 40 s, inside the 15-minute Cron
+ * interval, whatever the chunk. docs/billing-engine.md has the arithmetic.
  */
 export const RUN_PROVIDER_DEADLINE_MS = SUBMISSION_LEASE_MS / 2;
 

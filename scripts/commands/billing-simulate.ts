@@ -3,10 +3,11 @@ import { readFile } from "node:fs/promises";
 import { parseArgs, parseEnv } from "node:util";
 import { UsageError } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
-import { setUpStandInMandate, startGoCardlessStandIn } from "../lib/gocardless-stand-in";
+import { PAYMENT_SCENARIOS, setUpStandInMandate, startGoCardlessStandIn } from "../lib/gocardless-stand-in";
+import { readStandInUrl, STAND_IN_URL_FILE } from "../lib/stand-in-url-file";
 
-export const USAGE = `usage: pnpm billing:simulate <resource>.<action> <id> [--attempt <payment attempt id>] [--cause <cause>] [--url http://localhost:8787] [--dev-vars .dev.vars]
-       pnpm billing:simulate mandate <customer id> [--gocardless http://127.0.0.1:4010]
+export const USAGE = `usage: pnpm billing:simulate <resource>.<action> <id> [--attempt <payment attempt id>] [--cause <cause>] [--url http://localhost:8787] [--dev-vars .dev.vars] [--gocardless <stand-in URL>] [--webhook-only]
+       pnpm billing:simulate mandate <customer id> [--gocardless <stand-in URL>]
        pnpm billing:simulate serve [--port 4010]`;
 
 /** The GoCardless events billing acts on (docs/gocardless.md). */
@@ -40,7 +41,9 @@ export async function billingSimulate(argv: readonly string[], io: CliIo): Promi
     return 0;
   }
 
-  if (positionals[0] === "mandate") return setUpMandate(positionals.slice(1), values.gocardless, io);
+  // The stand-in pnpm dev serves, on whatever port it got (it notes its URL), unless given.
+  const standIn = values.gocardless ?? (await readStandInUrl());
+  if (positionals[0] === "mandate") return setUpMandate(positionals.slice(1), standIn ?? "http://127.0.0.1:4010", io);
 
   const [type, id, ...extra] = positionals;
   if (type === undefined || id === undefined || extra.length > 0) throw new UsageError("give one event type and one id");
@@ -52,6 +55,9 @@ export async function billingSimulate(argv: readonly string[], io: CliIo): Promi
   if (values.attempt !== undefined && resource !== "payments") throw new UsageError("--attempt is for payments events only");
 
   const secret = await localSecret(values["dev-vars"]);
+  // A payment event first moves the stand-in's payment, as the bank moves it at GoCardless
+  // before GoCardless reports it: a cancel of a confirmed payment then answers 422 there too.
+  if (resource === "payments" && standIn !== undefined && !values["webhook-only"]) await runPaymentScenario(standIn, type, id, io);
   const event = {
     id: `EV${randomBytes(6).toString("hex").toUpperCase()}`,
     created_at: new Date().toISOString(),
@@ -85,7 +91,8 @@ function parseOptions(argv: readonly string[]) {
         url: { type: "string", default: "http://localhost:8787" },
         "dev-vars": { type: "string", default: ".dev.vars" },
         port: { type: "string", default: "4010" },
-        gocardless: { type: "string", default: "http://127.0.0.1:4010" },
+        gocardless: { type: "string" },
+        "webhook-only": { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -106,6 +113,31 @@ async function setUpMandate(args: string[], base: string, io: CliIo): Promise<nu
   if (customer === undefined || extra.length > 0) throw new UsageError("give one customer id (CU…), the one POST /api/billing/provider-customers answered");
   io.out(await setUpStandInMandate(base, customer));
   return 0;
+}
+
+/**
+ * Runs GoCardless's scenario simulator for `payments.<action>` at the stand-in
+ * (`POST /scenario_simulators/payment_<action>/actions/run`), reading the
+ * payment's status first so the line says what moved. Throws when the stand-in
+ * cannot be reached, holds no such payment, or refuses the move (GoCardless
+ * would not send that event for the payment as it is): nothing is sent then.
+ */
+async function runPaymentScenario(base: string, type: string, id: string, io: CliIo): Promise<void> {
+  const root = base.replace(/\/+$/, "");
+  const headers = { Authorization: "Bearer local-stand-in", "GoCardless-Version": "2015-07-06", "Content-Type": "application/json" };
+  const send = (path: string, body?: unknown) =>
+    fetch(`${root}${path}`, { method: body === undefined ? "GET" : "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) }).catch(() => {
+      throw new Error(`nothing answers at ${root} (the GoCardless stand-in noted in ${STAND_IN_URL_FILE} or --gocardless); start \`pnpm dev\`, or pass --webhook-only`);
+    });
+  const fix = "Pass --webhook-only to send the event alone (a redelivery, or events out of order)";
+  const found = await send(`/payments/${encodeURIComponent(id)}`);
+  if (found.status === 404) throw new Error(`the GoCardless stand-in at ${root} has no payment ${id}; nothing sent. ${fix}`);
+  const before = ((await found.json()) as { payments?: { status?: string } }).payments?.status;
+  const identity = `payment_${type.slice("payments.".length)}` as keyof typeof PAYMENT_SCENARIOS;
+  const moved = await send(`/scenario_simulators/${identity}/actions/run`, { data: { links: { resource: id } } });
+  if (moved.status === 422) throw new Error(`the GoCardless stand-in refused ${type} for ${id}: it is ${before} (GoCardless would not send it); nothing sent. ${fix}`);
+  if (!moved.ok) throw new Error(`the GoCardless stand-in answered ${moved.status} to ${identity}; nothing sent`);
+  io.out(`gocardless stand-in: ${id} ${before} → ${PAYMENT_SCENARIOS[identity][0]}`);
 }
 
 /** The first WEBHOOK_SECRET_GOCARDLESS of the local .dev.vars: the secret `pnpm dev` verifies with. */

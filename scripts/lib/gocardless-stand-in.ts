@@ -16,6 +16,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
  * - `GET /payments?mandate=…` (one page, `{"payments": […], "meta": …}`) and
  *   `POST /payments/:id/actions/cancel` (a `pending_submission` payment becomes
  *   `cancelled`; any other answers 422 `cancellation_failed`)
+ * - `POST /scenario_simulators/:identity/actions/run` with
+ *   `{"data": {"links": {"resource": "PM…"}}}`, GoCardless's sandbox endpoint
+ *   that moves a payment as the bank would (`payment_confirmed`,
+ *   `payment_failed`, `payment_charged_back`, …; {@link PAYMENT_SCENARIOS}):
+ *   what `pnpm billing:simulate payments.<action>` runs before it sends the
+ *   event, so the stand-in's payments say what the simulated events said
  *
  * @example
  * ```ts
@@ -83,6 +89,26 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
       payment.status = "cancelled";
       return status(200, { payments: payment });
     }
+    const scenario = /^\/scenario_simulators\/([^/]+)\/actions\/run$/.exec(url.pathname);
+    if (request.method === "POST" && scenario) {
+      const identity = decodeURIComponent(scenario[1]!);
+      let resource: unknown;
+      try {
+        resource = (JSON.parse(body || "{}") as { data?: { links?: { resource?: unknown } } }).data?.links?.resource;
+      } catch {
+        resource = undefined;
+      }
+      const rule = Object.hasOwn(PAYMENT_SCENARIOS, identity) ? PAYMENT_SCENARIOS[identity as keyof typeof PAYMENT_SCENARIOS] : undefined;
+      if (!rule) return status(404, gcError(404, "invalid_api_usage", "resource_not_found", `No scenario simulator ${identity}`));
+      const payment = typeof resource === "string" ? resources.payments.get(resource) : undefined;
+      if (!payment) return status(422, gcError(422, "validation_failed", "validation_failed", "links.resource must be a payment of this account"));
+      const [to, from] = rule;
+      if (!(from as readonly string[]).includes(payment.status)) {
+        return status(422, gcError(422, "invalid_state", "invalid_state", `it is ${payment.status} (${identity} needs ${from.join(" or ")})`));
+      }
+      payment.status = to;
+      return status(200, { scenario_simulators: { id: identity } });
+    }
     const single = /^\/(payments|customers|customer_bank_accounts|mandates)\/([^/]+)$/.exec(url.pathname);
     if (request.method === "GET" && single) {
       const found = resources[single[1] as keyof Resources].get(decodeURIComponent(single[2]!));
@@ -135,6 +161,31 @@ export async function setUpStandInMandate(url: string, customer: string): Promis
   if (mandate.status !== 201) throw new Error(`the stand-in refused the mandate: ${mandate.status} ${mandate.answer.error?.message ?? ""}`.trim());
   return mandate.answer.mandates!.id!;
 }
+
+/**
+ * What each payment scenario does at the stand-in: the status it leaves the
+ * payment in, and the statuses it may start from (GoCardless's payment
+ * lifecycle: an event it would not send for a payment in another status is
+ * refused with 422 `invalid_state`). GoCardless's sandbox has simulators for
+ * most of these (`payment_confirmed`, `payment_failed`, `payment_charged_back`,
+ * …); the others are what its API or the bank do (`payment_cancelled`: the
+ * cancel action; `payment_resubmission_requested`: the retry action, back to
+ * `pending_submission`; `payment_chargeback_cancelled`: the payer's bank gives
+ * the money back, `paid_out` again). A `failed` after `confirmed` or `paid_out`
+ * is a late failure.
+ */
+export const PAYMENT_SCENARIOS = {
+  payment_submitted: ["submitted", ["pending_submission"]],
+  payment_confirmed: ["confirmed", ["pending_submission", "submitted"]],
+  payment_paid_out: ["paid_out", ["pending_submission", "submitted", "confirmed"]],
+  payment_failed: ["failed", ["pending_submission", "submitted", "confirmed", "paid_out"]],
+  payment_late_failure_settled: ["failed", ["failed"]],
+  payment_charged_back: ["charged_back", ["confirmed", "paid_out"]],
+  payment_chargeback_cancelled: ["paid_out", ["charged_back"]],
+  payment_chargeback_settled: ["charged_back", ["charged_back"]],
+  payment_cancelled: ["cancelled", ["pending_customer_approval", "pending_submission"]],
+  payment_resubmission_requested: ["pending_submission", ["failed"]],
+} as const satisfies Record<string, readonly [string, readonly string[]]>;
 
 type Resources = { [name in "payments" | "customers" | "customer_bank_accounts" | "mandates"]: Map<string, Record<string, any>> };
 

@@ -24,7 +24,8 @@ import { wroteRows } from "../db/wrote-rows";
  * ```
  */
 // ISO-8601 text sorts in time order, as everywhere periods are compared; a scalar subquery is its first row.
-export const oldestReversedPeriod = sql<string | null>`(select periodStart from payment_attempts where subscriptionId = subscription.id group by 1 having max(reversal = 'reversed') > max(status = 'succeeded') order by 1)`;
+// It reads the subscription's reversed attempts (a partial index), never its whole history.
+export const oldestReversedPeriod = sql<string | null>`(select periodStart from payment_attempts r where subscriptionId = subscription.id and reversal = 'reversed' and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded') order by 1)`;
 
 /**
  * The user's attempt made with this idempotency key, if any.

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -70,6 +70,71 @@ describe("billing:simulate <event> <id>", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(received).toHaveLength(0);
+  });
+
+  describe("with pnpm dev's stand-in (found through .wrangler/gocardless-stand-in.url, whatever its port)", () => {
+    let standIn: Awaited<ReturnType<typeof startGoCardlessStandIn>>;
+    const standInLines: string[] = [];
+    beforeAll(async () => {
+      standIn = await startGoCardlessStandIn({ port: 0, log: (line) => standInLines.push(line) });
+      await mkdir(path.join(dir, ".wrangler"), { recursive: true });
+      await writeFile(path.join(dir, ".wrangler", "gocardless-stand-in.url"), `${standIn.url}\n`);
+    });
+    afterAll(() => standIn.close());
+    const newPayment = (attempt: string) =>
+      createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url }).createPayment({ amountMinor: 500, currency: "EUR", chargeDate: undefined, mandateId: "MD0001", paymentAttemptId: attempt });
+
+    it("payments.confirmed moves the stand-in's payment to confirmed before the webhook, so a cancel then answers 422 cancellation_failed as GoCardless does", async () => {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const payment = await newPayment("attempt-confirmed");
+      const run = await runInProcess(billingSimulate, ["payments.confirmed", payment.id, "--url", url], USAGE, { cwd: dir });
+
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout).toMatch(new RegExp(`^gocardless stand-in: ${payment.id} pending_submission → confirmed\n`));
+      expect(received.splice(0)).toHaveLength(1);
+      expect((await client.getPayment(payment.id)).status).toBe("confirmed");
+      await expect(client.cancelPayment(payment.id)).rejects.toMatchObject({ status: 422, code: "cancellation_failed" });
+    });
+
+    it.each([
+      ["payments.failed", "failed"],
+      ["payments.charged_back", "charged_back"],
+      ["payments.chargeback_cancelled", "paid_out"],
+    ])("a payment confirmed at the stand-in, then %s: %s, as GoCardless reports it", async (event, status) => {
+      const payment = await newPayment(`attempt-${event}`);
+      await runInProcess(billingSimulate, ["payments.confirmed", payment.id, "--url", url], USAGE, { cwd: dir });
+      if (event === "payments.chargeback_cancelled") await runInProcess(billingSimulate, ["payments.charged_back", payment.id, "--url", url], USAGE, { cwd: dir });
+      received.splice(0);
+      const run = await runInProcess(billingSimulate, [event, payment.id, "--url", url], USAGE, { cwd: dir });
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      expect((await createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url }).getPayment(payment.id)).status).toBe(status);
+      expect(received.splice(0)).toHaveLength(1);
+    });
+
+    it("an event GoCardless could not send in the payment's state (confirmed after cancelled): one line saying so, exit 1, no webhook; --webhook-only sends it as is", async () => {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const payment = await newPayment("attempt-cancelled");
+      await client.cancelPayment(payment.id);
+      const refused = await runInProcess(billingSimulate, ["payments.confirmed", payment.id, "--url", url], USAGE, { cwd: dir });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe(
+        `error: the GoCardless stand-in refused payments.confirmed for ${payment.id}: it is cancelled (GoCardless would not send it); nothing sent. Pass --webhook-only to send the event alone (a redelivery, or events out of order)`,
+      );
+      expect(received).toHaveLength(0);
+      expect((await client.getPayment(payment.id)).status).toBe("cancelled");
+
+      const alone = await runInProcess(billingSimulate, ["payments.confirmed", payment.id, "--url", url, "--webhook-only"], USAGE, { cwd: dir });
+      expect(alone.code).toBe(0);
+      expect(received.splice(0)).toHaveLength(1);
+      expect((await client.getPayment(payment.id)).status).toBe("cancelled");
+    });
+
+    it("mandate <CU…> finds the stand-in through the same file", async () => {
+      const customer = await createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url }).createCustomer({ userId: "user-port", email: "p@example.com", givenName: "P", familyName: "Q" });
+      const run = await runInProcess(billingSimulate, ["mandate", customer.id], USAGE, { cwd: dir });
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout.trim()).toMatch(/^MD[0-9A-F]{12}$/);
+    });
   });
 
   it("nothing listening: one line saying to start pnpm dev, exit 1", async () => {

@@ -8,7 +8,7 @@ import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
-import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, validationFailedBody } from "../support/gocardless/api-fixtures";
+import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, resourceNotFoundBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
@@ -52,6 +52,8 @@ function goCardless() {
   const payments = new Map<string, ReturnType<typeof createdPaymentBody>>();
   const faults: ("lose-answer" | "down" | "refuse" | "hang" | "set-aside-meanwhile")[] = [];
   const otherFaults: ("down" | "server-error")[] = [];
+  /** Run while the next POST /payments is in flight (e.g. an overlapping run). */
+  const meanwhile: (() => Promise<unknown>)[] = [];
   const original = globalThis.fetch;
   const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -85,15 +87,16 @@ function goCardless() {
     const cancel = /^\/payments\/([^/]+)\/actions\/cancel$/.exec(url.pathname);
     if (request.method === "POST" && cancel) {
       const payment = payments.get(cancel[1]!);
-      if (!payment) return json({ error: { code: 404, type: "invalid_api_usage", errors: [{ reason: "resource_not_found", message: "Resource not found" }] } }, 404);
+      if (!payment) return json(resourceNotFoundBody, 404);
       if (payment.payments.status !== "pending_submission") return json(cancellationFailedBody, 422);
       payment.payments.status = "cancelled";
       return json(payment, 200);
     }
     if (request.method === "GET") {
       const payment = payments.get(url.pathname.split("/").pop()!);
-      return payment ? json(payment, 200) : json({ error: { code: 404, type: "invalid_api_usage" } }, 404);
+      return payment ? json(payment, 200) : json(resourceNotFoundBody, 404);
     }
+    await meanwhile.shift()?.();
     const fault = faults.shift();
     // Accepts the connection and never answers: only the request's own signal ends it, as with a real fetch.
     if (fault === "hang") return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
@@ -119,6 +122,7 @@ function goCardless() {
     lookups,
     faults,
     otherFaults,
+    meanwhile,
     payments,
     paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id,
   };
@@ -127,9 +131,9 @@ function goCardless() {
 /** Every line the Worker logged in this test (the engine logs one per run). */
 let logged: string[] = [];
 
-/** Moves the clock to `at` and runs the Cron Trigger once there. */
-async function fire(at: number, bindings: Partial<Env> = {}) {
-  vi.setSystemTime(at);
+/** Moves the clock to `wall` and runs the Cron Trigger once with scheduledTime `at` (a late invocation when `wall` is later). */
+async function fire(at: number, bindings: Partial<Env> = {}, wall = at) {
+  vi.setSystemTime(wall);
   await worker.scheduled(createScheduledController({ scheduledTime: new Date(at), cron: CRON }), { ...env, GOCARDLESS_ACCESS_TOKEN: "sandbox_token", GOCARDLESS_API_URL: BASE, ...bindings } as Env);
 }
 
@@ -289,6 +293,23 @@ describe("the scheduled billing engine", () => {
     expect((a.byKind.submit?.done ?? 0) + (b.byKind.submit?.done ?? 0)).toBe(1);
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toHaveLength(1);
     expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
+  });
+
+  it("a run invoked 8 minutes after its scheduledTime holds what it sends for its own whole run: the next Cron run, while the POST is in flight, sends nothing again", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    const scheduled = E - 2 * DAY;
+    let overlapping: any;
+    gc.meanwhile.push(async () => {
+      overlapping = await run(scheduled + 11 * MINUTE);
+    });
+    await fire(scheduled, {}, scheduled + 8 * MINUTE);
+    const late = JSON.parse(logged.at(-1)!);
+    expect(kinds(late)).toMatchObject({ renewal: { done: 1 }, submit: { due: 1, done: 1 } });
+    expect(overlapping.byKind.submit ?? { done: 0 }).toMatchObject({ done: 0 });
+    const [attempt] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.idempotencyKey)).toEqual([attempt!.id]);
+    expect(attempt).toMatchObject({ status: "processing", providerPaymentId: gc.paymentIdOf(attempt!.id) });
   });
 
   it("a run that dies after GoCardless created the payment: the next run after the backoff gets that payment (409), never a second one", async () => {
@@ -1023,6 +1044,64 @@ describe("the scheduled billing engine", () => {
       ["POST", `/payments/${retry.providerPaymentId}/actions/cancel`],
     ]);
     expect((await run(E + 2 * DAY + 4 * HOUR)).due).toBe(0);
+  });
+
+  it("a set-aside payment GoCardless does not hold (404 resource_not_found on cancel): recorded once as cancellation_failed with GoCardless's error, never asked again", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    // Not in this GoCardless account (e.g. created under another access token).
+    gc.payments.delete(retry.providerPaymentId);
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(kinds(await run(E + 2 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect(error).toHaveBeenCalledWith(expect.stringContaining(`cancel ${retry.providerPaymentId}: resource_not_found`));
+    expect(await env.DB.prepare("select status, failureCode, failureMessage, providerCancel from payment_attempts where id = ?").bind(retry.id).first()).toEqual({
+      status: "canceled",
+      failureCode: "superseded_by_resubmission",
+      failureMessage: "cancel: resource_not_found: Resource not found",
+      providerCancel: "cancellation_failed",
+    });
+    expect((await run(E + 2 * DAY + 3 * HOUR)).due).toBe(0);
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel"))).toHaveLength(1);
+  });
+
+  it.each([
+    ["still pending_submission: cancelled there", "pending_submission", { status: "canceled", providerCancel: "cancelled" }, "cancelled"],
+    ["already confirmed: its collection is recorded on the attempt", "confirmed", { status: "succeeded", providerCancel: "cancellation_failed" }, "confirmed"],
+  ] as const)("a lost POST answer, then the attempt set aside before its payment id was known: the engine finds the payment GoCardless created (%s)", async (_name, statusAtGoCardless, expected, statusAfter) => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const [first] = await period();
+    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    gc.faults.push("lose-answer");
+    await run(E + 2 * DAY);
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "pending", providerPaymentId: null, failureCode: "network_error" });
+    const created = gc.paymentIdOf(retry.id)!;
+    gc.payments.get(created)!.payments.status = statusAtGoCardless;
+    // GoCardless resubmits the first payment itself: our retry is set aside, its payment id unknown.
+    await webhookAt(E + 2 * DAY + 5 * MINUTE, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
+    const row = () => env.DB.prepare("select status, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(retry.id).first();
+    expect(await row()).toMatchObject({ status: "canceled", providerPaymentId: null });
+
+    expect(kinds(await run(E + 2 * DAY + HOUR))).toMatchObject({ cancel: { due: 1, done: 1, failed: 0 } });
+    expect(await row()).toEqual({ ...expected, providerPaymentId: created });
+    expect(gc.payments.get(created)!.payments.status).toBe(statusAfter);
+    expect(gc.sent.filter((request) => request.method === "GET" && request.url.startsWith("/payments?"))).toEqual([expect.objectContaining({ url: `/payments?mandate=${eveMandate}&limit=500` })]);
+    // Asked once: later runs never ask about it again (a confirmed retry pays the period, so the
+    // first payment's resubmission is set aside in turn and cancelled there).
+    await run(E + 2 * DAY + 2 * HOUR);
+    expect(await row()).toEqual({ ...expected, providerPaymentId: created });
+    expect(gc.sent.filter((request) => request.url === `/payments/${created}/actions/cancel`)).toHaveLength(1);
+    expect(gc.payments.size).toBe(2);
   });
 
   it("two overlapping runs with a set-aside payment due: GoCardless cancels it, and the answer recorded is `cancelled` whichever run writes first", async () => {

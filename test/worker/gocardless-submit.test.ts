@@ -68,7 +68,7 @@ describe("submitPendingAttempts", () => {
     const attempt = await freshAttempt();
     const { fetch, sent } = stubFetch(halsMandate(), json(createdPaymentBody(attempt.id), 201));
 
-    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
+    expect(await run(fetch)).toEqual({ due: 1, done: 1, skipped: 0, failed: 0 });
 
     expect(sent.map((request) => `${request.method} ${request.url}`)).toEqual([`GET ${BASE}/mandates/${mandateId}`, `POST ${BASE}/payments`]);
     expect(sent[0]!.body).toBeUndefined();
@@ -76,7 +76,7 @@ describe("submitPendingAttempts", () => {
     // A first payment is owed now: no charge_date, GoCardless collects as soon as the mandate allows.
     expect(sent[1]!.body).toEqual({ payments: { amount: 1500, currency: "GBP", metadata: { payment_attempt_id: attempt.id }, links: { mandate: mandateId } } });
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM009P3V243EGQ", failureCode: null, failureMessage: null });
-    expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
+    expect(await run(stubFetch().fetch)).toEqual({ due: 0, done: 0, skipped: 0, failed: 0 });
 
     // GoCardless's confirmation then finds it by the payment id.
     await sendWebhook([paymentEvent("confirmed", attempt.id, "PM009P3V243EGQ")]);
@@ -90,7 +90,7 @@ describe("submitPendingAttempts", () => {
     const renewal = await startPayment(hal, attempt.subscriptionId);
     const { fetch, sent } = stubFetch(halsMandate(), json(createdPaymentBody(renewal.id, "PM0000RENEWAL"), 201));
 
-    expect(await run(fetch)).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
+    expect(await run(fetch)).toEqual({ due: 1, done: 1, skipped: 0, failed: 0 });
 
     expect(sent[1]!.body.payments.charge_date).toBe(period.currentPeriodEnd.slice(0, 10));
     await sendWebhook([paymentEvent("cancelled", renewal.id, "PM0000RENEWAL")]);
@@ -99,7 +99,7 @@ describe("submitPendingAttempts", () => {
   it("a provider error is recorded on the attempt, which stays pending; the run after a lost answer gets the existing payment (409), not a second one", async () => {
     const attempt = await freshAttempt();
     const refused = stubFetch(halsMandate(), json(mandateIsInactiveBody, 422));
-    expect(await run(refused.fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(await run(refused.fetch)).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
     expect(await attemptRow(attempt.id)).toEqual({
       status: "pending",
       providerPaymentId: null,
@@ -109,14 +109,14 @@ describe("submitPendingAttempts", () => {
 
     // The run dies after GoCardless created the payment (the answer never arrives)...
     // (a failed submission waits at least 15 minutes: a later run sends it again)
-    expect(await run(stubFetch().fetch)).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
+    expect(await run(stubFetch().fetch)).toEqual({ due: 0, done: 0, skipped: 0, failed: 0 });
     const lost = stubFetch(halsMandate(), new TypeError("Network connection lost."));
-    expect(await run(lost.fetch, minutesLater(16))).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(await run(lost.fetch, minutesLater(16))).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "network_error" });
     // ...so the next run sends the same Idempotency-Key, and GoCardless names the payment it has.
     const retried = stubFetch(halsMandate(), json(idempotentCreationConflictBody("PM0000RETRIED"), 409), json(createdPaymentBody(attempt.id, "PM0000RETRIED")));
-    expect(await run(retried.fetch, minutesLater(15))).toEqual({ due: 0, submitted: 0, skipped: 0, failed: 0 });
-    expect(await run(retried.fetch, minutesLater(33))).toEqual({ due: 1, submitted: 1, skipped: 0, failed: 0 });
+    expect(await run(retried.fetch, minutesLater(15))).toEqual({ due: 0, done: 0, skipped: 0, failed: 0 });
+    expect(await run(retried.fetch, minutesLater(33))).toEqual({ due: 1, done: 1, skipped: 0, failed: 0 });
     expect(retried.sent.map((request) => request.headers.get("idempotency-key"))).toEqual([null, attempt.id, null]);
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM0000RETRIED", failureCode: null, failureMessage: null });
   });
@@ -125,7 +125,7 @@ describe("submitPendingAttempts", () => {
     const attempt = await freshAttempt();
     await env.DB.prepare("update direct_debit_tokens set status = 'expired', isDefault = 0 where userId = ?").bind(hal.id).run();
     const { fetch, sent } = stubFetch();
-    expect(await run(fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(await run(fetch)).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
     expect(sent).toHaveLength(0);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "mandate_not_active" });
     await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
@@ -136,20 +136,20 @@ describe("submitPendingAttempts", () => {
     const first = await freshAttempt();
     const second = await freshAttempt();
     const { fetch } = stubFetch(halsMandate(), json(createdPaymentBody(first.id, "PM0000TWICE"), 201), halsMandate(), json(createdPaymentBody(second.id, "PM0000TWICE"), 201));
-    expect(await run(fetch)).toEqual({ due: 2, submitted: 1, skipped: 0, failed: 1 });
+    expect(await run(fetch)).toEqual({ due: 2, done: 1, skipped: 0, failed: 1 });
     expect(await attemptRow(second.id)).toMatchObject({ status: "pending", failureCode: "provider_payment_conflict" });
   });
   it("a mandate GoCardless says is another customer's (or unknown) is not charged: only the GET is sent, `mandate_not_yours` recorded", async () => {
     await cancelPendingAttempts();
     const attempt = await freshAttempt();
     const elsewhere = stubFetch(json(mandateBody(mandateId, "CU0000SOMEONEELSE")));
-    expect(await run(elsewhere.fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(await run(elsewhere.fetch)).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
     expect(elsewhere.sent.map((request) => `${request.method} ${request.url}`)).toEqual([`GET ${BASE}/mandates/${mandateId}`]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", providerPaymentId: null, failureCode: "mandate_not_yours" });
 
     const unknown = stubFetch(json({ error: { message: "Resource not found", type: "invalid_api_usage", code: 404, errors: [{ reason: "resource_not_found", message: "Resource not found" }] } }, 404));
     // (a failed submission waits at least 15 minutes before the next try)
-    expect(await run(unknown.fetch, minutesLater(16))).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+    expect(await run(unknown.fetch, minutesLater(16))).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
     expect(unknown.sent).toHaveLength(1);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "mandate_not_yours" });
     await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
@@ -162,7 +162,7 @@ describe("submitPendingAttempts", () => {
     await env.DB.prepare("delete from provider_customers where userId = ?").bind(hal.id).run();
     try {
       const { fetch, sent } = stubFetch();
-      expect(await run(fetch)).toEqual({ due: 1, submitted: 0, skipped: 0, failed: 1 });
+      expect(await run(fetch)).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
       expect(sent).toHaveLength(0);
       expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "provider_customer_missing" });
     } finally {

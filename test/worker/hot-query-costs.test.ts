@@ -18,6 +18,7 @@ import {
   listAttempts,
   nextAttemptNumber,
 } from "../../src/billing/payment-attempts.repository";
+import { findCollectionCandidates } from "../../src/billing/engine/due-work.repository";
 import { findPlanByCode, findPlanById, hasLiveSubscribers, listActivePlans, updatePlan } from "../../src/billing/plans.repository";
 import { findSubscription, listSubscriptions, updateSubscriptionIfStatus } from "../../src/billing/subscriptions.repository";
 import { isEventProcessed } from "../../src/billing/webhook-events.repository";
@@ -143,5 +144,35 @@ describe("writes find their rows by index", () => {
       expectIndexedPlan(plan.results.map((line) => line.detail));
     }
     expect(calls[0]!.rowsRead).toBeLessThanOrEqual(10);
+  });
+});
+
+describe("the engine's collection sweep follows due work, not the number of subscriptions", () => {
+  it("with 5,000 live subscriptions whose renewal window has not opened, it reads a handful of rows, not each of them", async () => {
+    // Live and paying, each renewing after the run's window (3 days): nothing to collect. And one
+    // that renews in the window, with an active default mandate: due.
+    const at = "2026-05-15T00:00:00.000Z";
+    await env.DB.batch([
+      env.DB.prepare(
+        `with recursive n(i) as (select 1 union all select i + 1 from n where i < 5000)
+         insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, cancelAtPeriodEnd, createdAt, updatedAt)
+         select 'renewing-' || i, 'crowd-' || i, 'plan-pro', case i % 2 when 0 then 'active' else 'trialing' end, '${at}', '2026-06-15T00:00:00.000Z', 0, '${at}', '${at}' from n`,
+      ),
+      env.DB.prepare(`insert into "user" (id, name, email, emailVerified, createdAt, updatedAt) values ('renewer', 'Renewer', 'renewer@example.com', 1, '${at}', '${at}')`),
+      env.DB.prepare(
+        `insert into direct_debit_tokens (id, userId, provider, tokenCiphertext, tokenKeyId, tokenFingerprint, status, isDefault, createdAt, updatedAt)
+         values ('token-renewer', 'renewer', 'gocardless', 'sealed', 'k1', printf('%064x', 99999), 'active', 1, '${at}', '${at}')`,
+      ),
+      env.DB.prepare(
+        `insert into user_subscriptions (id, userId, planId, status, currentPeriodStart, currentPeriodEnd, cancelAtPeriodEnd, createdAt, updatedAt)
+         values ('renewing-due', 'renewer', 'plan-pro', 'active', '${at}', '2026-06-02T00:00:00.000Z', 0, '${at}', '${at}')`,
+      ),
+    ]);
+    const { result, call, plan } = await costOf((db) => findCollectionCandidates(db, new Date("2026-06-01T00:00:00.000Z"), 8));
+
+    expect(result.map((row) => row.id)).toContain("renewing-due");
+    expect(plan.filter((line) => /\bSCAN (subscription|user_subscriptions)\b/.test(line))).toEqual([]);
+    // Measured: 17 (the due subscription, its plan, token and attempts' index entries); 13,015 when the sweep read every live subscription.
+    expect(call.rowsRead).toBeLessThanOrEqual(40);
   });
 });

@@ -44,7 +44,7 @@ export async function createDueAttempt(
       attemptNumber: candidate.attemptNumber,
       idempotencyKey,
       requestFingerprint: await requestFingerprint("ENGINE", `/subscriptions/${candidate.id}/periods/${candidate.periodStart}`, { attemptNumber: candidate.attemptNumber }),
-      provider: candidate.provider,
+      provider: candidate.tokenProvider,
       providerPaymentId: null,
       failureCode: null,
       failureMessage: null,

@@ -7,8 +7,9 @@ import { RENEWAL_WINDOW_DAYS } from "../payment-due";
 import { oldestReversedPeriod } from "../payment-attempts.repository";
 
 // Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
-// index — the time sweep one range per status, the collection sweep every
-// live entry (the period owed may be an older one) — and return the oldest due work first. They
+// index, one range per status (the collection sweep also the subscriptions
+// with a reversed attempt, by payment_attempts_reversed_subscriptionId_periodStart_idx),
+// and return the oldest due work first. They
 // only narrow the candidates: what happens to each is the lifecycle module's
 // decision (time events) and the due rule's (collections).
 
@@ -18,18 +19,8 @@ function subscriptionsWithPlans(db: Kysely<DB>) {
   return db
     .selectFrom("user_subscriptions as subscription")
     .innerJoin("subscription_plans as plan", "plan.id", "subscription.planId")
+    .selectAll("subscription")
     .select([
-      "subscription.id",
-      "subscription.userId",
-      "subscription.status",
-      "subscription.currentPeriodStart",
-      "subscription.currentPeriodEnd",
-      "subscription.billingCycleAnchor",
-      "subscription.trialEndsAt",
-      "subscription.cancelAtPeriodEnd",
-      "subscription.canceledAt",
-      "subscription.endedAt",
-      "subscription.createdAt",
       "plan.amountMinor",
       "plan.currency",
       "plan.interval",
@@ -108,6 +99,9 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
     .execute();
 }
 
+/** The statuses the engine collects from. */
+const LIVE = ["trialing", "active", "past_due"] as const;
+
 /** A subscription owing a collection the engine starts, with its plan and the user's default mandate. */
 export type CollectionCandidate = Awaited<ReturnType<typeof findCollectionCandidates>>[number];
 
@@ -135,7 +129,7 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
     .innerJoin("direct_debit_tokens as token", (join) =>
       join.onRef("token.userId", "=", "subscription.userId").on("token.isDefault", "=", 1).on("token.status", "=", "active"),
     )
-    .select(["token.id as tokenId", "token.provider", owed.as("periodStart")])
+    .select(["token.id as tokenId", "token.provider as tokenProvider", owed.as("periodStart")])
     .select((eb) =>
       eb.fn
         .coalesce(
@@ -148,9 +142,16 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
         )
         .as("attemptNumber"),
     )
-    .where("subscription.status", "in", ["trialing", "active", "past_due"])
-    // The period owed starts in the window (an older one while the current one runs, too).
-    // Cost: this reads every live subscription's index entry (no currentPeriodEnd range).
+    // Read by index: a range of (status, currentPeriodEnd) per status, and the few subscriptions
+    // with a reversed attempt (which may owe an older period whatever their period end) —
+    // never every live subscription. Then exactly: the period owed starts in the window.
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("subscription.status", "in", LIVE), eb("subscription.currentPeriodEnd", "<=", windowEnd)]),
+        // Unary +: the status is checked, not searched (the attempt index finds these few).
+        eb.and([eb("subscription.id", "in", eb.selectFrom("payment_attempts").select("subscriptionId").where("reversal", "=", "reversed")), eb(sql`+subscription.status`, "in", LIVE)]),
+      ]),
+    )
     .where(owed, "<=", windowEnd)
     .where("subscription.cancelAtPeriodEnd", "=", 0)
     .where("plan.amountMinor", ">", 0)

@@ -73,11 +73,13 @@ export async function runBillingEngine(deps: {
 
   // The provider sweeps share one chunk: cancelling what we set aside first (money may move), then sending.
   const { client, keyring } = provider;
-  const applyEvent = d1 && ((event: PaymentEvent) => applyBillingEvent({ db, d1, provider: "gocardless", now, fingerprintKey: noFingerprintKey }, event));
-  const cancels = await cancelSetAsidePayments({ db, client, now, limit: chunk, outOfTime });
+  // Not recorded now (logged): its own webhook event applies it later, matched by the payment id now stored.
+  const applyEvent =
+    d1 &&
+    ((event: PaymentEvent) => applyBillingEvent({ db, d1, provider: "gocardless", now, fingerprintKey: noFingerprintKey }, event).catch((cause: unknown) => console.error(`${event.eventId} not recorded`, cause)));
+  const cancels = await cancelSetAsidePayments({ db, client, keyring, now, limit: chunk, outOfTime, applyEvent });
   summary.add("cancel", cancels);
-  const submitted = chunk > cancels.due ? await submitPendingAttempts({ db, client, keyring, now, limit: chunk - cancels.due, outOfTime, applyEvent }) : undefined;
-  if (submitted) summary.add("submit", { ...submitted, done: submitted.submitted });
+  summary.add("submit", await submitPendingAttempts({ db, client, keyring, now, limit: chunk - cancels.due, outOfTime, applyEvent }));
   // Past it, the sweeps started no more calls: what they left is counted `skipped`.
   if (outOfTime?.()) summary.deadline = "reached";
   return summary;

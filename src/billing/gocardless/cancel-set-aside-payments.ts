@@ -1,13 +1,22 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
+import { BILLING_LIMITS as L } from "../../db/billing-limits";
+import { storableText } from "../../db/storable-text";
+import { wroteRows } from "../../db/wrote-rows";
+import type { WorkCounts } from "../engine/engine-summary";
+import type { TokenKeyring } from "../token-cipher";
+import type { PaymentEvent } from "../webhooks/billing-event";
+import { attemptMandateId } from "./attempt-mandate-id";
+import { findAttemptPayment } from "./find-attempt-payment";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
-import type { WorkCounts } from "../engine/engine-summary";
+import { paymentStatusEvent } from "./payment-status-event";
+import { SUBMISSION_LEASE_MS } from "./submit-pending-attempts";
 
 /**
  * Asks GoCardless to cancel up to `limit` payments we set aside (an attempt
  * `canceled` by a webhook — `superseded_by_resubmission` and the other
- * set-aside reasons — whose payment GoCardless holds: `providerCancel = 'due'`),
+ * set-aside reasons — that GoCardless holds or may hold: `providerCancel = 'due'`),
  * oldest first, once each: `POST /payments/:id/actions/cancel`, and the answer
  * is recorded so it is never asked twice — `cancelled`, or
  * `cancellation_failed` when GoCardless says it is past `pending_submission`
@@ -15,55 +24,85 @@ import type { WorkCounts } from "../engine/engine-summary";
  * and owed back, docs/billing-lifecycle.md ⁹). A 422 `cancellation_failed` is
  * also what a second cancel of a cancelled payment gets (our first request's
  * answer lost), so the payment is read (`GET /payments/:id`) to tell the two
- * apart. Any other error leaves it `due` at the back of the queue for a later
- * run. One D1 read, then one write and at most two provider calls each.
+ * apart. A 404 (GoCardless holds no such payment) ends it as
+ * `cancellation_failed` with the error in `failureMessage`, never asked again;
+ * any other error leaves it `due` at the back of the queue for a later run.
+ *
+ * An attempt set aside after a send whose answer was lost has no payment id:
+ * once a submission lease has passed (no send of it can still be in flight),
+ * GoCardless is asked for it (findAttemptPayment); the payment found is
+ * stored, cancelled as above, and what its status says happened is applied
+ * (`applyEvent`: a `confirmed` one is recorded as collected); none found
+ * means nothing to cancel (`providerCancel` back to null).
+ * One D1 read, then one write and at most three provider calls each.
  *
  * @example
  * ```ts
- * const summary = await cancelSetAsidePayments({ db, client, now, limit: 8 })
+ * const summary = await cancelSetAsidePayments({ db, client, keyring, now, limit: 8 })
  * ```
  */
 export async function cancelSetAsidePayments(deps: {
   db: Kysely<DB>;
-  client: Pick<GoCardlessClient, "cancelPayment" | "getPayment">;
+  client: Pick<GoCardlessClient, "cancelPayment" | "getPayment" | "listPayments">;
+  keyring: TokenKeyring;
   now: Date;
   limit: number;
   outOfTime?: () => boolean;
+  /** Applies what a payment's status says happened; never rejects. */
+  applyEvent?: (event: PaymentEvent) => Promise<unknown>;
 }): Promise<WorkCounts> {
   const { db, client } = deps;
   const at = deps.now.toISOString();
   const due = await db
-    .selectFrom("payment_attempts")
-    .select(["id", "providerPaymentId"])
-    .where("providerCancel", "=", "due")
-    .where("provider", "=", "gocardless")
-    .where("providerPaymentId", "is not", null)
-    .orderBy("updatedAt")
+    .selectFrom("payment_attempts as attempt")
+    .leftJoin("direct_debit_tokens as token", "token.id", "attempt.directDebitTokenId")
+    .select(["attempt.id", "attempt.providerPaymentId", "attempt.createdAt", "token.id as tokenId", "token.tokenCiphertext", "token.tokenKeyId"])
+    .where("attempt.providerCancel", "=", "due")
+    .where("attempt.provider", "=", "gocardless")
+    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.updatedAt", "<=", new Date(deps.now.getTime() - SUBMISSION_LEASE_MS).toISOString())]))
+    .orderBy("attempt.updatedAt")
     .limit(deps.limit)
     .execute();
   const summary = { due: due.length, done: 0, skipped: 0, failed: 0 };
-  for (const { id, providerPaymentId } of due) {
+  for (const row of due) {
     if (deps.outOfTime?.()) {
       summary.skipped++;
       continue;
     }
-    const write = db.updateTable("payment_attempts").where("id", "=", id).where("providerCancel", "=", "due");
+    const write = db.updateTable("payment_attempts").where("id", "=", row.id).where("providerCancel", "=", "due");
+    let paymentId = row.providerPaymentId;
     try {
+      let happened: PaymentEvent | undefined;
+      if (!paymentId) {
+        const found = await findAttemptPayment(client, row.id, await attemptMandateId(deps.keyring, row), row.createdAt);
+        if (!found) {
+          // GoCardless holds no payment for it: nothing to cancel.
+          await write.set({ providerCancel: null, updatedAt: at }).execute();
+          summary.done++;
+          continue;
+        }
+        paymentId = found.id;
+        happened = paymentStatusEvent(found);
+      }
       let answer: "cancelled" | "cancellation_failed" = "cancelled";
       try {
-        await client.cancelPayment(providerPaymentId!);
+        await client.cancelPayment(paymentId);
       } catch (error) {
         if (!(error instanceof GoCardlessApiError) || error.code !== "cancellation_failed") throw error;
-        if ((await client.getPayment(providerPaymentId!)).status !== "cancelled") answer = "cancellation_failed";
+        if ((await client.getPayment(paymentId)).status !== "cancelled") answer = "cancellation_failed";
       }
       // Guarded: an overlapping run that recorded the answer first keeps it.
-      const result = await write.set({ providerCancel: answer, updatedAt: at }).executeTakeFirst();
-      if ((result.numUpdatedRows ?? 0n) > 0n) summary.done++;
-      else summary.skipped++;
+      summary[wroteRows(await write.set({ providerCancel: answer, providerPaymentId: paymentId, updatedAt: at }).executeTakeFirst()) ? "done" : "skipped"]++;
+      // Learnt from the API, the payment may have been collected already: recorded as a webhook would.
+      if (happened) await deps.applyEvent?.(happened);
     } catch (error) {
       if (!(error instanceof GoCardlessApiError)) throw error;
-      console.error(`cancel ${providerPaymentId}: ${error.code}, asked again later`);
-      await write.set({ updatedAt: at }).execute();
+      // 404: this account holds no such payment, and asking again changes nothing. It may be
+      // another account's (an access token changed) and still be collected, so it ends where
+      // such payments end, with GoCardless's answer on the attempt; anything else is asked again.
+      const final = error.status === 404;
+      console.error(`cancel ${paymentId ?? row.id}: ${error.code}`);
+      await write.set(final ? { providerCancel: "cancellation_failed", failureMessage: storableText(`cancel: ${error.code}: ${error.message}`, L.failureMessageLength, "unknown"), updatedAt: at } : { updatedAt: at }).execute();
       summary.failed++;
     }
   }

@@ -3,26 +3,20 @@ import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
 import { nextRetryAt, nextSubmissionAt, SUBMISSION_BACKOFF_MS } from "../retry-schedule";
 import { storableText } from "../../db/storable-text";
-import { openToken, type TokenKeyring } from "../token-cipher";
+import type { TokenKeyring } from "../token-cipher";
+import { attemptMandateId } from "./attempt-mandate-id";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
 import { findAttemptPayment } from "./find-attempt-payment";
 import { paymentStatusEvent } from "./payment-status-event";
 import type { PaymentEvent } from "../webhooks/billing-event";
+import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
 
-/** What one submission run did (one line of the run's log). */
-export interface SubmitSummary {
-  due: number;
-  submitted: number;
-  /** Claimed by an overlapping run first: not sent by this one. */
-  skipped: number;
-  failed: number;
-}
-
 /**
- * How long a run holds an attempt it is sending: an overlapping run leaves it
+ * How long a run holds an attempt it is sending, from the claim (the run's
+ * scheduledTime, or the wall clock when later): an overlapping run leaves it
  * alone meanwhile, and if the run dies mid-call a later run sends it again
  * (same Idempotency-Key) once the lease ran out.
  */
@@ -72,9 +66,9 @@ export async function submitPendingAttempts(deps: {
   limit: number;
   /** True once the run must not start another provider call (its deadline). */
   outOfTime?: () => boolean;
-  /** Applies what a payment's status says happened (its webhook events may have named no attempt). */
+  /** Applies what a payment's status says happened (its webhook events may have named no attempt); never rejects. */
   applyEvent?: (event: PaymentEvent) => Promise<unknown>;
-}): Promise<SubmitSummary> {
+}): Promise<WorkCounts> {
   const { db, client, keyring, now } = deps;
   const pending = await db
     .selectFrom("payment_attempts as attempt")
@@ -106,7 +100,8 @@ export async function submitPendingAttempts(deps: {
     .limit(deps.limit)
     .execute();
 
-  const summary: SubmitSummary = { due: pending.length, submitted: 0, skipped: 0, failed: 0 };
+  // skipped: claimed by an overlapping run first, or left at the run's deadline.
+  const summary: WorkCounts = { due: pending.length, done: 0, skipped: 0, failed: 0 };
   for (const attempt of pending) {
     // Past the run's deadline no provider call starts: the attempt waits for the next run.
     if (deps.outOfTime?.()) {
@@ -115,8 +110,10 @@ export async function submitPendingAttempts(deps: {
     }
     const at = now.toISOString();
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
-    // Claim it first (one guarded write): of two overlapping runs only one sends.
-    const lease = new Date(now.getTime() + SUBMISSION_LEASE_MS).toISOString();
+    // Claim it first (one guarded write): of two overlapping runs only one sends. The lease
+    // runs from the wall clock when that is later: a run invoked late holds what it sends
+    // for as long as it really sends it, whatever its scheduledTime.
+    const lease = new Date(Math.max(now.getTime(), Date.now()) + SUBMISSION_LEASE_MS).toISOString();
     const claimed = await update
       .set({ nextRetryAt: lease, updatedAt: at })
       .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
@@ -130,7 +127,7 @@ export async function submitPendingAttempts(deps: {
         const stored = await update.set({ status: "processing", providerPaymentId: payment.id, failureCode: null, failureMessage: null, nextRetryAt: null, updatedAt: at }).executeTakeFirst();
         // Set aside while the call was in flight (a webhook cancelled it): GoCardless holds a
         // payment we no longer want, so it is kept on the attempt and cancelled at GoCardless.
-        if ((stored.numUpdatedRows ?? 0n) === 0n) {
+        if (!wroteRows(stored)) {
           await db
             .updateTable("payment_attempts")
             .set({ providerPaymentId: payment.id, providerCancel: "due", updatedAt: at })
@@ -143,19 +140,13 @@ export async function submitPendingAttempts(deps: {
         // GoCardless holds a payment we could not store (its id is another attempt's): recorded on the attempt.
         throw new GoCardlessApiError({ status: 0, code: "provider_payment_conflict", message: `GoCardless payment ${payment.id} is another attempt's; not stored.`, cause });
       }
-      summary.submitted++;
+      summary.done++;
       // Learnt from the API after a lost answer, the payment may have moved on already
       // (confirmed, failed…) while its events named no attempt: apply what its status says.
       const happened = paymentStatusEvent(payment);
-      if (happened && deps.applyEvent) {
-        await deps.applyEvent(happened).catch((cause: unknown) => console.error(`${happened.eventId} not recorded`, cause));
-      }
+      if (happened) await deps.applyEvent?.(happened);
     };
-    // Read even from a token no longer active: giving up needs the mandate to ask GoCardless.
-    const mandateId =
-      attempt.tokenId && attempt.tokenCiphertext && attempt.tokenKeyId
-        ? await openToken(keyring, { ciphertext: attempt.tokenCiphertext, keyId: attempt.tokenKeyId }, attempt.tokenId).catch(() => undefined)
-        : undefined;
+    const mandateId = await attemptMandateId(keyring, attempt);
     let failure: GoCardlessApiError;
     try {
       if (attempt.tokenStatus !== "active") {

@@ -340,8 +340,11 @@ function attemptChange(
 type PaymentAttemptStatus = AttemptForEvent["status"];
 type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal" | "providerCancel" | "moneyEventAt">>;
 
-/** `due` for a set-aside attempt whose payment the provider holds, else null (nothing to cancel there). */
-const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null then 'due' end`;
+/**
+ * `due` for a set-aside attempt whose payment the provider holds, or may hold (a pending one
+ * already claimed for sending: `nextRetryAt` set, its answer perhaps lost), else null.
+ */
+const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null or "nextRetryAt" is not null then 'due' end`;
 
 function mandateChanged(
   { db, now }: ApplyContext,

@@ -256,6 +256,8 @@ export const paymentAttempts = sqliteTable(
     check("payment_attempts_providerCancel_enum", oneOf(t.providerCancel, PROVIDER_CANCEL_STATES)),
     index("payment_attempts_providerCancel_due_idx").on(t.updatedAt).where(sql`${t.providerCancel} = 'due'`),
     check("payment_attempts_moneyEventAt_iso8601", isoTimestamp(t.moneyEventAt)),
+    // The engine's collection sweep: subscriptions that may owe an older, reversed period (20261204110000).
+    index("payment_attempts_reversed_subscriptionId_periodStart_idx").on(t.subscriptionId, t.periodStart).where(sql`${t.reversal} = 'reversed'`),
   ],
 );
 

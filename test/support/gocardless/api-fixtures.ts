@@ -118,3 +118,15 @@ export const internalServerErrorBody = {
     errors: [{ reason: "internal_server_error", message: "Uh-oh! Something went wrong. Please contact support." }],
   },
 };
+
+/** 404 for an id the account does not hold, in the API reference's error format (`invalid_api_usage`). */
+export const resourceNotFoundBody = {
+  error: {
+    message: "Resource not found",
+    documentation_url: "https://developer.gocardless.com/api-reference#resource_not_found",
+    type: "invalid_api_usage",
+    request_id: "0429FRE8XSPRZ6V2JG3YRDG6F7JZ",
+    code: 404,
+    errors: [{ reason: "resource_not_found", message: "Resource not found" }],
+  },
+};

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { idempotentCreationConflictBody, mandateBody } from "./api-fixtures";
+import { idempotentCreationConflictBody, mandateBody, resourceNotFoundBody as notFoundBody } from "./api-fixtures";
 
 /**
  * GoCardless's customers and mandates endpoints, in memory, at the network
@@ -105,18 +105,6 @@ function customerBody(id: string, input: Record<string, unknown>) {
     metadata: (input.metadata as Record<string, string>) ?? {},
   };
 }
-
-/** 404 in the API reference's error format. */
-const notFoundBody = {
-  error: {
-    message: "Resource not found",
-    documentation_url: "https://developer.gocardless.com/api-reference#resource_not_found",
-    type: "invalid_api_usage",
-    request_id: "0429FRE8XSPRZ6V2JG3YRDG6F7JZ",
-    code: 404,
-    errors: [{ reason: "resource_not_found", message: "Resource not found" }],
-  },
-};
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
