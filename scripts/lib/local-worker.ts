@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { startGoCardlessStandIn } from "./gocardless-stand-in";
 
 /** A `wrangler dev` serving this project's Worker on loopback, from throwaway config, secrets and state. */
@@ -125,7 +126,8 @@ export async function startLocalWorker(
       if (outcome === "serving") return { url, config, persistTo, gocardless: standIn.url, stop };
       kill();
       if (/Address already in use/.test(output) && attempt < 3) continue;
-      throw new Error(`wrangler dev ${outcome}; its output:\n${output.trim()}`);
+      // wrangler colours its errors even with NO_COLOR: plain text for the message.
+      throw new Error(`wrangler dev ${outcome}; its output:\n${stripVTControlCharacters(output).trim()}`);
     }
   } catch (error) {
     await stop();
