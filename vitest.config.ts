@@ -74,10 +74,11 @@ export default defineConfig({
           isolate: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Every CLI run reads the migration checksum cache: fill it once, first.
+          // Every CLI run reads the migration checksum cache: fill it once, beside the first files.
           globalSetup: ["test/cli/warm-checksum-cache.ts"],
-          // Node's compile cache for this worker and the CLI processes it starts.
-          setupFiles: ["test/cli/compile-cache.ts"],
+          // Node's compile cache for this worker and the CLI processes it
+          // starts; then wait for the checksum cache the global setup fills.
+          setupFiles: ["test/cli/compile-cache.ts", "test/cli/await-checksum-cache.ts"],
         },
       },
       {

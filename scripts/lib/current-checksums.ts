@@ -49,15 +49,34 @@ export async function currentChecksums(
   { cacheFile = CHECKSUM_CACHE_FILE }: { cacheFile?: string } = {},
 ): Promise<CurrentChecksums> {
   const key = await sourceKey();
-  const names = Object.keys(migrations).sort();
-  const cached = await readCache(cacheFile);
-  if (cached?.key === key && names.every((name) => cached.checksums?.[name] && cached.schemaAfter?.[name])) {
-    return { checksums: cached.checksums, schemaAfter: cached.schemaAfter, cached: true };
-  }
+  const cached = await cachedChecksums(migrations, { cacheFile }, key);
+  if (cached) return cached;
   const captured = await captureChecksums(migrations);
   // A failed capture is not cached: the migration is probably being written.
   if (!captured.captureError) await writeCache(cacheFile, { key, checksums: captured.checksums, schemaAfter: captured.schemaAfter });
   return { ...captured, cached: false };
+}
+
+/**
+ * What {@link currentChecksums} returns when its cache is current, without
+ * replaying anything (and without loading wrangler): undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * if (!(await cachedChecksums(migrations))) console.log("the next run replays the history")
+ * ```
+ */
+export async function cachedChecksums(
+  migrations: Record<string, Migration>,
+  { cacheFile = CHECKSUM_CACHE_FILE }: { cacheFile?: string } = {},
+  key?: string,
+): Promise<CurrentChecksums | undefined> {
+  const names = Object.keys(migrations).sort();
+  const cached = await readCache(cacheFile);
+  if (cached?.key === (key ?? (await sourceKey())) && names.every((name) => cached.checksums?.[name] && cached.schemaAfter?.[name])) {
+    return { checksums: cached.checksums, schemaAfter: cached.schemaAfter, cached: true };
+  }
+  return undefined;
 }
 
 /** Replays every migration on a throwaway local D1, capturing each `up` before applying it. */

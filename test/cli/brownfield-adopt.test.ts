@@ -6,6 +6,7 @@ import type { Migration } from "kysely/migration";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
+import { currentChecksums } from "../../scripts/lib/current-checksums";
 import { readSqlMigrations } from "../../scripts/lib/read-sql-migrations";
 import { USAGE } from "../../scripts/lib/parse-migrate-args";
 import { sqlFileMigration } from "../../src/db/migration/sql-file-migration";
@@ -24,6 +25,8 @@ const BASELINE = "20261124120000_better_auth";
 let root = "";
 let pristine = "";
 let registry: Record<string, Migration> = {};
+/** Where this file's registry caches its checksums (beside the databases). */
+const checksumCache = () => path.join(root, "checksums.json");
 
 function wranglerApply(config: string, persistTo: string): Promise<{ code: number; output: string }> {
   const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "-c", config], {
@@ -62,7 +65,7 @@ shareLocalD1PerFile();
 async function migrate(persistTo: string, args: string[], withRegistry = registry) {
   const argv = [...args, "--persist-to", persistTo, "--config", path.join(root, "wrangler.json")];
   return runInProcess(
-    (argv, io) => kyselyMigrate(argv, io, { migrations: withRegistry, checksumCacheFile: path.join(root, "checksums.json") }),
+    (argv, io) => kyselyMigrate(argv, io, { migrations: withRegistry, checksumCacheFile: checksumCache() }),
     argv,
     USAGE,
   );
@@ -92,7 +95,13 @@ describe("a brownfield database migrated by wrangler adopts, takes billing and r
       }),
     );
     pristine = path.join(root, "pristine");
-    const applied = await wranglerApply(path.join(root, "wrangler.json"), pristine);
+    registry = { ...migrations, ...fromSources(await readSqlMigrations(root, "migrations/d1")) };
+    const [applied] = await Promise.all([
+      wranglerApply(path.join(root, "wrangler.json"), pristine),
+      // The registry's checksum replay, which the first kysely:migrate run would
+      // do, while wrangler works (mostly waiting on the workerd it starts per file).
+      currentChecksums(registry, { cacheFile: checksumCache() }),
+    ]);
     if (applied.code !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${applied.output}`);
     withLocalD1(
       pristine,
@@ -108,7 +117,6 @@ describe("a brownfield database migrated by wrangler adopts, takes billing and r
         `),
       { write: true },
     );
-    registry = { ...migrations, ...fromSources(await readSqlMigrations(root, "migrations/d1")) };
   }, 115_000); // wrangler starts a local D1 per migration it applies: ~25 s idle
   afterAll(() => rm(root, { recursive: true, force: true }));
 

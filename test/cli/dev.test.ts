@@ -3,7 +3,7 @@ import { cp, mkdtemp, rm, symlink } from "node:fs/promises";
 import { createServer } from "node:net";
 import { constants, tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, type TestContext } from "vitest";
 import { migrations } from "../../migrations/index";
 import { UsageError } from "../../scripts/lib/cli-flags";
 import { devTarget } from "../../scripts/lib/dev-target";
@@ -43,37 +43,38 @@ async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
   return condition();
 }
 
-describe("pnpm dev", () => {
-  let project = "";
-  let child: ChildProcess | undefined;
+// The two runs are independent (a throwaway project each) and mostly wait on
+// wrangler and workerd starting, so they run at once.
+describe.concurrent("pnpm dev", () => {
+  const projects: string[] = [];
 
-  beforeAll(async () => {
-    // A throwaway project (dev.ts writes .dev.vars and local state into its cwd).
-    project = await mkdtemp(path.join(tmpdir(), "pnpm-dev-"));
+  /** A throwaway project (dev.ts writes .dev.vars and local state into its cwd), one per test. */
+  async function makeProject(): Promise<string> {
+    const project = await mkdtemp(path.join(tmpdir(), "pnpm-dev-"));
+    projects.push(project);
     for (const entry of ["src", "scripts", "public", "billing", "wrangler.toml", ".dev.vars.example", "package.json", "tsconfig.json"]) {
       await cp(path.join(REPO_ROOT, entry), path.join(project, entry), { recursive: true });
     }
     await symlink(path.join(REPO_ROOT, "node_modules"), path.join(project, "node_modules"));
-  });
-
-  afterEach(() => {
-    // A failed test must not leave wrangler or workerd behind.
-    if (child?.pid && groupAlive(child.pid)) process.kill(-child.pid, "SIGKILL");
-  });
+    return project;
+  }
 
   afterAll(async () => {
-    await rm(project, { recursive: true, force: true });
+    for (const project of projects) await rm(project, { recursive: true, force: true });
   });
 
   /** Starts scripts/dev.ts as the Node process itself (no shell wrappers), in its own process group; resolves once wrangler serves. */
-  async function startDev(persistTo: string): Promise<{ dev: ChildProcess; exited: Promise<number>; output: () => string }> {
+  async function startDev(project: string, { expect, onTestFinished }: TestContext): Promise<{ dev: ChildProcess; exited: Promise<number>; output: () => string }> {
     const [port, inspectorPort] = [await freePort(), await freePort()];
     const dev = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(REPO_ROOT, "scripts", "dev.ts"), "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo],
+      ["--import", "tsx", path.join(REPO_ROOT, "scripts", "dev.ts"), "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", "state"],
       { cwd: project, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH}`, NO_COLOR: "1" } },
     );
-    child = dev;
+    // A failed test must not leave wrangler or workerd behind.
+    onTestFinished(() => {
+      if (dev.pid && groupAlive(dev.pid)) process.kill(-dev.pid, "SIGKILL");
+    });
     let output = "";
     for (const stream of [dev.stdout!, dev.stderr!]) stream.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     // The exit status as a shell reports it: the code, or 128 + the signal's number.
@@ -82,8 +83,10 @@ describe("pnpm dev", () => {
     return { dev, exited, output: () => output };
   }
 
-  it("serves the database it migrated, and SIGTERM to the dev process stops wrangler and workerd with it", async () => {
-    const { dev, exited, output } = await startDev("state");
+  it("serves the database it migrated, and SIGTERM to the dev process stops wrangler and workerd with it", async (context) => {
+    const { expect } = context;
+    const project = await makeProject();
+    const { dev, exited, output } = await startDev(project, context);
 
     process.kill(dev.pid!, "SIGTERM");
 
@@ -93,8 +96,9 @@ describe("pnpm dev", () => {
     expect(readState(path.join(project, "state")).ledger.map((row) => row.name), output()).toEqual(NAMES);
   }, 150_000);
 
-  it("Ctrl-C (SIGINT to the whole process group) stops everything and exits 130", async () => {
-    const { dev, exited } = await startDev("state");
+  it("Ctrl-C (SIGINT to the whole process group) stops everything and exits 130", async (context) => {
+    const { expect } = context;
+    const { dev, exited } = await startDev(await makeProject(), context);
 
     process.kill(-dev.pid!, "SIGINT");
 

@@ -8,7 +8,7 @@ import {
   type LoadUser,
 } from "../../scripts/lib/billing-load";
 import { startLocalWorker, type LocalWorker } from "../../scripts/lib/local-worker";
-import { REPO_ROOT } from "./run-script";
+import { REPO_ROOT } from "../cli/run-script";
 
 // A bounded load on `wrangler dev` (loopback, throwaway config, secrets and
 // state): 50 concurrent clients for 15 s, signed-in billing reads and payment
