@@ -27,6 +27,9 @@ const workerPool = () =>
     },
   });
 
+/** `COUNT_D1_CALLS=1`: each worker file prints its D1 round trips (test/support/count-d1-calls.ts). */
+const countD1Calls = process.env.COUNT_D1_CALLS ? ["test/support/count-d1-calls.ts"] : [];
+
 /** Worker test files that need an isolate nothing ran in before them. */
 const FRESH_ISOLATE_FILES = ["test/worker/session-under-load.test.ts"];
 
@@ -51,7 +54,7 @@ export default defineConfig({
           // file gives each file empty D1 databases; module state is shared, so
           // files must not rely on it (no vi.mock; restore spies and timers).
           isolate: false,
-          setupFiles: ["test/support/empty-d1-per-file.ts"],
+          setupFiles: [...countD1Calls, "test/support/empty-d1-per-file.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -59,7 +62,13 @@ export default defineConfig({
       {
         plugins: [workerPool()],
         // Files about what a new isolate does (Better Auth's first use): a workerd of their own.
-        test: { name: "worker-fresh-isolate", include: FRESH_ISOLATE_FILES, testTimeout: 30_000, hookTimeout: 60_000 },
+        test: {
+          name: "worker-fresh-isolate",
+          include: FRESH_ISOLATE_FILES,
+          setupFiles: countD1Calls,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         // The CLI scripts, run as a user runs them: a Node process against a temp --persist-to.

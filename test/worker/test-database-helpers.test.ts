@@ -1,13 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { migrations } from "../../migrations/index";
+import { BILLING_TABLES, billingCounts, billingSnapshot } from "../support/billing-api";
+import { seedBilling } from "../support/billing-seed";
 import { emptyDatabase } from "../support/empty-database";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { d1Reader, schemaSnapshot } from "../support/migration-fixtures/schema-snapshot";
 import { runMigrations } from "../support/run-migrations";
 
 // The helpers every other worker file stands on: emptying a database between
-// files, and migrateToLatest's replay of the isolate's first real run.
+// files, migrateToLatest's replay of the isolate's first real run, and the
+// "no billing row changed" reads many files compare before and after.
 
 const read = d1Reader(env.DB);
 
@@ -56,5 +59,29 @@ describe("test database helpers", () => {
     const again = await runMigrations(env.DB, { verb: "latest" }, { migrations });
     expect(again.error).toBeUndefined();
     expect(again.results).toEqual([]);
+  });
+
+  it("billingCounts and billingSnapshot read every billing table, each under its own name", async () => {
+    await emptyDatabase(env.DB);
+    await migrateToLatest(env.DB);
+    await env.DB.batch(
+      ["u1", "u2"].map((id) => env.DB.prepare(`insert into "user" (id, name, email, emailVerified, createdAt, updatedAt) values (?, ?, ?, 0, 0, 0)`).bind(id, id, `${id}@example.com`)),
+    );
+    await seedBilling(env.DB, ["u1", "u2"]);
+    // Rows taken away so that no two seeded tables hold the same number: a helper that read one table under another's name fails.
+    await env.DB.batch([
+      env.DB.prepare(`delete from payment_attempts where status = 'failed' or userId = 'u1'`),
+      env.DB.prepare(`delete from direct_debit_tokens where userId = 'u1' and status = 'revoked'`),
+    ]);
+
+    const counts: Record<string, number> = {};
+    const snapshot: Record<string, unknown[]> = {};
+    for (const table of BILLING_TABLES) {
+      counts[table] = (await read(`select count(*) as n from "${table}"`))[0]!.n as number;
+      snapshot[table] = await read(`select * from "${table}" order by rowid`);
+    }
+    expect(counts).toMatchObject({ subscription_plans: 2, user_subscriptions: 4, direct_debit_tokens: 3, payment_attempts: 1 });
+    expect(await billingCounts()).toEqual(counts);
+    expect(await billingSnapshot()).toEqual(snapshot);
   });
 });
