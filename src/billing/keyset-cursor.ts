@@ -58,7 +58,7 @@ export function encodeCursor(position: KeysetPosition): string {
  */
 export function decodeCursor(cursor: string): KeysetPosition {
   try {
-    const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(decodeBase64(cursor)));
+    const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(decodeBase64(cursor)));
     if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === "string" && part.length <= 64)) {
       return { createdAt: value[0], id: value[1] };
     }
