@@ -141,6 +141,15 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(...events);
   });
 
+  it("a created_at in the future cannot overtake what really happens later: it counts as happening when it arrived", async () => {
+    const attempt = await pendingAttempt();
+    const confirmed = { ...paymentEvent("confirmed", attempt.id, attempt.paymentId), created_at: "2099-01-01T00:00:00.000Z" };
+    expect(await deliver(confirmed)).toEqual(["applied"]);
+    expect(await deliver(paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"))).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
+  });
+
   it("charged_back after paid_out → failed and past_due; chargeback_cancelled → succeeded and active again; chargeback_settled changes nothing", async () => {
     const attempt = await pendingAttempt();
     const [paidOut, chargedBack, cancelled, settled] = happenedInOrder([

@@ -265,8 +265,10 @@ function attemptChange(
   const providerPaymentId = event.providerPaymentId;
   const money = MONEY_EVENTS[event.kind];
   if (money) {
-    // When it happened, as the provider says (an event without a usable time: when it arrived).
-    const at = event.occurredAt ?? now.toISOString();
+    // When it happened, as the provider says; never after it arrived (a future stamp would
+    // overtake what really happens later), nor without a usable time: then when it arrived.
+    const received = now.toISOString();
+    const at = event.occurredAt && event.occurredAt < received ? event.occurredAt : received;
     const { effect, reversal } = moneyEvent(attempt, money, at);
     // The newest stays: an overtaken collection's reversal is applied, the newer event's time kept.
     const moneyEventAt = attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at;
