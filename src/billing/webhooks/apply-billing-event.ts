@@ -269,9 +269,7 @@ function attemptChange(
     // overtake what really happens later), nor without a usable time: then when it arrived.
     const received = now.toISOString();
     const at = event.occurredAt && event.occurredAt < received ? event.occurredAt : received;
-    const { effect, reversal } = moneyEvent(attempt, money, at);
-    // The newest stays: an overtaken collection's reversal is applied, the newer event's time kept.
-    const moneyEventAt = attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at;
+    const { effect, reversal, moneyEventAt } = moneyEvent(attempt, money, at);
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
     const facts = { reversal, providerPaymentId, moneyEventAt };
     switch (effect) {
