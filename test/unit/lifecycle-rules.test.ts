@@ -164,6 +164,8 @@ describe("reversals", () => {
     const owing = decide(renewed, monthly, { type: "payment_reversed", periodStart: older }, at("2027-03-10T00:00:00.000Z")).state;
     expect(owing).toEqual({ ...renewed, status: "past_due" });
     expect(decide(owing, monthly, { type: "payment_succeeded", periodStart: older }, at("2027-03-12T00:00:00.000Z")).state).toEqual(renewed);
+    // Another older period still owed (two charged back): past_due until that one is paid too.
+    for (const type of ["payment_succeeded", "reversal_canceled"] as const) expect(decide(owing, monthly, { type, periodStart: older, owesOther: 1 }, at("2027-03-12T00:00:00.000Z")).state).toEqual(owing);
     // Collected after the current period ended: its end applies as always (the next renewal is owed).
     expect(settle(owing, monthly, idle, { type: "payment_succeeded", periodStart: older }, at("2027-04-02T00:00:00.000Z")).state).toEqual({ ...renewed, status: "active" });
     expect(settle({ ...renewed, status: "active" }, monthly, idle, null, at("2027-04-02T00:00:00.000Z")).state).toEqual(owing);

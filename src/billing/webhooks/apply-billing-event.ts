@@ -282,7 +282,7 @@ function attemptChange(
         const { duplicate, supersedeOther } = collected(attempt);
         return {
           changes: { ...facts, status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
-          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart, served: attempt.served },
+          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart, served: attempt.served, owesOther: attempt.owesOther },
           ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
         };
       }
