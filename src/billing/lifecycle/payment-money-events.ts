@@ -50,8 +50,8 @@ export function moneyEvent(
   const succeeded = status === "succeeded";
   const open = status === "pending" || status === "processing";
   // The newest time stays (an overtaken collection's reversal is applied, the newer time kept).
-  const to = (effect: MoneyEffect, next = reversal, newest: string | null = moneyEventAt !== null && moneyEventAt > at ? moneyEventAt : at) => ({ effect, reversal: next, moneyEventAt: newest });
-  if (moneyEventAt !== null && at < moneyEventAt) {
+  const to = (effect: MoneyEffect, next = reversal, newest: string | null = (moneyEventAt ?? "") > at ? moneyEventAt : at) => ({ effect, reversal: next, moneyEventAt: newest });
+  if (at < (moneyEventAt ?? "")) {
     // Overtaken. Only a collection still says something: a failure, chargeback or resubmission
     // came after it, so it was taken back; unless its reversal is recorded already, the
     // collection and its reversal are applied, so the subscription ends as if both came in order.
