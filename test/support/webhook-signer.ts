@@ -66,7 +66,9 @@ export function paymentEvent(action: string, attemptId: string, paymentId: strin
 /**
  * The events as GoCardless stamps them when they happen in this order: each
  * `created_at` one second after the one before, the first at `first` (default:
- * the first event's own). Deliver them in any order to play arrival out of order.
+ * so the last is at the first event's own: GoCardless never stamps an event in the
+ * future, and the Worker counts a future stamp as the time it arrived). Deliver
+ * them in any order to play arrival out of order.
  *
  * @example
  * ```ts
@@ -74,7 +76,7 @@ export function paymentEvent(action: string, attemptId: string, paymentId: strin
  * await sendWebhook([failed]); await sendWebhook([confirmed])
  * ```
  */
-export function happenedInOrder(events: GoCardlessEvent[], first = Date.parse(String(events[0]?.created_at))): GoCardlessEvent[] {
+export function happenedInOrder(events: GoCardlessEvent[], first = Date.parse(String(events[0]?.created_at)) - (events.length - 1) * 1000): GoCardlessEvent[] {
   return events.map((event, i) => ({ ...event, created_at: new Date(first + i * 1000).toISOString() }));
 }
 

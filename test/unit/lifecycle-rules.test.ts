@@ -164,6 +164,8 @@ describe("reversals", () => {
     const owing = decide(renewed, monthly, { type: "payment_reversed", periodStart: older }, at("2027-03-10T00:00:00.000Z")).state;
     expect(owing).toEqual({ ...renewed, status: "past_due" });
     expect(decide(owing, monthly, { type: "payment_succeeded", periodStart: older }, at("2027-03-12T00:00:00.000Z")).state).toEqual(renewed);
+    // Another older period still owed (two charged back): past_due until that one is paid too.
+    for (const type of ["payment_succeeded", "reversal_canceled"] as const) expect(decide(owing, monthly, { type, periodStart: older, owesOther: 1 }, at("2027-03-12T00:00:00.000Z")).state).toEqual(owing);
     // Collected after the current period ended: its end applies as always (the next renewal is owed).
     expect(settle(owing, monthly, idle, { type: "payment_succeeded", periodStart: older }, at("2027-04-02T00:00:00.000Z")).state).toEqual({ ...renewed, status: "active" });
     expect(settle({ ...renewed, status: "active" }, monthly, idle, null, at("2027-04-02T00:00:00.000Z")).state).toEqual(owing);
@@ -275,48 +277,63 @@ describe("two collections for one period (competing-collections)", () => {
     const reversal = fact === "none" ? null : (fact as PaymentReversal);
     const [effect, written] = cell.split(" ");
     const expected = { effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written === "none" ? null : written };
-    expect(moneyEvent({ status, reversal, moneyEventAt: null }, event as MoneyEvent, LATER)).toEqual(expected);
+    // Its time is recorded, except a settlement's (below).
+    const keeps = event === "settled" && effect === "reverse";
+    expect(moneyEvent({ status, reversal, moneyEventAt: EARLIER }, event as MoneyEvent, LATER)).toEqual({ ...expected, moneyEventAt: keeps ? EARLIER : LATER });
+    // Nothing recorded yet: the same, except after a settlement (it records no time), below.
+    if (row !== "failed, reversed") expect(moneyEvent({ status, reversal, moneyEventAt: null }, event as MoneyEvent, LATER)).toEqual({ ...expected, moneyEventAt: keeps ? null : LATER });
     // The same event at the same time as the newest one recorded is not older: it applies.
-    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, LATER)).toEqual(expected);
+    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, LATER)).toMatchObject(expected);
+  });
+  it("a settlement records no time: the chargeback and cancellation before it still apply; the collection it took back does not", () => {
+    expect(moneyEvent({ status: "succeeded", reversal: null, moneyEventAt: EARLIER }, "settled", LATER)).toEqual({ effect: "reverse", reversal: "reversed", moneyEventAt: EARLIER });
+    expect(moneyEvent({ status: "processing", reversal: null, moneyEventAt: null }, "settled", LATER)).toEqual({ effect: "reverse", reversal: "reversed", moneyEventAt: null });
+    expect(moneyEvent({ status: "failed", reversal: "reversed", moneyEventAt: null }, "collected", EARLIER)).toEqual({ effect: null, reversal: "reversed", moneyEventAt: EARLIER });
   });
   it.each(cells)("a %s attempt takes %s that happened before the newest event it recorded", (row, event) => {
     const [status, fact] = row.split(", ") as [PaymentAttemptStatus, string];
     const reversal = fact === "none" ? null : (fact as PaymentReversal);
     const [effect, written] = ((event === "collected" && OVERTAKEN_COLLECTION[row]) || "- =").split(" ");
-    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, EARLIER)).toEqual({ effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written });
+    expect(moneyEvent({ status, reversal, moneyEventAt: LATER }, event as MoneyEvent, EARLIER)).toEqual({ effect: effect === "-" ? null : effect, reversal: written === "=" ? reversal : written, moneyEventAt: LATER });
   });
 
-  /** The attempt status after one payment's events (name@minute) arrive in `order`. */
-  function finalStatus(order: readonly string[]): PaymentAttemptStatus {
+  /** The attempt status and reversal fact after one payment's events (name@minute) arrive in `order`. */
+  function finalStatus(order: readonly string[]): string {
     let attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null; moneyEventAt: string | null } = { status: "processing", reversal: null, moneyEventAt: null };
     for (const item of order) {
       const [event, minute] = item.split("@") as [MoneyEvent, string];
       const at = new Date(Date.UTC(2027, 1, 10, 9, Number(minute))).toISOString();
-      const { effect, reversal } = moneyEvent(attempt, event, at);
+      const { effect, reversal, moneyEventAt } = moneyEvent(attempt, event, at);
       if (effect === null) continue;
       const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", record: attempt.status } as const;
-      attempt = { status: moved[effect], reversal, moneyEventAt: attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at };
+      attempt = { status: moved[effect], reversal, moneyEventAt };
     }
-    return attempt.status;
+    return `${attempt.status}, ${attempt.reversal ?? "none"}`;
   }
   const permutations = <T,>(items: readonly T[]): T[][] =>
     items.length <= 1 ? [[...items]] : items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
 
   it.each([
     // GoCardless's order (minutes): confirmed, a late failure, its resubmission, the resubmission's confirmed and paid_out.
-    [["collected@1", "failed@2", "resubmitted@3", "collected@4", "collected@5"], "succeeded"],
+    [["collected@1", "failed@2", "resubmitted@3", "collected@4", "collected@5"], "succeeded, none"],
     // Collected, then a late failure only: the collection is taken back.
-    [["collected@1", "failed@2"], "failed"],
+    [["collected@1", "failed@2"], "failed, reversed"],
     // A late failure, resubmitted, and the resubmission fails too.
-    [["collected@1", "failed@2", "resubmitted@3", "failed@4"], "failed"],
+    [["collected@1", "failed@2", "resubmitted@3", "failed@4"], "failed, reversed"],
     // A normal failure, resubmitted and collected.
-    [["failed@1", "resubmitted@2", "collected@3"], "succeeded"],
-    // Charged back; charged back and cancelled; charged back, settled.
-    [["collected@1", "reversed@2"], "failed"],
-    [["collected@1", "reversed@2", "reinstated@3"], "succeeded"],
-    [["collected@1", "reversed@2", "settled@3"], "failed"],
+    [["failed@1", "resubmitted@2", "collected@3"], "succeeded, none"],
+    // Charged back; charged back and cancelled; charged back, settled; settled, its chargeback lost.
+    [["collected@1", "reversed@2"], "failed, reversed"],
+    [["collected@1", "reversed@2", "reinstated@3"], "succeeded, reinstated"],
+    [["collected@1", "reversed@2", "settled@3"], "failed, reversed"],
+    [["collected@1", "settled@3"], "failed, reversed"],
+    // Paid out too; a settlement after the cancelled chargeback changes nothing (a settlement
+    // arriving first must not make the chargeback and its cancellation look overtaken).
+    [["collected@1", "collected@2", "reversed@3", "settled@4"], "failed, reversed"],
+    [["collected@2", "reversed@9", "reinstated@10", "settled@11"], "succeeded, reinstated"],
+    [["collected@1", "collected@2", "reversed@3", "reinstated@4", "settled@5"], "succeeded, reinstated"],
     // A chargeback cancelled, then charged back again for good.
-    [["collected@1", "reversed@2", "reinstated@3", "reversed@4", "settled@5"], "failed"],
+    [["collected@1", "reversed@2", "reinstated@3", "reversed@4", "settled@5"], "failed, reversed"],
   ] as const)("one payment's events %j end the same in every arrival order: %s", (events, status) => {
     for (const order of permutations(events)) expect({ order, status: finalStatus(order) }).toEqual({ order, status });
   });

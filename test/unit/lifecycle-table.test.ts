@@ -80,6 +80,18 @@ const OLDER: Record<SubscriptionStatus, [Outcome, Outcome, Outcome]> = {
   unpaid: ["active", "active", "="],
 };
 const OLDER_START = "2027-02-10T12:00:00.000Z";
+// The same money (collected, or its reversal cancelled) while ANOTHER older period is still owed
+// (two charged back, `owesOther`): past_due until that one is paid too.
+const OLDER_OWING: Record<SubscriptionStatus, Outcome> = {
+  incomplete: "active",
+  incomplete_expired: "= +refund",
+  trialing: "past_due",
+  paused: "past_due",
+  canceled: "= +refund",
+  active: "past_due",
+  past_due: "=",
+  unpaid: "past_due",
+};
 
 describe("money for an older period, every status", () => {
   const cases = SUBSCRIPTION_STATUSES.flatMap((status) => OLDER_EVENTS.map((type, i) => [status, type, OLDER[status][i]!] as const));
@@ -91,6 +103,12 @@ describe("money for an older period, every status", () => {
     // It never moves the current period — except an incomplete one's first payment, which starts it.
     if (status !== "incomplete") expect([state.currentPeriodStart, state.currentPeriodEnd, state.billingCycleAnchor]).toEqual([START, END, before.billingCycleAnchor]);
     else if (type !== "payment_reversed") expect(state.currentPeriodStart).not.toBe(START);
+  });
+  const owing = SUBSCRIPTION_STATUSES.flatMap((status) => (["payment_succeeded", "reversal_canceled"] as const).map((type) => [status, type, OLDER_OWING[status]] as const));
+  it.each(owing)("%s + %s (older period, another one owed) → %s", (status, type, expected) => {
+    const { state, effects } = decide(stateIn(status, type), plan, { type, periodStart: OLDER_START, owesOther: 1 }, nowFor(type));
+    expect(state.status).toBe(expected.startsWith("=") ? status : expected);
+    expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
   });
 });
 

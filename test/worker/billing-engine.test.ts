@@ -722,6 +722,31 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("two OLDER periods charged back: past_due until both are paid again, and unpaid once the second one's own schedule is exhausted (issue 11 break-it)", async () => {
+    goCardless();
+    const id = await olderPeriodChargedBack();
+    const [first] = await attempts(id);
+    await webhookAt(E2 + DAY + MINUTE, paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2) });
+    // The oldest period is collected again first; paid, it leaves E..E2 owed: still past_due.
+    let at = E2 + DAY + 15 * MINUTE;
+    expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
+    const again = (await attempts(id)).find((row) => row.status === "processing")!;
+    expect(again).toMatchObject({ periodStart: first!.periodStart, attemptNumber: 2 });
+    await webhookAt(at + HOUR, paymentEvent("confirmed", again.id, again.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    // E..E2's attempts 2, 3 and 4 fail (retried after 3, then 7 days): unpaid at the last, while E2..E3 still runs.
+    at += 2 * HOUR;
+    for (const [number, delayDays] of [[2, 3], [3, 7], [4, 0]] as const) {
+      expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
+      const open = (await attempts(id)).find((row) => row.status === "processing")!;
+      expect(open).toMatchObject({ periodStart: iso(E), attemptNumber: number });
+      await webhookAt(at + HOUR, paymentEvent("failed", open.id, open.providerPaymentId, "insufficient_funds"));
+      expect((await subscription(id))!.status).toBe(delayDays ? "past_due" : "unpaid");
+      at += HOUR + delayDays * DAY;
+    }
+  });
+
   it("a chargeback of an OLDER period's payment that arrives before that payment's confirmed (its paid_out counted): the older period is owed and collected once; the overtaken confirmed changes nothing", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);

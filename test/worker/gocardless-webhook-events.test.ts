@@ -141,6 +141,15 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(...events);
   });
 
+  it("a created_at in the future cannot overtake what really happens later: it counts as happening when it arrived", async () => {
+    const attempt = await pendingAttempt();
+    const confirmed = { ...paymentEvent("confirmed", attempt.id, attempt.paymentId), created_at: "2099-01-01T00:00:00.000Z" };
+    expect(await deliver(confirmed)).toEqual(["applied"]);
+    expect(await deliver(paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"))).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
+  });
+
   it("charged_back after paid_out → failed and past_due; chargeback_cancelled → succeeded and active again; chargeback_settled changes nothing", async () => {
     const attempt = await pendingAttempt();
     const [paidOut, chargedBack, cancelled, settled] = happenedInOrder([
@@ -198,14 +207,14 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(...events);
   });
 
-  it("chargeback_settled whose chargeback never came (or comes later) reverses the collection; the late chargeback and confirmed change nothing", async () => {
+  it("chargeback_settled whose chargeback never came (or comes later) reverses the collection; the late chargeback records only when it happened, the late confirmed changes nothing", async () => {
     const attempt = await pendingAttempt();
     const [confirmed, reversal, settled] = happenedInOrder([
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
       paymentEvent("charged_back", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("chargeback_settled", attempt.id, attempt.paymentId, "chargeback_settled"),
     ]);
-    expect(await deliver(confirmed!, settled!, reversal!)).toEqual(["applied", "applied", "ignored"]);
+    expect(await deliver(confirmed!, settled!, reversal!)).toEqual(["applied", "applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", nextRetryAt: expect.any(String) });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     // Before the confirmed arrived: the settled reversal fails the open attempt, the confirmed then changes nothing.
@@ -215,6 +224,21 @@ describe("payment events", () => {
     expect(await attemptRow(other.id)).toMatchObject({ status: "failed" });
     expect(await lifecycleOf(other)).toEqual(await lifecycleOf(attempt));
     await expectRedeliveryChangesNothing(confirmed!, settled!, reversal!, otherSettled!, otherConfirmed!);
+  });
+
+  it("confirmed, charged_back, chargeback_cancelled, chargeback_settled end as in time order (succeeded, reinstated, active) in all 24 arrival orders", async () => {
+    const names = ["confirmed", "charged_back", "chargeback_cancelled", "chargeback_settled"];
+    const orders = names.flatMap((a) => names.flatMap((b) => names.flatMap((c) => names.filter((d) => new Set([a, b, c, d]).size === 4).map((d) => [a, b, c, d]))));
+    const cases = [];
+    for (const order of orders) {
+      const attempt = await pendingAttempt();
+      const events = happenedInOrder(names.map((action) => paymentEvent(action, attempt.id, attempt.paymentId)));
+      cases.push({ attempt, order: order.map((name) => events[names.indexOf(name)]!) });
+    }
+    // Step k of every case in one delivery: each case's events arrive in separate deliveries, in its order.
+    for (let step = 0; step < names.length; step++) expect((await sendWebhook(cases.map((c) => c.order[step]!))).status).toBe(200);
+    const ends = await Promise.all(cases.map(async (c) => ({ order: c.order.map((event) => event.action), ...(await lifecycleOf(c.attempt)) })));
+    expect(ends).toEqual(orders.map((order) => ({ order, status: "succeeded", failureCode: null, reversal: "reinstated", refundDue: 0, subscription: "active", owesAttemptsPeriod: 0, owedPeriodEnded: 0 })));
   });
 
   it("late_failure_settled is recorded only: the late failed it settles moves the money, and a resubmission's confirmed before it stands", async () => {

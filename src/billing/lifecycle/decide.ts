@@ -71,8 +71,9 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
     case "reversal_canceled":
       if (ended) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
-      // that period only: the current period stays, active (once it ended, its end applies as always).
-      if (paysOlderPeriod(state, event.periodStart)) return next({ status: "active" });
+      // that period only: the current period stays, active (once it ended, its end applies as always),
+      // or past_due while another older period is owed (its own retry schedule decides unpaid).
+      if (paysOlderPeriod(state, event.periodStart)) return next({ status: event.owesOther ? "past_due" : "active" });
       return next(paid(state, plan, now, event.served));
 
     case "payment_duplicated":

@@ -9,8 +9,11 @@ export type LifecycleEvent =
   | { type: "subscribe" }
   /** A user starts a payment (an attempt is submitted to the provider). */
   | { type: "payment_submitted" }
-  /** The provider collected a payment; `periodStart`: the period it was for, when known (see paysOlderPeriod). */
-  | { type: "payment_succeeded"; periodStart?: string | null; served?: number }
+  /**
+   * The provider collected a payment; `periodStart`: the period it was for, when known (see paysOlderPeriod);
+   * `owesOther`: 1 when another period before the current one is owed again (reversed, not collected since).
+   */
+  | { type: "payment_succeeded"; periodStart?: string | null; served?: number; owesOther?: number }
   /** The provider failed to collect; `retriesLeft` is false once the retry schedule is used up. */
   | { type: "payment_failed"; retriesLeft: boolean }
   /** The provider cancelled a payment before collecting it (no money moved). */
@@ -18,7 +21,7 @@ export type LifecycleEvent =
   /** A collected payment was taken back (chargeback, late failure); `periodStart`: the period it paid, when known. */
   | { type: "payment_reversed"; periodStart?: string | null }
   /** A reversal was itself reversed: the money is with us again. */
-  | { type: "reversal_canceled"; periodStart?: string | null; served?: number }
+  | { type: "reversal_canceled"; periodStart?: string | null; served?: number; owesOther?: number }
   /** The provider collected money for a period another payment already paid: it is owed back, nothing else changes. */
   | { type: "payment_duplicated"; periodStart?: string | null }
   /** A user cancels now. */

@@ -34,23 +34,24 @@ export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_r
  * its own late `failed` (or a chargeback, or the resubmission) is no money,
  * while the resubmission's `confirmed`, which happened after the failure, is.
  * `reversal` keeps the reversal fact (cleared by a new collection), so a
- * reversal applies once.
+ * reversal applies once. Returns the effect, and the facts to record.
  *
  * @example
  * ```ts
- * moneyEvent({ status: "failed", reversal: null, moneyEventAt: "2027-01-12T09:00:00.000Z" }, "collected", "2027-01-11T09:00:00.000Z") // { effect: null, reversal: null }
+ * moneyEvent({ status: "failed", reversal: null, moneyEventAt: "2027-01-12T09:00:00.000Z" }, "collected", "2027-01-11T09:00:00.000Z") // { effect: null, reversal: null, moneyEventAt: "2027-01-12T09:00:00.000Z" }
  * ```
  */
 export function moneyEvent(
   attempt: { status: PaymentAttemptStatus; reversal: PaymentReversal | null; moneyEventAt: string | null },
   event: MoneyEvent,
   at: string,
-): { effect: MoneyEffect; reversal: PaymentReversal | null } {
-  const { status, reversal } = attempt;
+): { effect: MoneyEffect; reversal: PaymentReversal | null; moneyEventAt: string | null } {
+  const { status, reversal, moneyEventAt } = attempt;
   const succeeded = status === "succeeded";
   const open = status === "pending" || status === "processing";
-  const to = (effect: MoneyEffect, next = reversal) => ({ effect, reversal: next });
-  if (attempt.moneyEventAt !== null && at < attempt.moneyEventAt) {
+  // The newest time stays (an overtaken collection's reversal is applied, the newer time kept).
+  const to = (effect: MoneyEffect, next = reversal, newest: string | null = (moneyEventAt ?? "") > at ? moneyEventAt : at) => ({ effect, reversal: next, moneyEventAt: newest });
+  if (at < (moneyEventAt ?? "")) {
     // Overtaken. Only a collection still says something: a failure, chargeback or resubmission
     // came after it, so it was taken back; unless its reversal is recorded already, the
     // collection and its reversal are applied, so the subscription ends as if both came in order.
@@ -58,8 +59,9 @@ export function moneyEvent(
   }
   switch (event) {
     case "collected":
-      // A new collection: a reversal of an earlier one no longer says anything about it.
-      return succeeded ? to("record") : to("collect", null);
+      // A new collection: a reversal of an earlier one no longer says anything about it; but
+      // one reversed by a settlement before any time was recorded is the collection it took back.
+      return succeeded ? to("record") : status === "failed" && reversal === "reversed" && !moneyEventAt ? to(null) : to("collect", null);
     case "reinstated":
       return to(succeeded ? "record" : "collect", "reinstated");
     case "failed":
@@ -68,8 +70,9 @@ export function moneyEvent(
       // The collection, if one was recorded, was taken back; whether it was is kept.
       return succeeded ? to("reverse_reopen", "reversed") : to(status === "failed" ? "reopen" : "record");
     case "settled":
-      if (reversal) return to(null);
-    // falls through: a settled chargeback whose chargeback was not recorded is one
+      // A settled chargeback whose chargeback was not recorded is one. Its time is not recorded:
+      // the chargeback and its cancellation happened before it, and apply when they arrive.
+      return reversal ? to(null) : to("reverse", "reversed", moneyEventAt);
     case "reversed":
       return succeeded || reversal !== "reversed" ? to("reverse", "reversed") : to("record");
   }

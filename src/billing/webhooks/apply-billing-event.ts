@@ -254,11 +254,11 @@ function attemptChange(
   const providerPaymentId = event.providerPaymentId;
   const money = MONEY_EVENTS[event.kind];
   if (money) {
-    // When it happened, as the provider says (an event without a usable time: when it arrived).
-    const at = event.occurredAt ?? now.toISOString();
-    const { effect, reversal } = moneyEvent(attempt, money, at);
-    // The newest stays: an overtaken collection's reversal is applied, the newer event's time kept.
-    const moneyEventAt = attempt.moneyEventAt !== null && attempt.moneyEventAt > at ? attempt.moneyEventAt : at;
+    // When it happened, as the provider says; never after it arrived (a future stamp would
+    // overtake what really happens later), nor without a usable time: then when it arrived.
+    const received = now.toISOString();
+    const at = event.occurredAt && event.occurredAt < received ? event.occurredAt : received;
+    const { effect, reversal, moneyEventAt } = moneyEvent(attempt, money, at);
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
     const facts = { reversal, providerPaymentId, moneyEventAt };
     switch (effect) {
@@ -271,7 +271,7 @@ function attemptChange(
         const { duplicate, supersedeOther } = collected(attempt);
         return {
           changes: { ...facts, status: "succeeded", failureCode: null, failureMessage: null, nextRetryAt: null },
-          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart, served: attempt.served },
+          lifecycleEvent: { type: duplicate ? "payment_duplicated" : money === "reinstated" ? "reversal_canceled" : "payment_succeeded", periodStart: attempt.periodStart, served: attempt.served, owesOther: attempt.owesOther },
           ...(supersedeOther && { supersede: "superseded_by_collection" as const }),
         };
       }
