@@ -13,6 +13,7 @@ import type { PaymentEvent } from "../webhooks/billing-event";
 import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
+import { ENDED_SUBSCRIPTION_STATUSES } from "../../db/billing-enums";
 
 /**
  * How long a run holds an attempt it is sending, from the claim (the run's
@@ -83,6 +84,7 @@ export async function submitPendingAttempts(deps: {
       "attempt.currency",
       "attempt.attemptNumber",
       "attempt.createdAt",
+      "attempt.nextRetryAt",
       "token.id as tokenId",
       "token.status as tokenStatus",
       "token.tokenCiphertext",
@@ -95,6 +97,8 @@ export async function submitPendingAttempts(deps: {
     .where("attempt.status", "=", "pending")
     .where("attempt.providerPaymentId", "is", null)
     .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", now.toISOString())]))
+    // Held while its subscription ends at the period's end (nothing more is due, payment-due.ts): sent once resumed.
+    .where("subscription.cancelAtPeriodEnd", "is not", 1)
     .orderBy("attempt.createdAt")
     .orderBy("attempt.id")
     .limit(deps.limit)
@@ -120,6 +124,13 @@ export async function submitPendingAttempts(deps: {
       .executeTakeFirst();
     if (!wroteRows(claimed)) {
       summary.skipped++;
+      continue;
+    }
+    // The lifecycle takes no payment for an ended subscription (decide refuses `payment_submitted`):
+    // never sent, and cancelled at GoCardless too when an earlier send may have reached it.
+    if ((ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscriptionStatus)) {
+      await update.set({ status: "canceled", failureCode: "subscription_ended", providerCancel: attempt.nextRetryAt ? "due" : null, nextRetryAt: attempt.nextRetryAt, updatedAt: at }).execute();
+      summary.done++;
       continue;
     }
     const record = async (payment: GoCardlessPayment) => {
