@@ -3,7 +3,8 @@ import type { DB } from "../db/generated";
 import { ENDED_SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../db/billing-enums";
 import { settle } from "./lifecycle/due-time-event";
 import { entitledUntil } from "./lifecycle/entitlement";
-import { findPaymentFacts, findPlanFields, lifecycleStateOf } from "./subscription-lifecycle.repository";
+import { findPlanById } from "./plans.repository";
+import { findPaymentFacts, lifecycleStateOf } from "./subscription-lifecycle.repository";
 import { listSubscriptions } from "./subscriptions.repository";
 
 /** One plan the user may use now, and until when. */
@@ -32,7 +33,8 @@ export async function findEntitlements(db: Kysely<DB>, userId: string, now: Date
   const entitlements: Entitlement[] = [];
   for (const row of await listSubscriptions(db, userId)) {
     if ((ENDED_SUBSCRIPTION_STATUSES as readonly string[]).includes(row.status)) continue;
-    const plan = await findPlanFields(db, row.planId);
+    // The foreign key guarantees the plan.
+    const plan = (await findPlanById(db, row.planId))!;
     const { state } = settle(lifecycleStateOf(row), plan, await findPaymentFacts(db, row.id), null, now);
     const until = entitledUntil(state, now);
     if (until) entitlements.push({ subscriptionId: row.id, planId: row.planId, planCode: row.planCode, status: state.status, until: until.toISOString() });

@@ -60,16 +60,12 @@ export async function newPaymentAttempt(
     // The amount due comes from the plan, never from the request.
     amountMinor: plan.amountMinor,
     currency: plan.currency,
+    // Not sent yet: the provider's id, failure and retry columns start NULL, refundDue 0 (column defaults).
     status: "pending",
     attemptNumber: Math.min(await nextAttemptNumber(db, subscription.id, periodStart), BILLING_LIMITS.maxAttemptNumber),
     idempotencyKey: request.idempotencyKey,
     requestFingerprint: request.fingerprint,
     provider: token.provider,
-    providerPaymentId: null,
-    failureCode: null,
-    failureMessage: null,
-    nextRetryAt: null,
-    refundDue: 0,
     periodStart,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),

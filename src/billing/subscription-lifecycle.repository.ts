@@ -1,10 +1,11 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/generated";
-import type { SubscriptionPlanRow, UserSubscriptionRow } from "../db/billing-rows";
+import type { UserSubscriptionRow } from "../db/billing-rows";
 import type { LifecycleState } from "./lifecycle/decide";
 import { mayHaveDueTimeEvent, settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
+import { findPlanById } from "./plans.repository";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
 import { wroteRows } from "../db/wrote-rows";
 
@@ -126,20 +127,12 @@ export async function settleSubscription(
     const asRead = lifecycleStateOf(row);
     // A plain read of a subscription with nothing possibly due: no plan or payment facts needed.
     if (!event && !mayHaveDueTimeEvent(asRead, now)) return row;
-    const plan = await findPlanFields(db, row.planId);
+    // The foreign key guarantees the plan.
+    const plan = (await findPlanById(db, row.planId))!;
     const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
     if (sameLifecycleState(asRead, state)) return row;
     const result = await guardedLifecycleWrite(db, row.id, asRead, state, now).executeTakeFirst();
     if (wroteRows(result)) return findSubscription(db, userId, id);
   }
   throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);
-}
-
-/** The plan fields the lifecycle reads. */
-export function findPlanFields(db: Kysely<DB>, planId: string): Promise<Pick<SubscriptionPlanRow, "amountMinor" | "interval" | "intervalCount" | "trialDays">> {
-  return db
-    .selectFrom("subscription_plans")
-    .select(["amountMinor", "interval", "intervalCount", "trialDays"])
-    .where("id", "=", planId)
-    .executeTakeFirstOrThrow();
 }

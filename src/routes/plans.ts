@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { planView } from "../billing/api-views";
 import { planInputSchema, planPatchSchema } from "../billing/plan-input";
-import { hasLiveSubscribers, findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
+import { findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readJsonBody } from "../http/read-json-body";
@@ -55,8 +55,8 @@ planRoutes.patch("/:code", requireSession, requireOperator, async (c) => {
     { guardPricing: pricingChanges.length > 0 },
   );
   if (!updated) {
-    if (await hasLiveSubscribers(db, plan.id)) throw new ApiError("PLAN_HAS_SUBSCRIBERS", { details: { fields: pricingChanges } });
-    throw new ApiError("PLAN_NOT_FOUND");
+    // A plan still there was refused by the price lock alone (live subscribers when it ran).
+    throw (await findPlanByCode(db, code)) ? new ApiError("PLAN_HAS_SUBSCRIBERS", { details: { fields: pricingChanges } }) : new ApiError("PLAN_NOT_FOUND");
   }
   const saved = (await findPlanByCode(db, code))!;
   return c.json({ plan: { ...planView(saved), createdBy: saved.createdBy } });

@@ -39,7 +39,9 @@ webhookRoutes.post("/:provider", async (c) => {
     db: getDb(c.env.DB),
     d1: c.env.DB,
     provider: adapter.name,
-    fingerprintKey: () => loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY),
+    fingerprintKey() {
+      return loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY);
+    },
     now,
   };
   const results = await applyBillingDelivery(context, events);

@@ -27,25 +27,20 @@ export async function applyDueTimeEvent(
   const asRead = lifecycleStateOf(candidate);
   const facts = await findPaymentFacts(db, candidate.id);
   const first = dueTimeEvent(asRead, facts, now);
+  // Each status has one time event (dueTimeEvent), so the status names the work.
+  const byStatus = KIND_BY_STATUS[asRead.status] ?? "period_end";
   // Nothing due any more (a payment started or settled since the sweep read it).
-  if (!first) return { kind: KIND_BY_STATUS[asRead.status] ?? "period_end", outcome: "skipped" };
-  const kind = kindOf(first.type, asRead);
+  if (!first) return { kind: byStatus, outcome: "skipped" };
+  const kind = asRead.cancelAtPeriodEnd === 1 && (first.type === "trial_ended" || first.type === "period_end_reached") ? "cancel_at_period_end" : byStatus;
   const { state } = settle(asRead, candidate, facts, null, now);
   if (sameLifecycleState(asRead, state)) return { kind, outcome: "skipped" };
   const result = await guardedLifecycleWrite(db, candidate.id, asRead, state, now).executeTakeFirst();
   return { kind, outcome: wroteRows(result) ? "done" : "skipped" };
 }
 
+/** The work a status's time event is counted as (`active`: period_end). */
 const KIND_BY_STATUS: Partial<Record<LifecycleState["status"], EngineWorkKind>> = {
   trialing: "trial_end",
   incomplete: "incomplete_deadline",
   past_due: "retries_exhausted",
 };
-
-function kindOf(event: string, state: LifecycleState): EngineWorkKind {
-  if ((event === "trial_ended" || event === "period_end_reached") && state.cancelAtPeriodEnd === 1) return "cancel_at_period_end";
-  if (event === "trial_ended") return "trial_end";
-  if (event === "period_end_reached") return "period_end";
-  if (event === "incomplete_deadline_reached") return "incomplete_deadline";
-  return "retries_exhausted";
-}

@@ -37,8 +37,8 @@ export class EngineSummary {
   deadline: "reached" | undefined;
 
   /** Takes a whole sweep's counts for one kind (none when it found nothing due). */
-  add(kind: EngineWorkKind, { due, done, skipped, failed }: WorkCounts): void {
-    if (due > 0) this.byKind[kind] = { due, done, skipped, failed };
+  add(kind: EngineWorkKind, counts: WorkCounts): void {
+    if (counts.due > 0) this.byKind[kind] = { ...counts };
   }
 
   count(kind: EngineWorkKind, outcome: WorkOutcome): void {

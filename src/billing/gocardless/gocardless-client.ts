@@ -97,6 +97,9 @@ export interface GoCardlessClient {
   getCustomer(id: string): Promise<GoCardlessCustomer>;
 }
 
+/** The GoCardless resources billing calls; each names its URL path and its JSON envelope. */
+type Resource = "payments" | "mandates" | "customers";
+
 /** No access token is configured: nothing may be sent, nothing is charged. */
 export class GoCardlessNotConfiguredError extends Error {
   constructor() {
@@ -124,70 +127,77 @@ export function createGoCardlessClient(options: { accessToken: string | undefine
   const send = options.fetch ?? globalThis.fetch;
   const base = options.baseUrl.replace(/\/+$/, "");
 
-  async function call<T>(method: "GET" | "POST", path: string, envelope: string, init: { body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
+  /**
+   * One call on a resource (`payments`, `mandates`, `customers`): its URL is
+   * `/<resource><rest>`, and GoCardless wraps both the request's and the answer's
+   * body in an envelope named after the resource.
+   */
+  async function call<T>(method: "GET" | "POST", resource: Resource, rest = "", init: { fields?: unknown; idempotencyKey?: string } = {}): Promise<T> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${accessToken}`,
       "GoCardless-Version": GOCARDLESS_VERSION,
       Accept: "application/json",
     };
-    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    if (init.fields !== undefined) headers["Content-Type"] = "application/json";
     if (init.idempotencyKey !== undefined) headers["Idempotency-Key"] = init.idempotencyKey;
     let response: Response;
     try {
       const signal = AbortSignal.timeout(GOCARDLESS_TIMEOUT_MS);
-      response = await send(`${base}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal });
+      response = await send(`${base}/${resource}${rest}`, { method, headers, body: init.fields === undefined ? undefined : JSON.stringify({ [resource]: init.fields }), signal });
     } catch (cause) {
       throw new GoCardlessApiError({ status: 0, code: "network_error", message: `GoCardless could not be reached: ${(cause as Error).message}`, cause });
     }
     if (!response.ok) throw await GoCardlessApiError.fromResponse(response);
     const body = (await response.json().catch(() => undefined)) as Record<string, T> | undefined;
-    const resource = body?.[envelope];
-    if (resource === undefined) throw new GoCardlessApiError({ status: response.status, code: "unexpected_response", message: `GoCardless's answer has no "${envelope}"` });
-    return resource;
+    const found = body?.[resource];
+    if (found === undefined) throw new GoCardlessApiError({ status: response.status, code: "unexpected_response", message: `GoCardless's answer has no "${resource}"` });
+    return found;
   }
 
-  const getPayment = (id: string) => call<GoCardlessPayment>("GET", `/payments/${encodeURIComponent(id)}`, "payments");
-  const getCustomer = (id: string) => call<GoCardlessCustomer>("GET", `/customers/${encodeURIComponent(id)}`, "customers");
+  /** `GET /<resource>/:id`. */
+  const get =
+    <T>(resource: Resource) =>
+    (id: string) =>
+      call<T>("GET", resource, `/${encodeURIComponent(id)}`);
+  const getPayment = get<GoCardlessPayment>("payments");
+  const getCustomer = get<GoCardlessCustomer>("customers");
 
   /** POST with an Idempotency-Key; a conflict fetches the resource created first, as GoCardless's clients do. */
-  async function create<T>(path: string, envelope: string, body: unknown, idempotencyKey: string, get: (id: string) => Promise<T>): Promise<T> {
+  async function create<T>(resource: Resource, fields: unknown, idempotencyKey: string, getCreated: (id: string) => Promise<T>): Promise<T> {
     try {
-      return await call<T>("POST", path, envelope, { body, idempotencyKey });
+      return await call<T>("POST", resource, "", { fields, idempotencyKey });
     } catch (error) {
       const existing = error instanceof GoCardlessApiError && error.code === "idempotent_creation_conflict" ? error.links.conflicting_resource_id : undefined;
       if (existing === undefined) throw error;
-      return get(existing);
+      return getCreated(existing);
     }
   }
 
   return {
-    async createPayment(payment) {
-      const body = {
-        payments: {
+    createPayment: (payment) =>
+      create(
+        "payments",
+        {
           amount: payment.amountMinor,
           currency: payment.currency,
           ...(payment.chargeDate !== undefined && { charge_date: payment.chargeDate }),
           metadata: { payment_attempt_id: payment.paymentAttemptId },
           links: { mandate: payment.mandateId },
         },
-      };
-      return create("/payments", "payments", body, payment.paymentAttemptId, getPayment);
-    },
+        payment.paymentAttemptId,
+        getPayment,
+      ),
     getPayment,
-    listPayments: (query) => call<GoCardlessPayment[]>("GET", `/payments?${new URLSearchParams(query)}`, "payments"),
-    cancelPayment: (id) => call<GoCardlessPayment>("POST", `/payments/${encodeURIComponent(id)}/actions/cancel`, "payments"),
-    getMandate: (id) => call<GoCardlessMandate>("GET", `/mandates/${encodeURIComponent(id)}`, "mandates"),
-    createCustomer(customer) {
-      const body = {
-        customers: {
-          email: customer.email,
-          given_name: customer.givenName,
-          family_name: customer.familyName,
-          metadata: { user_id: customer.userId },
-        },
-      };
-      return create("/customers", "customers", body, `customer-${customer.userId}`, getCustomer);
-    },
+    listPayments: (query) => call<GoCardlessPayment[]>("GET", "payments", `?${new URLSearchParams(query)}`),
+    cancelPayment: (id) => call<GoCardlessPayment>("POST", "payments", `/${encodeURIComponent(id)}/actions/cancel`),
+    getMandate: get<GoCardlessMandate>("mandates"),
+    createCustomer: (customer) =>
+      create(
+        "customers",
+        { email: customer.email, given_name: customer.givenName, family_name: customer.familyName, metadata: { user_id: customer.userId } },
+        `customer-${customer.userId}`,
+        getCustomer,
+      ),
     getCustomer,
   };
 }

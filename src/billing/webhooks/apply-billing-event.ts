@@ -171,18 +171,17 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
+  // The subscription's attempts for this attempt's period (where the subscription was read).
+  const periodAttempts = subscription && db.updateTable("payment_attempts").where("subscriptionId", "=", subscription.id).where("periodStart", "=", attempt.periodStart);
   // Our other open attempt for this period yields first, so this one may be open again (one open
   // attempt per subscription). Never this attempt itself: supersede is only set while this one is not open.
   const otherWrite =
-    change.supersede && subscription
+    change.supersede && periodAttempts
       ? mustChange(
-          db
-            .updateTable("payment_attempts")
+          periodAttempts
             // One GoCardless already holds must be cancelled there too (cancelSetAsidePayments); a claimed
             // one keeps its nextRetryAt, the end of its lease, before which GoCardless is not asked for it.
             .set({ status: "canceled", failureCode: change.supersede, providerCancel: cancelAtProvider, updatedAt: at })
-            .where("subscriptionId", "=", subscription.id)
-            .where("periodStart", "=", attempt.periodStart)
             .where("status", "in", OPEN_ATTEMPT_STATUSES),
         )
       : undefined;
@@ -191,14 +190,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   // Money for an older period moves no period (decide: paysOlderPeriod): its attempts stay.
   const periodWrite =
     periodStart && periodStart !== attempt.periodStart && !paysOlderPeriod(subscription!, attempt.periodStart)
-      ? mayChange(
-          db
-            .updateTable("payment_attempts")
-            .set({ periodStart })
-            // Set only where the subscription was read.
-            .where("subscriptionId", "=", subscription!.id)
-            .where("periodStart", "=", attempt.periodStart),
-        )
+      ? mayChange(periodAttempts!.set({ periodStart }))
       : undefined;
   // The period's second collection keeps the money for it: no longer owed back (one of them).
   const keepWrite = change.paidByAnother
@@ -207,13 +199,10 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   // No collection of the period stands any more: the ones reversed while this one paid it
   // (left without a retry then) are due again too, so none of them reads as an exhausted schedule.
   const reopenWrite =
-    change.lifecycleEvent?.type === "payment_reversed" && subscription
+    change.lifecycleEvent?.type === "payment_reversed" && periodAttempts
       ? mayChange(
-          db
-            .updateTable("payment_attempts")
+          periodAttempts
             .set({ nextRetryAt: at, updatedAt: at })
-            .where("subscriptionId", "=", subscription.id)
-            .where("periodStart", "=", attempt.periodStart)
             .where("status", "=", "failed")
             .where("reversal", "=", "reversed")
             .where("nextRetryAt", "is", null),
@@ -388,6 +377,5 @@ function mandateChanged(
   // TODO(issue 11, item 4): re-point the token at links.new_mandate instead (needs the token
   // cipher here); until then the old id is never charged and the user adds the new mandate.
   if (event.newMandateId !== undefined) console.warn(`token ${token.id}: its mandate was replaced by a new one; marked expired`);
-  if (event.status === "revoked") return [mustChange(update.set({ status: "revoked", revokedAt: at, isDefault: 0, updatedAt: at }))];
-  return [mustChange(update.set({ status: event.status, isDefault: 0, updatedAt: at }))];
+  return [mustChange(update.set({ status: event.status, ...(event.status === "revoked" && { revokedAt: at }), isDefault: 0, updatedAt: at }))];
 }

@@ -95,8 +95,12 @@ const MANDATE_CHANGES = {
  */
 export const gocardlessAdapter: WebhookProviderAdapter = {
   name: "gocardless",
-  secrets: (env) => (env.WEBHOOK_SECRET_GOCARDLESS ?? "").split(",").map((secret) => secret.trim()).filter(Boolean),
-  verify: (headers, rawBody, secrets) => verifyGoCardlessSignature(headers.get(GOCARDLESS_SIGNATURE_HEADER), rawBody, secrets),
+  secrets(env) {
+    return (env.WEBHOOK_SECRET_GOCARDLESS ?? "").split(",").map((secret) => secret.trim()).filter(Boolean);
+  },
+  verify(headers, rawBody, secrets) {
+    return verifyGoCardlessSignature(headers.get(GOCARDLESS_SIGNATURE_HEADER), rawBody, secrets);
+  },
   parseEvents(rawBody) {
     let json: unknown;
     try {
