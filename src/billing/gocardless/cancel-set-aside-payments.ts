@@ -60,7 +60,7 @@ export async function cancelSetAsidePayments(deps: {
     .where("attempt.providerCancel", "=", "due")
     .where("attempt.provider", "=", "gocardless")
     // Its lease (nextRetryAt, kept when set aside) ended by both clocks: a send whose answer was lost has landed.
-    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.nextRetryAt", "<=", new Date(Math.min(deps.now.getTime(), Date.now())).toISOString())]))
+    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.nextRetryAt", "<=", new Date(Math.min(+deps.now, Date.now())).toISOString())]))
     .orderBy("attempt.updatedAt")
     .limit(deps.limit)
     .execute();

@@ -71,6 +71,7 @@ export async function submitPendingAttempts(deps: {
   applyEvent?: (event: PaymentEvent) => Promise<unknown>;
 }): Promise<WorkCounts> {
   const { db, client, keyring, now } = deps;
+  const at = now.toISOString();
   const pending = await db
     .selectFrom("payment_attempts as attempt")
     .leftJoin("direct_debit_tokens as token", "token.id", "attempt.directDebitTokenId")
@@ -96,7 +97,7 @@ export async function submitPendingAttempts(deps: {
     .where("attempt.provider", "=", "gocardless")
     .where("attempt.status", "=", "pending")
     .where("attempt.providerPaymentId", "is", null)
-    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", now.toISOString())]))
+    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", at)]))
     // Held while its subscription ends at the period's end (nothing more is due, payment-due.ts): sent once resumed.
     .where("subscription.cancelAtPeriodEnd", "is not", 1)
     .orderBy("attempt.createdAt")
@@ -112,12 +113,11 @@ export async function submitPendingAttempts(deps: {
       summary.skipped++;
       continue;
     }
-    const at = now.toISOString();
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
     // Claim it first (one guarded write): of two overlapping runs only one sends. The lease
     // runs from the wall clock when that is later: a run invoked late holds what it sends
     // for as long as it really sends it, whatever its scheduledTime.
-    const lease = new Date(Math.max(now.getTime(), Date.now()) + SUBMISSION_LEASE_MS).toISOString();
+    const lease = new Date(Math.max(+now, Date.now()) + SUBMISSION_LEASE_MS).toISOString();
     const claimed = await update
       .set({ nextRetryAt: lease, updatedAt: at })
       .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
@@ -127,9 +127,10 @@ export async function submitPendingAttempts(deps: {
       continue;
     }
     // The lifecycle takes no payment for an ended subscription (decide refuses `payment_submitted`):
-    // never sent, and cancelled at GoCardless too when an earlier send may have reached it.
+    // never sent, and cancelled at GoCardless too when an earlier send (nextRetryAt set) may have
+    // reached it, once this claim's lease (kept in nextRetryAt) ended.
     if ((ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscriptionStatus)) {
-      await update.set({ status: "canceled", failureCode: "subscription_ended", providerCancel: attempt.nextRetryAt ? "due" : null, nextRetryAt: attempt.nextRetryAt, updatedAt: at }).execute();
+      await update.set({ status: "canceled", failureCode: "subscription_ended", providerCancel: attempt.nextRetryAt ? "due" : null, updatedAt: at }).execute();
       summary.done++;
       continue;
     }
@@ -209,7 +210,7 @@ export async function submitPendingAttempts(deps: {
 
 /** The renewal's due day while its period runs; undefined (as soon as possible) once money is owed. */
 function chargeDate(attempt: { subscriptionStatus: string | null; currentPeriodEnd: string | null }, now: Date): string | undefined {
-  const renewing = attempt.subscriptionStatus === "active" || attempt.subscriptionStatus === "trialing";
-  if (!renewing || attempt.currentPeriodEnd === null || Date.parse(attempt.currentPeriodEnd) <= now.getTime()) return undefined;
-  return attempt.currentPeriodEnd.slice(0, 10);
+  const end = attempt.currentPeriodEnd;
+  // Not renewing, or its period ended (a missing one parses as NaN, never later than now).
+  return (attempt.subscriptionStatus === "active" || attempt.subscriptionStatus === "trialing") && Date.parse(end!) > +now ? end!.slice(0, 10) : undefined;
 }
