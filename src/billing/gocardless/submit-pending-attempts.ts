@@ -50,6 +50,11 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  * more for the lookup when giving up) and one guarded write: a `limit` of L
  * costs 1 + 2L queries and at most 4L subrequests.
  *
+ * An attempt of a subscription that ended is never sent: it becomes `canceled`
+ * (`subscription_ended`; `providerCancel = 'due'` when an earlier send may have
+ * reached GoCardless); one of a subscription set to cancel at the period's end
+ * is not picked (nothing more is due) until it is resumed or ends.
+ *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
  * mandate allows (no `charge_date`, GoCardless's default).
