@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../src/db/billing-enums";
+import { ENDED_SUBSCRIPTION_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../src/db/billing-enums";
 import { BILLING_POLICY, DAY_MS } from "../../src/billing/lifecycle/billing-policy";
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
 import { LifecycleError } from "../../src/billing/lifecycle/lifecycle-error";
@@ -128,6 +128,11 @@ describe("every (status, event) pair", () => {
     const { state, effects } = run();
     expect(state.status).toBe(expected.startsWith("=") ? status : expected);
     expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
+  });
+
+  // The engine never sends a pending attempt of these (submit-pending-attempts.ts): the rule is this table's.
+  it("ENDED_SUBSCRIPTION_STATUSES are exactly the statuses that refuse payment_submitted", () => {
+    expect(SUBSCRIPTION_STATUSES.filter((status) => TABLE[status].payment_submitted === R).sort()).toEqual([...ENDED_SUBSCRIPTION_STATUSES].sort());
   });
 
   it("SUBSCRIPTION_TRANSITIONS lists exactly the moves the lifecycle makes", () => {

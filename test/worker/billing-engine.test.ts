@@ -560,6 +560,7 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
 
     // The next run collects the period again (attempt 3); its failure waits 7 days, and day 12 is no end.
+    console.error(JSON.stringify(await env.DB.prepare("select attemptNumber, status, failureCode, nextRetryAt, reversal, providerCancel, refundDue from payment_attempts where subscriptionId = ?").bind(id).all()));
     expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
     const p3 = await numbered(3);
     expect(p3).toMatchObject({ status: "processing" });
@@ -1205,6 +1206,92 @@ describe("the scheduled billing engine", () => {
     const second = await run(start + 15 * MINUTE - 1, { BILLING_ENGINE_CHUNK: "40" });
     expect(second.byKind.submit).toEqual({ due: 10, done: 0, failed: 10, skipped: 0 });
     expect(second.deadline).toBeUndefined();
+  });
+
+  const attemptRow = (attemptId: string) => env.DB.prepare("select status, failureCode, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(attemptId).first();
+
+  it("a payment started but not sent yet, then the subscription cancelled now: the engine sends nothing and ends it canceled (subscription_ended) (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const id = await subscribe(eve, await plan());
+    const pending = await startPayment(eve, id);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: eve, json: { atPeriodEnd: false } })).body.subscription).toMatchObject({ status: "canceled" });
+    expect(kinds(await run(T0 + MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: null });
+    expect((await run(T0 + 16 * MINUTE)).due).toBe(0);
+    expect([...gc.sent, ...gc.lookups]).toEqual([]);
+  });
+
+  it("a send whose answer was lost, then the subscription cancelled now: not sent again; the payment GoCardless created is found and cancelled there", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const id = await subscribe(eve, await plan());
+    const pending = await startPayment(eve, id);
+    gc.faults.push("lose-answer");
+    await run(T0 + MINUTE);
+    const created = gc.paymentIdOf(pending.id)!;
+    vi.setSystemTime(T0 + 2 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: eve, json: { atPeriodEnd: false } })).status).toBe(200);
+    expect(kinds(await run(T0 + 16 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
+    expect(kinds(await run(T0 + 31 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: created, providerCancel: "cancelled" });
+    expect(gc.payments.get(created)!.payments.status).toBe("cancelled");
+    expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(1);
+  });
+
+  it.each([
+    ["resumed: it is sent then", true],
+    ["not resumed: the period ends, the subscription is canceled and the renewal never sent", false],
+  ])("a renewal not sent yet when the subscription is set to cancel at the period's end is held (nothing more is due) — %s", async (_name, resume) => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    gc.faults.push("down");
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    vi.setSystemTime(E - 2 * DAY + 5 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn(eve), json: { atPeriodEnd: true } })).status).toBe(200);
+    expect((await run(E - 2 * DAY + 30 * MINUTE)).due).toBe(0);
+    expect(await attemptRow(renewal!.id)).toMatchObject({ status: "pending" });
+    if (resume) {
+      vi.setSystemTime(E - 2 * DAY + 35 * MINUTE);
+      expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn(eve), method: "POST" })).status).toBe(200);
+      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+      expect(await attemptRow(renewal!.id)).toMatchObject({ status: "processing", providerPaymentId: gc.paymentIdOf(renewal!.id) });
+      return;
+    }
+    expect(kinds(await run(E + MINUTE))).toEqual({ cancel_at_period_end: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(id)).toMatchObject({ status: "canceled" });
+    // Sent once before (no answer): GoCardless is asked whether it holds it, and holds none.
+    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
+    expect(kinds(await run(E + 16 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(renewal!.id)).toMatchObject({ providerCancel: null });
+    expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
+  });
+
+  it("a retry set aside while its slow POST is in flight, the answer lost: the lookup waits until the claim's lease ended, so the payment that lands late is found and cancelled (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const firstRenewal = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+    await webhookAt(E + HOUR, paymentEvent("failed", firstRenewal.id, firstRenewal.providerPaymentId, "insufficient_funds"));
+    const claimedAt = E + 2 * DAY;
+    // While the retry's POST is in flight GoCardless resubmits the first payment (the retry is
+    // set aside); the POST's answer is lost, and the payment it creates lands only later.
+    gc.meanwhile.push(() => webhookAt(claimedAt + 1500, paymentEvent("resubmission_requested", firstRenewal.id, firstRenewal.providerPaymentId)));
+    gc.faults.push("down");
+    await fire(claimedAt);
+    const retry = (await attempts(id)).find((row) => row.periodStart === iso(E) && row.attemptNumber === 2)!;
+    expect(await attemptRow(retry.id)).toEqual({ status: "canceled", failureCode: "superseded_by_resubmission", providerPaymentId: null, providerCancel: "due" });
+    // One minute later (a run whose scheduledTime is 11 minutes on, as `?time=` gives): the lease still runs.
+    await fire(claimedAt + 11 * MINUTE, {}, claimedAt + MINUTE);
+    expect(await attemptRow(retry.id)).toMatchObject({ providerCancel: "due" });
+    const late = createdPaymentBody(retry.id, "PM0LATEENGINE");
+    late.payments.links.mandate = eveMandate;
+    gc.payments.set("PM0LATEENGINE", late);
+    expect(kinds(await run(claimedAt + 15 * MINUTE))).toMatchObject({ cancel: { due: 1, done: 1, failed: 0 } });
+    expect(await attemptRow(retry.id)).toEqual({ status: "canceled", failureCode: "superseded_by_resubmission", providerPaymentId: "PM0LATEENGINE", providerCancel: "cancelled" });
+    expect(gc.payments.get("PM0LATEENGINE")!.payments.status).toBe("cancelled");
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {

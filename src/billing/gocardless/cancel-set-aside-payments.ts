@@ -11,7 +11,6 @@ import { findAttemptPayment } from "./find-attempt-payment";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
 import { paymentStatusEvent } from "./payment-status-event";
-import { SUBMISSION_LEASE_MS } from "./submit-pending-attempts";
 
 /**
  * Asks GoCardless to cancel up to `limit` payments we set aside (an attempt
@@ -29,8 +28,9 @@ import { SUBMISSION_LEASE_MS } from "./submit-pending-attempts";
  * any other error leaves it `due` at the back of the queue for a later run.
  *
  * An attempt set aside after a send whose answer was lost has no payment id:
- * once a submission lease has passed (no send of it can still be in flight),
- * GoCardless is asked for it (findAttemptPayment); the payment found is
+ * once its `nextRetryAt` (the claim's lease, or the backoff after a failed
+ * send, kept when it was set aside) passed by the run's scheduledTime and by
+ * the wall clock (no send of it can still be in flight), GoCardless is asked for it (findAttemptPayment); the payment found is
  * stored, cancelled as above, and what its status says happened is applied
  * (`applyEvent`: a `confirmed` one is recorded as collected); none found
  * means nothing to cancel (`providerCancel` back to null).
@@ -59,7 +59,8 @@ export async function cancelSetAsidePayments(deps: {
     .select(["attempt.id", "attempt.providerPaymentId", "attempt.createdAt", "token.id as tokenId", "token.tokenCiphertext", "token.tokenKeyId"])
     .where("attempt.providerCancel", "=", "due")
     .where("attempt.provider", "=", "gocardless")
-    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.updatedAt", "<=", new Date(deps.now.getTime() - SUBMISSION_LEASE_MS).toISOString())]))
+    // Its lease (nextRetryAt, kept when set aside) ended by both clocks: a send whose answer was lost has landed.
+    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.nextRetryAt", "<=", new Date(Math.min(+deps.now, Date.now())).toISOString())]))
     .orderBy("attempt.updatedAt")
     .limit(deps.limit)
     .execute();

@@ -13,6 +13,7 @@ import type { PaymentEvent } from "../webhooks/billing-event";
 import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
+import { ENDED_SUBSCRIPTION_STATUSES } from "../../db/billing-enums";
 
 /**
  * How long a run holds an attempt it is sending, from the claim (the run's
@@ -49,6 +50,11 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  * more for the lookup when giving up) and one guarded write: a `limit` of L
  * costs 1 + 2L queries and at most 4L subrequests.
  *
+ * An attempt of a subscription that ended is never sent: it becomes `canceled`
+ * (`subscription_ended`; `providerCancel = 'due'` when an earlier send may have
+ * reached GoCardless); one of a subscription set to cancel at the period's end
+ * is not picked (nothing more is due) until it is resumed or ends.
+ *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
  * mandate allows (no `charge_date`, GoCardless's default).
@@ -70,6 +76,7 @@ export async function submitPendingAttempts(deps: {
   applyEvent?: (event: PaymentEvent) => Promise<unknown>;
 }): Promise<WorkCounts> {
   const { db, client, keyring, now } = deps;
+  const at = now.toISOString();
   const pending = await db
     .selectFrom("payment_attempts as attempt")
     .leftJoin("direct_debit_tokens as token", "token.id", "attempt.directDebitTokenId")
@@ -83,6 +90,7 @@ export async function submitPendingAttempts(deps: {
       "attempt.currency",
       "attempt.attemptNumber",
       "attempt.createdAt",
+      "attempt.nextRetryAt",
       "token.id as tokenId",
       "token.status as tokenStatus",
       "token.tokenCiphertext",
@@ -94,7 +102,9 @@ export async function submitPendingAttempts(deps: {
     .where("attempt.provider", "=", "gocardless")
     .where("attempt.status", "=", "pending")
     .where("attempt.providerPaymentId", "is", null)
-    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", now.toISOString())]))
+    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", at)]))
+    // Held while its subscription ends at the period's end (nothing more is due, payment-due.ts): sent once resumed.
+    .where("subscription.cancelAtPeriodEnd", "is not", 1)
     .orderBy("attempt.createdAt")
     .orderBy("attempt.id")
     .limit(deps.limit)
@@ -108,18 +118,25 @@ export async function submitPendingAttempts(deps: {
       summary.skipped++;
       continue;
     }
-    const at = now.toISOString();
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
     // Claim it first (one guarded write): of two overlapping runs only one sends. The lease
     // runs from the wall clock when that is later: a run invoked late holds what it sends
     // for as long as it really sends it, whatever its scheduledTime.
-    const lease = new Date(Math.max(now.getTime(), Date.now()) + SUBMISSION_LEASE_MS).toISOString();
+    const lease = new Date(Math.max(+now, Date.now()) + SUBMISSION_LEASE_MS).toISOString();
     const claimed = await update
       .set({ nextRetryAt: lease, updatedAt: at })
       .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
       .executeTakeFirst();
     if (!wroteRows(claimed)) {
       summary.skipped++;
+      continue;
+    }
+    // The lifecycle takes no payment for an ended subscription (decide refuses `payment_submitted`):
+    // never sent, and cancelled at GoCardless too when an earlier send (nextRetryAt set) may have
+    // reached it, once this claim's lease (kept in nextRetryAt) ended.
+    if ((ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscriptionStatus)) {
+      await update.set({ status: "canceled", failureCode: "subscription_ended", providerCancel: attempt.nextRetryAt ? "due" : null, updatedAt: at }).execute();
+      summary.done++;
       continue;
     }
     const record = async (payment: GoCardlessPayment) => {
@@ -198,7 +215,7 @@ export async function submitPendingAttempts(deps: {
 
 /** The renewal's due day while its period runs; undefined (as soon as possible) once money is owed. */
 function chargeDate(attempt: { subscriptionStatus: string | null; currentPeriodEnd: string | null }, now: Date): string | undefined {
-  const renewing = attempt.subscriptionStatus === "active" || attempt.subscriptionStatus === "trialing";
-  if (!renewing || attempt.currentPeriodEnd === null || Date.parse(attempt.currentPeriodEnd) <= now.getTime()) return undefined;
-  return attempt.currentPeriodEnd.slice(0, 10);
+  const end = attempt.currentPeriodEnd;
+  // Not renewing, or its period ended (a missing one parses as NaN, never later than now).
+  return (attempt.subscriptionStatus === "active" || attempt.subscriptionStatus === "trialing") && Date.parse(end!) > +now ? end!.slice(0, 10) : undefined;
 }

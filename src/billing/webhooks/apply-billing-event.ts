@@ -179,8 +179,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     change.supersede && periodAttempts
       ? mustChange(
           periodAttempts
-            // One GoCardless already holds must be cancelled there too (cancelSetAsidePayments).
-            .set({ status: "canceled", failureCode: change.supersede, nextRetryAt: null, providerCancel: cancelAtProvider, updatedAt: at })
+            // One GoCardless already holds must be cancelled there too (cancelSetAsidePayments); a claimed
+            // one keeps its nextRetryAt, the end of its lease, before which GoCardless is not asked for it.
+            .set({ status: "canceled", failureCode: change.supersede, providerCancel: cancelAtProvider, updatedAt: at })
             .where("status", "in", OPEN_ATTEMPT_STATUSES),
         )
       : undefined;
