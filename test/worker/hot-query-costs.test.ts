@@ -83,9 +83,10 @@ const reads: Reads = [
     21,
   ],
   ["findAttempt", (db) => findAttempt(db, aliceId, "attempt-7"), 1],
-  // The attempt, its subscription and plan, and its period's success and the subscription's open attempt
-  // (two index seeks): 5, and the id's json_each rows: 3.
-  ["findAttemptsForEvents by payment id", (db) => findAttemptsForEvents(db, "gocardless", [{ providerPaymentId: "PM42", paymentAttemptId: undefined }]), 1, 8],
+  // The attempt, its subscription and plan, its period's success, the subscription's open attempt and
+  // an older period owed again (`owesOther`, a seek on the partial index of reversed attempts): 6,
+  // and the id's json_each rows: 3.
+  ["findAttemptsForEvents by payment id", (db) => findAttemptsForEvents(db, "gocardless", [{ providerPaymentId: "PM42", paymentAttemptId: undefined }]), 1, 9],
   ["isEventProcessed", (db) => isEventProcessed(db, "gocardless", "EV1"), 1],
 ];
 
