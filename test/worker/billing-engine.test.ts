@@ -1072,6 +1072,34 @@ describe("the scheduled billing engine", () => {
     expect((await run(E + 2 * DAY + 4 * HOUR)).due).toBe(0);
   });
 
+  it.each([
+    ["still pending_submission: cancelled there", "pending_submission", "cancelled", "cancelled"],
+    ["already submitted (422): its collection, when confirmed, is owed back", "submitted", "cancellation_failed", "submitted"],
+  ] as const)("cancelled now while its renewal is processing at GoCardless: the next run asks GoCardless to cancel the payment (%s)", async (_name, statusAtGoCardless, answer, statusAfter) => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(renewal).toMatchObject({ status: "processing", providerPaymentId: expect.any(String) });
+    gc.payments.get(renewal!.providerPaymentId)!.payments.status = statusAtGoCardless;
+    vi.setSystemTime(E - 2 * DAY + HOUR);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn(eve), json: { atPeriodEnd: false } })).status).toBe(200);
+    const row = () => env.DB.prepare("select status, failureCode, providerCancel, refundDue from payment_attempts where id = ?").bind(renewal!.id).first();
+    expect(await row()).toEqual({ status: "canceled", failureCode: "subscription_ended", providerCancel: "due", refundDue: 0 });
+
+    expect(kinds(await run(E - 2 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel")).map((request) => [request.method, request.url])).toEqual([["POST", `/payments/${renewal!.providerPaymentId}/actions/cancel`]]);
+    expect(await row()).toEqual({ status: "canceled", failureCode: "subscription_ended", providerCancel: answer, refundDue: 0 });
+    expect(gc.payments.get(renewal!.providerPaymentId)!.payments.status).toBe(statusAfter);
+    if (answer === "cancellation_failed") {
+      await webhookAt(E - DAY, paymentConfirmed(renewal!.id, renewal!.providerPaymentId));
+      expect(await row()).toMatchObject({ status: "succeeded", refundDue: 1 });
+      expect(await refundsDue(id)).toEqual([renewal!.id]);
+    }
+    expect(await subscription(id)).toMatchObject({ status: "canceled" });
+    expect((await run(E + HOUR)).due).toBe(0);
+  });
+
   it("a set-aside payment GoCardless does not hold (404 resource_not_found on cancel): recorded once as cancellation_failed with GoCardless's error, never asked again", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
