@@ -1,5 +1,7 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../db/generated";
+import { getDb } from "../db/get-db";
+import { runBatch } from "./d1-batch";
 import type { UserSubscriptionRow } from "../db/billing-rows";
 import type { LifecycleState } from "./lifecycle/decide";
 import { mayHaveDueTimeEvent, settle, type PaymentFacts } from "./lifecycle/due-time-event";
@@ -7,7 +9,6 @@ import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { findPlanById } from "./plans.repository";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
-import { wroteRows } from "../db/wrote-rows";
 
 /** How often a lifecycle write re-reads a subscription that keeps changing under it before giving up. */
 const SETTLE_TRIES = 3;
@@ -96,6 +97,13 @@ export function guardedLifecycleWrite(db: Kysely<DB>, id: string, asRead: Lifecy
     .where("cancelAtPeriodEnd", "=", asRead.cancelAtPeriodEnd);
 }
 
+/**
+ * `providerCancel` for an attempt being set aside: `due` when the provider holds its payment, or
+ * may hold it (a pending one already claimed for sending: `nextRetryAt` set, its answer perhaps
+ * lost), so the engine cancels it there (cancelSetAsidePayments); else null.
+ */
+export const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null or "nextRetryAt" is not null then 'due' end`;
+
 /** Whether a decision changes anything stored. */
 export function sameLifecycleState(a: LifecycleState, b: LifecycleState): boolean {
   return (Object.keys(a) as (keyof LifecycleState)[]).every((key) => a[key] === b[key]);
@@ -111,16 +119,17 @@ export function sameLifecycleState(a: LifecycleState, b: LifecycleState): boolea
  *
  * @example
  * ```ts
- * const subscription = await settleSubscription(db, user.id, id, { type: "cancel_now" }, new Date())
+ * const subscription = await settleSubscription(env.DB, user.id, id, { type: "cancel_now" }, new Date())
  * ```
  */
 export async function settleSubscription(
-  db: Kysely<DB>,
+  d1: D1Database,
   userId: string,
   id: string,
   event: LifecycleEvent | null,
   now: Date,
 ): Promise<SubscriptionWithPlan | undefined> {
+  const db = getDb(d1);
   for (let tries = 0; tries < SETTLE_TRIES; tries++) {
     const row = await findSubscription(db, userId, id);
     if (!row) return undefined;
@@ -131,8 +140,17 @@ export async function settleSubscription(
     const plan = (await findPlanById(db, row.planId))!;
     const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
     if (sameLifecycleState(asRead, state)) return row;
-    const result = await guardedLifecycleWrite(db, row.id, asRead, state, now).executeTakeFirst();
-    if (wroteRows(result)) return findSubscription(db, userId, id);
+    const write = guardedLifecycleWrite(db, row.id, asRead, state, now);
+    // Cancelled: its open payment (sent, or its send in flight) is set aside in the same batch, and the
+    // engine cancels it at GoCardless; one collected anyway is owed back (docs/billing-lifecycle.md).
+    const setAside = db
+      .updateTable("payment_attempts")
+      .set({ status: "canceled", failureCode: "subscription_ended", providerCancel: cancelAtProvider, updatedAt: now.toISOString() })
+      .where("subscriptionId", "=", row.id)
+      .where("status", "in", OPEN_ATTEMPT_STATUSES)
+      .where((eb) => eb.exists(eb.selectFrom("user_subscriptions").select("id").where("id", "=", row.id).where("status", "=", "canceled")));
+    const [result] = await runBatch(d1, state.status === "canceled" ? [write, setAside] : [write]);
+    if (result!.meta.changes) return findSubscription(db, userId, id);
   }
   throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);
 }

@@ -55,7 +55,7 @@ paymentAttemptRoutes.post("/subscriptions/:id/payment-attempts", requireSession,
   let previous: SubscriptionWithPlan | undefined;
   for (let tries = 0; tries < START_TRIES; tries++) {
     // Time events due by now first: an expired or lapsed subscription is judged as it really is.
-    const subscription = await settleSubscription(db, userId, c.req.param("id"), null, new Date());
+    const subscription = await settleSubscription(c.env.DB, userId, c.req.param("id"), null, new Date());
     if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
     // Unchanged, yet the insert did nothing: an open attempt stopped it.
     if (previous && sameDueState(previous, subscription)) throw new ApiError("PAYMENT_IN_PROGRESS");

@@ -55,13 +55,13 @@ subscriptionRoutes.get("/", requireSession, async (c) => {
   // Live ones catch up with the clock; one with no time event possibly due by now (every
   // ended one, any whose period runs on) is shown as read: a read stays one D1 call.
   const settled = await Promise.all(
-    rows.map(async (row) => (mayHaveDueTimeEvent(lifecycleStateOf(row), now) ? ((await settleSubscription(db, userId, row.id, null, now)) ?? row) : row)),
+    rows.map(async (row) => (mayHaveDueTimeEvent(lifecycleStateOf(row), now) ? ((await settleSubscription(c.env.DB, userId, row.id, null, now)) ?? row) : row)),
   );
   return c.json({ subscriptions: settled.map(subscriptionView) });
 });
 
 subscriptionRoutes.get("/:id", requireSession, async (c) => {
-  const subscription = await settleSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"), null, new Date());
+  const subscription = await settleSubscription(c.env.DB, c.get("user").id, c.req.param("id"), null, new Date());
   if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
   return c.json({ subscription: subscriptionView(subscription) });
 });
@@ -74,14 +74,14 @@ subscriptionRoutes.get("/:id", requireSession, async (c) => {
 subscriptionRoutes.post("/:id/cancel", requireSession, async (c) => {
   const { atPeriodEnd } = await readJsonBody(c, cancelBody);
   const event = atPeriodEnd ? ({ type: "cancel_at_period_end" } as const) : ({ type: "cancel_now" } as const);
-  const subscription = await settleSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"), event, new Date());
+  const subscription = await settleSubscription(c.env.DB, c.get("user").id, c.req.param("id"), event, new Date());
   if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
   return c.json({ subscription: subscriptionView(subscription) });
 });
 
 /** Undoes cancel-at-period-end while the period still runs (else 409 INVALID_TRANSITION). */
 subscriptionRoutes.post("/:id/resume", requireSession, async (c) => {
-  const subscription = await settleSubscription(getDb(c.env.DB), c.get("user").id, c.req.param("id"), { type: "resume" }, new Date());
+  const subscription = await settleSubscription(c.env.DB, c.get("user").id, c.req.param("id"), { type: "resume" }, new Date());
   if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
   return c.json({ subscription: subscriptionView(subscription) });
 });

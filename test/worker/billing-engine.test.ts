@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { signIn, signedInUser, type TestUser } from "../support/auth-session";
+import { freshClientIp, signIn, signedInUser, type TestUser } from "../support/auth-session";
 import { api } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
@@ -1072,6 +1072,34 @@ describe("the scheduled billing engine", () => {
     expect((await run(E + 2 * DAY + 4 * HOUR)).due).toBe(0);
   });
 
+  it.each([
+    ["still pending_submission: cancelled there", "pending_submission", "cancelled", "cancelled"],
+    ["already submitted (422): its collection, when confirmed, is owed back", "submitted", "cancellation_failed", "submitted"],
+  ] as const)("cancelled now while its renewal is processing at GoCardless: the next run asks GoCardless to cancel the payment (%s)", async (_name, statusAtGoCardless, answer, statusAfter) => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(renewal).toMatchObject({ status: "processing", providerPaymentId: expect.any(String) });
+    gc.payments.get(renewal!.providerPaymentId)!.payments.status = statusAtGoCardless;
+    vi.setSystemTime(E - 2 * DAY + HOUR);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: false } })).status).toBe(200);
+    const row = () => env.DB.prepare("select status, failureCode, providerCancel, refundDue from payment_attempts where id = ?").bind(renewal!.id).first();
+    expect(await row()).toEqual({ status: "canceled", failureCode: "subscription_ended", providerCancel: "due", refundDue: 0 });
+
+    expect(kinds(await run(E - 2 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel")).map((request) => [request.method, request.url])).toEqual([["POST", `/payments/${renewal!.providerPaymentId}/actions/cancel`]]);
+    expect(await row()).toEqual({ status: "canceled", failureCode: "subscription_ended", providerCancel: answer, refundDue: 0 });
+    expect(gc.payments.get(renewal!.providerPaymentId)!.payments.status).toBe(statusAfter);
+    if (answer === "cancellation_failed") {
+      await webhookAt(E - DAY, paymentConfirmed(renewal!.id, renewal!.providerPaymentId));
+      expect(await row()).toMatchObject({ status: "succeeded", refundDue: 1 });
+      expect(await refundsDue(id)).toEqual([renewal!.id]);
+    }
+    expect(await subscription(id)).toMatchObject({ status: "canceled" });
+    expect((await run(E + HOUR)).due).toBe(0);
+  });
+
   it("a set-aside payment GoCardless does not hold (404 resource_not_found on cancel): recorded once as cancellation_failed with GoCardless's error, never asked again", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
@@ -1210,16 +1238,30 @@ describe("the scheduled billing engine", () => {
 
   const attemptRow = (attemptId: string) => env.DB.prepare("select status, failureCode, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(attemptId).first();
 
-  it("a payment started but not sent yet, then the subscription cancelled now: the engine sends nothing and ends it canceled (subscription_ended) (issue 11 break-it)", async () => {
+  it("a payment started but not sent yet, then the subscription cancelled now: the cancel ends it canceled (subscription_ended) and the engine sends nothing (issue 11 break-it)", async () => {
     const gc = goCardless();
     vi.setSystemTime(T0);
     const id = await subscribe(eve, await plan());
     const pending = await startPayment(eve, id);
     expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: eve, json: { atPeriodEnd: false } })).body.subscription).toMatchObject({ status: "canceled" });
-    expect(kinds(await run(T0 + MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
     expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: null });
-    expect((await run(T0 + 16 * MINUTE)).due).toBe(0);
+    expect((await run(T0 + MINUTE)).due).toBe(0);
     expect([...gc.sent, ...gc.lookups]).toEqual([]);
+  });
+
+  it("cancelled now while its first payment's POST is in flight: the payment GoCardless answers with is kept on the set-aside attempt and cancelled there (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const id = await subscribe(eve, await plan());
+    const pending = await startPayment(eve, id);
+    gc.meanwhile.push(() => api(`/api/billing/subscriptions/${id}/cancel`, { user: eve, json: { atPeriodEnd: false } }));
+    expect(kinds(await run(T0 + MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    const created = gc.paymentIdOf(pending.id)!;
+    expect(await subscription(id)).toMatchObject({ status: "canceled" });
+    expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: created, providerCancel: "due" });
+    expect(kinds(await run(T0 + 16 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: created, providerCancel: "cancelled" });
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.url)).toEqual(["/payments", `/payments/${created}/actions/cancel`]);
   });
 
   it("a send whose answer was lost, then the subscription cancelled now: not sent again; the payment GoCardless created is found and cancelled there", async () => {
@@ -1232,9 +1274,8 @@ describe("the scheduled billing engine", () => {
     const created = gc.paymentIdOf(pending.id)!;
     vi.setSystemTime(T0 + 2 * MINUTE);
     expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: eve, json: { atPeriodEnd: false } })).status).toBe(200);
-    expect(kinds(await run(T0 + 16 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
     expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
-    expect(kinds(await run(T0 + 31 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(kinds(await run(T0 + 16 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
     expect(await attemptRow(pending.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: created, providerCancel: "cancelled" });
     expect(gc.payments.get(created)!.payments.status).toBe("cancelled");
     expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(1);

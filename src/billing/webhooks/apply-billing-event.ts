@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
@@ -10,7 +10,7 @@ import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
 import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
 import type { AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
-import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
+import { cancelAtProvider, findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
 import { isEventProcessed, recordEventQuery } from "../webhook-events.repository";
 import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-event";
 import { effectStatements, mayChange, mustChange, type Effect } from "./event-effect";
@@ -329,12 +329,6 @@ function attemptChange(
 
 type PaymentAttemptStatus = AttemptForEvent["status"];
 type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal" | "providerCancel" | "moneyEventAt">>;
-
-/**
- * `due` for a set-aside attempt whose payment the provider holds, or may hold (a pending one
- * already claimed for sending: `nextRetryAt` set, its answer perhaps lost), else null.
- */
-const cancelAtProvider = sql<"due" | null>`case when "providerPaymentId" is not null or "nextRetryAt" is not null then 'due' end`;
 
 function mandateChanged(
   { db, now }: ApplyContext,
