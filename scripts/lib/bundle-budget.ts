@@ -22,9 +22,15 @@ export const BUNDLE_BUDGET = {
    * payments cancelled at GoCardless, the run's deadline) brought it to
    * 1.080× minified, 1.084× gzip; the fix for a reversed older period
    * (break-it: a month charged twice) then measured 1.085× gzip, a few bytes
-   * over 0.085 on a clean clone, so 0.086: money first.
+   * over 0.085 on a clean clone, so 0.086: money first. The next session
+   * cut 1,241 bytes minified (254 gzip) and spent them, and ~190 gzip bytes
+   * more, on money its break-it pass found (a late failure overtaking its
+   * confirmation, an early chargeback_settled, a second period owed, a
+   * cancelled subscription's payment sent or left uncancelled at GoCardless):
+   * 1.087× gzip, so 0.087. 5% needs the engine and the webhooks in a Worker
+   * of their own (measured in docs/performance.md, "The bundle").
    */
-  maxGrowth: 0.086,
+  maxGrowth: 0.087,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better
