@@ -224,6 +224,16 @@ beforeEach(async () => {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Eve's subscription, active at T0, whose renewal at E was sent and failed (insufficient funds). */
+async function renewalFailed() {
+  const id = await activeAtT0(eve);
+  await run(E - 2 * DAY);
+  const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
+  const [first] = await period();
+  await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+  return { id, period, first: first! };
+}
+
 /** The GoCardless client's timeout (AbortSignal.timeout), shortened to 50 ms for a test. */
 function shortenTimeouts() {
   const timeout = AbortSignal.timeout.bind(AbortSignal);
@@ -522,11 +532,7 @@ describe("the scheduled billing engine", () => {
 
   it("a resubmission that cancels our retry and then fails again: the retry schedule goes on with the next number", async () => {
     goCardless();
-    const id = await activeAtT0(eve);
-    await run(E - 2 * DAY);
-    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    const [first] = await period();
-    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    const { id, period, first } = await renewalFailed();
     expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
     // GoCardless collects the first payment again itself: our retry yields, then the resubmission fails too.
     await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
@@ -1047,11 +1053,7 @@ describe("the scheduled billing engine", () => {
 
   it("our retry, already sent, set aside by GoCardless's resubmission: the engine asks GoCardless to cancel it once and records the answer", async () => {
     const gc = goCardless();
-    const id = await activeAtT0(eve);
-    await run(E - 2 * DAY);
-    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    const [first] = await period();
-    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    const { id, period, first } = await renewalFailed();
     await run(E + 2 * DAY);
     const retry = (await period()).find((row) => row.attemptNumber === 2)!;
     expect(retry).toMatchObject({ status: "processing", providerPaymentId: expect.any(String) });
@@ -1102,11 +1104,7 @@ describe("the scheduled billing engine", () => {
 
   it("a set-aside payment GoCardless does not hold (404 resource_not_found on cancel): recorded once as cancellation_failed with GoCardless's error, never asked again", async () => {
     const gc = goCardless();
-    const id = await activeAtT0(eve);
-    await run(E - 2 * DAY);
-    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    const [first] = await period();
-    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    const { id, period, first } = await renewalFailed();
     await run(E + 2 * DAY);
     const retry = (await period()).find((row) => row.attemptNumber === 2)!;
     await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
@@ -1130,11 +1128,7 @@ describe("the scheduled billing engine", () => {
     ["already confirmed: its collection is recorded on the attempt", "confirmed", { status: "succeeded", providerCancel: "cancellation_failed" }, "confirmed"],
   ] as const)("a lost POST answer, then the attempt set aside before its payment id was known: the engine finds the payment GoCardless created (%s)", async (_name, statusAtGoCardless, expected, statusAfter) => {
     const gc = goCardless();
-    const id = await activeAtT0(eve);
-    await run(E - 2 * DAY);
-    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    const [first] = await period();
-    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    const { id, period, first } = await renewalFailed();
     gc.faults.push("lose-answer");
     await run(E + 2 * DAY);
     const retry = (await period()).find((row) => row.attemptNumber === 2)!;
@@ -1160,11 +1154,7 @@ describe("the scheduled billing engine", () => {
 
   it("two overlapping runs with a set-aside payment due: GoCardless cancels it, and the answer recorded is `cancelled` whichever run writes first", async () => {
     const gc = goCardless();
-    const id = await activeAtT0(eve);
-    await run(E - 2 * DAY);
-    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    const [first] = await period();
-    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    const { id, period, first } = await renewalFailed();
     await run(E + 2 * DAY);
     const retry = (await period()).find((row) => row.attemptNumber === 2)!;
     await webhookAt(E + 2 * DAY + HOUR, paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId));
@@ -1191,11 +1181,7 @@ describe("the scheduled billing engine", () => {
 
   it("a set-aside retry GoCardless already submitted (422 cancellation_failed) is recorded so; when it is collected after all, the money is recorded on it", async () => {
     const gc = goCardless();
-    const id = await activeAtT0(eve);
-    await run(E - 2 * DAY);
-    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    const [first] = await period();
-    await webhookAt(E + HOUR, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    const { id, period, first } = await renewalFailed();
     await run(E + 2 * DAY);
     const retry = (await period()).find((row) => row.attemptNumber === 2)!;
     gc.payments.get(retry.providerPaymentId)!.payments.status = "submitted";
