@@ -1224,6 +1224,40 @@ describe("the scheduled billing engine", () => {
 
   const attemptRow = (attemptId: string) => env.DB.prepare("select status, failureCode, providerPaymentId, providerCancel from payment_attempts where id = ?").bind(attemptId).first();
 
+  it.each([
+    ["its payment failed, then the subscription cancelled now", false],
+    ["the subscription cancelled now, GoCardless refusing the cancel (submitted), then the payment failed", true],
+  ])("GoCardless resubmits a payment of a subscription cancelled now (%s): set aside, and the next run asks GoCardless to cancel it (issue 11 break-it)", async (_name, cancelledFirst) => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const payment = gc.payments.get(renewal!.providerPaymentId)!.payments;
+    const cancelNow = async (at: number) => {
+      vi.setSystemTime(at);
+      expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: false } })).status).toBe(200);
+    };
+    if (cancelledFirst) {
+      payment.status = "submitted";
+      await cancelNow(E - 2 * DAY + HOUR);
+      expect(kinds(await run(E - 2 * DAY + 2 * HOUR))).toMatchObject({ cancel: { due: 1, done: 1 } });
+      expect(await attemptRow(renewal!.id)).toMatchObject({ status: "canceled", providerCancel: "cancellation_failed" });
+    }
+    payment.status = "failed";
+    await webhookAt(E + HOUR, paymentEvent("failed", renewal!.id, renewal!.providerPaymentId, "insufficient_funds"));
+    if (!cancelledFirst) await cancelNow(E + 2 * HOUR);
+    payment.status = "pending_submission";
+    await webhookAt(E + 3 * HOUR, paymentEvent("resubmission_requested", renewal!.id, renewal!.providerPaymentId));
+    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: renewal!.providerPaymentId, providerCancel: "due" });
+
+    expect(kinds(await run(E + 4 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(gc.sent.filter((request) => request.url === `/payments/${renewal!.providerPaymentId}/actions/cancel`)).toHaveLength(cancelledFirst ? 2 : 1);
+    expect(await attemptRow(renewal!.id)).toMatchObject({ status: "canceled", providerCancel: "cancelled" });
+    expect(payment.status).toBe("cancelled");
+    expect(await subscription(id)).toMatchObject({ status: "canceled" });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   it("a payment started but not sent yet, then the subscription cancelled now: the cancel ends it canceled (subscription_ended) and the engine sends nothing (issue 11 break-it)", async () => {
     const gc = goCardless();
     vi.setSystemTime(T0);
