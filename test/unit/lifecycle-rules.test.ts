@@ -245,6 +245,9 @@ describe("two collections for one period (competing-collections)", () => {
     const [whenCollected, whenResubmitted] = expected[`${f.paidBy !== null},${f.otherOpen}`]!;
     expect(collected(f)).toEqual(whenCollected);
     expect(resubmitted(f)).toEqual(whenResubmitted);
+    // Its subscription ended: never reopened; one we set aside already keeps its reason.
+    expect(resubmitted({ ...f, ended: true })).toEqual(whenResubmitted.reopen ? { reopen: false, setAside: "subscription_ended" } : whenResubmitted);
+    expect(resubmitted({ ...f, setAside: true, ended: f.paidBy === null })).toEqual({ reopen: false });
   });
 
   // One payment's money events, each newer than what the attempt recorded: every attempt status ×
@@ -259,7 +262,7 @@ describe("two collections for one period (competing-collections)", () => {
     "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated" },
     "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
     "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated" },
-    "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
+    "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
   };
   const LATER = "2027-02-12T09:00:00.000Z";
   const EARLIER = "2027-02-11T09:00:00.000Z";

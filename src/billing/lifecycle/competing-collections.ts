@@ -14,7 +14,7 @@ export interface CollectionFacts {
  * Why an attempt was set aside (`canceled` by us, not by the provider), kept
  * as its `failureCode` (docs/billing-lifecycle.md ⁹); a collection on it is still recorded.
  */
-export type SetAsideReason = "superseded_by_resubmission" | "superseded_by_collection" | "period_already_paid" | "other_payment_in_flight";
+export type SetAsideReason = "superseded_by_resubmission" | "superseded_by_collection" | "period_already_paid" | "other_payment_in_flight" | "subscription_ended";
 
 /** What a collection does: whether it pays the period or is owed back, and whether our other open attempt for the period yields. */
 export interface CollectedDecision {
@@ -41,24 +41,28 @@ export function collected(facts: CollectionFacts): CollectedDecision {
 }
 
 /** What the provider's resubmission of a failed payment does to it and to our other open attempt. */
-export type ResubmittedDecision = { reopen: true; supersedeOther: boolean } | { reopen: false; setAside: SetAsideReason };
+export type ResubmittedDecision = { reopen: true; supersedeOther: boolean } | { reopen: false; setAside?: SetAsideReason };
 
 /**
  * The provider collects a failed payment again (GoCardless's
  * `resubmission_requested`): it is the same payment, so it is in flight
  * again and our own retry for that period yields to it (one open attempt per
  * subscription). When its period is paid already, or another period's
- * payment is in flight, it cannot be reopened: it is set aside, and a
- * collection on it is still recorded (owed back when its period was paid).
+ * payment is in flight, or its subscription ended, it cannot be reopened: it
+ * is set aside, and a collection on it is still recorded (owed back when its
+ * period was paid). One we set aside already (`canceled`) stays so, with its
+ * reason. Either way GoCardless is asked to cancel it (again: it is back in flight).
  *
  * @example
  * ```ts
  * resubmitted({ paidBy: null, otherOpen: "same_period" }) // { reopen: true, supersedeOther: true }
  * ```
  */
-export function resubmitted(facts: CollectionFacts): ResubmittedDecision {
+export function resubmitted(facts: CollectionFacts & { setAside?: boolean; ended?: boolean }): ResubmittedDecision {
+  if (facts.setAside) return { reopen: false };
   if (facts.paidBy !== null) return { reopen: false, setAside: "period_already_paid" };
   if (facts.otherOpen === "other_period") return { reopen: false, setAside: "other_payment_in_flight" };
+  if (facts.ended) return { reopen: false, setAside: "subscription_ended" };
   return { reopen: true, supersedeOther: facts.otherOpen === "same_period" };
 }
 

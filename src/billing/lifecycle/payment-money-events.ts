@@ -13,7 +13,8 @@ export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "
  * What a money event does to the attempt holding the payment:
  * - `collect`: → succeeded (it pays its period, or is owed back);
  * - `fail`: an open attempt → failed, on the retry schedule;
- * - `reopen`: a failed attempt → in flight again (the provider collects it once more);
+ * - `reopen`: a failed or set-aside attempt's payment in flight again (the provider collects it
+ *   once more; resubmitted decides whether the attempt reopens);
  * - `reverse`: → failed, the money went back; on an attempt not yet succeeded the
  *   collection it took back is applied first (a reversal implies its collection), so the
  *   subscription ends as if both had come in order;
@@ -68,7 +69,7 @@ export function moneyEvent(
       return succeeded ? to("reverse", "reversed") : to(open ? "fail" : "record");
     case "resubmitted":
       // The collection, if one was recorded, was taken back; whether it was is kept.
-      return succeeded ? to("reverse_reopen", "reversed") : to(status === "failed" ? "reopen" : "record");
+      return succeeded ? to("reverse_reopen", "reversed") : to(status === "failed" || status === "canceled" ? "reopen" : "record");
     case "settled":
       // A settled chargeback whose chargeback was not recorded is one. Its time is not recorded:
       // the chargeback and its cancellation happened before it, and apply when they arrive.

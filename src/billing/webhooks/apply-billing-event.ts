@@ -285,8 +285,8 @@ function attemptChange(
       }
       case "reopen": {
         // The provider collects it again itself: in flight once more, and our own retry yields;
-        // or set aside, and GoCardless is asked to cancel it (cancelSetAsidePayments).
-        const decision = resubmitted(attempt);
+        // or set aside (still, when we did already), and GoCardless is asked to cancel it (cancelSetAsidePayments).
+        const decision = resubmitted({ ...attempt, setAside: attempt.status === "canceled", ended: attempt.subscription?.status === "canceled" });
         const reopen = decision.reopen;
         return {
           changes: { ...facts, status: reopen ? "processing" : "canceled", failureCode: reopen ? null : decision.setAside, failureMessage: null, nextRetryAt: null, ...(!reopen && { providerCancel: "due" as const }) },
