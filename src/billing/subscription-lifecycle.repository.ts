@@ -143,13 +143,14 @@ export async function settleSubscription(
     const write = guardedLifecycleWrite(db, row.id, asRead, state, now);
     // Cancelled: its open payment (sent, or its send in flight) is set aside in the same batch, and the
     // engine cancels it at GoCardless; one collected anyway is owed back (docs/billing-lifecycle.md).
+    // Set to cancel at the period's end: so is its renewal for the next period (the current one stays paid for).
     const setAside = db
       .updateTable("payment_attempts")
       .set({ status: "canceled", failureCode: "subscription_ended", providerCancel: cancelAtProvider, updatedAt: now.toISOString() })
       .where("subscriptionId", "=", row.id)
       .where("status", "in", OPEN_ATTEMPT_STATUSES)
-      .where((eb) => eb.exists(eb.selectFrom("user_subscriptions").select("id").where("id", "=", row.id).where("status", "=", "canceled")));
-    const [result] = await runBatch(d1, state.status === "canceled" ? [write, setAside] : [write]);
+      .where((eb) => eb.exists(eb.selectFrom("user_subscriptions").select("id").where("id", "=", row.id).where((s) => s.or([s("status", "=", "canceled"), s.and([s("cancelAtPeriodEnd", "=", 1), s("currentPeriodEnd", "=", s.ref("payment_attempts.periodStart"))])]))));
+    const [result] = await runBatch(d1, state.status === "canceled" || state.cancelAtPeriodEnd ? [write, setAside] : [write]);
     if (result!.meta.changes) return findSubscription(db, userId, id);
   }
   throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);

@@ -138,6 +138,15 @@ describe("money after the end", () => {
       expect(decide(ended, monthly, { type: "payment_succeeded" }, at("2027-02-02T00:00:00.000Z"))).toEqual({ state: ended, effects: [{ type: "refund_due" }] });
     }
   });
+
+  it("success for the period after one set to end (its renewal set aside) is owed back; one for the current period still pays it", () => {
+    const ending = state({ status: "active", currentPeriodStart: "2027-01-10T09:00:00.000Z", currentPeriodEnd: "2027-02-10T09:00:00.000Z", cancelAtPeriodEnd: 1 });
+    const now = at("2027-02-09T00:00:00.000Z");
+    expect(decide(ending, monthly, { type: "payment_succeeded", periodStart: "2027-02-10T09:00:00.000Z" }, now)).toEqual({ state: ending, effects: [{ type: "refund_due" }] });
+    const renewed = decide({ ...ending, cancelAtPeriodEnd: 0 }, monthly, { type: "payment_succeeded", periodStart: "2027-02-10T09:00:00.000Z" }, now);
+    expect(renewed.effects).toEqual([]);
+    expect(renewed.state.currentPeriodEnd > ending.currentPeriodEnd).toBe(true);
+  });
 });
 
 describe("reversals", () => {

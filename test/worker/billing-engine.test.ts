@@ -1301,32 +1301,73 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(1);
   });
 
+  /** Eve's subscription active at T0, its renewal for the next period sent at E−2d, then set to cancel at the period's end at E−1d. */
+  async function renewalSentThenCancelAtPeriodEnd(gc: ReturnType<typeof goCardless>) {
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    const paymentId = gc.paymentIdOf(renewal!.id)!;
+    vi.setSystemTime(E - DAY);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: true } })).status).toBe(200);
+    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: paymentId, providerCancel: "due" });
+    return { id, renewal: renewal!, paymentId };
+  }
+
+  it("cancel at the period's end after the next period's renewal was sent: set aside at once, cancelled at GoCardless, and the period ends canceled; resumed, a new renewal is sent (issue 11)", async () => {
+    const gc = goCardless();
+    const { id, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    await run(E + HOUR);
+    await run(E + 2 * HOUR);
+    expect(await subscription(id)).toMatchObject({ status: "canceled", currentPeriodEnd: iso(E) });
+    expect(gc.payments.get(paymentId)!.payments.status).toBe("cancelled");
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.url)).toEqual(["/payments", `/payments/${paymentId}/actions/cancel`]);
+    expect(await refundsDue(id)).toEqual([]);
+
+    const resumed = (await renewalSentThenCancelAtPeriodEnd(gc)).id;
+    vi.setSystemTime(E - DAY + MINUTE);
+    expect((await api(`/api/billing/subscriptions/${resumed}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    await run(E - DAY + 15 * MINUTE);
+    const open = (await attempts(resumed)).filter((row) => row.periodStart === iso(E) && row.status === "processing");
+    expect(open).toHaveLength(1);
+    expect(open[0]!.providerPaymentId).toBe(gc.paymentIdOf(open[0]!.id));
+  });
+
+  it("cancel at the period's end, then GoCardless confirms the set-aside renewal before the period ends: owed back, and the subscription ends canceled at the period's end, not a month later (issue 11)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    await webhookAt(E - DAY + MINUTE, paymentConfirmed(renewal.id, paymentId));
+    expect(await refundsDue(id)).toEqual([renewal.id]);
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodEnd: iso(E), cancelAtPeriodEnd: 1 });
+    await run(E + HOUR);
+    expect(await subscription(id)).toMatchObject({ status: "canceled", currentPeriodEnd: iso(E) });
+    expect(await refundsDue(id)).toEqual([renewal.id]);
+  });
+
   it.each([
-    ["resumed: it is sent then", true],
-    ["not resumed: the period ends, the subscription is canceled and the renewal never sent", false],
-  ])("a renewal not sent yet when the subscription is set to cancel at the period's end is held (nothing more is due) — %s", async (_name, resume) => {
+    ["resumed: a new renewal is sent then", true],
+    ["not resumed: the period ends, the subscription is canceled and nothing is sent", false],
+  ])("a renewal not sent yet (its send failed) when the subscription is set to cancel at the period's end is set aside at once; GoCardless is asked whether it holds it — %s", async (_name, resume) => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
     gc.faults.push("down");
     await run(E - 2 * DAY);
     const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
     vi.setSystemTime(E - 2 * DAY + 5 * MINUTE);
-    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn(eve), json: { atPeriodEnd: true } })).status).toBe(200);
-    expect((await run(E - 2 * DAY + 30 * MINUTE)).due).toBe(0);
-    expect(await attemptRow(renewal!.id)).toMatchObject({ status: "pending" });
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: true } })).status).toBe(200);
+    // Sent once before (no answer): it may be held at GoCardless.
+    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
+    expect(kinds(await run(E - 2 * DAY + 30 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(renewal!.id)).toMatchObject({ providerCancel: null });
     if (resume) {
       vi.setSystemTime(E - 2 * DAY + 35 * MINUTE);
-      expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn(eve), method: "POST" })).status).toBe(200);
-      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
-      expect(await attemptRow(renewal!.id)).toMatchObject({ status: "processing", providerPaymentId: gc.paymentIdOf(renewal!.id) });
+      expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ retry: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+      const [again] = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal!.id);
+      expect(again).toMatchObject({ status: "processing", attemptNumber: 2, providerPaymentId: gc.paymentIdOf(again!.id) });
       return;
     }
-    expect(kinds(await run(E + MINUTE))).toEqual({ cancel_at_period_end: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(kinds(await run(E + MINUTE))).toEqual({ cancel_at_period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
     expect(await subscription(id)).toMatchObject({ status: "canceled" });
-    // Sent once before (no answer): GoCardless is asked whether it holds it, and holds none.
-    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
-    expect(kinds(await run(E + 16 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
-    expect(await attemptRow(renewal!.id)).toMatchObject({ providerCancel: null });
     expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
   });
 

@@ -69,7 +69,8 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "payment_succeeded":
     case "reversal_canceled":
-      if (ended) return { state, effects: [{ type: "refund_due" }] };
+      // Money for the period after one set to end (its renewal set aside) is owed back too.
+      if (ended || (state.cancelAtPeriodEnd && event.periodStart === state.currentPeriodEnd)) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
       // that period only: the current period stays, active (once it ended, its end applies as always),
       // or past_due while another older period is owed (its own retry schedule decides unpaid).
