@@ -27,10 +27,13 @@ export const BUNDLE_BUDGET = {
    * more, on money its break-it pass found (a late failure overtaking its
    * confirmation, an early chargeback_settled, a second period owed, a
    * cancelled subscription's payment sent or left uncancelled at GoCardless):
-   * 1.087× gzip, so 0.087. 5% needs the engine and the webhooks in a Worker
-   * of their own (measured in docs/performance.md, "The bundle").
+   * 1.087× gzip, so 0.087. Its second break-it pass then found a renewal
+   * left to be collected after cancel-at-period-end and a resubmission after
+   * cancel-now never cancelled: 104 gzip bytes more, 1.0873×, so 0.088.
+   * 5% needs the engine and the webhooks in a Worker of their own (measured
+   * in docs/performance.md, "The bundle").
    */
-  maxGrowth: 0.087,
+  maxGrowth: 0.088,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better
