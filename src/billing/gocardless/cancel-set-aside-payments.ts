@@ -1,15 +1,13 @@
-import type { Kysely } from "kysely";
-import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
 import { storableText } from "../../db/storable-text";
 import { wroteRows } from "../../db/wrote-rows";
 import type { WorkCounts } from "../engine/engine-summary";
-import type { TokenKeyring } from "../token-cipher";
 import type { PaymentEvent } from "../webhooks/billing-event";
 import { attemptMandateId } from "./attempt-mandate-id";
 import { findAttemptPayment } from "./find-attempt-payment";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
+import type { ProviderSweepDeps } from "./provider-sweep-deps";
 import { paymentStatusEvent } from "./payment-status-event";
 
 /**
@@ -41,16 +39,9 @@ import { paymentStatusEvent } from "./payment-status-event";
  * const summary = await cancelSetAsidePayments({ db, client, keyring, now, limit: 8 })
  * ```
  */
-export async function cancelSetAsidePayments(deps: {
-  db: Kysely<DB>;
-  client: Pick<GoCardlessClient, "cancelPayment" | "getPayment" | "listPayments">;
-  keyring: TokenKeyring;
-  now: Date;
-  limit: number;
-  outOfTime?: () => boolean;
-  /** Applies what a payment's status says happened; never rejects. */
-  applyEvent?: (event: PaymentEvent) => Promise<unknown>;
-}): Promise<WorkCounts> {
+export async function cancelSetAsidePayments(
+  deps: ProviderSweepDeps<Pick<GoCardlessClient, "cancelPayment" | "getPayment" | "listPayments">>,
+): Promise<WorkCounts> {
   const { db, client } = deps;
   const at = deps.now.toISOString();
   const due = await db

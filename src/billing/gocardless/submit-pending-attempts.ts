@@ -1,15 +1,12 @@
-import type { Kysely } from "kysely";
-import type { DB } from "../../db/generated";
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
 import { nextRetryAt, nextSubmissionAt, SUBMISSION_BACKOFF_MS } from "../retry-schedule";
 import { storableText } from "../../db/storable-text";
-import type { TokenKeyring } from "../token-cipher";
 import { attemptMandateId } from "./attempt-mandate-id";
 import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient, GoCardlessPayment } from "./gocardless-client";
 import { findAttemptPayment } from "./find-attempt-payment";
 import { paymentStatusEvent } from "./payment-status-event";
-import type { PaymentEvent } from "../webhooks/billing-event";
+import type { ProviderSweepDeps } from "./provider-sweep-deps";
 import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
@@ -64,17 +61,7 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  * const summary = await submitPendingAttempts({ db, client, keyring, now: new Date(), limit: 20 })
  * ```
  */
-export async function submitPendingAttempts(deps: {
-  db: Kysely<DB>;
-  client: GoCardlessClient;
-  keyring: TokenKeyring;
-  now: Date;
-  limit: number;
-  /** True once the run must not start another provider call (its deadline). */
-  outOfTime?: () => boolean;
-  /** Applies what a payment's status says happened (its webhook events may have named no attempt); never rejects. */
-  applyEvent?: (event: PaymentEvent) => Promise<unknown>;
-}): Promise<WorkCounts> {
+export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessClient>): Promise<WorkCounts> {
   const { db, client, keyring, now } = deps;
   const at = now.toISOString();
   const pending = await db
