@@ -1258,6 +1258,23 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("a paid renewal, the subscription cancelled now, then GoCardless resubmits that payment (its late failure not arrived yet): set aside, and the next run asks GoCardless to cancel it (issue 11 break-it)", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E - DAY, paymentConfirmed(renewal!.id, renewal!.providerPaymentId));
+    vi.setSystemTime(E + HOUR);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: false } })).status).toBe(200);
+    await webhookAt(E + 2 * HOUR, paymentEvent("resubmission_requested", renewal!.id, renewal!.providerPaymentId));
+    const row = () => env.DB.prepare("select status, failureCode, providerCancel from payment_attempts where id = ?").bind(renewal!.id).first();
+    expect(await row()).toEqual({ status: "canceled", failureCode: "subscription_ended", providerCancel: "due" });
+
+    expect(kinds(await run(E + 3 * HOUR))).toMatchObject({ cancel: { due: 1, done: 1 } });
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel")).map((request) => request.url)).toEqual([`/payments/${renewal!.providerPaymentId}/actions/cancel`]);
+    expect(await row()).toEqual({ status: "canceled", failureCode: "subscription_ended", providerCancel: "cancelled" });
+  });
+
   it("a payment started but not sent yet, then the subscription cancelled now: the cancel ends it canceled (subscription_ended) and the engine sends nothing (issue 11 break-it)", async () => {
     const gc = goCardless();
     vi.setSystemTime(T0);
