@@ -303,9 +303,18 @@ function attemptChange(
         // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
         const reopen = effect === "reverse_reopen";
+        // Back in flight on a subscription cancelled meanwhile: set aside, and GoCardless is asked to cancel it.
+        const ended = reopen && attempt.subscription?.status === "canceled";
         return {
           // A failed attempt keeps the cause of its failure (a settlement says less).
-          changes: { ...facts, status: reopen ? "processing" : "failed", ...(attempt.status !== "failed" && failure), nextRetryAt: paidByAnother || reopen ? null : now.toISOString(), refundDue: 0 },
+          changes: {
+            ...facts,
+            status: ended ? "canceled" : reopen ? "processing" : "failed",
+            ...(attempt.status !== "failed" && failure),
+            ...(ended && { failureCode: "subscription_ended", providerCancel: "due" as const }),
+            nextRetryAt: paidByAnother || reopen ? null : now.toISOString(),
+            refundDue: 0,
+          },
           lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },
           impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
