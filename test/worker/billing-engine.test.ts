@@ -1388,6 +1388,24 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.method === "POST")).toHaveLength(1);
   });
 
+  it("a renewal that failed, the subscription set to cancel at the period's end, then GoCardless resubmits it: when the engine ends the subscription at the period's end it sets the payment aside in the same batch and asks GoCardless to cancel it (issue 11)", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 3 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E - 3 * DAY + HOUR, paymentEvent("failed", renewal!.id, renewal!.providerPaymentId, "insufficient_funds"));
+    vi.setSystemTime(E - 3 * DAY + 2 * HOUR);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: true } })).status).toBe(200);
+    // GoCardless collects the failed payment again itself: in flight once more, for the period that will not come.
+    gc.payments.get(renewal!.providerPaymentId)!.payments.status = "pending_submission";
+    await webhookAt(E - 3 * DAY + 3 * HOUR, paymentEvent("resubmission_requested", renewal!.id, renewal!.providerPaymentId));
+    expect(kinds(await run(E + HOUR))).toEqual({ cancel_at_period_end: { due: 1, done: 1, skipped: 0, failed: 0 }, cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(id)).toMatchObject({ status: "canceled", endedAt: iso(E) });
+    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: renewal!.providerPaymentId, providerCancel: "cancelled" });
+    expect(gc.payments.get(renewal!.providerPaymentId)!.payments.status).toBe("cancelled");
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   it("a retry set aside while its slow POST is in flight, the answer lost: the lookup waits until the claim's lease ended, so the payment that lands late is found and cancelled (issue 11 break-it)", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
