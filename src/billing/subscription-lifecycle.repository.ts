@@ -6,7 +6,7 @@ import type { UserSubscriptionRow } from "../db/billing-rows";
 import type { LifecycleState } from "./lifecycle/decide";
 import { mayHaveDueTimeEvent, settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
-import { OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
+import { ENDED_SUBSCRIPTION_STATUSES, OPEN_ATTEMPT_STATUSES } from "../db/billing-enums";
 import { findPlanById } from "./plans.repository";
 import { findSubscription, type SubscriptionWithPlan } from "./subscriptions.repository";
 
@@ -98,6 +98,32 @@ export function guardedLifecycleWrite(db: Kysely<DB>, id: string, asRead: Lifecy
 }
 
 /**
+ * {@link guardedLifecycleWrite}, and when the decision ends the subscription (any caller: a cancel,
+ * or a time event the engine or a read applies) or sets it to end at the period's end, the set-aside
+ * of its open payments it no longer collects, for one D1 batch: a payment in flight (sent, or its
+ * send in flight) is `canceled` (`subscription_ended`) with `providerCancel` due, so the engine
+ * cancels it at GoCardless; one collected anyway is owed back (docs/billing-lifecycle.md). Set to
+ * end at the period's end, only the renewal for the next period is (the current one stays paid for).
+ *
+ * @example
+ * ```ts
+ * const [result] = await runBatch(d1, lifecycleWrites(db, row.id, asRead, next, now))
+ * ```
+ */
+export function lifecycleWrites(db: Kysely<DB>, id: string, asRead: LifecycleState, next: LifecycleState, now: Date) {
+  const write = guardedLifecycleWrite(db, id, asRead, next, now);
+  if (!next.cancelAtPeriodEnd && !(ENDED_SUBSCRIPTION_STATUSES as readonly string[]).includes(next.status)) return [write];
+  // Guarded by the subscription as stored after the write (in the same batch), not as decided.
+  const setAside = db
+    .updateTable("payment_attempts")
+    .set({ status: "canceled", failureCode: "subscription_ended", providerCancel: cancelAtProvider, updatedAt: now.toISOString() })
+    .where("subscriptionId", "=", id)
+    .where("status", "in", OPEN_ATTEMPT_STATUSES)
+    .where((eb) => eb.exists(eb.selectFrom("user_subscriptions").select("id").where("id", "=", id).where((s) => s.or([s("status", "in", ENDED_SUBSCRIPTION_STATUSES), s.and([s("cancelAtPeriodEnd", "=", 1), s("currentPeriodEnd", "=", s.ref("payment_attempts.periodStart"))])]))));
+  return [write, setAside];
+}
+
+/**
  * `providerCancel` for an attempt being set aside: `due` when the provider holds its payment, or
  * may hold it (a pending one already claimed for sending: `nextRetryAt` set, its answer perhaps
  * lost), so the engine cancels it there (cancelSetAsidePayments); else null.
@@ -140,17 +166,7 @@ export async function settleSubscription(
     const plan = (await findPlanById(db, row.planId))!;
     const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
     if (sameLifecycleState(asRead, state)) return row;
-    const write = guardedLifecycleWrite(db, row.id, asRead, state, now);
-    // Cancelled: its open payment (sent, or its send in flight) is set aside in the same batch, and the
-    // engine cancels it at GoCardless; one collected anyway is owed back (docs/billing-lifecycle.md).
-    // Set to cancel at the period's end: so is its renewal for the next period (the current one stays paid for).
-    const setAside = db
-      .updateTable("payment_attempts")
-      .set({ status: "canceled", failureCode: "subscription_ended", providerCancel: cancelAtProvider, updatedAt: now.toISOString() })
-      .where("subscriptionId", "=", row.id)
-      .where("status", "in", OPEN_ATTEMPT_STATUSES)
-      .where((eb) => eb.exists(eb.selectFrom("user_subscriptions").select("id").where("id", "=", row.id).where((s) => s.or([s("status", "=", "canceled"), s.and([s("cancelAtPeriodEnd", "=", 1), s("currentPeriodEnd", "=", s.ref("payment_attempts.periodStart"))])]))));
-    const [result] = await runBatch(d1, state.status === "canceled" || state.cancelAtPeriodEnd ? [write, setAside] : [write]);
+    const [result] = await runBatch(d1, lifecycleWrites(db, row.id, asRead, state, now));
     if (result!.meta.changes) return findSubscription(db, userId, id);
   }
   throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);

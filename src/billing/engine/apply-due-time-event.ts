@@ -2,25 +2,27 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import { dueTimeEvent, settle } from "../lifecycle/due-time-event";
 import type { LifecycleState } from "../lifecycle/decide";
-import { findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
+import { findPaymentFacts, lifecycleStateOf, lifecycleWrites, sameLifecycleState } from "../subscription-lifecycle.repository";
+import { runBatch } from "../d1-batch";
 import type { TimeEventCandidate } from "./due-work.repository";
 import type { EngineWorkKind, WorkOutcome } from "./engine-summary";
-import { wroteRows } from "../../db/wrote-rows";
 
 /**
  * Applies the time events due for one subscription at `now` through the
  * lifecycle module (`settle`: the same rule a read of the subscription
  * applies) and writes the result once, guarded by the state the sweep read:
  * a run that overlaps another, or a webhook that moved the row meanwhile,
- * changes nothing (`skipped`; the next run reads again). Two D1 queries.
+ * changes nothing (`skipped`; the next run reads again). An ending also sets aside
+ * the payments still in flight, in the write's batch. Two D1 queries (the batch is one call).
  *
  * @example
  * ```ts
- * const { kind, outcome } = await applyDueTimeEvent(db, candidate, now)
+ * const { kind, outcome } = await applyDueTimeEvent(db, d1, candidate, now)
  * ```
  */
 export async function applyDueTimeEvent(
   db: Kysely<DB>,
+  d1: D1Database,
   candidate: TimeEventCandidate,
   now: Date,
 ): Promise<{ kind: EngineWorkKind; outcome: WorkOutcome }> {
@@ -34,8 +36,9 @@ export async function applyDueTimeEvent(
   const kind = asRead.cancelAtPeriodEnd === 1 && (first.type === "trial_ended" || first.type === "period_end_reached") ? "cancel_at_period_end" : byStatus;
   const { state } = settle(asRead, candidate, facts, null, now);
   if (sameLifecycleState(asRead, state)) return { kind, outcome: "skipped" };
-  const result = await guardedLifecycleWrite(db, candidate.id, asRead, state, now).executeTakeFirst();
-  return { kind, outcome: wroteRows(result) ? "done" : "skipped" };
+  // An ending sets aside, in the same batch, a payment still in flight (lifecycleWrites): GoCardless is asked to cancel it.
+  const [result] = await runBatch(d1, lifecycleWrites(db, candidate.id, asRead, state, now));
+  return { kind, outcome: result!.meta.changes ? "done" : "skipped" };
 }
 
 /** The work a status's time event is counted as (`active`: period_end). */

@@ -47,8 +47,8 @@ export async function runBillingEngine(deps: {
   provider: EngineProvider;
   /** True once the run must start no more provider calls (src/scheduled.ts: RUN_PROVIDER_DEADLINE_MS). */
   outOfTime?: () => boolean;
-  /** The D1 binding, for recording what a payment learnt from GoCardless's API says happened (one batch, as a webhook). */
-  d1?: D1Database;
+  /** The D1 binding, for the batches: an ending with its set-aside payments, what a payment learnt from GoCardless's API says happened (as a webhook). */
+  d1: D1Database;
 }): Promise<EngineSummary> {
   const { db, now, chunk, provider, outOfTime, d1 } = deps;
   const summary = new EngineSummary();
@@ -68,15 +68,13 @@ export async function runBillingEngine(deps: {
   if (!("unavailable" in provider)) {
     await each(await findCollectionCandidates(db, now, chunk), "renewal", (candidate) => createDueAttempt(db, candidate, now));
   }
-  await each(await findTimeEventCandidates(db, now, chunk), "period_end", (candidate) => applyDueTimeEvent(db, candidate, now));
+  await each(await findTimeEventCandidates(db, now, chunk), "period_end", (candidate) => applyDueTimeEvent(db, d1, candidate, now));
   if ("unavailable" in provider) return summary;
 
   // The provider sweeps share one chunk: cancelling what we set aside first (money may move), then sending.
   const { client, keyring } = provider;
   // Not recorded now (logged): its own webhook event applies it later, matched by the payment id now stored.
-  const applyEvent =
-    d1 &&
-    ((event: PaymentEvent) => applyBillingEvent({ db, d1, provider: "gocardless", now, fingerprintKey: noFingerprintKey }, event).catch((cause: unknown) => console.error(`${event.eventId} not recorded`, cause)));
+  const applyEvent = (event: PaymentEvent) => applyBillingEvent({ db, d1, provider: "gocardless", now, fingerprintKey: noFingerprintKey }, event).catch((cause: unknown) => console.error(`${event.eventId} not recorded`, cause));
   const cancels = await cancelSetAsidePayments({ db, client, keyring, now, limit: chunk, outOfTime, applyEvent });
   summary.add("cancel", cancels);
   summary.add("submit", await submitPendingAttempts({ db, client, keyring, now, limit: chunk - cancels.due, outOfTime, applyEvent }));
