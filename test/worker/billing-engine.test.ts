@@ -1406,6 +1406,23 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("a first payment that failed, the subscription expired at its incomplete deadline, then GoCardless resubmits the payment: set aside, and the next run asks GoCardless to cancel it (issue 11)", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const id = await subscribe(eve, await plan());
+    const first = await startPayment(eve, id);
+    await run(T0 + MINUTE);
+    const paymentId = gc.paymentIdOf(first.id)!;
+    await webhookAt(T0 + DAY, paymentEvent("failed", first.id, paymentId, "insufficient_funds"));
+    expect(kinds(await run(T0 + 8 * DAY))).toEqual({ incomplete_deadline: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(id)).toMatchObject({ status: "incomplete_expired" });
+    gc.payments.get(paymentId)!.payments.status = "pending_submission";
+    await webhookAt(T0 + 8 * DAY + HOUR, paymentEvent("resubmission_requested", first.id, paymentId));
+    expect(await attemptRow(first.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: paymentId, providerCancel: "due" });
+    expect(kinds(await run(T0 + 8 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(gc.payments.get(paymentId)!.payments.status).toBe("cancelled");
+  });
+
   it("a retry set aside while its slow POST is in flight, the answer lost: the lookup waits until the claim's lease ended, so the payment that lands late is found and cancelled (issue 11 break-it)", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
