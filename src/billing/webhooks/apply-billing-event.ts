@@ -7,7 +7,7 @@ import { moneyEvent, type MoneyEvent } from "../lifecycle/payment-money-events";
 import { decide, paysOlderPeriod } from "../lifecycle/decide";
 import { settle } from "../lifecycle/due-time-event";
 import type { LifecycleEvent } from "../lifecycle/lifecycle-event";
-import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
+import { ENDED_SUBSCRIPTION_STATUSES, OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
 import type { AttemptForEvent } from "../payment-attempts.repository";
 import { nextRetryAt } from "../retry-schedule";
 import { cancelAtProvider, findPaymentFacts, guardedLifecycleWrite, lifecycleStateOf, sameLifecycleState } from "../subscription-lifecycle.repository";
@@ -286,7 +286,7 @@ function attemptChange(
       case "reopen": {
         // The provider collects it again itself: in flight once more, and our own retry yields;
         // or set aside (still, when we did already), and GoCardless is asked to cancel it (cancelSetAsidePayments).
-        const decision = resubmitted({ ...attempt, setAside: attempt.status === "canceled", ended: attempt.subscription?.status === "canceled" });
+        const decision = resubmitted({ ...attempt, setAside: attempt.status === "canceled", ended: subscriptionEnded(attempt) });
         const reopen = decision.reopen;
         return {
           changes: { ...facts, status: reopen ? "processing" : "canceled", failureCode: reopen ? null : decision.setAside, failureMessage: null, nextRetryAt: null, ...(!reopen && { providerCancel: "due" as const }) },
@@ -303,8 +303,8 @@ function attemptChange(
         // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
         const reopen = effect === "reverse_reopen";
-        // Back in flight on a subscription cancelled meanwhile: set aside, and GoCardless is asked to cancel it.
-        const ended = reopen && attempt.subscription?.status === "canceled";
+        // Back in flight on a subscription that ended meanwhile: set aside, and GoCardless is asked to cancel it.
+        const ended = reopen && subscriptionEnded(attempt);
         return {
           // A failed attempt keeps the cause of its failure (a settlement says less).
           changes: {
@@ -337,7 +337,11 @@ function attemptChange(
 }
 
 type PaymentAttemptStatus = AttemptForEvent["status"];
+
 type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryAt" | "refundDue" | "reversal" | "providerCancel" | "moneyEventAt">>;
+
+/** Whether the attempt's subscription ended (`canceled`, or `incomplete_expired`: never paid by its deadline): it collects nothing more. */
+const subscriptionEnded = (attempt: AttemptForEvent) => (ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscription?.status);
 
 function mandateChanged(
   { db, now }: ApplyContext,
