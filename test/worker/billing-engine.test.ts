@@ -509,6 +509,25 @@ describe("the scheduled billing engine", () => {
     expect(gc.payments.size).toBe(1);
   });
 
+  it.each([
+    ["a run fired 4 days ahead of the wall clock (a time jump)", T0 + MINUTE],
+    ["the first run after 4 days without runs", T0 + 4 * DAY],
+  ])("a payment created at T0 and first tried by %s while GoCardless is down is not given up: the wait counts from that first try, and the next run sends it (issue 11)", async (_name, wall) => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const id = await subscribe(eve, await plan());
+    const first = await startPayment(eve, id);
+    const row = () => env.DB.prepare("select status, failureCode, nextRetryAt from payment_attempts where id = ?").bind(first.id).first();
+    gc.faults.push("down");
+    await fire(T0 + 4 * DAY, {}, wall);
+    expect(await row()).toEqual({ status: "pending", failureCode: "network_error", nextRetryAt: iso(wall + 15 * MINUTE) });
+    await fire(wall + 15 * MINUTE);
+    expect(await row()).toMatchObject({ status: "processing", failureCode: null });
+    // Never given up, so GoCardless was never asked for the mandate's payments.
+    expect(gc.sent.map((request) => request.method)).toEqual(["POST", "POST"]);
+    expect(await subscription(id)).toMatchObject({ status: "incomplete" });
+  });
+
   it("a run whose scheduledTime is earlier than an attempt's createdAt (a time jump) still sees the renewal in flight: never unpaid while it is collected", async () => {
     const gc = goCardless();
     const id = await activeAtT0(eve);
