@@ -13,6 +13,7 @@ import * as m20261203100000_payment_attempt_reversals from "./20261203100000_pay
 import * as m20261203110000_payment_attempt_provider_cancel from "./20261203110000_payment_attempt_provider_cancel";
 import * as m20261204100000_payment_attempt_money_event_at from "./20261204100000_payment_attempt_money_event_at";
 import * as m20261204110000_payment_attempt_reversed_index from "./20261204110000_payment_attempt_reversed_index";
+import * as m20261205100000_payment_attempt_first_tried_at from "./20261205100000_payment_attempt_first_tried_at";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   "20261203110000_payment_attempt_provider_cancel": m20261203110000_payment_attempt_provider_cancel,
   "20261204100000_payment_attempt_money_event_at": m20261204100000_payment_attempt_money_event_at,
   "20261204110000_payment_attempt_reversed_index": m20261204110000_payment_attempt_reversed_index,
+  "20261205100000_payment_attempt_first_tried_at": m20261205100000_payment_attempt_first_tried_at,
 };

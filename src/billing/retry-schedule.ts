@@ -26,7 +26,7 @@ export const SUBMISSION_BACKOFF_MS = { min: HOUR_MS / 4, max: DAY_MS } as const;
 /**
  * When to send again an attempt whose submission failed at `failedAt` (the
  * provider answered an error, or did not answer): after as long as the
- * attempt has already waited since `createdAt`, between 15 minutes and a
+ * attempt has already been tried, since `firstTriedAt`, between 15 minutes and a
  * day — an exponential backoff that needs no counter, so a provider outage
  * is not hammered every run and a blip costs one run. `null` once it has
  * been failing for BILLING_POLICY.submissionGiveUpDays: the attempt then
@@ -38,8 +38,8 @@ export const SUBMISSION_BACKOFF_MS = { min: HOUR_MS / 4, max: DAY_MS } as const;
  * nextSubmissionAt("2026-12-01T09:00:00.000Z", new Date("2026-12-04T09:00:00.000Z")) // null
  * ```
  */
-export function nextSubmissionAt(createdAt: string, failedAt: Date): Date | null {
-  const waited = failedAt.getTime() - Date.parse(createdAt);
+export function nextSubmissionAt(firstTriedAt: string, failedAt: Date): Date | null {
+  const waited = failedAt.getTime() - Date.parse(firstTriedAt);
   if (waited >= BILLING_POLICY.submissionGiveUpDays * DAY_MS) return null;
   const wait = Math.min(Math.max(waited, SUBMISSION_BACKOFF_MS.min), SUBMISSION_BACKOFF_MS.max);
   return new Date(failedAt.getTime() + wait);

@@ -59,6 +59,7 @@ export interface PaymentAttempts {
   directDebitTokenId: string | null;
   failureCode: string | null;
   failureMessage: string | null;
+  firstTriedAt: string | null;
   id: string;
   idempotencyKey: string;
   moneyEventAt: string | null;

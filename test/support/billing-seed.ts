@@ -25,7 +25,7 @@ import type {
 // 20261203110000_payment_attempt_provider_cancel, 20261204100000_payment_attempt_money_event_at) are left out, so the same rows also
 // seed a database at the first billing migration (the round-trip tests); SQLite fills
 // them (NULL, default 0).
-type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal" | "providerCancel" | "moneyEventAt";
+type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal" | "providerCancel" | "moneyEventAt" | "firstTriedAt";
 type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;

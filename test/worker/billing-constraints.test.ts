@@ -68,6 +68,7 @@ function validRow(table: BillingTable): Row {
         reversal: "reversed",
         providerCancel: null,
         moneyEventAt: "2026-12-24T09:00:00.000Z",
+        firstTriedAt: "2026-12-24T08:30:00.000Z",
       };
     case "direct_debit_tokens":
       return tokenRow(alice.id);
@@ -154,6 +155,7 @@ const rowCases: RowCase[] = [
   { name: "attempt refundDue 2", table: "payment_attempts", patch: { refundDue: 2 }, rule: "payment_attempts_refundDue_boolean" },
   { name: "attempt reversal 'refunded'", table: "payment_attempts", patch: { reversal: "refunded" }, rule: "payment_attempts_reversal_enum" },
   { name: "attempt moneyEventAt without milliseconds", table: "payment_attempts", patch: { moneyEventAt: "2026-12-24T09:00:00Z" }, rule: "payment_attempts_moneyEventAt_iso8601" },
+  { name: "attempt firstTriedAt without milliseconds", table: "payment_attempts", patch: { firstTriedAt: "2026-12-24T09:00:00Z" }, rule: "payment_attempts_firstTriedAt_iso8601" },
   { name: "subscription billingCycleAnchor on Feb 30", table: "user_subscriptions", patch: { billingCycleAnchor: "2027-02-30T00:00:00.000Z" }, rule: "user_subscriptions_billingCycleAnchor_iso8601" },
   { name: "attempt failureMessage ''", table: "payment_attempts", patch: { failureMessage: "" }, rule: "payment_attempts_failureMessage_length" },
   { name: "attempt provider NULL", table: "payment_attempts", patch: { provider: null }, rule: "NOT NULL constraint failed: payment_attempts.provider" },
@@ -285,6 +287,7 @@ describe("billing constraints", () => {
       reversal: null,
       providerCancel: null,
       moneyEventAt: null,
+      firstTriedAt: null,
     };
     for (const table of ["subscription_plans", "user_subscriptions", "direct_debit_tokens", "payment_attempts"] as const) {
       await insert(table, base[table]);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createGoCardlessClient } from "../../src/billing/gocardless/gocardless-client";
 import { submitPendingAttempts } from "../../src/billing/gocardless/submit-pending-attempts";
 import { loadTokenKeyring } from "../../src/billing/token-cipher";
@@ -44,9 +44,15 @@ const json = (body: unknown, status = 200) => new Response(JSON.stringify(body),
 /** GoCardless's answer to `GET /mandates/:id`: the mandate is hal's customer's. */
 const halsMandate = () => json(mandateBody(mandateId, halCustomer));
 
+/** One sweep at `now`, the wall clock moved there too: the submission's clock never runs ahead of it. */
 async function run(fetch: typeof globalThis.fetch, now = new Date()) {
   const client = createGoCardlessClient({ accessToken: "sandbox_token", baseUrl: BASE, fetch });
-  return submitPendingAttempts({ db: createDb(env.DB), client, keyring: await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS), now, limit: 10 });
+  const wall = vi.spyOn(Date, "now").mockReturnValue(now.getTime());
+  try {
+    return await submitPendingAttempts({ db: createDb(env.DB), client, keyring: await loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS), now, limit: 10 });
+  } finally {
+    wall.mockRestore();
+  }
 }
 const minutesLater = (minutes: number) => new Date(Date.now() + minutes * 60_000);
 async function attemptRow(id: string) {

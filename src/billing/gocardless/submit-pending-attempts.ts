@@ -33,7 +33,8 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  *   is not active or cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
  *   sends it again (same Idempotency-Key) once that time passed. After
- *   BILLING_POLICY.submissionGiveUpDays GoCardless is first asked whether it
+ *   BILLING_POLICY.submissionGiveUpDays from its first try (`firstTriedAt`, on a
+ *   clock never ahead of the wall clock) GoCardless is first asked whether it
  *   holds the attempt's payment anyway (a lost answer: findAttemptPayment),
  *   which is then recorded; only when it holds none does the attempt become
  *   `failed`, with the retry schedule's `nextRetryAt` (dunning goes on as after
@@ -77,6 +78,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
       "attempt.currency",
       "attempt.attemptNumber",
       "attempt.createdAt",
+      "attempt.firstTriedAt",
       "attempt.nextRetryAt",
       "token.id as tokenId",
       "token.status as tokenStatus",
@@ -110,8 +112,12 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
     // runs from the wall clock when that is later: a run invoked late holds what it sends
     // for as long as it really sends it, whatever its scheduledTime.
     const lease = new Date(Math.max(+now, Date.now()) + SUBMISSION_LEASE_MS).toISOString();
+    // The submission's own clock never runs ahead of the wall clock, and its give-up counts from
+    // the first try: a run fired days ahead, or the first after days without runs, gives up nothing at once.
+    const tried = new Date(Math.min(+now, Date.now()));
+    const firstTriedAt = attempt.firstTriedAt ?? tried.toISOString();
     const claimed = await update
-      .set({ nextRetryAt: lease, updatedAt: at })
+      .set({ nextRetryAt: lease, firstTriedAt, updatedAt: at })
       .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
       .executeTakeFirst();
     if (!wroteRows(claimed)) {
@@ -172,7 +178,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
       if (!(error instanceof GoCardlessApiError)) throw error;
       failure = error;
     }
-    let sendAt = nextSubmissionAt(attempt.createdAt, now);
+    let sendAt = nextSubmissionAt(firstTriedAt, tried);
     if (sendAt === null) {
       // Giving up. An earlier POST whose answer was lost may have created the payment:
       // ask GoCardless first, so it is recorded here rather than collected unseen.
@@ -186,7 +192,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
         if (!(lookup instanceof GoCardlessApiError)) throw lookup;
         // GoCardless could not say whether it holds a payment: never given up unseen, asked again in a day.
         failure = lookup;
-        sendAt = new Date(now.getTime() + SUBMISSION_BACKOFF_MS.max);
+        sendAt = new Date(tried.getTime() + SUBMISSION_BACKOFF_MS.max);
       }
     }
     // Provider text is clamped to what the columns accept, so one odd answer cannot fail the run.

@@ -35,8 +35,9 @@ export const BILLING_POLICY: BillingPolicy = {
    */
   pastDueGraceDays: 3,
   /**
-   * Days after an attempt is created during which a submission the provider
-   * refuses (or that never reaches it) is sent again. After that the attempt
+   * Days after an attempt is first tried (`firstTriedAt`, not `createdAt`: an
+   * attempt created days before its first run was never tried) during which a
+   * submission the provider refuses (or that never reaches it) is sent again. After that the attempt
    * fails like a refused collection and the retry schedule goes on, so an
    * attempt that can never be created never keeps a subscription past due.
    */

@@ -39,4 +39,5 @@ export const paymentAttemptFields = z.strictObject({
   reversal: z.enum(PAYMENT_REVERSALS).nullish(),
   providerCancel: z.enum(PROVIDER_CANCEL_STATES).nullish(),
   moneyEventAt: isoTimestampSchema.nullish(),
+  firstTriedAt: isoTimestampSchema.nullish(),
 });

@@ -217,6 +217,7 @@ export const paymentAttempts = sqliteTable(
     providerCancel: text("providerCancel", { enum: PROVIDER_CANCEL_STATES }),
     // When the provider says its newest money event about the payment happened (20261204100000_payment_attempt_money_event_at).
     moneyEventAt: text("moneyEventAt"),
+    firstTriedAt: text("firstTriedAt"),
   },
   (t) => [
     uniqueIndex("payment_attempts_idempotencyKey_unique").on(t.userId, t.idempotencyKey),
@@ -256,6 +257,7 @@ export const paymentAttempts = sqliteTable(
     check("payment_attempts_providerCancel_enum", oneOf(t.providerCancel, PROVIDER_CANCEL_STATES)),
     index("payment_attempts_providerCancel_due_idx").on(t.updatedAt).where(sql`${t.providerCancel} = 'due'`),
     check("payment_attempts_moneyEventAt_iso8601", isoTimestamp(t.moneyEventAt)),
+    check("payment_attempts_firstTriedAt_iso8601", isoTimestamp(t.firstTriedAt)),
     // The engine's collection sweep: subscriptions that may owe an older, reversed period (20261204110000).
     index("payment_attempts_reversed_subscriptionId_periodStart_idx").on(t.subscriptionId, t.periodStart).where(sql`${t.reversal} = 'reversed'`),
   ],
