@@ -73,7 +73,8 @@ const OLDER: Record<SubscriptionStatus, [Outcome, Outcome, Outcome]> = {
   incomplete_expired: ["= +refund", "= +refund", "="],
   trialing: ["active", "active", "="],
   paused: ["active", "active", "="],
-  canceled: ["= +refund", "= +refund", "="],
+  // A reversal cancelled (a dispute won) for a period served before the end keeps paying it (see ENDED_MONEY).
+  canceled: ["= +refund", "=", "="],
   // The older period is paid (active while the current one runs) or owed again (past_due).
   active: ["=", "=", "past_due"],
   past_due: ["active", "active", "="],
@@ -104,10 +105,35 @@ describe("money for an older period, every status", () => {
     if (status !== "incomplete") expect([state.currentPeriodStart, state.currentPeriodEnd, state.billingCycleAnchor]).toEqual([START, END, before.billingCycleAnchor]);
     else if (type !== "payment_reversed") expect(state.currentPeriodStart).not.toBe(START);
   });
-  const owing = SUBSCRIPTION_STATUSES.flatMap((status) => (["payment_succeeded", "reversal_canceled"] as const).map((type) => [status, type, OLDER_OWING[status]] as const));
+  // (A dispute won on a canceled subscription keeps paying its served period, owed or not: ENDED_MONEY.)
+  const owing = SUBSCRIPTION_STATUSES.flatMap((status) =>
+    (["payment_succeeded", "reversal_canceled"] as const).map((type) => [status, type, status === "canceled" && type === "reversal_canceled" ? "=" : OLDER_OWING[status]] as const),
+  );
   it.each(owing)("%s + %s (older period, another one owed) → %s", (status, type, expected) => {
     const { state, effects } = decide(stateIn(status, type), plan, { type, periodStart: OLDER_START, owesOther: 1 }, nowFor(type));
     expect(state.status).toBe(expected.startsWith("=") ? status : expected);
+    expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
+  });
+});
+
+// A dispute won (reversal cancelled) on an ended subscription (docs/billing-lifecycle.md ¹⁰): the money
+// keeps paying a period that started before the subscription ended (served); for a period from the
+// end on (never served), or on a subscription that never had a paid period, it is owed back. Money
+// collected only after the end (payment_succeeded) paid nothing that was served: owed back.
+const ENDED_AT = START;
+const ENDED_MONEY: [SubscriptionStatus, "payment_succeeded" | "reversal_canceled", string, Outcome][] = [
+  ["canceled", "reversal_canceled", OLDER_START, "="],
+  ["canceled", "reversal_canceled", ENDED_AT, "= +refund"],
+  ["canceled", "reversal_canceled", END, "= +refund"],
+  ["incomplete_expired", "reversal_canceled", OLDER_START, "= +refund"],
+  ["canceled", "payment_succeeded", OLDER_START, "= +refund"],
+];
+describe("money back with us after the subscription ended", () => {
+  it.each(ENDED_MONEY)("%s + %s for the period starting %s → %s", (status, type, periodStart, expected) => {
+    const before = stateIn(status, type);
+    expect(before.endedAt).toBe(ENDED_AT);
+    const { state, effects } = decide(before, plan, { type, periodStart, served: 1 }, nowFor(type));
+    expect(state).toEqual(before);
     expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
   });
 });

@@ -709,6 +709,24 @@ describe("the scheduled billing engine", () => {
     expect(await attempts(id)).toHaveLength(3);
   });
 
+  it.each([
+    ["charged back 10 days into the period it paid, then the subscription cancelled now: that period was served, so the money is kept", E + 10 * DAY, false],
+    ["charged back before the period it paid started, then the subscription cancelled now: that period never came, so the money is owed back", E - DAY + HOUR, true],
+  ])("a renewal %s, then the chargeback cancelled (dispute won) (issue 11)", async (_name, chargedBackAt, owedBack) => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    await webhookAt(E - DAY, paymentConfirmed(renewal!.id, renewal!.providerPaymentId));
+    await webhookAt(chargedBackAt, paymentEvent("charged_back", renewal!.id, renewal!.providerPaymentId));
+    vi.setSystemTime(chargedBackAt + HOUR);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: false } })).status).toBe(200);
+    await webhookAt(E + 30 * DAY, paymentEvent("chargeback_cancelled", renewal!.id, renewal!.providerPaymentId));
+    expect((await attempts(id)).find((row) => row.id === renewal!.id)).toMatchObject({ status: "succeeded", periodStart: iso(E) });
+    expect(await refundsDue(id)).toEqual(owedBack ? [renewal!.id] : []);
+    expect(await subscription(id)).toMatchObject({ status: "canceled", endedAt: iso(chargedBackAt + HOUR) });
+  });
+
   it("an OLDER period charged back and no run until the current period ended: the older period is collected first (still past_due), then the next renewal", async () => {
     const gc = goCardless();
     const id = await olderPeriodChargedBack();
