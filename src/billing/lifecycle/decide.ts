@@ -69,7 +69,9 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "payment_succeeded":
     case "reversal_canceled":
-      // Money for the period after one set to end (its renewal set aside) is owed back too.
+      // A dispute won after the end, for a period that started before it (served): the money keeps paying it (¹⁰).
+      if (event.type === "reversal_canceled" && state.status === "canceled" && event.periodStart! < state.endedAt!) return unchanged;
+      // Any other money after the end, or for the period after one set to end (its renewal set aside), is owed back.
       if (ended || (state.cancelAtPeriodEnd && event.periodStart === state.currentPeriodEnd)) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
       // that period only: the current period stays, active (once it ended, its end applies as always),

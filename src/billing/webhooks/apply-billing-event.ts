@@ -167,8 +167,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       decision = { state: reversed.state, effects: [] };
     }
     refundDue = change.changes.status === "succeeded" && decision.effects.some((effect) => effect.type === "refund_due");
-    // Money that paid a period names the period it paid (a first payment's starts at its confirmation).
-    if (!refundDue && change.changes.status === "succeeded") periodStart = decision.state.currentPeriodStart;
+    // Money that paid a period names the period it paid (a first payment's starts at its confirmation);
+    // kept by an ended subscription (a dispute won for a served period), it moves no period.
+    if (!refundDue && change.changes.status === "succeeded" && !subscriptionEnded(attempt)) periodStart = decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
   // The subscription's attempts for this attempt's period (where the subscription was read).
