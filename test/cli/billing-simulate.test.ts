@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGoCardlessClient } from "../../src/billing/gocardless/gocardless-client";
 import { billingSimulate, USAGE } from "../../scripts/commands/billing-simulate";
-import { startGoCardlessStandIn } from "../../scripts/lib/gocardless-stand-in";
+import { setUpStandInMandate, startGoCardlessStandIn } from "../../scripts/lib/gocardless-stand-in";
 import { runInProcess, runScript } from "./run-script";
 
 // `pnpm billing:simulate`: GoCardless-signed deliveries to a Worker, and the
@@ -127,6 +127,27 @@ describe("billing:simulate <event> <id>", () => {
       expect(alone.code).toBe(0);
       expect(received.splice(0)).toHaveLength(1);
       expect((await client.getPayment(payment.id)).status).toBe("cancelled");
+    });
+
+    it("mandates.cancelled cancels the stand-in's mandate (and its pending_submission payment) before the webhook; a payment on it is then refused 422 mandate_is_inactive, as GoCardless refuses it", async () => {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const customer = await client.createCustomer({ userId: "user-cancelled", email: "c@example.com", givenName: "C", familyName: "D" });
+      const mandateId = await setUpStandInMandate(standIn.url, customer.id);
+      const payment = { amountMinor: 500, currency: "GBP", chargeDate: undefined, mandateId, paymentAttemptId: "attempt-before-cancel" };
+      const before = await client.createPayment(payment);
+      received.splice(0);
+      const run = await runInProcess(billingSimulate, ["mandates.cancelled", mandateId, "--url", url], USAGE, { cwd: dir });
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout).toMatch(new RegExp(`^gocardless stand-in: ${mandateId} pending_submission → cancelled\n`));
+      expect(received.splice(0)).toHaveLength(1);
+      expect((await client.getMandate(mandateId)).status).toBe("cancelled");
+      expect((await client.getPayment(before.id)).status).toBe("cancelled");
+      await expect(client.createPayment({ ...payment, paymentAttemptId: "attempt-after-cancel" })).rejects.toMatchObject({ status: 422, code: "mandate_is_inactive" });
+
+      const again = await runInProcess(billingSimulate, ["mandates.cancelled", mandateId, "--url", url], USAGE, { cwd: dir });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`the GoCardless stand-in refused mandates.cancelled for ${mandateId}: it is cancelled`);
+      expect(received).toHaveLength(0);
     });
 
     it("mandate <CU…> finds the stand-in through the same file", async () => {
