@@ -57,7 +57,7 @@ export async function billingSimulate(argv: readonly string[], io: CliIo): Promi
   const secret = await localSecret(values["dev-vars"]);
   // A payment event first moves the stand-in's payment, as the bank moves it at GoCardless
   // before GoCardless reports it: a cancel of a confirmed payment then answers 422 there too.
-  if (resource === "payments" && standIn !== undefined && !values["webhook-only"]) await runPaymentScenario(standIn, type, id, io);
+  if ((resource === "payments" || type === "mandates.cancelled") && standIn !== undefined && !values["webhook-only"]) await moveAtStandIn(standIn, type, id, io);
   const event = {
     id: `EV${randomBytes(6).toString("hex").toUpperCase()}`,
     created_at: new Date().toISOString(),
@@ -117,12 +117,14 @@ async function setUpMandate(args: string[], base: string, io: CliIo): Promise<nu
 
 /**
  * Runs GoCardless's scenario simulator for `payments.<action>` at the stand-in
- * (`POST /scenario_simulators/payment_<action>/actions/run`), reading the
- * payment's status first so the line says what moved. Throws when the stand-in
- * cannot be reached, holds no such payment, or refuses the move (GoCardless
- * would not send that event for the payment as it is): nothing is sent then.
+ * (`POST /scenario_simulators/payment_<action>/actions/run`), or for
+ * `mandates.cancelled` the cancel action (`POST /mandates/:id/actions/cancel`),
+ * reading the resource's status first so the line says what moved. Throws when the stand-in
+ * cannot be reached, holds no such resource, or refuses the move (GoCardless
+ * would not send that event for it as it is): nothing is sent then.
+ * (Other mandate events are sent alone: the stand-in's mandate keeps its status.)
  */
-async function runPaymentScenario(base: string, type: string, id: string, io: CliIo): Promise<void> {
+async function moveAtStandIn(base: string, type: string, id: string, io: CliIo): Promise<void> {
   const root = base.replace(/\/+$/, "");
   const headers = { Authorization: "Bearer local-stand-in", "GoCardless-Version": "2015-07-06", "Content-Type": "application/json" };
   const send = (path: string, body?: unknown) =>
@@ -130,14 +132,17 @@ async function runPaymentScenario(base: string, type: string, id: string, io: Cl
       throw new Error(`nothing answers at ${root} (the GoCardless stand-in noted in ${STAND_IN_URL_FILE} or --gocardless); start \`pnpm dev\`, or pass --webhook-only`);
     });
   const fix = "Pass --webhook-only to send the event alone (a redelivery, or events out of order)";
-  const found = await send(`/payments/${encodeURIComponent(id)}`);
-  if (found.status === 404) throw new Error(`the GoCardless stand-in at ${root} has no payment ${id}; nothing sent. ${fix}`);
-  const before = ((await found.json()) as { payments?: { status?: string } }).payments?.status;
+  const [resource] = type.split(".", 1) as ["payments" | "mandates"];
+  const found = await send(`/${resource}/${encodeURIComponent(id)}`);
+  if (found.status === 404) throw new Error(`the GoCardless stand-in at ${root} has no ${resource.slice(0, -1)} ${id}; nothing sent. ${fix}`);
+  const before = ((await found.json()) as Record<string, { status?: string } | undefined>)[resource]?.status;
   const identity = `payment_${type.slice("payments.".length)}` as keyof typeof PAYMENT_SCENARIOS;
-  const moved = await send(`/scenario_simulators/${identity}/actions/run`, { data: { links: { resource: id } } });
+  const [path, to] =
+    resource === "mandates" ? [`/mandates/${encodeURIComponent(id)}/actions/cancel`, "cancelled"] : [`/scenario_simulators/${identity}/actions/run`, PAYMENT_SCENARIOS[identity][0]];
+  const moved = await send(path, resource === "mandates" ? {} : { data: { links: { resource: id } } });
   if (moved.status === 422) throw new Error(`the GoCardless stand-in refused ${type} for ${id}: it is ${before} (GoCardless would not send it); nothing sent. ${fix}`);
-  if (!moved.ok) throw new Error(`the GoCardless stand-in answered ${moved.status} to ${identity}; nothing sent`);
-  io.out(`gocardless stand-in: ${id} ${before} → ${PAYMENT_SCENARIOS[identity][0]}`);
+  if (!moved.ok) throw new Error(`the GoCardless stand-in answered ${moved.status} to ${path}; nothing sent`);
+  io.out(`gocardless stand-in: ${id} ${before} → ${to}`);
 }
 
 /** The first WEBHOOK_SECRET_GOCARDLESS of the local .dev.vars: the secret `pnpm dev` verifies with. */

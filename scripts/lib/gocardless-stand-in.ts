@@ -16,6 +16,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
  * - `GET /payments?mandate=…` (one page, `{"payments": […], "meta": …}`) and
  *   `POST /payments/:id/actions/cancel` (a `pending_submission` payment becomes
  *   `cancelled`; any other answers 422 `cancellation_failed`)
+ * - `POST /mandates/:id/actions/cancel`: the mandate and its `pending_submission`
+ *   payments become `cancelled` (again: 422 `cancellation_failed`); what
+ *   `pnpm billing:simulate mandates.cancelled` runs before it sends the event. A
+ *   payment on a mandate that is `cancelled` (or `failed`, `expired`, `consumed`,
+ *   `blocked`) is refused 422 `mandate_is_inactive`, as GoCardless refuses it
  * - `POST /scenario_simulators/:identity/actions/run` with
  *   `{"data": {"links": {"resource": "PM…"}}}`, GoCardless's sandbox endpoint
  *   that moves a payment as the bank would (`payment_confirmed`,
@@ -69,6 +74,11 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
       } catch {
         input = undefined;
       }
+      // GoCardless takes no payment on a mandate that can no longer be charged.
+      const mandate = collection === "payments" ? resources.mandates.get(input?.links?.mandate) : undefined;
+      if (mandate && INACTIVE_MANDATE.includes(mandate.status)) {
+        return status(422, gcError(422, "invalid_state", "mandate_is_inactive", `The mandate for this payment is ${mandate.status}`));
+      }
       const created = input && CREATE[collection](input, resources);
       if (!created) return status(422, gcError(422, "validation_failed", "validation_failed", "Validation failed"));
       resources[collection].set(created.id as string, created);
@@ -80,6 +90,16 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
       const mandate = url.searchParams.get("mandate");
       const listed = [...resources.payments.values()].filter((payment) => mandate === null || payment.links?.mandate === mandate);
       return status(200, { payments: listed, meta: { cursors: { before: null, after: null }, limit: Number(url.searchParams.get("limit") ?? 50) } });
+    }
+    const cancelMandate = /^\/mandates\/([^/]+)\/actions\/cancel$/.exec(url.pathname);
+    if (request.method === "POST" && cancelMandate) {
+      const mandate = resources.mandates.get(decodeURIComponent(cancelMandate[1]!));
+      if (!mandate) return status(404, gcError(404, "invalid_api_usage", "resource_not_found", "Resource not found"));
+      if (mandate.status === "cancelled") return status(422, gcError(422, "invalid_state", "cancellation_failed", "This mandate cannot be cancelled"));
+      mandate.status = "cancelled";
+      // "Immediately cancels a mandate and all associated cancellable payments."
+      for (const payment of resources.payments.values()) if (payment.links.mandate === mandate.id && payment.status === "pending_submission") payment.status = "cancelled";
+      return status(200, { mandates: mandate });
     }
     const cancel = /^\/payments\/([^/]+)\/actions\/cancel$/.exec(url.pathname);
     if (request.method === "POST" && cancel) {
@@ -186,6 +206,9 @@ export const PAYMENT_SCENARIOS = {
   payment_cancelled: ["cancelled", ["pending_customer_approval", "pending_submission"]],
   payment_resubmission_requested: ["pending_submission", ["failed"]],
 } as const satisfies Record<string, readonly [string, readonly string[]]>;
+
+/** Mandate statuses GoCardless takes no new payment on (422 `mandate_is_inactive`). */
+const INACTIVE_MANDATE = ["cancelled", "failed", "expired", "consumed", "blocked"];
 
 type Resources = { [name in "payments" | "customers" | "customer_bank_accounts" | "mandates"]: Map<string, Record<string, any>> };
 
