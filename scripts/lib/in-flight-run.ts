@@ -41,15 +41,18 @@ export async function clearInFlightRun(target: TargetOptions): Promise<void> {
   await rm(inFlightRunFile(target), { force: true });
 }
 
-/** The recorded run of a process that is gone, if any (a live process's run is its own to report). */
-export async function readOrphanedRun(target: TargetOptions): Promise<InFlightRun | undefined> {
+/**
+ * The recorded run of a process that is gone, if any (a live process's run is its own to report).
+ * `alive` tells whether a pid names a live process (tests replace it).
+ */
+export async function readOrphanedRun(target: TargetOptions, alive: (pid: number) => boolean = isAlive): Promise<InFlightRun | undefined> {
   let run: InFlightRun;
   try {
     run = JSON.parse(await readFile(inFlightRunFile(target), "utf8")) as InFlightRun;
   } catch {
     return undefined;
   }
-  return run.pid !== process.pid && isAlive(run.pid) ? undefined : run;
+  return run.pid !== process.pid && alive(run.pid) ? undefined : run;
 }
 
 /**
