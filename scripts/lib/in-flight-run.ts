@@ -41,15 +41,28 @@ export async function clearInFlightRun(target: TargetOptions): Promise<void> {
   await rm(inFlightRunFile(target), { force: true });
 }
 
-/** The recorded run of a process that is gone, if any (a live process's run is its own to report). */
-export async function readOrphanedRun(target: TargetOptions): Promise<InFlightRun | undefined> {
-  let run: InFlightRun;
+/**
+ * The recorded run of a process that is gone, if any (a live process's run is its own to report).
+ * `alive` tells whether a pid names a live process (tests replace it).
+ */
+export async function readOrphanedRun(target: TargetOptions, alive: (pid: number) => boolean = isAlive): Promise<InFlightRun | undefined> {
+  const run = await readRun(target);
+  if (!run) return undefined;
+  if (run.pid === process.pid) return run;
+  if (alive(run.pid)) return undefined;
+  // Its process may have reported, cleared the record and exited between our
+  // read and our look at it: only a record that outlives its process is an
+  // orphan (a killed run, or one whose outcome was unknown, leaves it).
+  const still = await readRun(target);
+  return still?.pid === run.pid && still.startedAt === run.startedAt ? run : undefined;
+}
+
+async function readRun(target: TargetOptions): Promise<InFlightRun | undefined> {
   try {
-    run = JSON.parse(await readFile(inFlightRunFile(target), "utf8")) as InFlightRun;
+    return JSON.parse(await readFile(inFlightRunFile(target), "utf8")) as InFlightRun;
   } catch {
     return undefined;
   }
-  return run.pid !== process.pid && isAlive(run.pid) ? undefined : run;
 }
 
 /**
