@@ -913,6 +913,32 @@ describe("the scheduled billing engine", () => {
       expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
       for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status, row.periodStart])).toEqual([[1, "failed", iso(E)], [2, "processing", iso(E)]]);
     });
+
+    it("a renewal that failed, was resubmitted by GoCardless and then cancelled ends cancelled in every arrival order (the cancel before its resubmission too), and the past-due limit still ends it unpaid (issue 11)", async () => {
+      const gc = goCardless();
+      const CANCELLED = ["failed", "resubmission_requested", "cancelled"];
+      const cases = await seedCases(permutations(CANCELLED), "frc");
+      const ended = async () => {
+        for (const c of cases) {
+          expect(await stateOf(c)).toEqual({
+            order: c.order.join(", "),
+            subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
+            attempts: [[1, "canceled"]],
+            refundsDue: [],
+          });
+          expect((await attempts(c.subscriptionId))[0]).toMatchObject({ failureCode: "cancelled", nextRetryAt: null });
+        }
+      };
+      const delivered = await deliverEveryOrder(cases, CANCELLED);
+      await ended();
+      // The cancel is the payment's last word: the same after every event comes again.
+      await redeliver(delivered);
+      await ended();
+      // Nothing is in flight: nothing is collected or cancelled at GoCardless, and the past-due limit ends each one.
+      expect(await run(E + 12 * DAY, { BILLING_ENGINE_CHUNK: "150" })).toMatchObject({ done: cases.length });
+      for (const c of cases) expect(await subscription(c.subscriptionId)).toMatchObject({ status: "unpaid" });
+      expect(gc.sent).toEqual([]);
+    });
   });
 
   describe("both collections of a period reversed, their four events in every arrival order", () => {
