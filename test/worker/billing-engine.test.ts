@@ -939,6 +939,23 @@ describe("the scheduled billing engine", () => {
       for (const c of cases) expect(await subscription(c.subscriptionId)).toMatchObject({ status: "unpaid" });
       expect(gc.sent).toEqual([]);
     });
+
+    it("collected, failed late, resubmitted, then cancelled: in every arrival order the period is owed again, the attempt ends cancelled, and the engine collects the period with attempt 2 (issue 11)", async () => {
+      goCardless();
+      const LATE_CANCELLED = ["confirmed", "failed", "resubmission_requested", "cancelled"];
+      const cases = await seedCases(permutations(LATE_CANCELLED), "lfc");
+      await redeliver(await deliverEveryOrder(cases, LATE_CANCELLED));
+      for (const c of cases) {
+        expect(await stateOf(c)).toEqual({
+          order: c.order.join(", "),
+          subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
+          attempts: [[1, "canceled"]],
+          refundsDue: [],
+        });
+      }
+      expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
+      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "canceled"], [2, "processing"]]);
+    });
   });
 
   describe("both collections of a period reversed, their four events in every arrival order", () => {
