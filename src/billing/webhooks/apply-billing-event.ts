@@ -230,6 +230,7 @@ const MONEY_EVENTS: Partial<Record<PaymentEvent["kind"], MoneyEvent>> = {
   payment_reversed: "reversed",
   payment_reversal_settled: "settled",
   payment_reinstated: "reinstated",
+  payment_canceled: "cancelled",
 };
 
 /**
@@ -293,26 +294,30 @@ function attemptChange(
           ...(reopen && decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
         };
       }
+      case "cancel":
+        return { changes: { ...facts, status: "canceled", ...failure, nextRetryAt: null }, lifecycleEvent: { type: "payment_canceled" } };
       case "reverse":
-      case "reverse_reopen": {
+      case "reverse_reopen":
+      case "reverse_cancel": {
         // Why the money went back is kept on the attempt; nothing is owed back
         // any more, and collecting it again is due at once (not an exhausted schedule),
         // unless a second collection of the period pays it instead, or the provider
-        // collects it again itself (reverse_reopen: in flight).
+        // collects it again itself (reverse_reopen: in flight), or it stays cancelled (reverse_cancel).
         // A reversal of a collection not recorded yet (it overtook its confirmed) implies that
         // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
         const reopen = effect === "reverse_reopen";
         // Back in flight on a subscription cancelled meanwhile: set aside, and GoCardless is asked to cancel it.
         const ended = reopen && attempt.subscription?.status === "canceled";
+        const canceled = ended || effect === "reverse_cancel";
         return {
           // A failed attempt keeps the cause of its failure (a settlement says less).
           changes: {
             ...facts,
-            status: ended ? "canceled" : reopen ? "processing" : "failed",
+            status: canceled ? "canceled" : reopen ? "processing" : "failed",
             ...(attempt.status !== "failed" && failure),
             ...(ended && { failureCode: "subscription_ended", providerCancel: "due" as const }),
-            nextRetryAt: paidByAnother || reopen ? null : now.toISOString(),
+            nextRetryAt: paidByAnother || reopen || canceled ? null : now.toISOString(),
             refundDue: 0,
           },
           lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },
@@ -325,12 +330,6 @@ function attemptChange(
   switch (event.kind) {
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId } };
-    case "payment_canceled":
-      return {
-        from: OPEN_ATTEMPT_STATUSES,
-        changes: { status: "canceled", providerPaymentId, failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: null },
-        lifecycleEvent: { type: "payment_canceled" },
-      };
     default:
       return null;
   }
