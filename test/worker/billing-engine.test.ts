@@ -596,6 +596,27 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
+  it("the FIRST payment charged back while its period runs: past_due with no period before the first (no access), the engine collects that period again, and its confirmation pays exactly it (issue 11)", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    const [first] = await attempts(id);
+    await webhookAt(T0 + DAY, paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed"));
+    // Nothing stands paid: the last period paid is empty, where the first one starts (not a month invented before it).
+    const owing = { status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(T0) };
+    expect(await subscription(id)).toMatchObject(owing);
+    vi.setSystemTime(T0 + DAY + MINUTE);
+    const user = await signIn(eve);
+    expect((await api(`/api/billing/subscriptions/${id}`, { user })).body.subscription).toMatchObject(owing);
+    expect(JSON.stringify((await api("/api/billing/entitlements", { user })).body)).not.toContain(id);
+
+    expect(kinds(await run(T0 + DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "processing", periodStart: iso(T0) });
+    await webhookAt(T0 + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   /** Two renewals (periods E..E2 and E2..E3) collected, then the OLDER one (R1, E..E2) charged back at E2 + 1 day. */
   const E2 = Date.parse("2027-03-10T09:00:00.000Z");
   const E3 = Date.parse("2027-04-10T09:00:00.000Z");
