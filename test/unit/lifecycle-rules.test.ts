@@ -159,6 +159,19 @@ describe("reversals", () => {
     });
   });
 
+  it("a chargeback of the FIRST payment: past_due owing that period, and no grace once no collection stands (no period before the first was paid); collected again, it pays exactly that first period", () => {
+    const first = state({ currentPeriodStart: "2027-01-31T10:00:00.000Z", currentPeriodEnd: "2027-02-28T10:00:00.000Z", billingCycleAnchor: "2027-01-31T10:00:00.000Z" });
+    const now = at("2027-02-02T00:00:00.000Z");
+    const owing = decide(first, monthly, { type: "payment_reversed", periodStart: first.currentPeriodStart }, now).state;
+    expect(owing).toMatchObject({ status: "past_due", currentPeriodEnd: first.currentPeriodStart });
+    expect(entitledUntil(owing, now, false)).toBeNull();
+    // While a collection stands (a later period's reversal), the grace follows the period before it.
+    expect(entitledUntil(owing, now, true)).toEqual(plus(first.currentPeriodStart, BILLING_POLICY.pastDueGraceDays * DAY_MS));
+    for (const type of ["payment_succeeded", "reversal_canceled"] as const) {
+      expect(decide(owing, monthly, { type, periodStart: first.currentPeriodStart, served: 1 }, at("2027-03-20T00:00:00.000Z")).state).toEqual({ ...first, status: "active" });
+    }
+  });
+
   it("reversing an early renewal while the period it followed still runs keeps it active, with the renewal due again", () => {
     const renewedEarly = state({ currentPeriodStart: "2027-02-28T10:00:00.000Z", currentPeriodEnd: "2027-03-31T10:00:00.000Z" });
     expect(decide(renewedEarly, monthly, { type: "payment_reversed" }, at("2027-02-27T00:00:00.000Z")).state).toMatchObject({

@@ -596,13 +596,14 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
-  it("the FIRST payment charged back while its period runs: past_due with no period before the first (no access), the engine collects that period again, and its confirmation pays exactly it (issue 11)", async () => {
+  it("the FIRST payment charged back while its period runs: past_due owing that period with no grace access (no period before the first was paid), the engine collects it again, and its confirmation pays exactly it (issue 11)", async () => {
     goCardless();
     const id = await activeAtT0(eve);
     const [first] = await attempts(id);
     await webhookAt(T0 + DAY, paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed"));
-    // Nothing stands paid: the last period paid is empty, where the first one starts (not a month invented before it).
-    const owing = { status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(T0) };
+    // Nothing stands paid: the period owed is the first one (the stored period ends where it starts, a placeholder
+    // before the anchor, as the schema wants start < end), and no grace follows it.
+    const owing = { status: "past_due", currentPeriodEnd: iso(T0) };
     expect(await subscription(id)).toMatchObject(owing);
     vi.setSystemTime(T0 + DAY + MINUTE);
     const user = await signIn(eve);
