@@ -805,6 +805,33 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("three renewals paid, the last one early (in its renewal window), then the middle, the current and the oldest charged back before the current period starts: past_due after each, never active while a period is owed (issue 11)", async () => {
+    goCardless();
+    const E4 = Date.parse("2027-05-10T09:00:00.000Z");
+    const id = await activeAtT0(eve);
+    const paid: Record<string, any> = {};
+    for (const end of [E, E2, E3]) {
+      await run(end - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
+      await webhookAt(end - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      paid[iso(end)] = renewal;
+    }
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+    let at = E3 - DAY + HOUR;
+    for (const period of [E2, E3, E]) {
+      const renewal = paid[iso(period)];
+      await webhookAt(at, paymentEvent("charged_back", renewal.id, renewal.providerPaymentId, "authorisation_disputed"));
+      expect({ period: iso(period), status: (await subscription(id))!.status }).toEqual({ period: iso(period), status: "past_due" });
+      vi.setSystemTime(at + MINUTE);
+      expect((await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription).toMatchObject({ status: "past_due" });
+      at += HOUR;
+    }
+    // The end state: the stored period is the one before the current one (owed itself); the oldest owed period is collected first.
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E2) });
+    expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
+    expect((await attempts(id)).filter((row) => row.status === "processing").map((row) => [row.periodStart, row.attemptNumber])).toEqual([[iso(E), 2]]);
+  });
+
   it.each([
     ["the middle, the current, then the oldest", [1, 2, 0]],
     ["the current, the oldest, then the middle", [2, 0, 1]],
