@@ -172,12 +172,20 @@ describe("reversals", () => {
     }
   });
 
-  it("reversing an early renewal while the period it followed still runs keeps it active, with the renewal due again", () => {
+  it("reversing an early renewal while the period it followed still runs keeps it active, with the renewal due again — past_due when a period before it is owed too", () => {
     const renewedEarly = state({ currentPeriodStart: "2027-02-28T10:00:00.000Z", currentPeriodEnd: "2027-03-31T10:00:00.000Z" });
     expect(decide(renewedEarly, monthly, { type: "payment_reversed" }, at("2027-02-27T00:00:00.000Z")).state).toMatchObject({
       status: "active",
       currentPeriodEnd: "2027-02-28T10:00:00.000Z",
     });
+    // The period it followed (or an older one) was charged back first: never active while a period is owed.
+    for (const owesOther of [1, 0]) {
+      expect(decide(renewedEarly, monthly, { type: "payment_reversed", periodStart: renewedEarly.currentPeriodStart, owesOther }, at("2027-02-27T00:00:00.000Z")).state).toMatchObject({
+        status: owesOther ? "past_due" : "active",
+        currentPeriodStart: "2027-01-31T10:00:00.000Z",
+        currentPeriodEnd: "2027-02-28T10:00:00.000Z",
+      });
+    }
   });
 
   it("a chargeback of an OLDER period while a later one is paid: past_due on the same period; collected again, active on it (past_due again once it ended)", () => {

@@ -827,7 +827,7 @@ describe("the scheduled billing engine", () => {
       at += HOUR;
     }
     // The end state: the stored period is the one before the current one (owed itself); the oldest owed period is collected first.
-    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E2) });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
     expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
     expect((await attempts(id)).filter((row) => row.status === "processing").map((row) => [row.periodStart, row.attemptNumber])).toEqual([[iso(E), 2]]);
   });

@@ -98,11 +98,12 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       // (An unknown period, null, never compares below one: it counts as the latest.)
       if (event.periodStart! < state.currentPeriodStart) return next({ status: "past_due" });
       // The reversed money paid for the latest period: that period is owed
-      // again, so the last paid period is the one before it.
+      // again, so the last paid period is the one before it (still running: active,
+      // unless a period before it is owed too, the one before it or an older one).
       const end = new Date(state.currentPeriodStart);
       const start = periodStartBefore(state.billingCycleAnchor, plan, end);
       return next({
-        status: end > now ? "active" : "past_due",
+        status: end > now && !event.owesOther ? "active" : "past_due",
         currentPeriodStart: start.toISOString(),
         currentPeriodEnd: end.toISOString(),
       });

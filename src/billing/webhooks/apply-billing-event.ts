@@ -162,7 +162,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       // (a first payment's starts at the collection; an older period's moves none): the subscription
       // ends as if both had come in order, and the attempts name the period owed again.
       const paidPeriod = paysOlderPeriod(asRead, attempt.periodStart) ? attempt.periodStart : decision.state.currentPeriodStart;
-      const reversed = decide(decision.state, subscription.plan, { type: "payment_reversed", periodStart: paidPeriod }, now);
+      const reversed = decide(decision.state, subscription.plan, { type: "payment_reversed", periodStart: paidPeriod, owesOther: attempt.owesOther }, now);
       if (!sameLifecycleState(decision.state, reversed.state)) periodStart = reversed.state.currentPeriodEnd;
       decision = { state: reversed.state, effects: [] };
     }
@@ -320,7 +320,7 @@ function attemptChange(
             nextRetryAt: paidByAnother || reopen || canceled ? null : now.toISOString(),
             refundDue: 0,
           },
-          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },
+          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart, owesOther: attempt.owesOther },
           impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
         };
