@@ -832,6 +832,30 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.status === "processing").map((row) => [row.periodStart, row.attemptNumber])).toEqual([[iso(E), 2]]);
   });
 
+  it("the current period's chargeback cancelled while the period before it is still owed (charged back too): past_due until that one is collected again, then active (issue 11)", async () => {
+    goCardless();
+    const E4 = Date.parse("2027-05-10T09:00:00.000Z");
+    const id = await activeAtT0(eve);
+    const paid: Record<string, any> = {};
+    for (const end of [E, E2, E3]) {
+      await run(end - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
+      await webhookAt(end - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      paid[iso(end)] = renewal;
+    }
+    const [p2, p3] = [paid[iso(E2)], paid[iso(E3)]];
+    await webhookAt(E3 + DAY, paymentEvent("charged_back", p2.id, p2.providerPaymentId, "authorisation_disputed"));
+    await webhookAt(E3 + DAY + HOUR, paymentEvent("charged_back", p3.id, p3.providerPaymentId, "authorisation_disputed"));
+    await webhookAt(E3 + DAY + 2 * HOUR, paymentEvent("chargeback_cancelled", p3.id, p3.providerPaymentId));
+    // E3..E4 stands paid again, E2..E3 is still owed.
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+    expect(kinds(await run(E3 + DAY + 3 * HOUR))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.status === "processing")!;
+    expect(retry).toMatchObject({ periodStart: iso(E2), attemptNumber: 2 });
+    await webhookAt(E3 + 2 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+  });
+
   it.each([
     ["the middle, the current, then the oldest", [1, 2, 0]],
     ["the current, the oldest, then the middle", [2, 0, 1]],
