@@ -204,13 +204,15 @@ describe("reversals", () => {
     expect(decide(renewed, monthly, { type: "payment_reversed", periodStart: null }, at("2027-03-10T00:00:00.000Z")).state.currentPeriodEnd).toBe("2027-02-28T10:00:00.000Z");
   });
 
-  it("a reversed reversal pays the reopened period again", () => {
+  it("a reversed reversal pays the reopened period again; past_due while an older period is still owed", () => {
     const reopened = state({ status: "past_due" });
-    expect(decide(reopened, monthly, { type: "reversal_canceled" }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({
-      status: "active",
-      currentPeriodStart: "2027-02-28T10:00:00.000Z",
-      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
-    });
+    for (const owesOther of [0, 1]) {
+      expect(decide(reopened, monthly, { type: "reversal_canceled", owesOther }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({
+        status: owesOther ? "past_due" : "active",
+        currentPeriodStart: "2027-02-28T10:00:00.000Z",
+        currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+      });
+    }
   });
 });
 

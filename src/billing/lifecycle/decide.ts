@@ -72,10 +72,12 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       // Money for the period after one set to end (its renewal set aside) is owed back too.
       if (ended || (state.cancelAtPeriodEnd && event.periodStart === state.currentPeriodEnd)) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
-      // that period only: the current period stays, active (once it ended, its end applies as always),
-      // or past_due while another older period is owed (its own retry schedule decides unpaid).
-      if (paysOlderPeriod(state, event.periodStart)) return next({ status: event.owesOther ? "past_due" : "active" });
-      return next(paid(state, plan, now, event.served));
+      // that period only: the current period stays, active (once it ended, its end applies as always).
+      // Either way past_due while another older period is owed (two charged back; a later one's
+      // reversal cancelled), never active: that period's own retry schedule decides unpaid.
+      const moved: Partial<LifecycleState> = paysOlderPeriod(state, event.periodStart) ? { status: "active" } : paid(state, plan, now, event.served);
+      if (event.owesOther) moved.status = "past_due";
+      return next(moved);
 
     case "payment_duplicated":
       // Recorded, never absorbed: the period it pays for was paid already.
