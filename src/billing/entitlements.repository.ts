@@ -36,7 +36,11 @@ export async function findEntitlements(db: Kysely<DB>, userId: string, now: Date
     // The foreign key guarantees the plan.
     const plan = (await findPlanById(db, row.planId))!;
     const { state } = settle(lifecycleStateOf(row), plan, await findPaymentFacts(db, row.id), null, now);
-    const until = entitledUntil(state, now);
+    // Past due: the grace follows a period paid, so a collection must still stand (one query, by index).
+    const collected =
+      state.status !== "past_due" ||
+      (await db.selectFrom("payment_attempts").select("id").where("subscriptionId", "=", row.id).where("status", "=", "succeeded").where("refundDue", "=", 0).executeTakeFirst()) !== undefined;
+    const until = entitledUntil(state, now, collected);
     if (until) entitlements.push({ subscriptionId: row.id, planId: row.planId, planCode: row.planCode, status: state.status, until: until.toISOString() });
   }
   return entitlements;

@@ -196,7 +196,7 @@ export interface AttemptForEvent {
   otherOpen: CollectionFacts["otherOpen"];
   /** 1 when a collection of this attempt's period was taken back (the period was served, and is owed again), else 0. */
   served: number;
-  /** 1 when another period before the subscription's current one is owed again (reversed, not collected since), else 0. */
+  /** 1 when another period before the subscription's current one (or this attempt's, if later) is owed again (reversed, not collected since), else 0. */
   owesOther: number;
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
   subscription: SubscriptionForEvent | null;
@@ -264,7 +264,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
         .as("otherOpen"),
       // Served: a collection of the period was taken back (subscriptionId_periodStart_attemptNumber_idx).
       sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, attempt.periodStart, 'reversed'))`.as("served"),
-      sql<number>`exists (select 1 from payment_attempts r where r.subscriptionId = attempt.subscriptionId and r.reversal = 'reversed' and r.periodStart < subscription.currentPeriodStart and r.periodStart <> attempt.periodStart and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded'))`.as("owesOther"),
+      sql<number>`exists (select 1 from payment_attempts r where r.subscriptionId = attempt.subscriptionId and r.reversal = 'reversed' and r.periodStart < max(subscription.currentPeriodStart, coalesce(attempt.periodStart, '')) and r.periodStart <> attempt.periodStart and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded'))`.as("owesOther"),
     ])
     .where("attempt.provider", "=", provider);
 }

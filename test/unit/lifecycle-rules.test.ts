@@ -159,12 +159,33 @@ describe("reversals", () => {
     });
   });
 
-  it("reversing an early renewal while the period it followed still runs keeps it active, with the renewal due again", () => {
+  it("a chargeback of the FIRST payment: past_due owing that period, and no grace once no collection stands (no period before the first was paid); collected again, it pays exactly that first period", () => {
+    const first = state({ currentPeriodStart: "2027-01-31T10:00:00.000Z", currentPeriodEnd: "2027-02-28T10:00:00.000Z", billingCycleAnchor: "2027-01-31T10:00:00.000Z" });
+    const now = at("2027-02-02T00:00:00.000Z");
+    const owing = decide(first, monthly, { type: "payment_reversed", periodStart: first.currentPeriodStart }, now).state;
+    expect(owing).toMatchObject({ status: "past_due", currentPeriodEnd: first.currentPeriodStart });
+    expect(entitledUntil(owing, now, false)).toBeNull();
+    // While a collection stands (a later period's reversal), the grace follows the period before it.
+    expect(entitledUntil(owing, now, true)).toEqual(plus(first.currentPeriodStart, BILLING_POLICY.pastDueGraceDays * DAY_MS));
+    for (const type of ["payment_succeeded", "reversal_canceled"] as const) {
+      expect(decide(owing, monthly, { type, periodStart: first.currentPeriodStart, served: 1 }, at("2027-03-20T00:00:00.000Z")).state).toEqual({ ...first, status: "active" });
+    }
+  });
+
+  it("reversing an early renewal while the period it followed still runs keeps it active, with the renewal due again — past_due when a period before it is owed too", () => {
     const renewedEarly = state({ currentPeriodStart: "2027-02-28T10:00:00.000Z", currentPeriodEnd: "2027-03-31T10:00:00.000Z" });
     expect(decide(renewedEarly, monthly, { type: "payment_reversed" }, at("2027-02-27T00:00:00.000Z")).state).toMatchObject({
       status: "active",
       currentPeriodEnd: "2027-02-28T10:00:00.000Z",
     });
+    // The period it followed (or an older one) was charged back first: never active while a period is owed.
+    for (const owesOther of [1, 0]) {
+      expect(decide(renewedEarly, monthly, { type: "payment_reversed", periodStart: renewedEarly.currentPeriodStart, owesOther }, at("2027-02-27T00:00:00.000Z")).state).toMatchObject({
+        status: owesOther ? "past_due" : "active",
+        currentPeriodStart: "2027-01-31T10:00:00.000Z",
+        currentPeriodEnd: "2027-02-28T10:00:00.000Z",
+      });
+    }
   });
 
   it("a chargeback of an OLDER period while a later one is paid: past_due on the same period; collected again, active on it (past_due again once it ended)", () => {
@@ -183,13 +204,15 @@ describe("reversals", () => {
     expect(decide(renewed, monthly, { type: "payment_reversed", periodStart: null }, at("2027-03-10T00:00:00.000Z")).state.currentPeriodEnd).toBe("2027-02-28T10:00:00.000Z");
   });
 
-  it("a reversed reversal pays the reopened period again", () => {
+  it("a reversed reversal pays the reopened period again; past_due while an older period is still owed", () => {
     const reopened = state({ status: "past_due" });
-    expect(decide(reopened, monthly, { type: "reversal_canceled" }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({
-      status: "active",
-      currentPeriodStart: "2027-02-28T10:00:00.000Z",
-      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
-    });
+    for (const owesOther of [0, 1]) {
+      expect(decide(reopened, monthly, { type: "reversal_canceled", owesOther }, at("2027-03-10T00:00:00.000Z")).state).toMatchObject({
+        status: owesOther ? "past_due" : "active",
+        currentPeriodStart: "2027-02-28T10:00:00.000Z",
+        currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+      });
+    }
   });
 });
 
@@ -264,14 +287,14 @@ describe("two collections for one period (competing-collections)", () => {
   // A collection is recorded on an attempt in any state but succeeded; a late failure or a
   // resubmission of a collection takes it back (the resubmission: in flight again).
   const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
-    "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
-    "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
-    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated" },
-    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "- =", reinstated: "record =" },
-    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated" },
-    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
-    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated" },
-    "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated" },
+    "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "cancel =" },
+    "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "cancel =" },
+    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated", cancelled: "reverse_cancel reversed" },
+    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "- =", reinstated: "record =", cancelled: "reverse_cancel reversed" },
+    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated", cancelled: "reverse_cancel =" },
+    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "cancel =" },
+    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated", cancelled: "cancel =" },
+    "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "record =" },
   };
   const LATER = "2027-02-12T09:00:00.000Z";
   const EARLIER = "2027-02-11T09:00:00.000Z";
@@ -281,7 +304,7 @@ describe("two collections for one period (competing-collections)", () => {
     "pending, none": "reverse_reopen reversed",
     "processing, none": "reverse_reopen reversed",
     "failed, none": "reverse reversed",
-    "canceled, none": "reverse reversed",
+    "canceled, none": "reverse_cancel reversed",
   };
   const cells = Object.entries(MONEY_TABLE).flatMap(([row, cells]) => Object.entries(cells).map(([event, cell]) => [row, event, cell] as const));
   it.each(cells)("a %s attempt takes %s: %s", (row, event, cell) => {
@@ -317,7 +340,7 @@ describe("two collections for one period (competing-collections)", () => {
       const at = new Date(Date.UTC(2027, 1, 10, 9, Number(minute))).toISOString();
       const { effect, reversal, moneyEventAt } = moneyEvent(attempt, event, at);
       if (effect === null) continue;
-      const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", record: attempt.status } as const;
+      const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", cancel: "canceled", reverse_cancel: "canceled", record: attempt.status } as const;
       attempt = { status: moved[effect], reversal, moneyEventAt };
     }
     return `${attempt.status}, ${attempt.reversal ?? "none"}`;
@@ -344,6 +367,10 @@ describe("two collections for one period (competing-collections)", () => {
     [["collected@1", "collected@2", "reversed@3", "settled@4"], "failed, reversed"],
     [["collected@2", "reversed@9", "reinstated@10", "settled@11"], "succeeded, reinstated"],
     [["collected@1", "collected@2", "reversed@3", "reinstated@4", "settled@5"], "succeeded, reinstated"],
+    // A failure, resubmitted, then cancelled by GoCardless (final: the resubmission never reopens it);
+    // the same after a late failure (the collection stays taken back).
+    [["failed@1", "resubmitted@2", "cancelled@3"], "canceled, none"],
+    [["collected@1", "failed@2", "resubmitted@3", "cancelled@4"], "canceled, reversed"],
     // A chargeback cancelled, then charged back again for good.
     [["collected@1", "reversed@2", "reinstated@3", "reversed@4", "settled@5"], "failed, reversed"],
   ] as const)("one payment's events %j end the same in every arrival order: %s", (events, status) => {

@@ -84,7 +84,7 @@ const OLDER_START = "2027-02-10T12:00:00.000Z";
 // The same money (collected, or its reversal cancelled) while ANOTHER older period is still owed
 // (two charged back, `owesOther`): past_due until that one is paid too.
 const OLDER_OWING: Record<SubscriptionStatus, Outcome> = {
-  incomplete: "active",
+  incomplete: "past_due",
   incomplete_expired: "= +refund",
   trialing: "past_due",
   paused: "past_due",

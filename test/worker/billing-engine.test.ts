@@ -615,6 +615,28 @@ describe("the scheduled billing engine", () => {
     expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
+  it("the FIRST payment charged back while its period runs: past_due owing that period with no grace access (no period before the first was paid), the engine collects it again, and its confirmation pays exactly it (issue 11)", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    const [first] = await attempts(id);
+    await webhookAt(T0 + DAY, paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed"));
+    // Nothing stands paid: the period owed is the first one (the stored period ends where it starts, a placeholder
+    // before the anchor, as the schema wants start < end), and no grace follows it.
+    const owing = { status: "past_due", currentPeriodEnd: iso(T0) };
+    expect(await subscription(id)).toMatchObject(owing);
+    vi.setSystemTime(T0 + DAY + MINUTE);
+    const user = await signIn(eve);
+    expect((await api(`/api/billing/subscriptions/${id}`, { user })).body.subscription).toMatchObject(owing);
+    expect(JSON.stringify((await api("/api/billing/entitlements", { user })).body)).not.toContain(id);
+
+    expect(kinds(await run(T0 + DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "processing", periodStart: iso(T0) });
+    await webhookAt(T0 + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   /** Two renewals (periods E..E2 and E2..E3) collected, then the OLDER one (R1, E..E2) charged back at E2 + 1 day. */
   const E2 = Date.parse("2027-03-10T09:00:00.000Z");
   const E3 = Date.parse("2027-04-10T09:00:00.000Z");
@@ -820,6 +842,57 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("three renewals paid, the last one early (in its renewal window), then the middle, the current and the oldest charged back before the current period starts: past_due after each, never active while a period is owed (issue 11)", async () => {
+    goCardless();
+    const E4 = Date.parse("2027-05-10T09:00:00.000Z");
+    const id = await activeAtT0(eve);
+    const paid: Record<string, any> = {};
+    for (const end of [E, E2, E3]) {
+      await run(end - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
+      await webhookAt(end - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      paid[iso(end)] = renewal;
+    }
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+    let at = E3 - DAY + HOUR;
+    for (const period of [E2, E3, E]) {
+      const renewal = paid[iso(period)];
+      await webhookAt(at, paymentEvent("charged_back", renewal.id, renewal.providerPaymentId, "authorisation_disputed"));
+      expect({ period: iso(period), status: (await subscription(id))!.status }).toEqual({ period: iso(period), status: "past_due" });
+      vi.setSystemTime(at + MINUTE);
+      expect((await api(`/api/billing/subscriptions/${id}`, { user: await signIn(eve) })).body.subscription).toMatchObject({ status: "past_due" });
+      at += HOUR;
+    }
+    // The end state: the stored period is the one before the current one (owed itself); the oldest owed period is collected first.
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+    expect(kinds(await run(at))).toMatchObject({ retry: { done: 1 } });
+    expect((await attempts(id)).filter((row) => row.status === "processing").map((row) => [row.periodStart, row.attemptNumber])).toEqual([[iso(E), 2]]);
+  });
+
+  it("the current period's chargeback cancelled while the period before it is still owed (charged back too): past_due until that one is collected again, then active (issue 11)", async () => {
+    goCardless();
+    const E4 = Date.parse("2027-05-10T09:00:00.000Z");
+    const id = await activeAtT0(eve);
+    const paid: Record<string, any> = {};
+    for (const end of [E, E2, E3]) {
+      await run(end - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
+      await webhookAt(end - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      paid[iso(end)] = renewal;
+    }
+    const [p2, p3] = [paid[iso(E2)], paid[iso(E3)]];
+    await webhookAt(E3 + DAY, paymentEvent("charged_back", p2.id, p2.providerPaymentId, "authorisation_disputed"));
+    await webhookAt(E3 + DAY + HOUR, paymentEvent("charged_back", p3.id, p3.providerPaymentId, "authorisation_disputed"));
+    await webhookAt(E3 + DAY + 2 * HOUR, paymentEvent("chargeback_cancelled", p3.id, p3.providerPaymentId));
+    // E3..E4 stands paid again, E2..E3 is still owed.
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+    expect(kinds(await run(E3 + DAY + 3 * HOUR))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.status === "processing")!;
+    expect(retry).toMatchObject({ periodStart: iso(E2), attemptNumber: 2 });
+    await webhookAt(E3 + 2 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
+  });
+
   it.each([
     ["the middle, the current, then the oldest", [1, 2, 0]],
     ["the current, the oldest, then the middle", [2, 0, 1]],
@@ -949,6 +1022,49 @@ describe("the scheduled billing engine", () => {
       await owed();
       expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
       for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status, row.periodStart])).toEqual([[1, "failed", iso(E)], [2, "processing", iso(E)]]);
+    });
+
+    it("a renewal that failed, was resubmitted by GoCardless and then cancelled ends cancelled in every arrival order (the cancel before its resubmission too), and the past-due limit still ends it unpaid (issue 11)", async () => {
+      const gc = goCardless();
+      const CANCELLED = ["failed", "resubmission_requested", "cancelled"];
+      const cases = await seedCases(permutations(CANCELLED), "frc");
+      const ended = async () => {
+        for (const c of cases) {
+          expect(await stateOf(c)).toEqual({
+            order: c.order.join(", "),
+            subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
+            attempts: [[1, "canceled"]],
+            refundsDue: [],
+          });
+          expect((await attempts(c.subscriptionId))[0]).toMatchObject({ failureCode: "cancelled", nextRetryAt: null });
+        }
+      };
+      const delivered = await deliverEveryOrder(cases, CANCELLED);
+      await ended();
+      // The cancel is the payment's last word: the same after every event comes again.
+      await redeliver(delivered);
+      await ended();
+      // Nothing is in flight: nothing is collected or cancelled at GoCardless, and the past-due limit ends each one.
+      expect(await run(E + 12 * DAY, { BILLING_ENGINE_CHUNK: "150" })).toMatchObject({ done: cases.length });
+      for (const c of cases) expect(await subscription(c.subscriptionId)).toMatchObject({ status: "unpaid" });
+      expect(gc.sent).toEqual([]);
+    });
+
+    it("collected, failed late, resubmitted, then cancelled: in every arrival order the period is owed again, the attempt ends cancelled, and the engine collects the period with attempt 2 (issue 11)", async () => {
+      goCardless();
+      const LATE_CANCELLED = ["confirmed", "failed", "resubmission_requested", "cancelled"];
+      const cases = await seedCases(permutations(LATE_CANCELLED), "lfc");
+      await redeliver(await deliverEveryOrder(cases, LATE_CANCELLED));
+      for (const c of cases) {
+        expect(await stateOf(c)).toEqual({
+          order: c.order.join(", "),
+          subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
+          attempts: [[1, "canceled"]],
+          refundsDue: [],
+        });
+      }
+      expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
+      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "canceled"], [2, "processing"]]);
     });
   });
 

@@ -125,9 +125,8 @@ describe("provider events after the outcome", () => {
     expect(await attempt(first.id)).toMatchObject({ status: "failed", failureCode: "charged_back", refundDue: 0 });
     const reopened = await read(user, id);
     expect(reopened).toMatchObject({ status: "past_due", currentPeriodEnd: paid.currentPeriodStart });
-    // Only the past-due grace after the last period still paid for.
-    const [grace] = await entitlements(user);
-    expect(Date.parse(grace.until) - Date.parse(paid.currentPeriodStart)).toBe(BILLING_POLICY.pastDueGraceDays * 24 * HOUR_MS);
+    // Its first payment: no period before it was paid, so no past-due grace either (issue 11).
+    expect(await entitlements(user)).toEqual([]);
 
     expect(await apply({ kind: "payment_reinstated", eventType: "payments.chargeback_cancelled", ...paymentRef(first.id, `PM-${first.id.slice(0, 8)}`) })).toBe("applied");
     expect(await read(user, id)).toMatchObject({ status: "active", currentPeriodStart: paid.currentPeriodStart, currentPeriodEnd: paid.currentPeriodEnd });

@@ -74,10 +74,12 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       // Any other money after the end, or for the period after one set to end (its renewal set aside), is owed back.
       if (ended || (state.cancelAtPeriodEnd && event.periodStart === state.currentPeriodEnd)) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays
-      // that period only: the current period stays, active (once it ended, its end applies as always),
-      // or past_due while another older period is owed (its own retry schedule decides unpaid).
-      if (paysOlderPeriod(state, event.periodStart)) return next({ status: event.owesOther ? "past_due" : "active" });
-      return next(paid(state, plan, now, event.served));
+      // that period only: the current period stays, active (once it ended, its end applies as always).
+      // Either way past_due while another older period is owed (two charged back; a later one's
+      // reversal cancelled), never active: that period's own retry schedule decides unpaid.
+      const moved: Partial<LifecycleState> = paysOlderPeriod(state, event.periodStart) ? { status: "active" } : paid(state, plan, now, event.served);
+      if (event.owesOther) moved.status = "past_due";
+      return next(moved);
 
     case "payment_duplicated":
       // Recorded, never absorbed: the period it pays for was paid already.
@@ -100,11 +102,12 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       // (An unknown period, null, never compares below one: it counts as the latest.)
       if (event.periodStart! < state.currentPeriodStart) return next({ status: "past_due" });
       // The reversed money paid for the latest period: that period is owed
-      // again, so the last paid period is the one before it.
+      // again, so the last paid period is the one before it (still running: active,
+      // unless a period before it is owed too, the one before it or an older one).
       const end = new Date(state.currentPeriodStart);
       const start = periodStartBefore(state.billingCycleAnchor, plan, end);
       return next({
-        status: end > now ? "active" : "past_due",
+        status: end > now && !event.owesOther ? "active" : "past_due",
         currentPeriodStart: start.toISOString(),
         currentPeriodEnd: end.toISOString(),
       });

@@ -5,7 +5,9 @@ import type { LifecycleState } from "./decide";
  * Until when a subscription (already settled to `now`, see settle) gives
  * access, or null for none: to the end of a running paid or trial period
  * (`active`, `trialing`), plus BILLING_POLICY.pastDueGraceDays after it
- * while `past_due`. Never after a period ended unpaid beyond that grace;
+ * while `past_due` and a collection of the subscription still stands
+ * (`collected`: not after its only payments were reversed, such as the
+ * first one's: no period before the first was paid). Never after a period ended unpaid beyond that grace;
  * never for incomplete, paused, unpaid or ended subscriptions.
  *
  * @example
@@ -13,7 +15,7 @@ import type { LifecycleState } from "./decide";
  * entitledUntil(settled, new Date()) // Date | null
  * ```
  */
-export function entitledUntil(state: LifecycleState, now: Date): Date | null {
+export function entitledUntil(state: LifecycleState, now: Date, collected = true): Date | null {
   const end = new Date(state.currentPeriodEnd);
   let until: Date;
   switch (state.status) {
@@ -22,6 +24,8 @@ export function entitledUntil(state: LifecycleState, now: Date): Date | null {
       until = end;
       break;
     case "past_due":
+      // The stored period then is only the placeholder before the period owed.
+      if (!collected) return null;
       until = new Date(end.getTime() + BILLING_POLICY.pastDueGraceDays * DAY_MS);
       break;
     default:

@@ -18,8 +18,11 @@ export type LifecycleEvent =
   | { type: "payment_failed"; retriesLeft: boolean }
   /** The provider cancelled a payment before collecting it (no money moved). */
   | { type: "payment_canceled" }
-  /** A collected payment was taken back (chargeback, late failure); `periodStart`: the period it paid, when known. */
-  | { type: "payment_reversed"; periodStart?: string | null }
+  /**
+   * A collected payment was taken back (chargeback, late failure); `periodStart`: the period it paid, when known;
+   * `owesOther`: 1 when another period before it is owed again too (reversed, not collected since).
+   */
+  | { type: "payment_reversed"; periodStart?: string | null; owesOther?: number }
   /** A reversal was itself reversed: the money is with us again. */
   | { type: "reversal_canceled"; periodStart?: string | null; served?: number; owesOther?: number }
   /** The provider collected money for a period another payment already paid: it is owed back, nothing else changes. */

@@ -5,9 +5,10 @@ import type { PaymentAttemptStatus, PaymentReversal } from "../../db/billing-enu
  * (`confirmed`, `paid_out`), failed (`failed`: a late failure once
  * collected), resubmitted (`resubmission_requested`: collected again by the
  * provider itself), taken back (`charged_back`), a taking back settled
- * (`chargeback_settled`), or given back (`chargeback_cancelled`).
+ * (`chargeback_settled`), given back (`chargeback_cancelled`), or cancelled
+ * before it was collected (`cancelled`: final).
  */
-export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "settled" | "reinstated";
+export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "settled" | "reinstated" | "cancelled";
 
 /**
  * What a money event does to the attempt holding the payment:
@@ -20,10 +21,13 @@ export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "
  *   subscription ends as if both had come in order;
  * - `reverse_reopen`: a collection taken back (its late failure not arrived yet) and the
  *   payment in flight again (the provider collects it once more);
+ * - `cancel`: an open or failed attempt → canceled, no retry (the provider will not collect it);
+ * - `reverse_cancel`: `reverse`, the attempt staying (or ending) canceled: the payment was
+ *   collected, taken back, and is cancelled at the provider (it will not collect it again);
  * - `record`: only the facts change (when it happened, the reversal fact);
  * - null: nothing (an event older than the newest one recorded: overtaken).
  */
-export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_reopen" | "record" | null;
+export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_reopen" | "reverse_cancel" | "cancel" | "record" | null;
 
 /**
  * How a money event that happened at `at` (the provider's `created_at`, ISO
@@ -56,7 +60,7 @@ export function moneyEvent(
     // Overtaken. Only a collection still says something: a failure, chargeback or resubmission
     // came after it, so it was taken back; unless its reversal is recorded already, the
     // collection and its reversal are applied, so the subscription ends as if both came in order.
-    return event !== "collected" || succeeded || reversal ? to(null) : to(open ? "reverse_reopen" : "reverse", "reversed");
+    return event !== "collected" || succeeded || reversal ? to(null) : to(open ? "reverse_reopen" : status === "canceled" ? "reverse_cancel" : "reverse", "reversed");
   }
   switch (event) {
     case "collected":
@@ -76,5 +80,10 @@ export function moneyEvent(
       return reversal ? to(null) : to("reverse", "reversed", moneyEventAt);
     case "reversed":
       return succeeded || reversal !== "reversed" ? to("reverse", "reversed") : to("record");
+    case "cancelled":
+      // Final: GoCardless cancels only a payment waiting to be submitted, so a failed one was
+      // resubmitted first (that resubmission, arriving later, is overtaken), and a collected one
+      // also failed late before. Its time is recorded on one cancelled already too.
+      return succeeded ? to("reverse_cancel", "reversed") : to(status === "canceled" ? "record" : "cancel");
   }
 }

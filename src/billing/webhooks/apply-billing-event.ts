@@ -162,7 +162,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
       // (a first payment's starts at the collection; an older period's moves none): the subscription
       // ends as if both had come in order, and the attempts name the period owed again.
       const paidPeriod = paysOlderPeriod(asRead, attempt.periodStart) ? attempt.periodStart : decision.state.currentPeriodStart;
-      const reversed = decide(decision.state, subscription.plan, { type: "payment_reversed", periodStart: paidPeriod }, now);
+      const reversed = decide(decision.state, subscription.plan, { type: "payment_reversed", periodStart: paidPeriod, owesOther: attempt.owesOther }, now);
       if (!sameLifecycleState(decision.state, reversed.state)) periodStart = reversed.state.currentPeriodEnd;
       decision = { state: reversed.state, effects: [] };
     }
@@ -231,6 +231,7 @@ const MONEY_EVENTS: Partial<Record<PaymentEvent["kind"], MoneyEvent>> = {
   payment_reversed: "reversed",
   payment_reversal_settled: "settled",
   payment_reinstated: "reinstated",
+  payment_canceled: "cancelled",
 };
 
 /**
@@ -294,29 +295,33 @@ function attemptChange(
           ...(reopen && decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
         };
       }
+      case "cancel":
+        return { changes: { ...facts, status: "canceled", ...failure, nextRetryAt: null }, lifecycleEvent: { type: "payment_canceled" } };
       case "reverse":
-      case "reverse_reopen": {
+      case "reverse_reopen":
+      case "reverse_cancel": {
         // Why the money went back is kept on the attempt; nothing is owed back
         // any more, and collecting it again is due at once (not an exhausted schedule),
         // unless a second collection of the period pays it instead, or the provider
-        // collects it again itself (reverse_reopen: in flight).
+        // collects it again itself (reverse_reopen: in flight), or it stays cancelled (reverse_cancel).
         // A reversal of a collection not recorded yet (it overtook its confirmed) implies that
         // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
         const reopen = effect === "reverse_reopen";
         // Back in flight on a subscription that ended meanwhile: set aside, and GoCardless is asked to cancel it.
         const ended = reopen && subscriptionEnded(attempt);
+        const canceled = ended || effect === "reverse_cancel";
         return {
           // A failed attempt keeps the cause of its failure (a settlement says less).
           changes: {
             ...facts,
-            status: ended ? "canceled" : reopen ? "processing" : "failed",
+            status: canceled ? "canceled" : reopen ? "processing" : "failed",
             ...(attempt.status !== "failed" && failure),
             ...(ended && { failureCode: "subscription_ended", providerCancel: "due" as const }),
-            nextRetryAt: paidByAnother || reopen ? null : now.toISOString(),
+            nextRetryAt: paidByAnother || reopen || canceled ? null : now.toISOString(),
             refundDue: 0,
           },
-          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart },
+          lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart, owesOther: attempt.owesOther },
           impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
         };
@@ -326,12 +331,6 @@ function attemptChange(
   switch (event.kind) {
     case "payment_submitted":
       return { from: ["pending"], changes: { status: "processing", providerPaymentId } };
-    case "payment_canceled":
-      return {
-        from: OPEN_ATTEMPT_STATUSES,
-        changes: { status: "canceled", providerPaymentId, failureCode: event.failureCode, failureMessage: event.failureMessage, nextRetryAt: null },
-        lifecycleEvent: { type: "payment_canceled" },
-      };
     default:
       return null;
   }
