@@ -34,8 +34,6 @@ const countD1Calls = process.env.COUNT_D1_CALLS ? ["test/support/count-d1-calls.
 const FRESH_ISOLATE_FILES = ["test/worker/session-under-load.test.ts"];
 
 export default defineConfig({
-  // `pnpm test` runs the suite as two Vitest runs at once (scripts/test.ts): a cache each.
-  cacheDir: process.env.TEST_STREAM ? `node_modules/.vite/${process.env.TEST_STREAM}` : undefined,
   test: {
     // Much of the CLI files' time is spent waiting on workerd and child
     // processes, so two files run at once even on 2 cores (vitest's default
