@@ -65,7 +65,7 @@ describe("what deleting a parent row does to billing rows", () => {
     await db.deleteFrom("direct_debit_tokens").where("id", "=", token.id).execute();
 
     const after = await db.selectFrom("payment_attempts").selectAll().where("id", "=", attempt.id).executeTakeFirst();
-    expect(after).toEqual({ ...attempt, directDebitTokenId: null, refundDue: 0, periodStart: null, reversal: null, providerCancel: null, moneyEventAt: null });
+    expect(after).toEqual({ ...attempt, directDebitTokenId: null, refundDue: 0, periodStart: null, reversal: null, providerCancel: null, moneyEventAt: null, firstTriedAt: null });
     expect((await quotedRows(env.DB, "payment_attempts")).filter((row) => row.id !== quoted(attempt.id))).toEqual(others);
   });
 
