@@ -60,7 +60,8 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-describe("kysely:migrate and its workerd", { timeout: 90_000 }, () => {
+// Generous waits: a CLI start (tsx, wrangler, workerd) takes tens of seconds on a loaded 2-core machine.
+describe("kysely:migrate and its workerd", { timeout: 115_000 }, () => {
   it("SIGTERM during a run ends the CLI and its workerd", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "migrate-signal-"));
     dirs.push(dir);
@@ -86,7 +87,7 @@ describe("kysely:migrate and its workerd", { timeout: 90_000 }, () => {
       } catch {
         return undefined;
       }
-    }, "the run to be sent");
+    }, "the run to be sent", 80_000);
 
     process.kill(run.pid, "SIGKILL"); // the CLI's own Node process; its workerd is orphaned
     await new Promise((resolve) => setTimeout(resolve, 2_000));
