@@ -611,7 +611,6 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
 
     // The next run collects the period again (attempt 3); its failure waits 7 days, and day 12 is no end.
-    console.error(JSON.stringify(await env.DB.prepare("select attemptNumber, status, failureCode, nextRetryAt, reversal, providerCancel, refundDue from payment_attempts where subscriptionId = ?").bind(id).all()));
     expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
     const p3 = await numbered(3);
     expect(p3).toMatchObject({ status: "processing" });
