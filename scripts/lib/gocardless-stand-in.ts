@@ -192,7 +192,9 @@ export async function setUpStandInMandate(url: string, customer: string): Promis
  * cancel action; `payment_resubmission_requested`: the retry action, back to
  * `pending_submission`; `payment_chargeback_cancelled`: the payer's bank gives
  * the money back, `paid_out` again). A `failed` after `confirmed` or `paid_out`
- * is a late failure.
+ * is a late failure. The two settlements settle a reversal that stands, in a
+ * payout, and keep the payment's status (`payment_chargeback_settled`: still
+ * `charged_back`), so neither runs once the reversal is undone.
  */
 export const PAYMENT_SCENARIOS = {
   payment_submitted: ["submitted", ["pending_submission"]],

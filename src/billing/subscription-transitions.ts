@@ -10,13 +10,15 @@ import type { SubscriptionStatus } from "../db/billing-enums";
  * - `canceled` and `incomplete_expired` are terminal.
  * - `active → active` is a renewal (a payment succeeded, the period advances);
  *   `past_due → past_due` is a reversed payment reopening an earlier period.
+ * - `trialing → past_due` is a trial that ended while its first payment is
+ *   being collected; with nothing collected it is `paused`.
  * - `past_due → unpaid` happens when the retry schedule runs out
  *   (or `→ canceled`, by BILLING_POLICY.whenRetriesExhausted).
  */
 export const SUBSCRIPTION_TRANSITIONS: Readonly<Record<SubscriptionStatus, readonly SubscriptionStatus[]>> = {
   incomplete: ["active", "incomplete_expired", "canceled"],
   incomplete_expired: [],
-  trialing: ["active", "paused", "canceled"],
+  trialing: ["active", "past_due", "paused", "canceled"],
   active: ["active", "past_due", "canceled"],
   past_due: ["active", "past_due", "unpaid", "canceled"],
   unpaid: ["active", "canceled"],

@@ -11,7 +11,7 @@ export const MAX_JSON_BODY_BYTES = 64 * 1024;
  * - over {@link MAX_JSON_BODY_BYTES} → 413 PAYLOAD_TOO_LARGE
  * - a body that is not `application/json`, or declares a charset other than
  *   UTF-8 → 415 UNSUPPORTED_MEDIA_TYPE
- * - unparseable → 400 INVALID_JSON
+ * - unparseable, or an object with a repeated key → 400 INVALID_JSON
  * - schema mismatch (wrong types, unknown fields) → 400 VALIDATION_FAILED
  *
  * An empty body counts as `{}` when `emptyAsObject` is set (routes whose
@@ -36,8 +36,16 @@ export async function readJsonBody<Schema extends z.ZodType>(
   }
   if (!isUtf8Json(c.req.header("content-type") ?? "")) throw new ApiError("UNSUPPORTED_MEDIA_TYPE");
   let value: unknown;
+  // The keys of every object parsed, plus one: the reviver also sees the root (as the key "" of an object).
+  let keys = 0;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text, function (this: unknown, _key, item: unknown) {
+      if (!Array.isArray(this)) keys++;
+      return item;
+    });
+    // JSON.parse keeps a repeated key's last value ({"atPeriodEnd":true,"atPeriodEnd":false} would
+    // cancel now): refused, as I-JSON (RFC 7493) does. Each colon outside strings is one key in the text.
+    if (text.replace(/"(?:[^"\\]|\\.)*"/g, "").split(":").length > keys) throw 0;
   } catch {
     // Not the parser's message: V8 quotes the text around the error, which
     // would echo part of the body (e.g. a mandate token) into the response.

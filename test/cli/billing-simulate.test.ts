@@ -111,6 +111,22 @@ describe("billing:simulate <event> <id>", () => {
       expect(received.splice(0)).toHaveLength(1);
     });
 
+    it("chargeback_settled keeps a charged_back payment charged_back (a chargeback cancelled after it: paid_out); after chargeback_cancelled it is refused, as only a chargeback that stands is settled (docs/gocardless.md)", async () => {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const simulate = (event: string, paymentId: string) => runInProcess(billingSimulate, [event, paymentId, "--url", url], USAGE, { cwd: dir });
+      const settledFirst = await newPayment("attempt-settled-first");
+      for (const [event, status] of [["payments.confirmed", "confirmed"], ["payments.charged_back", "charged_back"], ["payments.chargeback_settled", "charged_back"], ["payments.chargeback_cancelled", "paid_out"]]) {
+        expect((await simulate(event!, settledFirst.id)).code).toBe(0);
+        expect((await client.getPayment(settledFirst.id)).status).toBe(status);
+      }
+      const cancelledFirst = await newPayment("attempt-cancelled-first");
+      for (const event of ["payments.confirmed", "payments.charged_back", "payments.chargeback_cancelled"]) await simulate(event, cancelledFirst.id);
+      received.splice(0);
+      const refused = await simulate("payments.chargeback_settled", cancelledFirst.id);
+      expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining("it is paid_out (GoCardless would not send it)")]);
+      expect(received).toHaveLength(0);
+    });
+
     it("an event GoCardless could not send in the payment's state (confirmed after cancelled): one line saying so, exit 1, no webhook; --webhook-only sends it as is", async () => {
       const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
       const payment = await newPayment("attempt-cancelled");

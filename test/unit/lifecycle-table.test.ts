@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ENDED_SUBSCRIPTION_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../src/db/billing-enums";
 import { BILLING_POLICY, DAY_MS } from "../../src/billing/lifecycle/billing-policy";
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
+import { settle, type PaymentFacts } from "../../src/billing/lifecycle/due-time-event";
+import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
 import { LifecycleError } from "../../src/billing/lifecycle/lifecycle-error";
 import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent, type LifecycleEventType } from "../../src/billing/lifecycle/lifecycle-event";
 import { SUBSCRIPTION_TRANSITIONS } from "../../src/billing/subscription-transitions";
@@ -138,6 +140,30 @@ describe("money back with us after the subscription ended", () => {
   });
 });
 
+// A trial's end by what is being collected for the first paid period (docs/billing-lifecycle.md ⁵): pausing
+// (Stripe's trial end with no payment method) only when nothing is; a payment in flight or a retry still to
+// come is past due like an unpaid renewal — the grace follows the trial, and the retry schedule goes on.
+const IDLE: PaymentFacts = { paymentInFlight: false, retriesExhausted: false, nextRetryAt: null };
+const GRACE_END = new Date(Date.parse(END) + BILLING_POLICY.pastDueGraceDays * DAY_MS).toISOString();
+const TRIAL_END: [string, SubscriptionStatus, string | null, PaymentFacts, Partial<LifecycleState>?, Partial<LifecyclePlan>?][] = [
+  ["nothing collected (no mandate)", "paused", null, IDLE],
+  ["its last failure had no retry left", "paused", null, { ...IDLE, retriesExhausted: true }],
+  ["its first payment in flight", "past_due", GRACE_END, { ...IDLE, paymentInFlight: true }],
+  ["its first payment failed, a retry to come", "past_due", GRACE_END, { ...IDLE, nextRetryAt: END }],
+  ["in flight, set to cancel at its end", "canceled", null, { ...IDLE, paymentInFlight: true }, { cancelAtPeriodEnd: 1 }],
+  ["a free plan", "active", "2027-05-10T12:00:00.000Z", IDLE, {}, { amountMinor: 0 }],
+];
+/** An hour after the trial's end: every row's state then, through settle (as a read or the engine applies it). */
+const trialEnded = ([, , , facts, changes, planChanges]: (typeof TRIAL_END)[number]) =>
+  settle({ ...stateIn("trialing", "trial_ended"), ...changes }, { ...plan, ...planChanges }, facts, null, new Date(Date.parse(END) + 3_600_000)).state;
+
+describe("a trial's end, by what is being collected", () => {
+  it.each(TRIAL_END)("%s → %s, access until %s", (...row) => {
+    const state = trialEnded(row);
+    expect([state.status, entitledUntil(state, new Date(Date.parse(END) + 3_600_000), false)?.toISOString() ?? null]).toEqual(row.slice(1, 3));
+  });
+});
+
 describe("every (status, event) pair", () => {
   it.each(pairs)("%s + %s", (status, type) => {
     const expected = TABLE[status][type];
@@ -174,6 +200,7 @@ describe("every (status, event) pair", () => {
       const periodMoved = after.currentPeriodStart !== before.currentPeriodStart || after.currentPeriodEnd !== before.currentPeriodEnd;
       if (after.status !== status || periodMoved) made.get(status)!.add(after.status);
     }
+    for (const row of TRIAL_END) made.get("trialing")!.add(trialEnded(row).status);
     for (const status of SUBSCRIPTION_STATUSES) {
       expect([...made.get(status)!].sort(), status).toEqual([...SUBSCRIPTION_TRANSITIONS[status]].sort());
     }

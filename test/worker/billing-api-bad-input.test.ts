@@ -90,6 +90,11 @@ const CASES: Case[] = [
   invalid("subscribe: a null body", "erin", "POST", () => "/api/billing/subscriptions", null),
   { name: "subscribe: unknown plan", as: "erin", method: "POST", path: () => "/api/billing/subscriptions", json: { planCode: "no-such-plan" }, status: 404, code: "PLAN_NOT_FOUND" },
   invalid("cancel: atPeriodEnd is a string", "erin", "POST", () => `/api/billing/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: "yes" }),
+  // A repeated key: JSON.parse keeps the last one, so this cancelled now a subscription meant to run to its period's end.
+  { name: "cancel: a repeated key", as: "erin", method: "POST", path: () => `/api/billing/subscriptions/${subscriptionId}/cancel`, body: '{"atPeriodEnd":true,"atPeriodEnd":false}', status: 400, code: "INVALID_JSON" },
+  { name: "subscribe: a repeated key, spaced", as: "erin", method: "POST", path: () => "/api/billing/subscriptions", body: '{ "planCode" : "basic" ,\n "planCode" : "pro" }', status: 400, code: "INVALID_JSON" },
+  // Colons, quotes and backslashes inside strings are no keys: an unknown field, not a repeated one.
+  invalid("cancel: a key and a value holding quotes and colons", "erin", "POST", () => `/api/billing/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: true, 'a\\":"atPeriodEnd': '":"\\' }),
   { name: "cancel: no body", as: "erin", method: "POST", path: () => `/api/billing/subscriptions/${subscriptionId}/cancel`, status: 400, code: "INVALID_JSON" },
   { name: "subscription: unknown id", as: "erin", method: "GET", path: () => "/api/billing/subscriptions/does-not-exist", status: 404, code: "SUBSCRIPTION_NOT_FOUND" },
   // Payment attempts
@@ -119,6 +124,7 @@ const CASES: Case[] = [
   invalid("token: unknown field isDefault", "erin", "POST", tokens, { ...tokenBody(), isDefault: true }),
   invalid("token: missing mandateReference", "erin", "POST", tokens, { ...tokenBody(), mandateReference: undefined }),
   { name: "token: default for a pending token", as: "erin", method: "POST", path: () => `/api/billing/direct-debit-tokens/${pendingTokenId}/default`, status: 409, code: "TOKEN_NOT_ACTIVE" },
+  { name: "token: a repeated key", as: "erin", method: "POST", path: tokens, body: JSON.stringify(tokenBody()).replace("{", '{"token":"MD0001",'), status: 400, code: "INVALID_JSON" },
   { name: "token: body over 64 KiB", as: "erin", method: "POST", path: tokens, json: { ...tokenBody(), bankName: "x".repeat(70_000) }, status: 413, code: "PAYLOAD_TOO_LARGE" },
 ];
 

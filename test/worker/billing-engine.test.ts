@@ -404,6 +404,32 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent).toEqual([]);
   });
 
+  it("a trial that ends while its first payment is in flight is past_due with grace, not paused: a failure is retried on the schedule, and the confirmation pays the period from the trial's end (F5)", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const trialEnd = T0 + 14 * DAY;
+    const id = await subscribe(eve, await plan({ trialDays: 14 }));
+    expect(kinds(await run(trialEnd - 2 * DAY))).toMatchObject({ renewal: { done: 1 }, submit: { done: 1 } });
+    expect(gc.sent.map((request) => request.body.payments.charge_date)).toEqual([iso(trialEnd).slice(0, 10)]);
+    const [first] = await attempts(id);
+    expect(first).toMatchObject({ status: "processing", periodStart: iso(trialEnd) });
+
+    expect(kinds(await run(trialEnd + HOUR))).toEqual({ trial_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(trialEnd) });
+    vi.setSystemTime(trialEnd + HOUR);
+    const user = await signIn(eve);
+    // Direct debit takes days to confirm: the past-due grace follows the trial as it follows a paid period.
+    expect((await api("/api/billing/entitlements", { user })).body.entitlements).toEqual([expect.objectContaining({ subscriptionId: id, status: "past_due", until: iso(trialEnd + 3 * DAY) })]);
+
+    await webhookAt(trialEnd + 2 * DAY, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    expect(kinds(await run(trialEnd + 3 * DAY + MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const retry = (await attempts(id)).find((row) => row.attemptNumber === 2)!;
+    expect(retry).toMatchObject({ status: "processing", periodStart: iso(trialEnd) });
+    await webhookAt(trialEnd + 5 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(trialEnd), currentPeriodEnd: "2027-02-24T09:00:00.000Z" });
+  });
+
   it("past due with no mandate to retry on: unpaid once the past-due limit (11 days) passed", async () => {
     const gc = goCardless();
     const rex = await signedInUser("rex-engine@example.com");
@@ -585,7 +611,6 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
 
     // The next run collects the period again (attempt 3); its failure waits 7 days, and day 12 is no end.
-    console.error(JSON.stringify(await env.DB.prepare("select attemptNumber, status, failureCode, nextRetryAt, reversal, providerCancel, refundDue from payment_attempts where subscriptionId = ?").bind(id).all()));
     expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
     const p3 = await numbered(3);
     expect(p3).toMatchObject({ status: "processing" });

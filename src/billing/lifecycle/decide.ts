@@ -129,9 +129,10 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "trial_ended":
     case "period_end_reached": {
-      // A trial ends like a paid period, except that without a payment it is
-      // paused (Stripe's trial end), where an unpaid renewal is past due.
-      const [from, unpaid] = event.type === "trial_ended" ? (["trialing", "paused"] as const) : (["active", "past_due"] as const);
+      // A trial ends like a paid period: past due while its first payment is being
+      // collected (in flight, or a retry to come); with nothing collected it is
+      // paused (Stripe's trial end with no payment method).
+      const [from, unpaid] = event.type === "trial_ended" ? (["trialing", event.collecting ? "past_due" : "paused"] as const) : (["active", "past_due"] as const);
       if (state.status !== from || now < new Date(state.currentPeriodEnd)) throw refused(state.status, event.type);
       if (state.cancelAtPeriodEnd === 1) return next({ status: "canceled", cancelAtPeriodEnd: 0, endedAt: state.currentPeriodEnd });
       // A free plan owes nothing: it simply enters the period that contains now.

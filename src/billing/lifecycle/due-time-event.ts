@@ -30,7 +30,7 @@ export function dueTimeEvent(state: LifecycleState, facts: PaymentFacts, now: Da
         ? { type: "incomplete_deadline_reached", paymentInFlight: false }
         : null;
     case "trialing":
-      return periodOver ? { type: "trial_ended" } : null;
+      return periodOver ? { type: "trial_ended", collecting: facts.paymentInFlight || facts.nextRetryAt !== null } : null;
     case "active":
       return periodOver ? { type: "period_end_reached" } : null;
     case "past_due":

@@ -7,7 +7,8 @@ import type { LifecycleState } from "./decide";
  * (`active`, `trialing`), plus BILLING_POLICY.pastDueGraceDays after it
  * while `past_due` and a collection of the subscription still stands
  * (`collected`: not after its only payments were reversed, such as the
- * first one's: no period before the first was paid). Never after a period ended unpaid beyond that grace;
+ * first one's: no period before the first was paid) or the period that ended is the trial
+ * (its first payment being collected). Never after a period ended unpaid beyond that grace;
  * never for incomplete, paused, unpaid or ended subscriptions.
  *
  * @example
@@ -24,8 +25,8 @@ export function entitledUntil(state: LifecycleState, now: Date, collected = true
       until = end;
       break;
     case "past_due":
-      // The stored period then is only the placeholder before the period owed.
-      if (!collected) return null;
+      // The stored period then is only the placeholder before the period owed, unless it is the trial.
+      if (!collected && state.currentPeriodEnd !== state.trialEndsAt) return null;
       until = new Date(end.getTime() + BILLING_POLICY.pastDueGraceDays * DAY_MS);
       break;
     default:

@@ -33,8 +33,8 @@ export type LifecycleEvent =
   | { type: "cancel_at_period_end" }
   /** A user undoes cancel-at-period-end before the period ends. */
   | { type: "resume" }
-  /** Time: the trial's end passed. */
-  | { type: "trial_ended" }
+  /** Time: the trial's end passed; `collecting`: its first payment is in flight, or a retry of it is still to come. */
+  | { type: "trial_ended"; collecting?: boolean }
   /** Time: the paid period's end passed. */
   | { type: "period_end_reached" }
   /** Time or failure: the retry schedule of a past-due subscription is used up. */
