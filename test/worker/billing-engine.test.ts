@@ -1054,7 +1054,7 @@ describe("the scheduled billing engine", () => {
       expect(gc.sent.filter((request) => request.url === "/payments")).toHaveLength(cases.length);
     });
 
-    it("collected, failed late, resubmitted, then cancelled: in every arrival order the period is owed again, the attempt ends cancelled, and the engine collects the period with attempt 2 (issue 11)", async () => {
+    it("collected, failed late, resubmitted, then cancelled: in every arrival order the period is owed again, the attempt ends failed, and the engine collects the period with attempt 2 (issue 11)", async () => {
       goCardless();
       const LATE_CANCELLED = ["confirmed", "failed", "resubmission_requested", "cancelled"];
       const cases = await seedCases(permutations(LATE_CANCELLED), "lfc");
@@ -1063,12 +1063,12 @@ describe("the scheduled billing engine", () => {
         expect(await stateOf(c)).toEqual({
           order: c.order.join(", "),
           subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
-          attempts: [[1, "canceled"]],
+          attempts: [[1, "failed"]],
           refundsDue: [],
         });
       }
       expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
-      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "canceled"], [2, "processing"]]);
+      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
     });
   });
 
@@ -1535,7 +1535,7 @@ describe("the scheduled billing engine", () => {
     if (resume) {
       vi.setSystemTime(E - 2 * DAY + 35 * MINUTE);
       expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
-      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ retry: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
       const [again] = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal!.id);
       expect(again).toMatchObject({ status: "processing", attemptNumber: 2, providerPaymentId: gc.paymentIdOf(again!.id) });
       return;
@@ -1621,8 +1621,8 @@ describe("the scheduled billing engine", () => {
       await call("resume", { method: "POST" });
       expect(kinds(await run((t += 15 * MINUTE)))).toMatchObject({ renewal: { due: 1, done: 1 } });
     }
-    const period = async () => (await attempts(id)).map((row) => [row.attemptNumber, row.status, row.failureCode]);
-    expect(await period()).toEqual([1, 2, 3, 4].map((n) => [n, "canceled", "subscription_ended"]).concat([[5, "processing", null]]));
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status, row.failureCode]);
+    expect(await period()).toEqual([1, 2, 3, 4].map((n): unknown[] => [n, "canceled", "subscription_ended"]).concat([[5, "processing", null]]));
     const fifth = (await attempts(id)).at(-1)!;
     await webhookAt(E - DAY, paymentEvent("failed", fifth.id, fifth.providerPaymentId, "insufficient_funds"));
     expect((await attempts(id)).at(-1)).toMatchObject({ status: "failed", nextRetryAt: iso(E) });
