@@ -11,7 +11,7 @@ import { recordingD1 } from "../support/recording-d1";
 import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, resourceNotFoundBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
+import { mandateEvent, paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
 
 // The scheduled billing engine through the Worker's scheduled() on a real
 // local D1, with a controllable clock (Date is faked; scheduledTime is the
@@ -1659,6 +1659,27 @@ describe("the scheduled billing engine", () => {
     await webhookAt(failedAt, paymentEvent("failed", last.id, last.providerPaymentId, "insufficient_funds"));
     expect(await subscription(id)).toMatchObject({ status: "unpaid" });
     expect(gc.sent.filter((request) => request.url === "/payments")).toHaveLength(4);
+  });
+
+  it("a renewal GoCardless cancels with its mandate (mandates.cancelled): nothing is collected without a mandate, and once the user adds a new one the period owed is collected on it, not ended unpaid (break-it F7)", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const fay = await signedInUser("fay-engine@example.com");
+    const old = await addActiveToken(fay);
+    const id = await activeAtT0(fay);
+    await run(E - 2 * DAY);
+    const renewal = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+    await webhookAt(E - DAY, mandateEvent(old.mandateId, "cancelled"), paymentEvent("cancelled", renewal.id, renewal.providerPaymentId, "mandate_cancelled"));
+    expect(kinds(await run(E + HOUR))).toEqual({ period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect((await run(E + 2 * DAY)).due).toBe(0);
+    vi.setSystemTime(E + 3 * DAY);
+    const fresh = await addActiveToken(await signIn({ ...fay, ip: freshClientIp() }));
+    expect(kinds(await run(E + 3 * DAY + 15 * MINUTE))).toMatchObject({ retry: { due: 1, done: 1 }, submit: { done: 1 } });
+    const again = (await attempts(id)).at(-1)!;
+    expect(again).toMatchObject({ attemptNumber: 2, status: "processing", periodStart: iso(E) });
+    expect(gc.sent.filter((request) => request.url === "/payments").at(-1)!.body.payments.links.mandate).toBe(fresh.mandateId);
+    await run(E + 12 * DAY);
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {
