@@ -28,6 +28,22 @@ import { wroteRows } from "../db/wrote-rows";
 export const oldestReversedPeriod = sql<string | null>`(select periodStart from payment_attempts r where subscriptionId = subscription.id and reversal = 'reversed' and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded') order by 1)`;
 
 /**
+ * How many of the period's other attempts failed (refused, cancelled by the
+ * provider, given up, or their money taken back): a failure of `attempt` is
+ * the next one of its period's retry schedule (docs/billing-lifecycle.md ⁸).
+ * Attempts we set aside (`canceled`) are no failures, so however many numbers
+ * they took, they never move the schedule. A subquery on the row of
+ * `payment_attempts as attempt`; it reads the period's rows of the
+ * (subscriptionId, periodStart, attemptNumber) index.
+ *
+ * @example
+ * ```ts
+ * db.selectFrom("payment_attempts as attempt").select(periodFailures.as("failures"))
+ * ```
+ */
+export const periodFailures = sql<number>`(select count(*) from payment_attempts f where (f.subscriptionId, f.periodStart, f.status) = (attempt.subscriptionId, attempt.periodStart, 'failed') and f.id <> attempt.id)`;
+
+/**
  * The user's attempt made with this idempotency key, if any.
  *
  * @example
@@ -180,7 +196,6 @@ export function findAttempt(db: Kysely<DB>, userId: string, id: string): Promise
 export interface AttemptForEvent {
   id: string;
   status: PaymentAttemptRow["status"];
-  attemptNumber: number;
   refundDue: number;
   /** The provider reported the money taken back, or that reversal cancelled (moneyEvent). */
   reversal: PaymentAttemptRow["reversal"];
@@ -198,6 +213,8 @@ export interface AttemptForEvent {
   served: number;
   /** 1 when another period before the subscription's current one (or this attempt's, if later) is owed again (reversed, not collected since), else 0. */
   owesOther: number;
+  /** The period's other failed attempts ({@link periodFailures}). */
+  failures: number;
   /** The attempt's subscription (the fields the lifecycle reads) with its plan, if it has one. */
   subscription: SubscriptionForEvent | null;
 }
@@ -218,7 +235,6 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
     .select([
       "attempt.id",
       "attempt.status",
-      "attempt.attemptNumber",
       "attempt.refundDue",
       "attempt.reversal",
       "attempt.moneyEventAt",
@@ -265,6 +281,7 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       // Served: a collection of the period was taken back (subscriptionId_periodStart_attemptNumber_idx).
       sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, attempt.periodStart, 'reversed'))`.as("served"),
       sql<number>`exists (select 1 from payment_attempts r where r.subscriptionId = attempt.subscriptionId and r.reversal = 'reversed' and r.periodStart < max(subscription.currentPeriodStart, coalesce(attempt.periodStart, '')) and r.periodStart <> attempt.periodStart and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded'))`.as("owesOther"),
+      periodFailures.as("failures"),
     ])
     .where("attempt.provider", "=", provider);
 }

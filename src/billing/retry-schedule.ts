@@ -1,7 +1,8 @@
 import { BILLING_POLICY, DAY_MS, HOUR_MS } from "./lifecycle/billing-policy";
 
 /**
- * When to retry after attempt number `attemptNumber` failed at `failedAt`
+ * When to retry after the `failure`th failure of a period (periodFailures + 1:
+ * attempts we set aside do not count, whatever their attemptNumber) at `failedAt`
  * (BILLING_POLICY.retryDelaysDays: 1 day after the 1st failure, 3 after the
  * 2nd, 7 after the 3rd), or `null` once the schedule is exhausted (after the
  * 4th failure): a `past_due` subscription then follows
@@ -14,8 +15,8 @@ import { BILLING_POLICY, DAY_MS, HOUR_MS } from "./lifecycle/billing-policy";
  * nextRetryAt(4, new Date())                       // null
  * ```
  */
-export function nextRetryAt(attemptNumber: number, failedAt: Date): Date | null {
-  const days = BILLING_POLICY.retryDelaysDays[attemptNumber - 1];
+export function nextRetryAt(failure: number, failedAt: Date): Date | null {
+  const days = BILLING_POLICY.retryDelaysDays[failure - 1];
   if (days === undefined) return null;
   return new Date(failedAt.getTime() + days * DAY_MS);
 }

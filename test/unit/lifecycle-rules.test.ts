@@ -287,13 +287,13 @@ describe("two collections for one period (competing-collections)", () => {
   // A collection is recorded on an attempt in any state but succeeded; a late failure or a
   // resubmission of a collection takes it back (the resubmission: in flight again).
   const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
-    "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "cancel =" },
-    "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "cancel =" },
-    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated", cancelled: "reverse_cancel reversed" },
-    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "- =", reinstated: "record =", cancelled: "reverse_cancel reversed" },
-    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated", cancelled: "reverse_cancel =" },
-    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "cancel =" },
-    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated", cancelled: "cancel =" },
+    "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "fail =" },
+    "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "fail =" },
+    "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated", cancelled: "reverse reversed" },
+    "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "- =", reinstated: "record =", cancelled: "reverse reversed" },
+    "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated", cancelled: "reverse =" },
+    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "fail =" },
+    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated", cancelled: "fail =" },
     "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "record =" },
   };
   const LATER = "2027-02-12T09:00:00.000Z";
@@ -340,7 +340,7 @@ describe("two collections for one period (competing-collections)", () => {
       const at = new Date(Date.UTC(2027, 1, 10, 9, Number(minute))).toISOString();
       const { effect, reversal, moneyEventAt } = moneyEvent(attempt, event, at);
       if (effect === null) continue;
-      const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", cancel: "canceled", reverse_cancel: "canceled", record: attempt.status } as const;
+      const moved = { collect: "succeeded", fail: "failed", reverse: "failed", reopen: "processing", reverse_reopen: "processing", reverse_cancel: "canceled", record: attempt.status } as const;
       attempt = { status: moved[effect], reversal, moneyEventAt };
     }
     return `${attempt.status}, ${attempt.reversal ?? "none"}`;
@@ -367,10 +367,10 @@ describe("two collections for one period (competing-collections)", () => {
     [["collected@1", "collected@2", "reversed@3", "settled@4"], "failed, reversed"],
     [["collected@2", "reversed@9", "reinstated@10", "settled@11"], "succeeded, reinstated"],
     [["collected@1", "collected@2", "reversed@3", "reinstated@4", "settled@5"], "succeeded, reinstated"],
-    // A failure, resubmitted, then cancelled by GoCardless (final: the resubmission never reopens it);
-    // the same after a late failure (the collection stays taken back).
-    [["failed@1", "resubmitted@2", "cancelled@3"], "canceled, none"],
-    [["collected@1", "failed@2", "resubmitted@3", "cancelled@4"], "canceled, reversed"],
+    // A failure, resubmitted, then cancelled by GoCardless (final: the resubmission never reopens it;
+    // a failed collection, retried on the schedule); the same after a late failure (the collection stays taken back).
+    [["failed@1", "resubmitted@2", "cancelled@3"], "failed, none"],
+    [["collected@1", "failed@2", "resubmitted@3", "cancelled@4"], "failed, reversed"],
     // A chargeback cancelled, then charged back again for good.
     [["collected@1", "reversed@2", "reinstated@3", "reversed@4", "settled@5"], "failed, reversed"],
   ] as const)("one payment's events %j end the same in every arrival order: %s", (events, status) => {

@@ -17,14 +17,14 @@ import { SUBSCRIPTION_TRANSITIONS } from "../../src/billing/subscription-transit
 type Outcome = SubscriptionStatus | "=" | "refused" | "= +refund";
 const R = "refused";
 const TABLE: Record<SubscriptionStatus, Record<LifecycleEventType, Outcome>> = {
-  incomplete: row(R, "=", "active", "=", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, R, "incomplete_expired"),
-  incomplete_expired: row(R, R, "= +refund", "=", "=", "=", "= +refund", "= +refund", R, R, R, R, R, R, R),
-  trialing: row(R, "=", "active", "=", "=", "=", "active", "= +refund", "canceled", "=", "=", "paused", R, R, R),
-  active: row(R, "=", "=", "=", "=", "past_due", "=", "= +refund", "canceled", "=", "=", R, "past_due", R, R),
-  past_due: row(R, "=", "active", "=", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, BILLING_POLICY.whenRetriesExhausted, R),
-  unpaid: row(R, "=", "active", "=", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, R, R),
-  paused: row(R, "=", "active", "=", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, R, R),
-  canceled: row(R, R, "= +refund", "=", "=", "=", "= +refund", "= +refund", R, R, R, R, R, R, R),
+  incomplete: row(R, "=", "active", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, R, "incomplete_expired"),
+  incomplete_expired: row(R, R, "= +refund", "=", "=", "= +refund", "= +refund", R, R, R, R, R, R, R),
+  trialing: row(R, "=", "active", "=", "=", "active", "= +refund", "canceled", "=", "=", "paused", R, R, R),
+  active: row(R, "=", "=", "=", "past_due", "=", "= +refund", "canceled", "=", "=", R, "past_due", R, R),
+  past_due: row(R, "=", "active", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, BILLING_POLICY.whenRetriesExhausted, R),
+  unpaid: row(R, "=", "active", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, R, R),
+  paused: row(R, "=", "active", "=", "=", "active", "= +refund", "canceled", "canceled", R, R, R, R, R),
+  canceled: row(R, R, "= +refund", "=", "=", "= +refund", "= +refund", R, R, R, R, R, R, R),
 };
 
 function row(...outcomes: Outcome[]): Record<LifecycleEventType, Outcome> {

@@ -11,7 +11,7 @@ import { recordingD1 } from "../support/recording-d1";
 import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, resourceNotFoundBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
+import { mandateEvent, paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
 
 // The scheduled billing engine through the Worker's scheduled() on a real
 // local D1, with a controllable clock (Date is faked; scheduledTime is the
@@ -1049,7 +1049,7 @@ describe("the scheduled billing engine", () => {
       for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status, row.periodStart])).toEqual([[1, "failed", iso(E)], [2, "processing", iso(E)]]);
     });
 
-    it("a renewal that failed, was resubmitted by GoCardless and then cancelled ends cancelled in every arrival order (the cancel before its resubmission too), and the past-due limit still ends it unpaid (issue 11)", async () => {
+    it("a renewal that failed, was resubmitted by GoCardless and then cancelled ends failed by the cancel in every arrival order (the cancel before its resubmission too), and the engine collects the period again (issue 11, break-it F7)", async () => {
       const gc = goCardless();
       const CANCELLED = ["failed", "resubmission_requested", "cancelled"];
       const cases = await seedCases(permutations(CANCELLED), "frc");
@@ -1058,10 +1058,11 @@ describe("the scheduled billing engine", () => {
           expect(await stateOf(c)).toEqual({
             order: c.order.join(", "),
             subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
-            attempts: [[1, "canceled"]],
+            attempts: [[1, "failed"]],
             refundsDue: [],
           });
-          expect((await attempts(c.subscriptionId))[0]).toMatchObject({ failureCode: "cancelled", nextRetryAt: null });
+          // GoCardless's cancellation is the attempt's last word: a failed collection, on the retry schedule.
+          expect((await attempts(c.subscriptionId))[0]).toMatchObject({ failureCode: "cancelled", nextRetryAt: expect.any(String) });
         }
       };
       const delivered = await deliverEveryOrder(cases, CANCELLED);
@@ -1069,13 +1070,16 @@ describe("the scheduled billing engine", () => {
       // The cancel is the payment's last word: the same after every event comes again.
       await redeliver(delivered);
       await ended();
-      // Nothing is in flight: nothing is collected or cancelled at GoCardless, and the past-due limit ends each one.
-      expect(await run(E + 12 * DAY, { BILLING_ENGINE_CHUNK: "150" })).toMatchObject({ done: cases.length });
-      for (const c of cases) expect(await subscription(c.subscriptionId)).toMatchObject({ status: "unpaid" });
-      expect(gc.sent).toEqual([]);
+      // The period is still owed: the engine collects it again (attempt 2), never unpaid with a retry left (break-it F7).
+      expect(kinds(await run(E + 12 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
+      for (const c of cases) {
+        expect(await subscription(c.subscriptionId)).toMatchObject({ status: "past_due" });
+        expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
+      }
+      expect(gc.sent.filter((request) => request.url === "/payments")).toHaveLength(cases.length);
     });
 
-    it("collected, failed late, resubmitted, then cancelled: in every arrival order the period is owed again, the attempt ends cancelled, and the engine collects the period with attempt 2 (issue 11)", async () => {
+    it("collected, failed late, resubmitted, then cancelled: in every arrival order the period is owed again, the attempt ends failed, and the engine collects the period with attempt 2 (issue 11)", async () => {
       goCardless();
       const LATE_CANCELLED = ["confirmed", "failed", "resubmission_requested", "cancelled"];
       const cases = await seedCases(permutations(LATE_CANCELLED), "lfc");
@@ -1084,12 +1088,12 @@ describe("the scheduled billing engine", () => {
         expect(await stateOf(c)).toEqual({
           order: c.order.join(", "),
           subscription: expect.objectContaining({ status: "past_due", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) }),
-          attempts: [[1, "canceled"]],
+          attempts: [[1, "failed"]],
           refundsDue: [],
         });
       }
       expect(kinds(await run(E + 10 * DAY, { BILLING_ENGINE_CHUNK: "150" })).retry).toMatchObject({ due: cases.length, done: cases.length });
-      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "canceled"], [2, "processing"]]);
+      for (const c of cases) expect((await attempts(c.subscriptionId)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
     });
   });
 
@@ -1556,7 +1560,7 @@ describe("the scheduled billing engine", () => {
     if (resume) {
       vi.setSystemTime(E - 2 * DAY + 35 * MINUTE);
       expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
-      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ retry: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+      expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
       const [again] = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal!.id);
       expect(again).toMatchObject({ status: "processing", attemptNumber: 2, providerPaymentId: gc.paymentIdOf(again!.id) });
       return;
@@ -1624,6 +1628,83 @@ describe("the scheduled billing engine", () => {
     expect(kinds(await run(claimedAt + 15 * MINUTE))).toMatchObject({ cancel: { due: 1, done: 1, failed: 0 } });
     expect(await attemptRow(retry.id)).toEqual({ status: "canceled", failureCode: "superseded_by_resubmission", providerPaymentId: "PM0LATEENGINE", providerCancel: "cancelled" });
     expect(gc.payments.get("PM0LATEENGINE")!.payments.status).toBe("cancelled");
+  });
+
+  it("a renewal set aside by cancel-at-period-end and resumed four times, then failing: its first failure, retried a day later, then 3 days — set-aside attempts are no failures, and each new one is a renewal (break-it F3)", async () => {
+    goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    let t = E - 2 * DAY + HOUR;
+    vi.setSystemTime(t);
+    const user = await signIn({ ...eve, ip: freshClientIp() });
+    const call = async (path: string, init: object) => {
+      vi.setSystemTime((t += MINUTE));
+      expect((await api(`/api/billing/subscriptions/${id}/${path}`, { user, ...init })).status).toBe(200);
+    };
+    for (let cycle = 0; cycle < 4; cycle++) {
+      await call("cancel", { json: { atPeriodEnd: true } });
+      await call("resume", { method: "POST" });
+      expect(kinds(await run((t += 15 * MINUTE)))).toMatchObject({ renewal: { due: 1, done: 1 } });
+    }
+    const period = async () => (await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status, row.failureCode]);
+    expect(await period()).toEqual([1, 2, 3, 4].map((n): unknown[] => [n, "canceled", "subscription_ended"]).concat([[5, "processing", null]]));
+    const fifth = (await attempts(id)).at(-1)!;
+    await webhookAt(E - DAY, paymentEvent("failed", fifth.id, fifth.providerPaymentId, "insufficient_funds"));
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "failed", nextRetryAt: iso(E) });
+    expect(kinds(await run(E + HOUR))).toMatchObject({ retry: { done: 1 }, period_end: { done: 1 } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    const sixth = (await attempts(id)).at(-1)!;
+    expect(sixth).toMatchObject({ attemptNumber: 6, status: "processing" });
+    await webhookAt(E + 2 * HOUR, paymentEvent("failed", sixth.id, sixth.providerPaymentId, "insufficient_funds"));
+    expect((await attempts(id)).at(-1)).toMatchObject({ status: "failed", nextRetryAt: iso(E + 2 * HOUR + 3 * DAY) });
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+  });
+
+  it("a renewal GoCardless cancels (mandate_cancelled) while the default mandate is still active: the period stays owed and is collected again on the retry schedule; unpaid only after the 4th failure (break-it F7)", async () => {
+    const gc = goCardless();
+    const id = await activeAtT0(eve);
+    await run(E - 2 * DAY);
+    const renewalRow = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+    await webhookAt(E - DAY, paymentEvent("cancelled", renewalRow.id, renewalRow.providerPaymentId, "mandate_cancelled"));
+    expect((await attempts(id)).find((row) => row.id === renewalRow.id)).toMatchObject({ status: "failed", failureCode: "mandate_cancelled", nextRetryAt: iso(E) });
+    expect(kinds(await run(E + HOUR))).toMatchObject({ retry: { due: 1, done: 1 }, period_end: { done: 1 }, submit: { done: 1 } });
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
+    // The schedule goes on from one failure: 3 and 7 days, then unpaid after the 4th.
+    let failedAt = E + 2 * HOUR;
+    for (const [number, delayDays] of [[2, 3], [3, 7]] as const) {
+      const open = (await attempts(id)).find((row) => row.attemptNumber === number)!;
+      expect(open).toMatchObject({ status: "processing" });
+      await webhookAt(failedAt, paymentEvent("failed", open.id, open.providerPaymentId, "insufficient_funds"));
+      expect((await attempts(id)).find((row) => row.id === open.id)).toMatchObject({ nextRetryAt: iso(failedAt + delayDays * DAY) });
+      expect(kinds(await run(failedAt + delayDays * DAY + MINUTE))).toMatchObject({ retry: { done: 1 } });
+      expect(await subscription(id)).toMatchObject({ status: "past_due" });
+      failedAt += delayDays * DAY + HOUR;
+    }
+    const last = (await attempts(id)).find((row) => row.attemptNumber === 4)!;
+    await webhookAt(failedAt, paymentEvent("failed", last.id, last.providerPaymentId, "insufficient_funds"));
+    expect(await subscription(id)).toMatchObject({ status: "unpaid" });
+    expect(gc.sent.filter((request) => request.url === "/payments")).toHaveLength(4);
+  });
+
+  it("a renewal GoCardless cancels with its mandate (mandates.cancelled): nothing is collected without a mandate, and once the user adds a new one the period owed is collected on it, not ended unpaid (break-it F7)", async () => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    const fay = await signedInUser("fay-engine@example.com");
+    const old = await addActiveToken(fay);
+    const id = await activeAtT0(fay);
+    await run(E - 2 * DAY);
+    const renewal = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+    await webhookAt(E - DAY, mandateEvent(old.mandateId, "cancelled"), paymentEvent("cancelled", renewal.id, renewal.providerPaymentId, "mandate_cancelled"));
+    expect(kinds(await run(E + HOUR))).toEqual({ period_end: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect((await run(E + 2 * DAY)).due).toBe(0);
+    vi.setSystemTime(E + 3 * DAY);
+    const fresh = await addActiveToken(await signIn({ ...fay, ip: freshClientIp() }));
+    expect(kinds(await run(E + 3 * DAY + 15 * MINUTE))).toMatchObject({ retry: { due: 1, done: 1 }, submit: { done: 1 } });
+    const again = (await attempts(id)).at(-1)!;
+    expect(again).toMatchObject({ attemptNumber: 2, status: "processing", periodStart: iso(E) });
+    expect(gc.sent.filter((request) => request.url === "/payments").at(-1)!.body.payments.links.mandate).toBe(fresh.mandateId);
+    await run(E + 12 * DAY);
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {

@@ -103,12 +103,12 @@ describe("resume", () => {
 });
 
 describe("provider events after the outcome", () => {
-  it("payment cancelled by the provider: attempt canceled, subscription unchanged, a new payment can start", async () => {
+  it("payment cancelled by the provider: attempt failed (a collection that did not happen), subscription unchanged, a new payment can start", async () => {
     const { user, planCode } = await freshUserAndPlan();
     const id = await subscribe(user, planCode);
     const open = await startPayment(user, id);
     expect(await apply({ kind: "payment_canceled", eventType: "payments.cancelled", failureCode: "mandate_cancelled", failureMessage: "The mandate was cancelled.", ...paymentRef(open.id, `PM-${open.id.slice(0, 8)}`) })).toBe("applied");
-    expect(await attempt(open.id)).toMatchObject({ status: "canceled" });
+    expect(await attempt(open.id)).toMatchObject({ status: "failed", failureCode: "mandate_cancelled" });
     expect((await read(user, id)).status).toBe("incomplete");
     await startPayment(user, id);
   });

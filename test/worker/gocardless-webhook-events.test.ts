@@ -275,12 +275,12 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(failed!, confirmed!, settled!);
   });
 
-  it("cancelled on a pending attempt → canceled, with no retry; a confirmed after it is still recorded (money that moved is never dropped)", async () => {
+  it("cancelled on a pending attempt → failed with its cause, retried on the schedule (the period is still owed); a confirmed after it is still recorded (money that moved is never dropped)", async () => {
     const attempt = await pendingAttempt();
     const events = [paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled"), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
     expect(await deliver(events[0]!)).toEqual(["applied"]);
-    expect(await attemptRow(attempt.id)).toMatchObject({ status: "canceled", failureCode: "mandate_cancelled", nextRetryAt: null });
-    // No money moved: the subscription is as it was (the lifecycle's payment_canceled).
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "mandate_cancelled", nextRetryAt: expect.any(String) });
+    // No money moved: the subscription is as it was (the lifecycle's payment_failed, retries left).
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
     expect(await deliver(events[1]!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });

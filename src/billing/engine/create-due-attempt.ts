@@ -6,10 +6,10 @@ import type { CollectionCandidate } from "./due-work.repository";
 import type { EngineWorkKind, WorkOutcome } from "./engine-summary";
 
 /**
- * Creates the pending attempt a subscription owes: attempt 1 of the period
- * that starts at its `currentPeriodEnd` (a `renewal`), or the next number of
- * the period owed (that one, or an older one whose collection was reversed:
- * `candidate.periodStart`) after a failure whose `nextRetryAt` passed (a `retry`). One D1 statement:
+ * Creates the pending attempt a subscription owes: the next number of the
+ * period owed (the one that starts at its `currentPeriodEnd`, or an older one
+ * whose collection was reversed: `candidate.periodStart`), a `renewal` — or a
+ * `retry` after a failure whose `nextRetryAt` passed. One D1 statement:
  * it inserts nothing when the subscription moved since the sweep, when an
  * attempt is already open, or when another run inserted this period's
  * attempt number first — the last two are unique indexes, so two overlapping
@@ -27,7 +27,7 @@ export async function createDueAttempt(
   candidate: CollectionCandidate,
   now: Date,
 ): Promise<{ kind: EngineWorkKind; outcome: WorkOutcome; attemptId: string }> {
-  const kind: EngineWorkKind = candidate.attemptNumber === 1 ? "renewal" : "retry";
+  const kind: EngineWorkKind = candidate.retry ? "retry" : "renewal";
   const idempotencyKey = `engine:${candidate.id}:${candidate.periodStart}:${candidate.attemptNumber}`;
   const at = now.toISOString();
   const id = crypto.randomUUID();

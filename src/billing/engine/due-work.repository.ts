@@ -113,7 +113,7 @@ export type CollectionCandidate = Awaited<ReturnType<typeof findCollectionCandid
  * owed (`periodStart`: an older one whose collection was reversed and not
  * collected again, else the one starting at `currentPeriodEnd`) either no
  * attempt yet (a renewal) or only failed attempts whose `nextRetryAt`
- * passed (a retry). `attemptNumber` is the next number for that period.
+ * passed (a retry: `retry` 1). `attemptNumber` is the next number for that period.
  *
  * @example
  * ```ts
@@ -142,6 +142,8 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
         )
         .as("attemptNumber"),
     )
+    // A retry once the period owed has a failure; else its renewal, however many attempts we set aside.
+    .select(sql<number>`exists (select 1 from payment_attempts where (subscriptionId, periodStart, status) = (subscription.id, ${owed}, 'failed'))`.as("retry"))
     // Read by index: a range of (status, currentPeriodEnd) per status, and the few subscriptions
     // with a reversed attempt (which may owe an older period whatever their period end) —
     // never every live subscription. Then exactly: the period owed starts in the window.

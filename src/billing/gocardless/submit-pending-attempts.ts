@@ -11,6 +11,7 @@ import type { WorkCounts } from "../engine/engine-summary";
 import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
 import { ENDED_SUBSCRIPTION_STATUSES } from "../../db/billing-enums";
+import { periodFailures } from "../payment-attempts.repository";
 
 /**
  * How long a run holds an attempt it is sending, from the claim (the run's
@@ -76,7 +77,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
       "attempt.id",
       "attempt.amountMinor",
       "attempt.currency",
-      "attempt.attemptNumber",
+      periodFailures.as("failures"),
       "attempt.createdAt",
       "attempt.firstTriedAt",
       "attempt.nextRetryAt",
@@ -199,7 +200,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
     const failureCode = storableText(failure.code, L.failureCodeLength, "unknown");
     const failureMessage = storableText(failure.message, L.failureMessageLength, "unknown");
     // Given up: failed like a refused collection, retried on the schedule.
-    const retryAt = sendAt ?? nextRetryAt(attempt.attemptNumber, now);
+    const retryAt = sendAt ?? nextRetryAt(attempt.failures + 1, now);
     await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: retryAt?.toISOString() ?? null, updatedAt: at }).execute();
     summary.failed++;
   }

@@ -18,10 +18,10 @@ export const BILLING_POLICY: BillingPolicy = {
    */
   incompleteDeadlineHours: 7 * 24,
   /**
-   * Days after a failed collection (by the failed attempt's `attemptNumber`:
-   * after the 1st failure 1 day, after the 2nd 3 days, after the 3rd 7 days)
-   * until the next attempt is due. After the 4th failure the schedule is
-   * exhausted.
+   * Days after a failed collection (by how many of its period's attempts
+   * failed, not its `attemptNumber`: after the 1st failure 1 day, after the
+   * 2nd 3 days, after the 3rd 7 days) until the next attempt is due. After
+   * the 4th failure the schedule is exhausted.
    */
   retryDelaysDays: [1, 3, 7],
   /**

@@ -91,10 +91,6 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
       // ends: nothing changes until a deadline passes (time events).
       return unchanged;
 
-    case "payment_canceled":
-      // No money moved: the deadlines that were running keep running.
-      return unchanged;
-
     case "payment_reversed": {
       if (state.status !== "active" && state.status !== "past_due") return unchanged;
       // The reversed money paid an older period while a later one stands paid: the

@@ -14,10 +14,8 @@ export type LifecycleEvent =
    * `owesOther`: 1 when another period before the current one is owed again (reversed, not collected since).
    */
   | { type: "payment_succeeded"; periodStart?: string | null; served?: number; owesOther?: number }
-  /** The provider failed to collect; `retriesLeft` is false once the retry schedule is used up. */
+  /** The provider failed to collect (or cancelled the payment); `retriesLeft` is false once the retry schedule is used up. */
   | { type: "payment_failed"; retriesLeft: boolean }
-  /** The provider cancelled a payment before collecting it (no money moved). */
-  | { type: "payment_canceled" }
   /**
    * A collected payment was taken back (chargeback, late failure); `periodStart`: the period it paid, when known;
    * `owesOther`: 1 when another period before it is owed again too (reversed, not collected since).
@@ -50,7 +48,6 @@ export const LIFECYCLE_EVENT_TYPES = [
   "payment_submitted",
   "payment_succeeded",
   "payment_failed",
-  "payment_canceled",
   "payment_reversed",
   "reversal_canceled",
   "payment_duplicated",

@@ -6,14 +6,15 @@ import type { PaymentAttemptStatus, PaymentReversal } from "../../db/billing-enu
  * collected), resubmitted (`resubmission_requested`: collected again by the
  * provider itself), taken back (`charged_back`), a taking back settled
  * (`chargeback_settled`), given back (`chargeback_cancelled`), or cancelled
- * before it was collected (`cancelled`: final).
+ * before it was collected (`cancelled`: final, a failed collection).
  */
 export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "settled" | "reinstated" | "cancelled";
 
 /**
  * What a money event does to the attempt holding the payment:
  * - `collect`: → succeeded (it pays its period, or is owed back);
- * - `fail`: an open attempt → failed, on the retry schedule;
+ * - `fail`: an open attempt → failed, on the retry schedule (also a payment the provider cancelled,
+ *   open or failed: to the schedule a collection that did not happen; not one we set aside);
  * - `reopen`: a failed or set-aside attempt's payment in flight again (the provider collects it
  *   once more; resubmitted decides whether the attempt reopens);
  * - `reverse`: → failed, the money went back; on an attempt not yet succeeded the
@@ -21,13 +22,12 @@ export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "
  *   subscription ends as if both had come in order;
  * - `reverse_reopen`: a collection taken back (its late failure not arrived yet) and the
  *   payment in flight again (the provider collects it once more);
- * - `cancel`: an open or failed attempt → canceled, no retry (the provider will not collect it);
- * - `reverse_cancel`: `reverse`, the attempt staying (or ending) canceled: the payment was
- *   collected, taken back, and is cancelled at the provider (it will not collect it again);
+ * - `reverse_cancel`: `reverse`, the attempt we set aside staying canceled (its overtaken
+ *   collection was taken back);
  * - `record`: only the facts change (when it happened, the reversal fact);
  * - null: nothing (an event older than the newest one recorded: overtaken).
  */
-export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_reopen" | "reverse_cancel" | "cancel" | "record" | null;
+export type MoneyEffect = "collect" | "fail" | "reopen" | "reverse" | "reverse_reopen" | "reverse_cancel" | "record" | null;
 
 /**
  * How a money event that happened at `at` (the provider's `created_at`, ISO
@@ -83,7 +83,8 @@ export function moneyEvent(
     case "cancelled":
       // Final: GoCardless cancels only a payment waiting to be submitted, so a failed one was
       // resubmitted first (that resubmission, arriving later, is overtaken), and a collected one
-      // also failed late before. Its time is recorded on one cancelled already too.
-      return succeeded ? to("reverse_cancel", "reversed") : to(status === "canceled" ? "record" : "cancel");
+      // also failed late before. The period is still owed: a failure, retried on the schedule
+      // (docs/billing-lifecycle.md ⁸); one we set aside only records its time.
+      return succeeded ? to("reverse", "reversed") : to(status === "canceled" ? "record" : "fail");
   }
 }

@@ -279,7 +279,7 @@ function attemptChange(
         };
       }
       case "fail": {
-        const retryAt = nextRetryAt(attempt.attemptNumber, now);
+        const retryAt = nextRetryAt(attempt.failures + 1, now);
         return {
           changes: { ...facts, status: "failed", ...failure, nextRetryAt: retryAt?.toISOString() ?? null },
           lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
@@ -295,8 +295,6 @@ function attemptChange(
           ...(reopen && decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
         };
       }
-      case "cancel":
-        return { changes: { ...facts, status: "canceled", ...failure, nextRetryAt: null }, lifecycleEvent: { type: "payment_canceled" } };
       case "reverse":
       case "reverse_reopen":
       case "reverse_cancel": {
