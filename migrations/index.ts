@@ -14,6 +14,7 @@ import * as m20261203110000_payment_attempt_provider_cancel from "./202612031100
 import * as m20261204100000_payment_attempt_money_event_at from "./20261204100000_payment_attempt_money_event_at";
 import * as m20261204110000_payment_attempt_reversed_index from "./20261204110000_payment_attempt_reversed_index";
 import * as m20261205100000_payment_attempt_first_tried_at from "./20261205100000_payment_attempt_first_tried_at";
+import * as m20261206120000_user_delete_keeps_set_aside_payments from "./20261206120000_user_delete_keeps_set_aside_payments";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   "20261204100000_payment_attempt_money_event_at": m20261204100000_payment_attempt_money_event_at,
   "20261204110000_payment_attempt_reversed_index": m20261204110000_payment_attempt_reversed_index,
   "20261205100000_payment_attempt_first_tried_at": m20261205100000_payment_attempt_first_tried_at,
+  "20261206120000_user_delete_keeps_set_aside_payments": m20261206120000_user_delete_keeps_set_aside_payments,
 };

@@ -4,6 +4,7 @@ import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/billing-row
 import type { Compilable } from "./d1-batch";
 import { newestFirst, type KeysetPage } from "./keyset-cursor";
 import { wroteRows } from "../db/wrote-rows";
+import { cancelAtProvider } from "./subscription-lifecycle.repository";
 
 /** The columns a token may be shown with: never the ciphertext, key id or fingerprint. */
 export const MASKED_TOKEN_COLUMNS = [
@@ -111,24 +112,36 @@ export function setDefaultTokenQueries(db: Kysely<DB>, userId: string, tokenId: 
 }
 
 /**
- * Revokes one of the user's tokens: status `revoked`, `revokedAt`, no longer
- * default. Revoking a revoked token changes nothing.
+ * Revokes one of the user's tokens, for one D1 batch: status `revoked`,
+ * `revokedAt`, no longer default (revoking a revoked token changes nothing);
+ * and its payments never submitted (`pending`, no payment id) are released:
+ * `canceled` with `failureCode = 'token_revoked'` — not a failure, so a new
+ * payment on another token can start at once instead of waiting out
+ * `submissionGiveUpDays`. One a run already tried to send (its answer perhaps
+ * lost) gets `providerCancel` due, so the engine looks it up and cancels it at
+ * GoCardless (docs/gocardless.md).
  *
- * @returns whether a row changed.
  * @example
  * ```ts
- * await revokeToken(db, user.id, id, new Date().toISOString())
+ * await runBatch(env.DB, revokeTokenQueries(db, user.id, id, new Date().toISOString()))
  * ```
  */
-export async function revokeToken(db: Kysely<DB>, userId: string, id: string, now: string): Promise<boolean> {
-  const result = await db
-    .updateTable("direct_debit_tokens")
-    .set({ status: "revoked", revokedAt: now, isDefault: 0, updatedAt: now })
-    .where("userId", "=", userId)
-    .where("id", "=", id)
-    .where("status", "!=", "revoked")
-    .executeTakeFirst();
-  return wroteRows(result);
+export function revokeTokenQueries(db: Kysely<DB>, userId: string, id: string, now: string): [Compilable, Compilable] {
+  return [
+    db
+      .updateTable("direct_debit_tokens")
+      .set({ status: "revoked", revokedAt: now, isDefault: 0, updatedAt: now })
+      .where("userId", "=", userId)
+      .where("id", "=", id)
+      .where("status", "!=", "revoked"),
+    db
+      .updateTable("payment_attempts")
+      .set({ status: "canceled", failureCode: "token_revoked", failureMessage: null, providerCancel: cancelAtProvider, updatedAt: now })
+      .where("userId", "=", userId)
+      .where("directDebitTokenId", "=", id)
+      .where("status", "=", "pending")
+      .where("providerPaymentId", "is", null),
+  ];
 }
 
 /**

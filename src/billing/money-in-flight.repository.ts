@@ -10,6 +10,12 @@ export interface MoneyInFlight {
   refundsDue: number;
   /** Live subscriptions not set to end at their period's end (they would collect again). */
   collectingSubscriptions: number;
+  /**
+   * Payments we set aside that the provider may still collect: `canceled` with
+   * `providerCancel` `due` (not cancelled there yet) or `cancellation_failed`
+   * (already submitted), until the provider reports their end.
+   */
+  setAsideAtProvider: number;
 }
 
 /**
@@ -28,6 +34,10 @@ export async function findMoneyInFlight(db: Kysely<DB>, userId: string): Promise
     .select((eb) => [
       eb.fn.countAll<number>().filterWhere("status", "in", OPEN_ATTEMPT_STATUSES).as("openAttempts"),
       eb.fn.countAll<number>().filterWhere("refundDue", "=", 1).as("refundsDue"),
+      eb.fn
+        .countAll<number>()
+        .filterWhere((w) => w.and([w("status", "=", "canceled"), w("providerCancel", "in", ["due", "cancellation_failed"])]))
+        .as("setAside"),
     ])
     .where("userId", "=", userId)
     .executeTakeFirstOrThrow();
@@ -42,10 +52,11 @@ export async function findMoneyInFlight(db: Kysely<DB>, userId: string): Promise
     openAttempts: Number(attempts.openAttempts),
     refundsDue: Number(attempts.refundsDue),
     collectingSubscriptions: Number(subscriptions.collecting),
+    setAsideAtProvider: Number(attempts.setAside),
   };
 }
 
 /** Whether anything in `money` stops a deletion. */
 export function hasMoneyInFlight(money: MoneyInFlight): boolean {
-  return money.openAttempts + money.refundsDue + money.collectingSubscriptions > 0;
+  return money.openAttempts + money.refundsDue + money.collectingSubscriptions + money.setAsideAtProvider > 0;
 }

@@ -7,7 +7,7 @@ import { runBatch } from "../billing/d1-batch";
 import { createGoCardlessClient } from "../billing/gocardless/gocardless-client";
 import { mandateOwner } from "../billing/gocardless/mandate-owner";
 import { findProviderCustomer } from "../billing/provider-customers.repository";
-import { findToken, insertToken, listTokens, revokeToken, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
+import { findToken, insertToken, listTokens, revokeTokenQueries, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
 import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
 import { fingerprintToken, loadFingerprintKey } from "../billing/token-fingerprint";
 import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
@@ -121,6 +121,6 @@ tokenRoutes.delete("/:id", requireSession, async (c) => {
   const token = await findToken(db, userId, id);
   if (!token) throw new ApiError("TOKEN_NOT_FOUND");
   // Revoking twice is harmless: the second call changes nothing and answers the same.
-  await revokeToken(db, userId, id, new Date().toISOString());
+  await runBatch(c.env.DB, revokeTokenQueries(db, userId, id, new Date().toISOString()));
   return c.json({ token: tokenView((await findToken(db, userId, id))!) });
 });

@@ -143,7 +143,7 @@ describe("5. deleting an account never loses a payment in flight", () => {
     // The API's one error shape; Better Auth's client reads the top-level code and message (billing-api-auth-client.test.ts).
     const body = (await response.json()) as any;
     expect(body).toEqual({
-      error: { code: "PAYMENT_IN_FLIGHT", message: expect.stringContaining("money in flight"), details: { openAttempts: 1, refundsDue: 0, collectingSubscriptions: 1 } },
+      error: { code: "PAYMENT_IN_FLIGHT", message: expect.stringContaining("money in flight"), details: { openAttempts: 1, refundsDue: 0, collectingSubscriptions: 1, setAsideAtProvider: 0 } },
       code: "PAYMENT_IN_FLIGHT",
       message: body.error.message,
     });

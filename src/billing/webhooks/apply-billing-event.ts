@@ -268,7 +268,9 @@ function attemptChange(
       case null:
         return null;
       case "record":
-        return { changes: facts };
+        // A payment we set aside that failed at the provider collects nothing: nothing left to
+        // cancel there, and it no longer holds back the user's deletion (a resubmission sets it due again).
+        return { changes: { ...facts, ...(money === "failed" && { providerCancel: null }) } };
       case "collect": {
         // Money that moved is always recorded: on an attempt we set aside or failed too.
         const { duplicate, supersedeOther } = collected(attempt);
