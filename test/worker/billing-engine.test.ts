@@ -1514,6 +1514,45 @@ describe("the scheduled billing engine", () => {
   });
 
   it.each([
+    ["its cancel not sent yet", false],
+    ["GoCardless refusing its cancel (already submitted)", true],
+  ])("cancel at the period's end, the renewal set aside (%s), then resumed: that payment is the period's collection again — no second payment is opened for the period, and its confirmation pays it (issue 11 break-it F1)", async (_name, cancelRefused) => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    // GoCardless submitted it to the bank: it can no longer be cancelled.
+    gc.payments.get(paymentId)!.payments.status = "submitted";
+    await webhookAt(E - DAY + MINUTE, paymentEvent("submitted", renewal.id, paymentId));
+    if (cancelRefused) {
+      await run(E - DAY + 15 * MINUTE);
+      expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", providerCancel: "cancellation_failed" });
+    }
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    await run(E - DAY + 30 * MINUTE);
+    await run(E - DAY + 45 * MINUTE);
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.url)).toEqual(["/payments", ...(cancelRefused ? [`/payments/${paymentId}/actions/cancel`] : [])]);
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([expect.objectContaining({ id: renewal.id, status: "processing", providerPaymentId: paymentId })]);
+    await webhookAt(E - HOUR, paymentConfirmed(renewal.id, paymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), cancelAtPeriodEnd: 0 });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("cancel at the period's end, the set-aside renewal collected anyway (owed back), then resumed: that money pays its period — no longer owed back, the period moves on, nothing is collected again and the subscription stays active (issue 11 break-it F6)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    await webhookAt(E - DAY + MINUTE, paymentConfirmed(renewal.id, paymentId));
+    expect(await refundsDue(id)).toEqual([renewal.id]);
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await refundsDue(id)).toEqual([]);
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), cancelAtPeriodEnd: 0 });
+    await run(E + HOUR);
+    await run(E + 12 * DAY);
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(1);
+  });
+
+  it.each([
     ["resumed: a new renewal is sent then", true],
     ["not resumed: the period ends, the subscription is canceled and nothing is sent", false],
   ])("a renewal not sent yet (its send failed) when the subscription is set to cancel at the period's end is set aside at once; GoCardless is asked whether it holds it — %s", async (_name, resume) => {
