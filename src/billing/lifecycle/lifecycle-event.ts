@@ -31,8 +31,8 @@ export type LifecycleEvent =
   | { type: "cancel_now" }
   /** A user cancels at the end of the running paid or trial period. */
   | { type: "cancel_at_period_end" }
-  /** A user undoes cancel-at-period-end before the period ends. */
-  | { type: "resume" }
+  /** A user undoes cancel-at-period-end before the period ends; `nextPaid`: the next period's renewal was collected meanwhile (resumedRenewal). */
+  | { type: "resume"; nextPaid?: boolean }
   /** Time: the trial's end passed. */
   | { type: "trial_ended" }
   /** Time: the paid period's end passed. */
