@@ -1537,6 +1537,19 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("cancel at the period's end, the set-aside renewal then failed at GoCardless, then resumed: it stays set aside (not left open forever) and the engine collects the period anew", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    gc.payments.get(paymentId)!.payments.status = "failed";
+    await webhookAt(E - DAY + MINUTE, paymentEvent("failed", renewal.id, paymentId, "insufficient_funds"));
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended" });
+    await run(E - DAY + 30 * MINUTE);
+    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
+    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+  });
+
   it("cancel at the period's end, the set-aside renewal collected anyway (owed back), then resumed: that money pays its period — no longer owed back, the period moves on, nothing is collected again and the subscription stays active (issue 11 break-it F6)", async () => {
     const gc = goCardless();
     const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
