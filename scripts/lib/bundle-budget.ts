@@ -34,11 +34,14 @@ export const BUNDLE_BUDGET = {
    * resubmission left a payment open forever, a reversed first payment gave
    * grace, periods owed while `active`, engine endings leaving a payment in
    * flight, a give-up after one try, a won dispute refunded though served):
-   * 222 gzip bytes, 1.0883×, so 0.089.
+   * 222 gzip bytes, 1.0883×, so 0.089. Its break-it pass then found a resume
+   * after cancel-at-period-end debiting a period twice, and money for a resumed
+   * period left owed back while the subscription went unpaid: 220 gzip bytes
+   * (254,839 → 255,059 vs 234,156), 1.0893×, so 0.090.
    * 5% needs the engine and the webhooks in a Worker of their own (measured
    * in docs/performance.md, "The bundle").
    */
-  maxGrowth: 0.089,
+  maxGrowth: 0.09,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better

@@ -3,6 +3,7 @@ import type { DB } from "../db/generated";
 import { getDb } from "../db/get-db";
 import { runBatch } from "./d1-batch";
 import type { UserSubscriptionRow } from "../db/billing-rows";
+import { resumedRenewal } from "./lifecycle/resumed-renewal";
 import type { LifecycleState } from "./lifecycle/decide";
 import { mayHaveDueTimeEvent, settle, type PaymentFacts } from "./lifecycle/due-time-event";
 import type { LifecycleEvent } from "./lifecycle/lifecycle-event";
@@ -164,10 +165,26 @@ export async function settleSubscription(
     if (!event && !mayHaveDueTimeEvent(asRead, now)) return row;
     // The foreign key guarantees the plan.
     const plan = (await findPlanById(db, row.planId))!;
-    const { state } = settle(asRead, plan, await findPaymentFacts(db, row.id), event, now);
+    const facts = await findPaymentFacts(db, row.id);
+    // Resumed: the next period's attempt it changes, if any (resumedRenewal).
+    const renewal = event?.type === "resume" ? resumedRenewal(await db.selectFrom("payment_attempts").selectAll().where("subscriptionId", "=", row.id).where("periodStart", "=", row.currentPeriodEnd).execute(), facts.paymentInFlight, row.canceledAt!) : undefined;
+    const paid = renewal?.status === "succeeded";
+    const { state } = settle(asRead, plan, facts, renewal ? { type: "resume", nextPaid: paid } : event, now);
     if (sameLifecycleState(asRead, state)) return row;
-    const [result] = await runBatch(d1, lifecycleWrites(db, row.id, asRead, state, now));
-    if (result!.meta.changes) return findSubscription(db, userId, id);
+    // The renewal moves first, guarded as read, and the subscription only with it (changes(): the previous statement's):
+    // its money pays the period (no longer owed back), or it is open again; not to be cancelled at GoCardless either way.
+    const writes = renewal
+      ? [
+          db
+            .updateTable("payment_attempts")
+            .set({ status: paid ? "succeeded" : renewal.providerPaymentId ? "processing" : "pending", refundDue: 0, failureCode: null, providerCancel: null, updatedAt: now.toISOString() })
+            .where("id", "=", renewal.id)
+            .where("updatedAt", "=", renewal.updatedAt),
+          guardedLifecycleWrite(db, row.id, asRead, state, now).where(sql<boolean>`changes()`),
+        ]
+      : lifecycleWrites(db, row.id, asRead, state, now);
+    const results = await runBatch(d1, writes);
+    if (results[renewal ? 1 : 0]!.meta.changes) return findSubscription(db, userId, id);
   }
   throw new Error(`subscription ${id} kept changing while its lifecycle was being applied`);
 }

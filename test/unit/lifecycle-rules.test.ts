@@ -6,6 +6,7 @@ import type { PaymentAttemptStatus, PaymentReversal } from "../../src/db/billing
 import { decide, type LifecyclePlan, type LifecycleState } from "../../src/billing/lifecycle/decide";
 import { dueTimeEvent, settle } from "../../src/billing/lifecycle/due-time-event";
 import { entitledUntil } from "../../src/billing/lifecycle/entitlement";
+import { resumedRenewal, type RenewalOnResume } from "../../src/billing/lifecycle/resumed-renewal";
 
 // The rules of docs/billing-lifecycle.md beyond the status table: which
 // period, which anchor, which deadline. All times UTC.
@@ -227,6 +228,15 @@ describe("cancel and resume", () => {
     expect(settle(ending, monthly, idle, null, at("2027-03-01T00:00:00.000Z")).state).toMatchObject({ status: "canceled", endedAt: active.currentPeriodEnd });
   });
 
+  it("resumed with the next period's renewal collected meanwhile (owed back): that money pays the next period (docs ¹¹)", () => {
+    const ending = decide(active, monthly, { type: "cancel_at_period_end" }, inside).state;
+    expect(decide(ending, monthly, { type: "resume", nextPaid: true }, inside).state).toEqual({
+      ...active,
+      currentPeriodStart: active.currentPeriodEnd,
+      currentPeriodEnd: "2027-03-31T10:00:00.000Z",
+    });
+  });
+
   it("resume after the period ended is refused", () => {
     const ending = decide(active, monthly, { type: "cancel_at_period_end" }, inside).state;
     expect(() => decide(ending, monthly, { type: "resume" }, at(active.currentPeriodEnd))).toThrow(/cannot take the event resume/);
@@ -382,5 +392,33 @@ describe("two collections for one period (competing-collections)", () => {
       const before = state({ status });
       expect(decide(before, monthly, { type: "payment_duplicated" }, at("2027-02-10T00:00:00.000Z"))).toEqual({ state: before, effects: [{ type: "refund_due" }] });
     }
+  });
+});
+
+describe("resumedRenewal: the next period's attempt a resume changes (docs ¹¹)", () => {
+  const canceledAt = "2027-02-20T00:00:00.000Z";
+  const setAside: RenewalOnResume = { status: "canceled", failureCode: "subscription_ended", refundDue: 0, providerCancel: "due", moneyEventAt: null };
+  const collected: RenewalOnResume = { status: "succeeded", failureCode: null, refundDue: 1, providerCancel: "due", moneyEventAt: "2027-02-21T00:00:00.000Z" };
+  it.each<[string, RenewalOnResume, boolean, boolean]>([
+    ["collected anyway, owed back: pays the period", collected, false, true],
+    ["collected anyway, another attempt open: pays the period all the same", collected, true, true],
+    ["collected and already refunded by an operator: nothing", { ...collected, refundDue: 0 }, false, false],
+    ["set aside, its cancel not sent yet: open again", setAside, false, true],
+    ["set aside, its cancel refused (it goes ahead): open again", { ...setAside, providerCancel: "cancellation_failed" }, false, true],
+    ["set aside, resubmitted before the cancel: open again", { ...setAside, moneyEventAt: "2027-02-19T00:00:00.000Z" }, false, true],
+    ["set aside, cancelled at GoCardless: the engine collects anew", { ...setAside, providerCancel: "cancelled" }, false, false],
+    ["set aside, never held at GoCardless: the engine collects anew", { ...setAside, providerCancel: null }, false, false],
+    ["set aside, failed (or cancelled) at GoCardless after the cancel: the engine collects anew", { ...setAside, moneyEventAt: "2027-02-21T00:00:00.000Z" }, false, false],
+    ["set aside, another attempt open: left set aside (one open attempt per subscription)", setAside, true, false],
+    ["set aside for another reason (the period paid by another attempt): nothing", { ...setAside, failureCode: "period_already_paid" }, false, false],
+    ["failed: nothing", { ...setAside, status: "failed", failureCode: "insufficient_funds" }, false, false],
+  ])("%s", (_name, attempt, otherOpen, changed) => {
+    expect(resumedRenewal([attempt], otherOpen, canceledAt)).toBe(changed ? attempt : undefined);
+  });
+
+  it("none of several changes nothing; the one that applies is found among them", () => {
+    expect(resumedRenewal([], false, canceledAt)).toBeUndefined();
+    const cancelled = { ...setAside, providerCancel: "cancelled" as const };
+    expect(resumedRenewal([cancelled, setAside], false, canceledAt)).toBe(setAside);
   });
 });

@@ -1512,7 +1512,7 @@ describe("the scheduled billing engine", () => {
     return { id, renewal: renewal!, paymentId };
   }
 
-  it("cancel at the period's end after the next period's renewal was sent: set aside at once, cancelled at GoCardless, and the period ends canceled; resumed, a new renewal is sent (issue 11)", async () => {
+  it("cancel at the period's end after the next period's renewal was sent: set aside at once, cancelled at GoCardless, and the period ends canceled; resumed before its cancel was sent, that renewal is the period's collection again (issue 11)", async () => {
     const gc = goCardless();
     const { id, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
     await run(E + HOUR);
@@ -1522,13 +1522,13 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.url)).toEqual(["/payments", `/payments/${paymentId}/actions/cancel`]);
     expect(await refundsDue(id)).toEqual([]);
 
-    const resumed = (await renewalSentThenCancelAtPeriodEnd(gc)).id;
+    const { id: resumed, renewal } = await renewalSentThenCancelAtPeriodEnd(gc);
     vi.setSystemTime(E - DAY + MINUTE);
     expect((await api(`/api/billing/subscriptions/${resumed}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
     await run(E - DAY + 15 * MINUTE);
     const open = (await attempts(resumed)).filter((row) => row.periodStart === iso(E) && row.status === "processing");
-    expect(open).toHaveLength(1);
-    expect(open[0]!.providerPaymentId).toBe(gc.paymentIdOf(open[0]!.id));
+    expect(open).toEqual([expect.objectContaining({ id: renewal.id, providerPaymentId: gc.paymentIdOf(renewal.id) })]);
+    expect(await attemptRow(renewal.id)).toMatchObject({ failureCode: null, providerCancel: null });
   });
 
   it("cancel at the period's end, then GoCardless confirms the set-aside renewal before the period ends: owed back, and the subscription ends canceled at the period's end, not a month later (issue 11)", async () => {
@@ -1540,6 +1540,58 @@ describe("the scheduled billing engine", () => {
     await run(E + HOUR);
     expect(await subscription(id)).toMatchObject({ status: "canceled", currentPeriodEnd: iso(E) });
     expect(await refundsDue(id)).toEqual([renewal.id]);
+  });
+
+  it.each([
+    ["its cancel not sent yet", false],
+    ["GoCardless refusing its cancel (already submitted)", true],
+  ])("cancel at the period's end, the renewal set aside (%s), then resumed: that payment is the period's collection again — no second payment is opened for the period, and its confirmation pays it (issue 11 break-it F1)", async (_name, cancelRefused) => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    // GoCardless submitted it to the bank: it can no longer be cancelled.
+    gc.payments.get(paymentId)!.payments.status = "submitted";
+    await webhookAt(E - DAY + MINUTE, paymentEvent("submitted", renewal.id, paymentId));
+    if (cancelRefused) {
+      await run(E - DAY + 15 * MINUTE);
+      expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", providerCancel: "cancellation_failed" });
+    }
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    await run(E - DAY + 30 * MINUTE);
+    await run(E - DAY + 45 * MINUTE);
+    expect(gc.sent.filter((request) => request.method === "POST").map((request) => request.url)).toEqual(["/payments", ...(cancelRefused ? [`/payments/${paymentId}/actions/cancel`] : [])]);
+    expect((await attempts(id)).filter((row) => row.periodStart === iso(E))).toEqual([expect.objectContaining({ id: renewal.id, status: "processing", providerPaymentId: paymentId })]);
+    await webhookAt(E - HOUR, paymentConfirmed(renewal.id, paymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), cancelAtPeriodEnd: 0 });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("cancel at the period's end, the set-aside renewal then failed at GoCardless, then resumed: it stays set aside (not left open forever) and the engine collects the period anew", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    gc.payments.get(paymentId)!.payments.status = "failed";
+    await webhookAt(E - DAY + MINUTE, paymentEvent("failed", renewal.id, paymentId, "insufficient_funds"));
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended" });
+    await run(E - DAY + 30 * MINUTE);
+    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
+    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+  });
+
+  it("cancel at the period's end, the set-aside renewal collected anyway (owed back), then resumed: that money pays its period — no longer owed back, the period moves on, nothing is collected again and the subscription stays active (issue 11 break-it F6)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    await webhookAt(E - DAY + MINUTE, paymentConfirmed(renewal.id, paymentId));
+    expect(await refundsDue(id)).toEqual([renewal.id]);
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await refundsDue(id)).toEqual([]);
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), cancelAtPeriodEnd: 0 });
+    await run(E + HOUR);
+    await run(E + 12 * DAY);
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(1);
   });
 
   it.each([

@@ -121,7 +121,8 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "resume":
       if (state.cancelAtPeriodEnd !== 1 || !runsPaidPeriod(state, now)) throw refused(state.status, event.type);
-      return next({ cancelAtPeriodEnd: 0, canceledAt: null });
+      // The next period's renewal, collected though set aside (owed back), pays that period after all (¹¹).
+      return next({ cancelAtPeriodEnd: 0, canceledAt: null, ...(event.nextPaid && paid(state, plan, now)) });
 
     case "trial_ended":
     case "period_end_reached": {

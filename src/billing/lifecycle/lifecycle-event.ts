@@ -29,8 +29,8 @@ export type LifecycleEvent =
   | { type: "cancel_now" }
   /** A user cancels at the end of the running paid or trial period. */
   | { type: "cancel_at_period_end" }
-  /** A user undoes cancel-at-period-end before the period ends. */
-  | { type: "resume" }
+  /** A user undoes cancel-at-period-end before the period ends; `nextPaid`: the next period's renewal was collected meanwhile (resumedRenewal). */
+  | { type: "resume"; nextPaid?: boolean }
   /** Time: the trial's end passed; `collecting`: its first payment is in flight, or a retry of it is still to come. */
   | { type: "trial_ended"; collecting?: boolean }
   /** Time: the paid period's end passed. */
