@@ -34,14 +34,17 @@ export const BUNDLE_BUDGET = {
    * resubmission left a payment open forever, a reversed first payment gave
    * grace, periods owed while `active`, engine endings leaving a payment in
    * flight, a give-up after one try, a won dispute refunded though served):
-   * 222 gzip bytes, 1.0883×, so 0.089. Its break-it pass then found a resume
-   * after cancel-at-period-end debiting a period twice, and money for a resumed
-   * period left owed back while the subscription went unpaid: 220 gzip bytes
-   * (254,839 → 255,059 vs 234,156), 1.0893×, so 0.090.
+   * 222 gzip bytes, 1.0883×, so 0.089. Its break-it pass then found eight
+   * more (a resume after cancel-at-period-end debiting a period twice, its
+   * money left owed back while the subscription went unpaid, account deletion
+   * dropping a payment GoCardless still collects, set-asides counted as
+   * failures, a payment GoCardless cancelled never collected again, a revoked
+   * token blocking payment for days, a trial paused with its payment in
+   * flight, repeated JSON keys): 476 gzip bytes, 1.0900×, so 0.091.
    * 5% needs the engine and the webhooks in a Worker of their own (measured
    * in docs/performance.md, "The bundle").
    */
-  maxGrowth: 0.09,
+  maxGrowth: 0.091,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better
