@@ -1695,6 +1695,8 @@ describe("the scheduled billing engine", () => {
     };
     for (let cycle = 0; cycle < 4; cycle++) {
       await call("cancel", { json: { atPeriodEnd: true } });
+      // GoCardless cancels the set-aside renewal before the resume (else the resume reopens it, ¹¹).
+      await run((t += 15 * MINUTE));
       await call("resume", { method: "POST" });
       expect(kinds(await run((t += 15 * MINUTE)))).toMatchObject({ renewal: { due: 1, done: 1 } });
     }
