@@ -625,6 +625,45 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("GoCardless resubmits a failed renewal after our retry paid the period (set aside: period_already_paid), then our retry is charged back: the period is owed again and the engine collects it — never past_due with nothing collected", async () => {
+    goCardless();
+    const { id, period, first } = await renewalFailed();
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    await webhookAt(E + 4 * DAY + HOUR, paymentEvent("resubmission_requested", first.id, first.providerPaymentId));
+    expect((await period()).map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([[1, "canceled", "period_already_paid"], [2, "succeeded", null]]);
+    expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+
+    expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const again = (await period()).find((row) => row.attemptNumber === 3)!;
+    expect(again).toMatchObject({ status: "processing" });
+    await webhookAt(E + 11 * DAY, paymentEvent("confirmed", again.id, again.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("our retry set aside because GoCardless collected the failed renewal after all (superseded_by_collection), then that collection is charged back: the period is owed again and the engine collects it", async () => {
+    goCardless();
+    const { id, period, first } = await renewalFailed();
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
+    // GoCardless collected the first payment again (its resubmission event not arrived): our retry yields.
+    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", first.id, first.providerPaymentId));
+    expect((await period()).map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([[1, "succeeded", null], [2, "canceled", "superseded_by_collection"]]);
+    expect(kinds(await run(E + 4 * DAY + HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", first.id, first.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+
+    expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    const again = (await period()).find((row) => row.attemptNumber === 3)!;
+    expect(again).toMatchObject({ status: "processing" });
+    await webhookAt(E + 11 * DAY, paymentEvent("confirmed", again.id, again.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   it("a chargeback weeks after its period started (past the past-due limit): a read before the next run keeps it past_due, and the run collects the period again", async () => {
     goCardless();
     const id = await activeAtT0(eve);
