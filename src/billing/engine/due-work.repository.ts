@@ -166,14 +166,11 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             .whereRef("blocking.subscriptionId", "=", "subscription.id")
             .where("blocking.periodStart", "=", owed)
             // Every earlier failure of the period was retried after its nextRetryAt, so
-            // only a success, a cancellation or a failure still waiting blocks it. Our own
-            // retry that yielded to the provider's resubmission does not: if that
-            // resubmission fails too, the schedule goes on from its failure. Nor a renewal set
-            // aside by cancel-at-period-end, then resumed: the period is collected anew.
+            // only a success or a failure still waiting blocks it. Never an attempt we set
+            // aside (`canceled`, whatever its reason): it pays nothing, so a period owed again
+            // (its collection charged back) is collected, and a failure goes on the schedule.
             .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)]))
-            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.failureCode", "is", null), inner("blocking.failureCode", "not in", ["superseded_by_resubmission", "subscription_ended"])]))
-            // Nor one we set aside whose money GoCardless collected and took back: it never paid.
-            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner("blocking.reversal", "is", null), inner("blocking.reversal", "<>", "reversed")])),
+            .where("blocking.status", "<>", "canceled"),
         ),
       ),
     )
