@@ -584,7 +584,9 @@ describe("the scheduled billing engine", () => {
     await webhookAt(E + 3 * DAY, paymentEvent("failed", first!.id, first!.providerPaymentId, "insufficient_funds"));
     expect((await period()).map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([[1, "failed", "insufficient_funds"], [2, "canceled", "superseded_by_resubmission"]]);
 
-    expect(kinds(await run(E + 5 * DAY))).toMatchObject({ retry: { done: 1 } });
+    // Not beside our set-aside retry while GoCardless may still collect it: once it is cancelled there.
+    expect(kinds(await run(E + 5 * DAY))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(kinds(await run(E + 5 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 } });
     expect((await period()).map((row) => [row.attemptNumber, row.status])).toContainEqual([3, "processing"]);
   });
 
@@ -643,6 +645,57 @@ describe("the scheduled billing engine", () => {
     await webhookAt(E + 11 * DAY, paymentEvent("confirmed", again.id, again.providerPaymentId));
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
     expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("a set-aside attempt GoCardless may still collect (its cancel refused: already submitted) blocks collecting its period when that period is owed again: no second payment beside it, and its confirmation pays the period", async () => {
+    const gc = goCardless();
+    const { id, period, first } = await renewalFailed();
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    await webhookAt(E + 4 * DAY + HOUR, paymentEvent("resubmission_requested", first.id, first.providerPaymentId));
+    // GoCardless submitted the resubmission already: the cancel is refused (422, read back submitted).
+    gc.payments.get(first.providerPaymentId)!.payments.status = "submitted";
+    expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    const row = () => env.DB.prepare("select status, failureCode, providerCancel, refundDue from payment_attempts where id = ?").bind(first.id).first();
+    expect(await row()).toEqual({ status: "canceled", failureCode: "period_already_paid", providerCancel: "cancellation_failed", refundDue: 0 });
+    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+
+    // GoCardless may still collect attempt 1: a payment beside it would debit the customer twice.
+    const posted = () => gc.sent.filter((request) => request.method === "POST" && request.url === "/payments").length;
+    const before = posted();
+    const summary = await run(E + 8 * DAY + 15 * MINUTE);
+    expect(kinds(summary).submit ?? { done: 0 }).toMatchObject({ done: 0 });
+    expect(posted()).toBe(before);
+    expect((await period()).map((row) => row.attemptNumber)).toEqual([1, 2]);
+
+    await webhookAt(E + 9 * DAY, paymentEvent("confirmed", first.id, first.providerPaymentId));
+    expect(await row()).toMatchObject({ status: "succeeded", refundDue: 0 });
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+    expect((await run(E + 9 * DAY + HOUR)).due).toBe(0);
+    expect(posted()).toBe(before);
+  });
+
+  it("a set-aside attempt GoCardless does not hold (404 on its cancel) does not block its period owed again: the engine collects it", async () => {
+    const gc = goCardless();
+    const { id, period, first } = await renewalFailed();
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    await webhookAt(E + 4 * DAY + HOUR, paymentEvent("resubmission_requested", first.id, first.providerPaymentId));
+    // Not in this GoCardless account (kept under another id, so the fake's next payment id stays new).
+    gc.payments.set("PMELSEWHERE", gc.payments.get(first.providerPaymentId)!);
+    gc.payments.delete(first.providerPaymentId);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect(await env.DB.prepare("select providerCancel from payment_attempts where id = ?").bind(first.id).first("providerCancel")).toBe("cancellation_failed");
+    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
+
+    expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+    expect((await period()).find((row) => row.attemptNumber === 3)).toMatchObject({ status: "processing" });
+    expect(await subscription(id)).toMatchObject({ status: "past_due" });
   });
 
   it("our retry set aside because GoCardless collected the failed renewal after all (superseded_by_collection), then that collection is charged back: the period is owed again and the engine collects it", async () => {

@@ -113,7 +113,8 @@ export type CollectionCandidate = Awaited<ReturnType<typeof findCollectionCandid
  * owed (`periodStart`: an older one whose collection was reversed and not
  * collected again, else the one starting at `currentPeriodEnd`) either no
  * attempt yet (a renewal) or only failed attempts whose `nextRetryAt`
- * passed (a retry: `retry` 1). `attemptNumber` is the next number for that period.
+ * passed (a retry: `retry` 1); an attempt we set aside counts only while
+ * GoCardless may still collect it. `attemptNumber` is the next number for that period.
  *
  * @example
  * ```ts
@@ -166,11 +167,13 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             .whereRef("blocking.subscriptionId", "=", "subscription.id")
             .where("blocking.periodStart", "=", owed)
             // Every earlier failure of the period was retried after its nextRetryAt, so
-            // only a success or a failure still waiting blocks it. Never an attempt we set
-            // aside (`canceled`, whatever its reason): it pays nothing, so a period owed again
-            // (its collection charged back) is collected, and a failure goes on the schedule.
+            // only a success or a failure still waiting blocks it. An attempt we set aside
+            // (`canceled`) only while GoCardless may still collect it (its cancel not sent
+            // or refused; a 404's error is kept, `cancel:`: it holds none): a payment beside
+            // it would debit twice. Once its outcome is known it pays nothing, so a period owed
+            // again (its collection charged back) is collected, and a failure goes on the schedule.
             .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)]))
-            .where("blocking.status", "<>", "canceled"),
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner.and([inner("blocking.providerCancel", "in", ["due", "cancellation_failed"]), inner(sql`ifnull(blocking.failureMessage, '')`, "not like", "cancel:%")])])),
         ),
       ),
     )
