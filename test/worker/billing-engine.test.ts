@@ -757,6 +757,20 @@ describe("the scheduled billing engine", () => {
   /** Two renewals (periods E..E2 and E2..E3) collected, then the OLDER one (R1, E..E2) charged back at E2 + 1 day. */
   const E2 = Date.parse("2027-03-10T09:00:00.000Z");
   const E3 = Date.parse("2027-04-10T09:00:00.000Z");
+
+  /** Eve's subscription, active at T0, its renewals at E, E2 and E3 each sent 2 days ahead and confirmed `confirmedBefore` ms before its period starts; the renewals by period start. */
+  async function threeRenewalsPaid(confirmedBefore = DAY) {
+    const id = await activeAtT0(eve);
+    const paid: Record<string, any> = {};
+    for (const end of [E, E2, E3]) {
+      await run(end - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
+      await webhookAt(end - confirmedBefore, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      paid[iso(end)] = renewal;
+    }
+    return { id, paid };
+  }
+
   async function olderPeriodChargedBack() {
     const id = await activeAtT0(eve);
     await run(E - 2 * DAY);
@@ -962,14 +976,7 @@ describe("the scheduled billing engine", () => {
   it("three renewals paid, the last one early (in its renewal window), then the middle, the current and the oldest charged back before the current period starts: past_due after each, never active while a period is owed (issue 11)", async () => {
     goCardless();
     const E4 = Date.parse("2027-05-10T09:00:00.000Z");
-    const id = await activeAtT0(eve);
-    const paid: Record<string, any> = {};
-    for (const end of [E, E2, E3]) {
-      await run(end - 2 * DAY);
-      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
-      await webhookAt(end - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
-      paid[iso(end)] = renewal;
-    }
+    const { id, paid } = await threeRenewalsPaid();
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
     let at = E3 - DAY + HOUR;
     for (const period of [E2, E3, E]) {
@@ -989,14 +996,7 @@ describe("the scheduled billing engine", () => {
   it("the current period's chargeback cancelled while the period before it is still owed (charged back too): past_due until that one is collected again, then active (issue 11)", async () => {
     goCardless();
     const E4 = Date.parse("2027-05-10T09:00:00.000Z");
-    const id = await activeAtT0(eve);
-    const paid: Record<string, any> = {};
-    for (const end of [E, E2, E3]) {
-      await run(end - 2 * DAY);
-      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
-      await webhookAt(end - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
-      paid[iso(end)] = renewal;
-    }
+    const { id, paid } = await threeRenewalsPaid();
     const [p2, p3] = [paid[iso(E2)], paid[iso(E3)]];
     await webhookAt(E3 + DAY, paymentEvent("charged_back", p2.id, p2.providerPaymentId, "authorisation_disputed"));
     await webhookAt(E3 + DAY + HOUR, paymentEvent("charged_back", p3.id, p3.providerPaymentId, "authorisation_disputed"));
@@ -1016,14 +1016,7 @@ describe("the scheduled billing engine", () => {
   ] as const)("three periods charged back on one subscription (%s): each is owed again and collected once, oldest first, nothing charged twice", async (_, chargebackOrder) => {
     const gc = goCardless();
     const E4 = Date.parse("2027-05-10T09:00:00.000Z");
-    const id = await activeAtT0(eve);
-    const paid: Record<string, any> = {};
-    for (const end of [E, E2, E3]) {
-      await run(end - 2 * DAY);
-      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(end))!;
-      await webhookAt(end, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
-      paid[iso(end)] = renewal;
-    }
+    const { id, paid } = await threeRenewalsPaid(0);
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E3), currentPeriodEnd: iso(E4) });
     let at = E3 + DAY;
     for (const period of chargebackOrder.map((i) => [E, E2, E3][i]!)) {
