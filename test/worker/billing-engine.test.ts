@@ -1605,6 +1605,23 @@ describe("the scheduled billing engine", () => {
     expect(await refundsDue(id)).toEqual([]);
   });
 
+  it("cancel at the period's end, GoCardless answering 404 to the set-aside renewal's cancel (it holds no such payment), then resumed: it stays set aside (not processing forever) and the engine collects the period anew (break-it F2)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    // Not in this GoCardless account (kept under another key only so the fake's next payment id stays unique).
+    gc.payments.set("elsewhere", gc.payments.get(paymentId)!);
+    gc.payments.delete(paymentId);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(kinds(await run(E - DAY + 15 * MINUTE))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", providerCancel: "cancellation_failed" });
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended", providerCancel: "cancellation_failed" });
+    await run(E - DAY + 30 * MINUTE);
+    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
+    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+  });
+
   it("cancel at the period's end, the set-aside renewal then failed at GoCardless, then resumed: it stays set aside (not left open forever) and the engine collects the period anew", async () => {
     const gc = goCardless();
     const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
