@@ -397,8 +397,8 @@ describe("two collections for one period (competing-collections)", () => {
 
 describe("resumedRenewal: the next period's attempt a resume changes (docs ¹¹)", () => {
   const canceledAt = "2027-02-20T00:00:00.000Z";
-  const setAside: RenewalOnResume = { status: "canceled", failureCode: "subscription_ended", refundDue: 0, providerCancel: "due", moneyEventAt: null };
-  const collected: RenewalOnResume = { status: "succeeded", failureCode: null, refundDue: 1, providerCancel: "due", moneyEventAt: "2027-02-21T00:00:00.000Z" };
+  const setAside: RenewalOnResume = { status: "canceled", failureCode: "subscription_ended", refundDue: 0, providerCancel: "due", moneyEventAt: null, failureMessage: null };
+  const collected: RenewalOnResume = { status: "succeeded", failureCode: null, refundDue: 1, providerCancel: "due", moneyEventAt: "2027-02-21T00:00:00.000Z", failureMessage: null };
   it.each<[string, RenewalOnResume, boolean, boolean]>([
     ["collected anyway, owed back: pays the period", collected, false, true],
     ["collected anyway, another attempt open: pays the period all the same", collected, true, true],
@@ -407,6 +407,7 @@ describe("resumedRenewal: the next period's attempt a resume changes (docs ¹¹)
     ["set aside, its cancel refused (it goes ahead): open again", { ...setAside, providerCancel: "cancellation_failed" }, false, true],
     ["set aside, resubmitted before the cancel: open again", { ...setAside, moneyEventAt: "2027-02-19T00:00:00.000Z" }, false, true],
     ["set aside, cancelled at GoCardless: the engine collects anew", { ...setAside, providerCancel: "cancelled" }, false, false],
+    ["set aside, its cancel answered 404 (GoCardless holds no such payment): the engine collects anew", { ...setAside, providerCancel: "cancellation_failed", failureMessage: "cancel: resource_not_found: Resource not found" }, false, false],
     ["set aside, never held at GoCardless: the engine collects anew", { ...setAside, providerCancel: null }, false, false],
     ["set aside, failed (or cancelled) at GoCardless after the cancel: the engine collects anew", { ...setAside, moneyEventAt: "2027-02-21T00:00:00.000Z" }, false, false],
     ["set aside, another attempt open: left set aside (one open attempt per subscription)", setAside, true, false],

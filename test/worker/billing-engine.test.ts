@@ -54,6 +54,8 @@ function goCardless() {
   const otherFaults: ("down" | "server-error")[] = [];
   /** Run while the next POST /payments is in flight (e.g. an overlapping run). */
   const meanwhile: (() => Promise<unknown>)[] = [];
+  /** Run while the next POST /payments/:id/actions/cancel is in flight (e.g. a resume). */
+  const meanwhileCancel: (() => Promise<unknown>)[] = [];
   const original = globalThis.fetch;
   const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -89,6 +91,7 @@ function goCardless() {
       const payment = payments.get(cancel[1]!);
       if (!payment) return json(resourceNotFoundBody, 404);
       if (payment.payments.status !== "pending_submission") return json(cancellationFailedBody, 422);
+      await meanwhileCancel.shift()?.();
       payment.payments.status = "cancelled";
       return json(payment, 200);
     }
@@ -123,6 +126,7 @@ function goCardless() {
     faults,
     otherFaults,
     meanwhile,
+    meanwhileCancel,
     payments,
     paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id,
   };
@@ -1649,6 +1653,41 @@ describe("the scheduled billing engine", () => {
     await webhookAt(E - HOUR, paymentConfirmed(renewal.id, paymentId));
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), cancelAtPeriodEnd: 0 });
     expect(await refundsDue(id)).toEqual([]);
+  });
+
+  it("cancel at the period's end, then resumed while the engine's cancel of the set-aside renewal is in flight and GoCardless accepts it: the renewal ends set aside (cancelled there), its payments.cancelled webhook is no failure, and the engine collects the period anew (break-it F1)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    gc.meanwhileCancel.push(async () => {
+      expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+      expect(await attemptRow(renewal.id)).toMatchObject({ status: "processing", providerCancel: null });
+    });
+    await run(E - DAY + 15 * MINUTE);
+    expect(gc.payments.get(paymentId)!.payments.status).toBe("cancelled");
+    expect(await attemptRow(renewal.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: paymentId, providerCancel: "cancelled" });
+    await webhookAt(E - DAY + 20 * MINUTE, paymentEvent("cancelled", renewal.id, paymentId, "cancelled_by_merchant"));
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended" });
+    await run(E - DAY + 30 * MINUTE);
+    const period = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(period.filter((row) => row.status === "failed")).toEqual([]);
+    expect(period.filter((row) => row.id !== renewal.id)).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+  });
+
+  it("cancel at the period's end, GoCardless answering 404 to the set-aside renewal's cancel (it holds no such payment), then resumed: it stays set aside (not processing forever) and the engine collects the period anew (break-it F2)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
+    // Not in this GoCardless account (kept under another key only so the fake's next payment id stays unique).
+    gc.payments.set("elsewhere", gc.payments.get(paymentId)!);
+    gc.payments.delete(paymentId);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(kinds(await run(E - DAY + 15 * MINUTE))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", providerCancel: "cancellation_failed" });
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended", providerCancel: "cancellation_failed" });
+    await run(E - DAY + 30 * MINUTE);
+    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
+    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
   });
 
   it("cancel at the period's end, the set-aside renewal then failed at GoCardless, then resumed: it stays set aside (not left open forever) and the engine collects the period anew", async () => {

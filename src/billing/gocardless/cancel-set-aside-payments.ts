@@ -21,7 +21,8 @@ import { paymentStatusEvent } from "./payment-status-event";
  * and owed back, docs/billing-lifecycle.md ⁹). A 422 `cancellation_failed` is
  * also what a second cancel of a cancelled payment gets (our first request's
  * answer lost), so the payment is read (`GET /payments/:id`) to tell the two
- * apart. A 404 (GoCardless holds no such payment) ends it as
+ * apart. A cancel GoCardless accepted also ends a resume's reopening of the
+ * attempt meanwhile (docs/billing-lifecycle.md ¹¹): set aside again. A 404 (GoCardless holds no such payment) ends it as
  * `cancellation_failed` with the error in `failureMessage`, never asked again;
  * any other error leaves it `due` at the back of the queue for a later run.
  *
@@ -47,7 +48,7 @@ export async function cancelSetAsidePayments(
   const due = await db
     .selectFrom("payment_attempts as attempt")
     .leftJoin("direct_debit_tokens as token", "token.id", "attempt.directDebitTokenId")
-    .select(["attempt.id", "attempt.providerPaymentId", "attempt.createdAt", "token.id as tokenId", "token.tokenCiphertext", "token.tokenKeyId"])
+    .select(["attempt.id", "attempt.failureCode", "attempt.providerPaymentId", "attempt.createdAt", "token.id as tokenId", "token.tokenCiphertext", "token.tokenKeyId"])
     .where("attempt.providerCancel", "=", "due")
     .where("attempt.provider", "=", "gocardless")
     // Its lease (nextRetryAt, kept when set aside) ended by both clocks: a send whose answer was lost has landed.
@@ -84,7 +85,14 @@ export async function cancelSetAsidePayments(
         if ((await client.getPayment(paymentId)).status !== "cancelled") answer = "cancellation_failed";
       }
       // Guarded: an overlapping run that recorded the answer first keeps it.
-      summary[wroteRows(await write.set({ providerCancel: answer, providerPaymentId: paymentId, updatedAt: at }).executeTakeFirst()) ? "done" : "skipped"]++;
+      let wrote = wroteRows(await write.set({ providerCancel: answer, providerPaymentId: paymentId, updatedAt: at }).executeTakeFirst());
+      // A cancel GoCardless accepted is a fact: a resume that reopened the attempt meanwhile (the same
+      // payment open again, providerCancel cleared) loses to it, the attempt set aside again as read.
+      if (!wrote && answer === "cancelled") {
+        const reopened = db.updateTable("payment_attempts").where("id", "=", row.id).where("providerPaymentId", "=", paymentId).where("status", "=", "processing").where("providerCancel", "is", null);
+        wrote = wroteRows(await reopened.set({ status: "canceled", failureCode: row.failureCode, providerCancel: answer, updatedAt: at }).executeTakeFirst());
+      }
+      summary[wrote ? "done" : "skipped"]++;
       // Learnt from the API, the payment may have been collected already: recorded as a webhook would.
       if (happened) await deps.applyEvent?.(happened);
     } catch (error) {
