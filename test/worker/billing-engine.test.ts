@@ -238,6 +238,20 @@ async function renewalFailed() {
   return { id, period, first: first! };
 }
 
+/**
+ * After the period at E was charged back at E+8d (owed again, `past_due`): the next run
+ * collects it with attempt 3, whose confirmation pays it with nothing owed back.
+ */
+async function collectedAgainAfterChargeback(id: string, period: () => ReturnType<typeof attempts>) {
+  expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+  expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+  const again = (await period()).find((row) => row.attemptNumber === 3)!;
+  expect(again).toMatchObject({ status: "processing" });
+  await webhookAt(E + 11 * DAY, paymentEvent("confirmed", again.id, again.providerPaymentId));
+  expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+  expect(await refundsDue(id)).toEqual([]);
+}
+
 /** The GoCardless client's timeout (AbortSignal.timeout), shortened to 50 ms for a test. */
 function shortenTimeouts() {
   const timeout = AbortSignal.timeout.bind(AbortSignal);
@@ -641,14 +655,7 @@ describe("the scheduled billing engine", () => {
     expect((await period()).map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([[1, "canceled", "period_already_paid"], [2, "succeeded", null]]);
     expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
     await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
-    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
-
-    expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
-    const again = (await period()).find((row) => row.attemptNumber === 3)!;
-    expect(again).toMatchObject({ status: "processing" });
-    await webhookAt(E + 11 * DAY, paymentEvent("confirmed", again.id, again.providerPaymentId));
-    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
-    expect(await refundsDue(id)).toEqual([]);
+    await collectedAgainAfterChargeback(id, period);
   });
 
   it("a set-aside attempt GoCardless may still collect (its cancel refused: already submitted) blocks collecting its period when that period is owed again: no second payment beside it, and its confirmation pays the period", async () => {
@@ -711,14 +718,7 @@ describe("the scheduled billing engine", () => {
     expect((await period()).map((row) => [row.attemptNumber, row.status, row.failureCode])).toEqual([[1, "succeeded", null], [2, "canceled", "superseded_by_collection"]]);
     expect(kinds(await run(E + 4 * DAY + HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
     await webhookAt(E + 8 * DAY, paymentEvent("charged_back", first.id, first.providerPaymentId, "authorisation_disputed"));
-    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
-
-    expect(kinds(await run(E + 8 * DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
-    const again = (await period()).find((row) => row.attemptNumber === 3)!;
-    expect(again).toMatchObject({ status: "processing" });
-    await webhookAt(E + 11 * DAY, paymentEvent("confirmed", again.id, again.providerPaymentId));
-    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
-    expect(await refundsDue(id)).toEqual([]);
+    await collectedAgainAfterChargeback(id, period);
   });
 
   it("a chargeback weeks after its period started (past the past-due limit): a read before the next run keeps it past_due, and the run collects the period again", async () => {
@@ -1590,6 +1590,16 @@ describe("the scheduled billing engine", () => {
   });
 
   /** Eve's subscription active at T0, its renewal for the next period sent at E−2d, then set to cancel at the period's end at E−1d. */
+  /** Resumed at E−1d+20min, the set-aside renewal stays set aside (with `also`), and the next run collects the period anew with attempt 2. */
+  async function resumedStaysSetAside(id: string, renewalId: string, also: Record<string, unknown> = {}) {
+    vi.setSystemTime(E - DAY + 20 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+    expect(await attemptRow(renewalId)).toMatchObject({ status: "canceled", failureCode: "subscription_ended", ...also });
+    await run(E - DAY + 30 * MINUTE);
+    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewalId);
+    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+  }
+
   async function renewalSentThenCancelAtPeriodEnd(gc: ReturnType<typeof goCardless>) {
     const id = await activeAtT0(eve);
     await run(E - 2 * DAY);
@@ -1682,12 +1692,7 @@ describe("the scheduled billing engine", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     expect(kinds(await run(E - DAY + 15 * MINUTE))).toEqual({ cancel: { due: 1, done: 0, skipped: 0, failed: 1 } });
     expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", providerCancel: "cancellation_failed" });
-    vi.setSystemTime(E - DAY + 20 * MINUTE);
-    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
-    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended", providerCancel: "cancellation_failed" });
-    await run(E - DAY + 30 * MINUTE);
-    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
-    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+    await resumedStaysSetAside(id, renewal.id, { providerCancel: "cancellation_failed" });
   });
 
   it("cancel at the period's end, the set-aside renewal then failed at GoCardless, then resumed: it stays set aside (not left open forever) and the engine collects the period anew", async () => {
@@ -1695,12 +1700,7 @@ describe("the scheduled billing engine", () => {
     const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
     gc.payments.get(paymentId)!.payments.status = "failed";
     await webhookAt(E - DAY + MINUTE, paymentEvent("failed", renewal.id, paymentId, "insufficient_funds"));
-    vi.setSystemTime(E - DAY + 20 * MINUTE);
-    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
-    expect(await attemptRow(renewal.id)).toMatchObject({ status: "canceled", failureCode: "subscription_ended" });
-    await run(E - DAY + 30 * MINUTE);
-    const again = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
-    expect(again).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+    await resumedStaysSetAside(id, renewal.id);
   });
 
   it("cancel at the period's end, the set-aside renewal collected anyway (owed back), then resumed: that money pays its period — no longer owed back, the period moves on, nothing is collected again and the subscription stays active (issue 11 break-it F6)", async () => {
