@@ -39,8 +39,16 @@ export function lifecycleStateOf(row: Pick<UserSubscriptionRow, keyof LifecycleS
 }
 
 /**
+ * SQL, on a payment_attempts row: open, or set aside (`canceled`) while GoCardless may still
+ * collect it (its cancel not sent or refused; a 404 writes `cancel:`: it holds none) — in
+ * flight for the time rules, so no `unpaid` while it may debit. A `subscription_ended` one is
+ * left out: its subscription ends anyway, and a resume reopens it (resumedRenewal).
+ */
+export const inFlight = sql<number>`(status in (${sql.join(OPEN_ATTEMPT_STATUSES.map((s) => sql.lit(s)))}) or (status = 'canceled' and providerCancel in ('due', 'cancellation_failed') and ifnull(failureMessage, '') not like 'cancel:%' and failureCode <> 'subscription_ended'))`;
+
+/**
  * What the time rules need to know about a subscription's payments: whether
- * one is open, and whether the latest one failed with no retry left. "Latest"
+ * one is in flight (`inFlight`), and whether the latest one failed with no retry left. "Latest"
  * is by the period paid for and the attempt number, never by `createdAt`: an
  * engine run takes its clock from `scheduledTime`, so a late or time-jumped
  * run can create a retry whose `createdAt` is older than the failure it
@@ -54,15 +62,15 @@ export function lifecycleStateOf(row: Pick<UserSubscriptionRow, keyof LifecycleS
 export async function findPaymentFacts(db: Kysely<DB>, subscriptionId: string): Promise<PaymentFacts> {
   const latest = await db
     .selectFrom("payment_attempts")
-    .select(["status", "nextRetryAt"])
+    .select(["status", "nextRetryAt", inFlight.as("inFlight")])
     .where("subscriptionId", "=", subscriptionId)
-    .orderBy((eb) => eb("status", "in", OPEN_ATTEMPT_STATUSES), "desc")
+    .orderBy("inFlight", "desc")
     .orderBy("periodStart", "desc")
     .orderBy("attemptNumber", "desc")
     .limit(1)
     .executeTakeFirst();
   return {
-    paymentInFlight: latest !== undefined && (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(latest.status),
+    paymentInFlight: !!latest?.inFlight,
     retriesExhausted: latest?.status === "failed" && latest.nextRetryAt === null,
     nextRetryAt: latest?.status === "failed" ? latest.nextRetryAt : null,
   };

@@ -689,6 +689,28 @@ describe("the scheduled billing engine", () => {
     expect(posted()).toBe(before);
   });
 
+  it("a set-aside attempt GoCardless may still collect counts as a payment in flight past the past-due limit: no unpaid while its outcome is unknown, and its confirmation pays the period", async () => {
+    const gc = goCardless();
+    const { id, period, first } = await renewalFailed();
+    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
+    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
+    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
+    await webhookAt(E + 4 * DAY + HOUR, paymentEvent("resubmission_requested", first.id, first.providerPaymentId));
+    // GoCardless submitted the resubmission already: the cancel is refused (422, read back submitted).
+    gc.payments.get(first.providerPaymentId)!.payments.status = "submitted";
+    expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+
+    // Past the past-due limit with attempt 1's outcome still unknown: GoCardless may collect it.
+    await run(E + 13 * DAY);
+    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+
+    await webhookAt(E + 14 * DAY, paymentEvent("confirmed", first.id, first.providerPaymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E) });
+    expect(await refundsDue(id)).toEqual([]);
+  });
+
   it("a set-aside attempt GoCardless does not hold (404 on its cancel) does not block its period owed again: the engine collects it", async () => {
     const gc = goCardless();
     const { id, period, first } = await renewalFailed();

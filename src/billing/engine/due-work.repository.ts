@@ -5,6 +5,7 @@ import { BILLING_LIMITS } from "../../db/billing-limits";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../lifecycle/billing-policy";
 import { RENEWAL_WINDOW_DAYS } from "../payment-due";
 import { oldestReversedPeriod } from "../payment-attempts.repository";
+import { inFlight } from "../subscription-lifecycle.repository";
 
 // Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
 // index, one range per status (the collection sweep also the subscriptions
@@ -58,7 +59,8 @@ export function findTimeEventCandidates(db: Kysely<DB>, now: Date, limit: number
         eb.and([eb("subscription.status", "=", "incomplete"), eb("subscription.createdAt", "<=", incompleteBefore), noOpenAttempt]),
         eb.and([
           eb("subscription.status", "=", "past_due"),
-          noOpenAttempt,
+          // Nothing in flight, as findPaymentFacts reads it (a set-aside attempt GoCardless may still collect too).
+          sql<boolean>`not exists (select 1 from payment_attempts as a where a.subscriptionId = subscription.id and ${inFlight})`,
           eb.or([
             eb.and([
               eb("subscription.currentPeriodEnd", "<=", pastDueBefore),
