@@ -658,8 +658,13 @@ describe("the scheduled billing engine", () => {
     await collectedAgainAfterChargeback(id, period);
   });
 
-  it("a set-aside attempt GoCardless may still collect (its cancel refused: already submitted) blocks collecting its period when that period is owed again: no second payment beside it, and its confirmation pays the period", async () => {
-    const gc = goCardless();
+  /**
+   * Eve's renewal failed; our retry 2 paid the period; GoCardless resubmitted attempt 1 (set
+   * aside, period_already_paid) and refused its cancel (already submitted); `afterCancel` runs;
+   * then retry 2 is charged back: the period is owed again while GoCardless may still collect
+   * attempt 1.
+   */
+  async function owedWhileSetAsideMayCollect(gc: ReturnType<typeof goCardless>, afterCancel: (first: Record<string, any>) => Promise<void> = async () => {}) {
     const { id, period, first } = await renewalFailed();
     expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
     const retry = (await period()).find((row) => row.attemptNumber === 2)!;
@@ -668,10 +673,22 @@ describe("the scheduled billing engine", () => {
     // GoCardless submitted the resubmission already: the cancel is refused (422, read back submitted).
     gc.payments.get(first.providerPaymentId)!.payments.status = "submitted";
     expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
-    const row = () => env.DB.prepare("select status, failureCode, providerCancel, refundDue from payment_attempts where id = ?").bind(first.id).first();
-    expect(await row()).toEqual({ status: "canceled", failureCode: "period_already_paid", providerCancel: "cancellation_failed", refundDue: 0 });
+    await afterCancel(first);
     await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
     expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+    return { id, period, first };
+  }
+
+  it("a set-aside attempt GoCardless may still collect (its cancel refused: already submitted) blocks collecting its period when that period is owed again: no second payment beside it, and its confirmation pays the period", async () => {
+    const gc = goCardless();
+    let first: Record<string, any> = {};
+    const row = () => env.DB.prepare("select status, failureCode, providerCancel, refundDue from payment_attempts where id = ?").bind(first.id).first();
+    const owed = await owedWhileSetAsideMayCollect(gc, async (setAside) => {
+      first = setAside;
+      expect(await row()).toEqual({ status: "canceled", failureCode: "period_already_paid", providerCancel: "cancellation_failed", refundDue: 0 });
+    });
+    const { id, period } = owed;
+    first = owed.first;
 
     // GoCardless may still collect attempt 1: a payment beside it would debit the customer twice.
     const posted = () => gc.sent.filter((request) => request.method === "POST" && request.url === "/payments").length;
@@ -691,16 +708,7 @@ describe("the scheduled billing engine", () => {
 
   it("a set-aside attempt GoCardless may still collect counts as a payment in flight past the past-due limit: no unpaid while its outcome is unknown, and its confirmation pays the period", async () => {
     const gc = goCardless();
-    const { id, period, first } = await renewalFailed();
-    expect(kinds(await run(E + 2 * DAY))).toMatchObject({ retry: { done: 1 } });
-    const retry = (await period()).find((row) => row.attemptNumber === 2)!;
-    await webhookAt(E + 4 * DAY, paymentEvent("confirmed", retry.id, retry.providerPaymentId));
-    await webhookAt(E + 4 * DAY + HOUR, paymentEvent("resubmission_requested", first.id, first.providerPaymentId));
-    // GoCardless submitted the resubmission already: the cancel is refused (422, read back submitted).
-    gc.payments.get(first.providerPaymentId)!.payments.status = "submitted";
-    expect(kinds(await run(E + 4 * DAY + 2 * HOUR))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
-    await webhookAt(E + 8 * DAY, paymentEvent("charged_back", retry.id, retry.providerPaymentId, "authorisation_disputed"));
-    expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+    const { id, first } = await owedWhileSetAsideMayCollect(gc);
 
     // Past the past-due limit with attempt 1's outcome still unknown: GoCardless may collect it.
     await run(E + 13 * DAY);
