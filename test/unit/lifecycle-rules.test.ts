@@ -295,15 +295,16 @@ describe("two collections for one period (competing-collections)", () => {
   // One payment's money events, each newer than what the attempt recorded: every attempt status ×
   // reversal fact × event. Cells: effect, then the reversal fact written ("=" unchanged, "none" cleared).
   // A collection is recorded on an attempt in any state but succeeded; a late failure or a
-  // resubmission of a collection takes it back (the resubmission: in flight again).
+  // resubmission of a collection takes it back (the resubmission: in flight again). A failure or a
+  // cancel fails only an open attempt: one already failed keeps its cause and retry (L4).
   const MONEY_TABLE: Record<string, Record<MoneyEvent, string>> = {
     "pending, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "fail =" },
     "processing, none": { collected: "collect =", failed: "fail =", resubmitted: "record =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "fail =" },
     "succeeded, none": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "record reinstated", cancelled: "reverse reversed" },
     "succeeded, reinstated": { collected: "record =", failed: "reverse reversed", resubmitted: "reverse_reopen reversed", reversed: "reverse reversed", settled: "- =", reinstated: "record =", cancelled: "reverse reversed" },
     "succeeded, reversed": { collected: "record =", failed: "reverse =", resubmitted: "reverse_reopen =", reversed: "reverse =", settled: "- =", reinstated: "record reinstated", cancelled: "reverse =" },
-    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "fail =" },
-    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated", cancelled: "fail =" },
+    "failed, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "record =" },
+    "failed, reversed": { collected: "collect none", failed: "record =", resubmitted: "reopen =", reversed: "record =", settled: "- =", reinstated: "collect reinstated", cancelled: "record =" },
     "canceled, none": { collected: "collect =", failed: "record =", resubmitted: "reopen =", reversed: "reverse reversed", settled: "reverse reversed", reinstated: "collect reinstated", cancelled: "record =" },
   };
   const LATER = "2027-02-12T09:00:00.000Z";

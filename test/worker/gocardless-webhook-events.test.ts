@@ -288,6 +288,22 @@ describe("payment events", () => {
     await expectRedeliveryChangesNothing(...events);
   });
 
+  it("cancelled on an attempt already failed (its resubmission not arrived, or the same cancel learnt again) is recorded only: the failure's cause and retry stand, and the subscription takes no second failure (L4)", async () => {
+    const attempt = await pendingAttempt();
+    const [failed, cancelled] = happenedInOrder([paymentEvent("failed", attempt.id, attempt.paymentId, "insufficient_funds"), paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled")]);
+    expect(await deliver(failed!)).toEqual(["applied"]);
+    const asFailed = await attemptRow(attempt.id);
+    expect(asFailed).toMatchObject({ status: "failed", failureCode: "insufficient_funds", nextRetryAt: expect.any(String) });
+    const before = await billingSnapshot();
+    expect(await deliver(cancelled!)).toEqual(["applied"]);
+    expect(await attemptRow(attempt.id)).toEqual(asFailed);
+    // Only the time it happened is recorded on the attempt (a resubmission before it is then overtaken).
+    const changed = (await billingSnapshot()).payment_attempts!.filter((row) => !before.payment_attempts!.some((was) => JSON.stringify(was) === JSON.stringify(row)));
+    expect(changed).toEqual([expect.objectContaining({ id: attempt.id, moneyEventAt: cancelled!.created_at })]);
+    expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
+    await expectRedeliveryChangesNothing(failed!, cancelled!);
+  });
+
   it("resubmission_requested after failed → processing with no retry of ours; then confirmed → succeeded", async () => {
     const attempt = await pendingAttempt();
     const events = [

@@ -13,8 +13,8 @@ export type MoneyEvent = "collected" | "failed" | "resubmitted" | "reversed" | "
 /**
  * What a money event does to the attempt holding the payment:
  * - `collect`: → succeeded (it pays its period, or is owed back);
- * - `fail`: an open attempt → failed, on the retry schedule (also a payment the provider cancelled,
- *   open or failed: to the schedule a collection that did not happen; not one we set aside);
+ * - `fail`: an open attempt → failed, on the retry schedule (also a payment the provider cancelled:
+ *   to the schedule a collection that did not happen); never one already failed or set aside;
  * - `reopen`: a failed or set-aside attempt's payment in flight again (the provider collects it
  *   once more; resubmitted decides whether the attempt reopens);
  * - `reverse`: → failed, the money went back; on an attempt not yet succeeded the
@@ -70,6 +70,13 @@ export function moneyEvent(
     case "reinstated":
       return to(succeeded ? "record" : "collect", "reinstated");
     case "failed":
+    case "cancelled":
+      // A late failure takes the collection back. Only an open attempt fails (the period is still
+      // owed: on the schedule, docs/billing-lifecycle.md ⁸); one already failed or set aside keeps its
+      // cause and retry, its time recorded: a failure counts once, a set-aside is ours. Cancelled is
+      // final: GoCardless cancels only a payment waiting to be submitted, so a failed one was
+      // resubmitted first (that resubmission, arriving later, is overtaken), and a collected one
+      // also failed late before.
       return succeeded ? to("reverse", "reversed") : to(open ? "fail" : "record");
     case "resubmitted":
       // The collection, if one was recorded, was taken back; whether it was is kept.
@@ -80,11 +87,5 @@ export function moneyEvent(
       return reversal ? to(null) : to("reverse", "reversed", moneyEventAt);
     case "reversed":
       return succeeded || reversal !== "reversed" ? to("reverse", "reversed") : to("record");
-    case "cancelled":
-      // Final: GoCardless cancels only a payment waiting to be submitted, so a failed one was
-      // resubmitted first (that resubmission, arriving later, is overtaken), and a collected one
-      // also failed late before. The period is still owed: a failure, retried on the schedule
-      // (docs/billing-lifecycle.md ⁸); one we set aside only records its time.
-      return succeeded ? to("reverse", "reversed") : to(status === "canceled" ? "record" : "fail");
   }
 }
