@@ -1715,6 +1715,55 @@ describe("the scheduled billing engine", () => {
     expect(period.filter((row) => row.id !== renewal.id)).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
   });
 
+  /** Resumes Eve's subscription at `at`. */
+  async function resumeAt(id: string, at: number) {
+    vi.setSystemTime(at);
+    expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
+  }
+
+  /** Eve's subscription active at T0, its renewal's send at E−2d losing its answer (GoCardless created the payment), then set to cancel at the period's end. */
+  async function lostRenewalThenCancelAtPeriodEnd(gc: ReturnType<typeof goCardless>) {
+    const id = await activeAtT0(eve);
+    gc.faults.push("lose-answer");
+    await run(E - 2 * DAY);
+    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    vi.setSystemTime(E - 2 * DAY + 5 * MINUTE);
+    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: true } })).status).toBe(200);
+    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
+    return { id, renewal: renewal!, paymentId: gc.paymentIdOf(renewal!.id)! };
+  }
+
+  it("cancel at the period's end after the renewal's send lost its answer, then resumed before the engine looked its payment up: the same attempt is open again, and its next send (the same Idempotency-Key) gets the payment GoCardless holds — never a second one; its confirmation pays the period (issue 11 A)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await lostRenewalThenCancelAtPeriodEnd(gc);
+    await resumeAt(id, E - 2 * DAY + 10 * MINUTE);
+    expect(await attemptRow(renewal.id)).toEqual({ status: "pending", failureCode: null, providerPaymentId: null, providerCancel: null });
+    expect(kinds(await run(E - 2 * DAY + 30 * MINUTE))).toEqual({ submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "processing", providerPaymentId: paymentId });
+    expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments").map((request) => request.idempotencyKey)).toEqual([renewal.id, renewal.id]);
+    expect([...gc.payments.values()].filter((payment) => payment.payments.metadata.payment_attempt_id === renewal.id)).toHaveLength(1);
+    await webhookAt(E - HOUR, paymentConfirmed(renewal.id, paymentId));
+    expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), cancelAtPeriodEnd: 0 });
+  });
+
+  it("cancel at the period's end after the renewal's send lost its answer, then resumed while the engine's cancel of the payment it found is in flight and GoCardless accepts it: the renewal ends set aside again (cancelled there) — no failure, nothing sent again — and the engine collects the period anew (issue 11 A)", async () => {
+    const gc = goCardless();
+    const { id, renewal, paymentId } = await lostRenewalThenCancelAtPeriodEnd(gc);
+    gc.meanwhileCancel.push(async () => {
+      await resumeAt(id, E - 2 * DAY + 30 * MINUTE);
+      expect(await attemptRow(renewal.id)).toMatchObject({ status: "pending", providerCancel: null });
+    });
+    await run(E - 2 * DAY + 30 * MINUTE);
+    expect(gc.payments.get(paymentId)!.payments.status).toBe("cancelled");
+    expect(await attemptRow(renewal.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: paymentId, providerCancel: "cancelled" });
+    await webhookAt(E - 2 * DAY + 35 * MINUTE, paymentEvent("cancelled", renewal.id, paymentId, "cancelled_by_merchant"));
+    await run(E - 2 * DAY + 45 * MINUTE);
+    const period = (await attempts(id)).filter((row) => row.periodStart === iso(E));
+    expect(period.filter((row) => row.status === "failed")).toEqual([]);
+    expect(period.filter((row) => row.id !== renewal.id)).toEqual([expect.objectContaining({ status: "processing", attemptNumber: 2 })]);
+    expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments").map((request) => request.idempotencyKey)).toEqual([renewal.id, period.find((row) => row.attemptNumber === 2)!.id]);
+  });
+
   it("cancel at the period's end, GoCardless answering 404 to the set-aside renewal's cancel (it holds no such payment), then resumed: it stays set aside (not processing forever) and the engine collects the period anew (break-it F2)", async () => {
     const gc = goCardless();
     const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);

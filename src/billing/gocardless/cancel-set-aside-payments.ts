@@ -1,4 +1,5 @@
 import { BILLING_LIMITS as L } from "../../db/billing-limits";
+import { OPEN_ATTEMPT_STATUSES } from "../../db/billing-enums";
 import { storableText } from "../../db/storable-text";
 import { wroteRows } from "../../db/wrote-rows";
 import type { WorkCounts } from "../engine/engine-summary";
@@ -22,7 +23,8 @@ import { paymentStatusEvent } from "./payment-status-event";
  * also what a second cancel of a cancelled payment gets (our first request's
  * answer lost), so the payment is read (`GET /payments/:id`) to tell the two
  * apart. A cancel GoCardless accepted also ends a resume's reopening of the
- * attempt meanwhile (docs/billing-lifecycle.md ¹¹): set aside again. A 404 (GoCardless holds no such payment) ends it as
+ * attempt meanwhile (docs/billing-lifecycle.md ¹¹; `pending` when found by the lookup
+ * below): set aside again, with the payment's id. A 404 (GoCardless holds no such payment) ends it as
  * `cancellation_failed` with the error in `failureMessage`, never asked again;
  * any other error leaves it `due` at the back of the queue for a later run.
  *
@@ -86,11 +88,12 @@ export async function cancelSetAsidePayments(
       }
       // Guarded: an overlapping run that recorded the answer first keeps it.
       let wrote = wroteRows(await write.set({ providerCancel: answer, providerPaymentId: paymentId, updatedAt: at }).executeTakeFirst());
-      // A cancel GoCardless accepted is a fact: a resume that reopened the attempt meanwhile (the same
-      // payment open again, providerCancel cleared) loses to it, the attempt set aside again as read.
+      // A cancel GoCardless accepted is a fact: a resume that reopened the attempt meanwhile (open again,
+      // providerCancel cleared; pending when its payment id was not known, and this is its payment: one
+      // attempt, one Idempotency-Key) loses to it, the attempt set aside again as read, with the payment's id.
       if (!wrote && answer === "cancelled") {
-        const reopened = db.updateTable("payment_attempts").where("id", "=", row.id).where("providerPaymentId", "=", paymentId).where("status", "=", "processing").where("providerCancel", "is", null);
-        wrote = wroteRows(await reopened.set({ status: "canceled", failureCode: row.failureCode, providerCancel: answer, updatedAt: at }).executeTakeFirst());
+        const reopened = db.updateTable("payment_attempts").where("id", "=", row.id).where("status", "in", OPEN_ATTEMPT_STATUSES).where("providerCancel", "is", null);
+        wrote = wroteRows(await reopened.set({ status: "canceled", failureCode: row.failureCode, providerPaymentId: paymentId, providerCancel: answer, updatedAt: at }).executeTakeFirst());
       }
       summary[wrote ? "done" : "skipped"]++;
       // Learnt from the API, the payment may have been collected already: recorded as a webhook would.

@@ -12,6 +12,8 @@ export type RenewalOnResume = Pick<PaymentAttemptRow, "status" | "failureCode" |
  *   its cancel not sent yet (`providerCancel` `due`) or refused (`cancellation_failed`: it goes
  *   ahead; not a 404, whose `failureMessage` starts "cancel:": never held there) — with no outcome
  *   of it recorded after the cancel (`canceledAt`), and no other attempt open (`otherOpen`): open again, the period's collection, whose outcome the engine waits for.
+ * One whose send lost its answer (no payment id) reopens as the same attempt (`pending`): its next send has
+ * the same Idempotency-Key, so GoCardless answers with the payment it holds, never a second one.
  * None (cancelled at GoCardless, never held there, or its outcome in): the engine collects the period anew.
  *
  * @example
