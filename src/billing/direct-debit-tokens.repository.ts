@@ -134,14 +134,30 @@ export function revokeTokenQueries(db: Kysely<DB>, userId: string, id: string, n
       .where("userId", "=", userId)
       .where("id", "=", id)
       .where("status", "!=", "revoked"),
-    db
-      .updateTable("payment_attempts")
-      .set({ status: "canceled", failureCode: "token_revoked", failureMessage: null, providerCancel: cancelAtProvider, updatedAt: now })
-      .where("userId", "=", userId)
-      .where("directDebitTokenId", "=", id)
-      .where("status", "=", "pending")
-      .where("providerPaymentId", "is", null),
+    releaseUnsentQuery(db, userId, id, now),
   ];
+}
+
+/**
+ * The release of a token's payments never submitted (`pending`, no payment id), for the batch that
+ * ends the token (its owner's revoke; a mandate cancelled, failed or expired at the provider):
+ * `canceled` with `failureCode = 'token_revoked'`, never a failure; `providerCancel` due when a send
+ * may have reached the provider. Evaluated inside that batch, so an attempt inserted before it is
+ * released and one inserted after it meets a token no longer active (the engine releases it unsent).
+ *
+ * @example
+ * ```ts
+ * await runBatch(env.DB, [endToken, releaseUnsentQuery(db, token.userId, token.id, now)])
+ * ```
+ */
+export function releaseUnsentQuery(db: Kysely<DB>, userId: string, tokenId: string, now: string) {
+  return db
+    .updateTable("payment_attempts")
+    .set({ status: "canceled", failureCode: "token_revoked", failureMessage: null, providerCancel: cancelAtProvider, updatedAt: now })
+    .where("userId", "=", userId)
+    .where("directDebitTokenId", "=", tokenId)
+    .where("status", "=", "pending")
+    .where("providerPaymentId", "is", null);
 }
 
 /**

@@ -127,14 +127,13 @@ describe("submitPendingAttempts", () => {
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM0000RETRIED", failureCode: null, failureMessage: null });
   });
 
-  it("an attempt whose token is no longer active is not sent; the reason is recorded", async () => {
+  it("an attempt whose token is no longer active is never sent: it is released (canceled, token_revoked), not failed", async () => {
     const attempt = await freshAttempt();
     await env.DB.prepare("update direct_debit_tokens set status = 'expired', isDefault = 0 where userId = ?").bind(hal.id).run();
     const { fetch, sent } = stubFetch();
-    expect(await run(fetch)).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
+    expect(await run(fetch)).toEqual({ due: 1, done: 1, skipped: 0, failed: 0 });
     expect(sent).toHaveLength(0);
-    expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "mandate_not_active" });
-    await env.DB.prepare("update payment_attempts set status = 'canceled' where id = ?").bind(attempt.id).run();
+    expect(await attemptRow(attempt.id)).toMatchObject({ status: "canceled", failureCode: "token_revoked" });
   });
 
   it("a payment id another attempt already holds is recorded as a failure on the attempt, and the run goes on", async () => {

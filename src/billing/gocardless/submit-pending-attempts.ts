@@ -31,7 +31,7 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  * payment GoCardless already has, never a second one):
  * - success: the attempt becomes `processing` with the provider's payment id;
  * - an error (GoCardless's code + message, or `network_error`, or a token that
- *   is not active or cannot be decrypted) is recorded on the attempt, which
+ *   cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
  *   sends it again (same Idempotency-Key) once that time passed. After
  *   BILLING_POLICY.submissionGiveUpDays from its first try (`firstTriedAt`, on a
@@ -51,8 +51,9 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  *
  * An attempt of a subscription that ended is never sent: it becomes `canceled`
  * (`subscription_ended`; `providerCancel = 'due'` when an earlier send may have
- * reached GoCardless); one of a subscription set to cancel at the period's end
- * is not picked (nothing more is due) until it is resumed or ends.
+ * reached GoCardless); nor one whose token is no longer active (`token_revoked`,
+ * the same way: released, no failure); one of a subscription set to cancel at
+ * the period's end is not picked (nothing more is due) until it is resumed or ends.
  *
  * `chargeDate`: a renewal whose period has not ended yet is collected on its
  * period's last day; anything already owed is collected as soon as the
@@ -125,11 +126,14 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
       summary.skipped++;
       continue;
     }
-    // The lifecycle takes no payment for an ended subscription (decide refuses `payment_submitted`):
-    // never sent, and cancelled at GoCardless too when an earlier send (nextRetryAt set) may have
-    // reached it, once this claim's lease (kept in nextRetryAt) ended.
-    if ((ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscriptionStatus)) {
-      await update.set({ status: "canceled", failureCode: "subscription_ended", providerCancel: attempt.nextRetryAt ? "due" : null, updatedAt: at }).execute();
+    // Never sent when nothing can take it: the lifecycle takes no payment for an ended subscription
+    // (decide refuses `payment_submitted`), and a token that can no longer be charged (revoked, or
+    // cancelled, failed or expired at GoCardless; also when that happened as the attempt was inserted)
+    // releases it (docs/gocardless.md): set aside, no failure. Cancelled at GoCardless too when an
+    // earlier send (nextRetryAt set) may have reached it, once this claim's lease (kept in nextRetryAt) ended.
+    const ended = (ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscriptionStatus);
+    if (ended || attempt.tokenStatus !== "active") {
+      await update.set({ status: "canceled", failureCode: ended ? "subscription_ended" : "token_revoked", providerCancel: attempt.nextRetryAt ? "due" : null, updatedAt: at }).execute();
       summary.done++;
       continue;
     }
@@ -160,9 +164,6 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
     const mandateId = await attemptMandateId(keyring, attempt);
     let failure: GoCardlessApiError;
     try {
-      if (attempt.tokenStatus !== "active") {
-        throw new GoCardlessApiError({ status: 0, code: "mandate_not_active", message: "Token missing or not active; nothing sent." });
-      }
       if (mandateId === undefined) {
         throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "Token not decryptable (TOKEN_ENCRYPTION_KEYS); nothing sent." });
       }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
+import { releaseUnsentQuery } from "../direct-debit-tokens.repository";
 import { collected, resubmitted, type SetAsideReason } from "../lifecycle/competing-collections";
 import { moneyEvent, type MoneyEvent } from "../lifecycle/payment-money-events";
 import { decide, paysOlderPeriod } from "../lifecycle/decide";
@@ -384,5 +385,11 @@ function mandateChanged(
   // TODO(issue 11, item 4): re-point the token at links.new_mandate instead (needs the token
   // cipher here); until then the old id is never charged and the user adds the new mandate.
   if (event.newMandateId !== undefined) console.warn(`token ${token.id}: its mandate was replaced by a new one; marked expired`);
-  return [mustChange(update.set({ status: event.status, ...(event.status === "revoked" && { revokedAt: at }), isDefault: 0, updatedAt: at }))];
+  return [
+    mustChange(update.set({ status: event.status, ...(event.status === "revoked" && { revokedAt: at }), isDefault: 0, updatedAt: at })),
+    // Its payments never tried are released at once (no failure): nothing waits out the give-up on a mandate
+    // that cannot be charged. One a send may have reached is GoCardless's to report (it cancels what it holds
+    // with the mandate: a failure, in any arrival order); holding none, the engine releases it unsent.
+    mayChange(releaseUnsentQuery(db, token.userId, token.id, at).where("nextRetryAt", "is", null)),
+  ];
 }
