@@ -56,6 +56,8 @@ function goCardless() {
   const meanwhile: (() => Promise<unknown>)[] = [];
   /** Run while the next POST /payments/:id/actions/cancel is in flight (e.g. a resume). */
   const meanwhileCancel: (() => Promise<unknown>)[] = [];
+  /** Run after each payment is created, before its answer (formed at creation) reaches the Worker. */
+  const afterCreate: ((payment: ReturnType<typeof createdPaymentBody>["payments"]) => Promise<unknown>)[] = [];
   const original = globalThis.fetch;
   const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -112,13 +114,15 @@ function goCardless() {
     payment.payments.links.mandate = requested.links.mandate;
     payments.set(id, payment);
     if (key) byKey.set(key, id);
+    const answer = json(payment, 201);
+    for (const hook of afterCreate) await hook(payment.payments);
     // GoCardless created the payment, but the answer never reaches the Worker.
     if (fault === "lose-answer") throw new TypeError("Network connection lost.");
     // While the call is in flight a webhook sets the attempt aside (another payment collected its period).
     if (fault === "set-aside-meanwhile") {
       await env.DB.prepare("update payment_attempts set status = 'canceled', failureCode = 'superseded_by_collection' where id = ?").bind(requested.metadata.payment_attempt_id).run();
     }
-    return json(payment, 201);
+    return answer;
   });
   return {
     sent,
@@ -127,6 +131,7 @@ function goCardless() {
     otherFaults,
     meanwhile,
     meanwhileCancel,
+    afterCreate,
     payments,
     paymentIdOf: (attemptId: string) => [...payments.values()].find((p) => p.payments.metadata.payment_attempt_id === attemptId)?.payments.id,
   };
@@ -1964,6 +1969,46 @@ describe("the scheduled billing engine", () => {
     expect(gc.sent.filter((request) => request.url === "/payments").at(-1)!.body.payments.links.mandate).toBe(fresh.mandateId);
     await run(E + 12 * DAY);
     expect(await subscription(id)).toMatchObject({ status: "past_due" });
+  });
+
+  it.each([
+    ["the payment's cancel", false],
+    ["the mandate's cancel and the payment's (GoCardless cancels its pending payments with it)", true],
+  ])("%s landing before the engine stored its POST's answer (GoCardless created the payment, then cancelled it) ends as in time order: one failure on the schedule, the period collected again (issue 11 B)", async (_name, withMandate) => {
+    const gc = goCardless();
+    vi.setSystemTime(T0);
+    // Two users of their own (their mandates are cancelled): one sees the events early, the other in time order.
+    const [ann, bob] = [await signedInUser(`ann-engine-${withMandate}@example.com`), await signedInUser(`bob-engine-${withMandate}@example.com`)];
+    const mandates = new Map([[ann, (await addActiveToken(ann)).mandateId], [bob, (await addActiveToken(bob)).mandateId]]);
+    const [early, inOrder] = [await activeAtT0(ann), await activeAtT0(bob)];
+    const cancelAt = E - 2 * DAY + 1000;
+    const cancelled = (user: TestUser, payment: { id: string; metadata: Record<string, string> }) => [
+      ...(withMandate ? [mandateEvent(mandates.get(user)!, "cancelled")] : []),
+      paymentEvent("cancelled", payment.metadata.payment_attempt_id!, payment.id, "mandate_cancelled"),
+    ];
+    const renewalOf = async (id: string) => (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+    gc.afterCreate.push(async (payment) => {
+      if (payment.metadata.payment_attempt_id !== (await renewalOf(early)).id) return;
+      payment.status = "cancelled";
+      await webhookAt(cancelAt, ...cancelled(ann, payment));
+    });
+    await run(E - 2 * DAY);
+    // In time order: the engine stored the payment (processing), then the same events arrive.
+    const sentInOrder = gc.payments.get(gc.paymentIdOf((await renewalOf(inOrder)).id)!)!.payments;
+    expect(await renewalOf(inOrder)).toMatchObject({ status: "processing", providerPaymentId: sentInOrder.id });
+    sentInOrder.status = "cancelled";
+    await webhookAt(cancelAt, ...cancelled(bob, sentInOrder));
+    const outcome = async (id: string) => ({
+      subscription: await subscription(id),
+      renewal: (({ status, failureCode, nextRetryAt, providerPaymentId }) => ({ status, failureCode, nextRetryAt, paid: providerPaymentId !== null }))(await renewalOf(id)),
+    });
+    expect(await outcome(early)).toEqual(await outcome(inOrder));
+    expect(await outcome(early)).toMatchObject({ renewal: { status: "failed", failureCode: "mandate_cancelled", nextRetryAt: iso(cancelAt + DAY) } });
+    // The period stays owed: once a mandate is there, the retry is collected (attempt 2) for both alike.
+    vi.setSystemTime(E + 2 * DAY);
+    if (withMandate) for (const user of [ann, bob]) await addActiveToken(await signIn({ ...user, ip: freshClientIp() }));
+    await run(E + 2 * DAY + MINUTE);
+    for (const id of [early, inOrder]) expect((await attempts(id)).filter((row) => row.periodStart === iso(E)).map((row) => [row.attemptNumber, row.status])).toEqual([[1, "failed"], [2, "processing"]]);
   });
 
   it("refuses a chunk size it cannot honour, plainly", async () => {
