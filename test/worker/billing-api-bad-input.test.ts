@@ -80,7 +80,7 @@ const CASES: Case[] = [
     status: 415,
     code: "UNSUPPORTED_MEDIA_TYPE",
   },
-  ...["application/json; charset=utf-16", "application/json;charset=UTF-16LE", 'application/json; charset="latin1"', "application/json; charset="].map((contentType) => ({
+  ...["application/json; charset=utf-16", "application/json;charset=UTF-16LE", 'application/json; charset="latin1"', "application/json; charset=", "application/json; charset", 'application/json; charset="utf-8'].map((contentType) => ({
     name: `plan: a body declared as ${contentType} (JSON is UTF-8 only)`,
     as: "operator" as const,
     method: "POST",
@@ -204,7 +204,7 @@ describe(`${CASES.length} table-driven invalid requests → 4xx in the error sha
 });
 
 describe("the JSON media type", () => {
-  it.each(["application/json", "application/json; charset=utf-8", 'Application/JSON;Charset="UTF-8"'])("%s is read as JSON", async (contentType) => {
+  it.each(["application/json", "application/json; charset=utf-8", 'Application/JSON;Charset="UTF-8"', 'application/json ; profile=x; charset = "utf-8" '])("%s is read as JSON", async (contentType) => {
     const response = await api(plans(), { user: operator, method: "POST", body: JSON.stringify(planBody(`media-${crypto.randomUUID().slice(0, 8)}`)), headers: { "content-type": contentType } });
     expect(response.status).toBe(201);
   });
