@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 /**
@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
  *   unknown mandate is a 404, as at GoCardless
  * - `GET /payments?mandate=…` (one page, `{"payments": […], "meta": …}`) and
  *   `POST /payments/:id/actions/cancel` (a `pending_submission` payment becomes
- *   `cancelled`; any other answers 422 `cancellation_failed`)
+ *   `cancelled`; any other answers 422 `cancellation_failed`, {@link cancellationFailed})
  * - `POST /mandates/:id/actions/cancel`: the mandate and its `pending_submission`
  *   payments become `cancelled` (again: 422 `cancellation_failed`); what
  *   `pnpm billing:simulate mandates.cancelled` runs before it sends the event. A
@@ -95,7 +95,7 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
     if (request.method === "POST" && cancelMandate) {
       const mandate = resources.mandates.get(decodeURIComponent(cancelMandate[1]!));
       if (!mandate) return status(404, gcError(404, "invalid_api_usage", "resource_not_found", "Resource not found"));
-      if (mandate.status === "cancelled") return status(422, gcError(422, "invalid_state", "cancellation_failed", "This mandate cannot be cancelled"));
+      if (mandate.status === "cancelled") return status(422, cancellationFailed("Mandate"));
       mandate.status = "cancelled";
       // "Immediately cancels a mandate and all associated cancellable payments."
       for (const payment of resources.payments.values()) if (payment.links.mandate === mandate.id && payment.status === "pending_submission") payment.status = "cancelled";
@@ -105,7 +105,7 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
     if (request.method === "POST" && cancel) {
       const payment = resources.payments.get(decodeURIComponent(cancel[1]!));
       if (!payment) return status(404, gcError(404, "invalid_api_usage", "resource_not_found", "Resource not found"));
-      if (payment.status !== "pending_submission") return status(422, gcError(422, "invalid_state", "cancellation_failed", "This payment cannot be cancelled"));
+      if (payment.status !== "pending_submission") return status(422, cancellationFailed("Payment"));
       payment.status = "cancelled";
       return status(200, { payments: payment });
     }
@@ -288,17 +288,40 @@ function newId(prefix: string): string {
   return `${prefix}${randomBytes(8).toString("hex").toUpperCase().slice(0, 12)}`;
 }
 
+/**
+ * GoCardless's error body: `{"error": {message, documentation_url, type,
+ * request_id, code, errors: [{reason, message}]}}`, the status repeated as
+ * `code`, the first reason's anchor in the documentation URL. The request id
+ * is a UUID, as in the API reference's error examples and the official
+ * clients' tests (gocardless-pro-python tests/fixtures/*_error.json,
+ * gocardless-pro-ruby spec/error_spec.rb); it is opaque, so nothing may parse it.
+ */
 function gcError(code: number, type: string, reason: string, message: string) {
   return {
     error: {
       message,
       documentation_url: `https://developer.gocardless.com/api-reference#${reason}`,
       type,
-      request_id: randomBytes(13).toString("hex").toUpperCase(),
+      request_id: randomUUID(),
       code,
       errors: [{ reason, message } as { reason: string; message: string; links?: Record<string, string> }],
     },
   };
+}
+
+/**
+ * 422 for a cancel GoCardless refuses: a payment no longer `pending_submission`,
+ * a mandate cancelled already. The API reference (the cancel actions' text, in
+ * every official client: "This will fail with a `cancellation_failed` error
+ * unless the payment's status is `pending_submission`" / "if the mandate is
+ * already cancelled"; the `invalid_state` type: "a payment you are trying to
+ * cancel might already have been submitted") and the official Node client's
+ * fixture of exactly this answer (gocardless/gocardless-nodejs,
+ * src/fixtures/invalid_state.json: "Payment cannot be cancelled"). The
+ * mandate's message follows the payment's: no published example was found.
+ */
+function cancellationFailed(resource: "Payment" | "Mandate") {
+  return gcError(422, "invalid_state", "cancellation_failed", `${resource} cannot be cancelled`);
 }
 
 function answer(response: ServerResponse, status: number, payload: unknown): void {

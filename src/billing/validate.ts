@@ -9,8 +9,8 @@ export interface FieldError {
 
 /**
  * Parses `value` with a zod schema; on failure throws VALIDATION_FAILED (400 over HTTP)
- * listing every failing field in `details.fields` (unknown fields of strict
- * objects are listed one by one).
+ * listing the first 20 failing fields in `details.fields` (unknown fields of strict
+ * objects one by one) and how many failed in `details.fieldCount`.
  * Used by routes for request input and by webhook adapters for provider bodies.
  *
  * @example
@@ -21,7 +21,9 @@ export interface FieldError {
 export function validate<Schema extends z.ZodType>(schema: Schema, value: unknown): z.output<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new BillingError("VALIDATION_FAILED", { details: { fields: fieldErrors(result.error) } });
+  const fields = fieldErrors(result.error);
+  // 20 at most: 5,000 unknown keys would otherwise answer ~190 KB.
+  throw new BillingError("VALIDATION_FAILED", { details: { fields: fields.slice(0, 20), fieldCount: fields.length } });
 }
 
 function fieldErrors(error: z.ZodError): FieldError[] {

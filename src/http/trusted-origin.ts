@@ -15,7 +15,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  *
  * Why not rely on SameSite=Lax: it is per *site*, so any page on a sibling
  * subdomain can post a form with the cookie, and routes without a JSON body
- * or a custom header (set a default token, deactivate a plan) would accept it.
+ * or a custom header (set a default token, deactivate a plan, resume) would accept it.
  *
  * @example
  * ```ts

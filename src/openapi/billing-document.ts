@@ -24,6 +24,13 @@ const TAG_DESCRIPTIONS: Record<BillingOperation["tag"], string> = {
   Webhooks: "Signed deliveries from the payment provider (docs/gocardless.md).",
 };
 
+/** What the document says of a code beyond its message (the message ships in the Worker; this does not). */
+const MORE_ABOUT: Partial<Record<ErrorCode, string>> = {
+  INVALID_JSON:
+    "Also when the body is not UTF-8, or an object repeats a key (I-JSON, RFC 7493). Nesting has no limit of its own (the 64 KiB size is the bound): a nested value the route does not take is VALIDATION_FAILED.",
+  VALIDATION_FAILED: "At most the first 20 are listed (`path`, `message`; unknown fields one by one); `details.fieldCount` says how many failed.",
+};
+
 /**
  * The billing API as OpenAPI 3.1 paths and components, from
  * {@link BILLING_OPERATIONS} and the zod schemas the routes validate with
@@ -129,7 +136,7 @@ function errorResponses(codes: ErrorCode[]): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
-      description: group.map((code) => `\`${code}\`: ${ERROR_CODES[code].message}`).join("\n\n"),
+      description: group.map((code) => [`\`${code}\`: ${ERROR_CODES[code].message}`, MORE_ABOUT[code]].filter(Boolean).join(" ")).join("\n\n"),
       content: {
         "application/json": {
           schema: {

@@ -11,6 +11,7 @@ import type * as z from "zod";
 import { planInputSchema, planPatchSchema } from "../billing/plan-input";
 import type { ErrorCode } from "../http/error-codes";
 import { pageQuery } from "../http/page-query";
+import { noFields } from "../http/read-json-body";
 import { createTokenBody } from "../routes/direct-debit-tokens";
 import { createAttemptBody } from "../routes/payment-attempts";
 import { createCustomerBody } from "../routes/provider-customers";
@@ -61,7 +62,7 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     errors: ["PLAN_NOT_FOUND", "PLAN_HAS_SUBSCRIBERS"],
   },
   {
-    method: "post", path: "/plans/:code/deactivate", tag: "Plans", guard: "operator",
+    method: "post", path: "/plans/:code/deactivate", tag: "Plans", guard: "operator", body: noFields, bodyOptional: true,
     summary: "Stop taking new subscribers to a plan",
     description: "Live subscriptions keep running.",
     success: { status: 200, body: "operatorPlan", description: "The deactivated plan." },
@@ -93,7 +94,7 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     errors: ["SUBSCRIPTION_NOT_FOUND", "INVALID_TRANSITION"],
   },
   {
-    method: "post", path: "/subscriptions/:id/resume", tag: "Subscriptions", guard: "session",
+    method: "post", path: "/subscriptions/:id/resume", tag: "Subscriptions", guard: "session", body: noFields, bodyOptional: true,
     summary: "Undo cancel-at-period-end while the period still runs",
     success: { status: 200, body: "subscription", description: "The subscription, renewing again." },
     errors: ["SUBSCRIPTION_NOT_FOUND", "INVALID_TRANSITION"],
@@ -155,7 +156,7 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     errors: ["TOKEN_NOT_FOUND"],
   },
   {
-    method: "post", path: "/direct-debit-tokens/:id/default", tag: "Direct-debit tokens", guard: "session",
+    method: "post", path: "/direct-debit-tokens/:id/default", tag: "Direct-debit tokens", guard: "session", body: noFields, bodyOptional: true,
     summary: "Make an active token my default",
     success: { status: 200, body: "token", description: "The new default token." },
     errors: ["TOKEN_NOT_FOUND", "TOKEN_NOT_ACTIVE"],

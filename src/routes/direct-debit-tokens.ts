@@ -14,7 +14,7 @@ import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
 import { readPage } from "../http/page-query";
-import { readJsonBody } from "../http/read-json-body";
+import { noFields, readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
@@ -102,6 +102,7 @@ tokenRoutes.get("/:id", requireSession, async (c) => {
 });
 
 tokenRoutes.post("/:id/default", requireSession, async (c) => {
+  await readJsonBody(c, noFields, { emptyAsObject: true });
   const userId = c.get("user").id;
   const id = c.req.param("id");
   const db = getDb(c.env.DB);

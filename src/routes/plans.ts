@@ -4,7 +4,7 @@ import { planInputSchema, planPatchSchema } from "../billing/plan-input";
 import { findPlanByCode, insertPlan, listActivePlans, PRICING_FIELDS, updatePlan } from "../billing/plans.repository";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
-import { readJsonBody } from "../http/read-json-body";
+import { noFields, readJsonBody } from "../http/read-json-body";
 import { requireOperator } from "../http/require-operator";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
@@ -63,6 +63,7 @@ planRoutes.patch("/:code", requireSession, requireOperator, async (c) => {
 });
 
 planRoutes.post("/:code/deactivate", requireSession, requireOperator, async (c) => {
+  await readJsonBody(c, noFields, { emptyAsObject: true });
   const code = c.req.param("code");
   const db = getDb(c.env.DB);
   // Live subscriptions keep running; a deactivated plan only stops taking new subscribers.

@@ -9,7 +9,7 @@ import { lifecycleStateOf, settleSubscription } from "../billing/subscription-li
 import { findSubscription, insertSubscription, listSubscriptions } from "../billing/subscriptions.repository";
 import { getDb } from "../db/get-db";
 import { ApiError } from "../http/api-error";
-import { readJsonBody } from "../http/read-json-body";
+import { noFields, readJsonBody } from "../http/read-json-body";
 import { requireSession } from "../http/require-session";
 import type { SessionEnv } from "../http/session-env";
 
@@ -79,8 +79,9 @@ subscriptionRoutes.post("/:id/cancel", requireSession, async (c) => {
   return c.json({ subscription: subscriptionView(subscription) });
 });
 
-/** Undoes cancel-at-period-end while the period still runs (else 409 INVALID_TRANSITION). */
+/** Undoes cancel-at-period-end while the period still runs (else 409 INVALID_TRANSITION). Takes no fields. */
 subscriptionRoutes.post("/:id/resume", requireSession, async (c) => {
+  await readJsonBody(c, noFields, { emptyAsObject: true });
   const subscription = await settleSubscription(c.env.DB, c.get("user").id, c.req.param("id"), { type: "resume" }, new Date());
   if (!subscription) throw new ApiError("SUBSCRIPTION_NOT_FOUND");
   return c.json({ subscription: subscriptionView(subscription) });

@@ -24,7 +24,7 @@ export interface ApiResponse<T = any> {
  */
 export async function api<T = any>(
   path: string,
-  init: { user?: TestUser; method?: string; json?: unknown; body?: string; headers?: Record<string, string>; concurrent?: boolean } = {},
+  init: { user?: TestUser; method?: string; json?: unknown; body?: string | Uint8Array<ArrayBuffer>; headers?: Record<string, string>; concurrent?: boolean } = {},
 ): Promise<ApiResponse<T>> {
   const request = {
     method: init.method ?? (init.json === undefined && init.body === undefined ? "GET" : "POST"),

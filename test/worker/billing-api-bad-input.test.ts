@@ -19,7 +19,7 @@ interface Case {
   method: string;
   path: () => string;
   json?: unknown;
-  body?: string;
+  body?: string | Uint8Array<ArrayBuffer>;
   headers?: Record<string, string>;
   status: number;
   code: string;
@@ -29,6 +29,12 @@ const key = { "Idempotency-Key": "bad-input-key" };
 const pay = () => `/api/billing/subscriptions/${subscriptionId}/payment-attempts`;
 const plans = () => "/api/billing/plans";
 const tokens = () => "/api/billing/direct-debit-tokens";
+const resume = () => `/api/billing/subscriptions/${subscriptionId}/resume`;
+const deactivate = () => "/api/billing/plans/pro/deactivate";
+const makeDefault = () => `/api/billing/direct-debit-tokens/${pendingTokenId}/default`;
+/** A body of UTF-8 text around raw bytes: [0xc3, 0x28] is a lead byte without its continuation, not UTF-8. */
+const bytes = (...parts: (string | number[])[]) => new Uint8Array(parts.flatMap((part) => (typeof part === "string" ? [...new TextEncoder().encode(part)] : part)));
+const NOT_UTF8 = [0xc3, 0x28];
 const invalid = (name: string, as: Case["as"], method: string, path: () => string, json: unknown, extra: Partial<Case> = {}): Case => ({
   name,
   as,
@@ -57,6 +63,8 @@ const CASES: Case[] = [
   invalid("plan: missing name", "operator", "POST", plans, { code: "noname", amountMinor: 1, currency: "EUR", interval: "month" }),
   invalid("plan: unknown field createdBy", "operator", "POST", plans, planBody("owner", { createdBy: "someone" })),
   invalid("plan: a JSON array body", "operator", "POST", plans, []),
+  // Not UTF-8: a name of U+FFFD would be stored.
+  { name: "plan: a name that is not UTF-8", as: "operator", method: "POST", path: plans, body: bytes('{"code":"bytes","name":"Caf', NOT_UTF8, '","amountMinor":1500,"currency":"EUR","interval":"month"}'), status: 400, code: "INVALID_JSON" },
   invalid("plan update: empty patch", "operator", "PATCH", () => "/api/billing/plans/pro", {}),
   invalid("plan update: the code cannot change", "operator", "PATCH", () => "/api/billing/plans/pro", { code: "pro-2" }),
   invalid("plan update: negative amount", "operator", "PATCH", () => "/api/billing/plans/pro", { amountMinor: -5 }),
@@ -72,7 +80,7 @@ const CASES: Case[] = [
     status: 415,
     code: "UNSUPPORTED_MEDIA_TYPE",
   },
-  ...["application/json; charset=utf-16", "application/json;charset=UTF-16LE", 'application/json; charset="latin1"', "application/json; charset="].map((contentType) => ({
+  ...["application/json; charset=utf-16", "application/json;charset=UTF-16LE", 'application/json; charset="latin1"', "application/json; charset=", "application/json; charset", 'application/json; charset="utf-8'].map((contentType) => ({
     name: `plan: a body declared as ${contentType} (JSON is UTF-8 only)`,
     as: "operator" as const,
     method: "POST",
@@ -96,6 +104,21 @@ const CASES: Case[] = [
   // Colons, quotes and backslashes inside strings are no keys: an unknown field, not a repeated one.
   invalid("cancel: a key and a value holding quotes and colons", "erin", "POST", () => `/api/billing/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: true, 'a\\":"atPeriodEnd': '":"\\' }),
   { name: "cancel: no body", as: "erin", method: "POST", path: () => `/api/billing/subscriptions/${subscriptionId}/cancel`, status: 400, code: "INVALID_JSON" },
+  // The POST routes that take no fields read their body all the same: none, or `{}`; anything else is refused like any body.
+  { name: "resume: malformed JSON", as: "erin", method: "POST", path: resume, body: "{", status: 400, code: "INVALID_JSON" },
+  { name: "resume: a repeated key", as: "erin", method: "POST", path: resume, body: '{"atPeriodEnd":true,"atPeriodEnd":false}', status: 400, code: "INVALID_JSON" },
+  invalid("resume: a field (it takes none)", "erin", "POST", resume, { atPeriodEnd: false }),
+  { name: "resume: a text/plain body", as: "erin", method: "POST", path: resume, body: "resume", headers: { "content-type": "text/plain" }, status: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "plan deactivate: a repeated key", as: "operator", method: "POST", path: deactivate, body: '{"active":false,"active":true}', status: 400, code: "INVALID_JSON" },
+  invalid("plan deactivate: a field (it takes none)", "operator", "POST", deactivate, { active: false }),
+  { name: "plan deactivate: a form post", as: "operator", method: "POST", path: deactivate, body: "active=false", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "token default: malformed JSON", as: "erin", method: "POST", path: makeDefault, body: "{", status: 400, code: "INVALID_JSON" },
+  // Bytes that are not UTF-8 are refused, not read as U+FFFD (which would be stored, or read as another key).
+  { name: "subscribe: a value that is not UTF-8", as: "erin", method: "POST", path: () => "/api/billing/subscriptions", body: bytes('{"planCode":"basic', NOT_UTF8, '"}'), status: 400, code: "INVALID_JSON" },
+  { name: "cancel: a key that is not UTF-8", as: "erin", method: "POST", path: () => `/api/billing/subscriptions/${subscriptionId}/cancel`, body: bytes('{"atPeriodEnd":true,"', NOT_UTF8, '":1}'), status: 400, code: "INVALID_JSON" },
+  { name: "resume: a body that is not UTF-8", as: "erin", method: "POST", path: resume, body: bytes("{", NOT_UTF8, "}"), status: 400, code: "INVALID_JSON" },
+  // A repeated key deeper down is refused as at the top.
+  { name: "cancel: a repeated key in a nested object", as: "erin", method: "POST", path: () => `/api/billing/subscriptions/${subscriptionId}/cancel`, body: '{"atPeriodEnd":true,"x":{"a":1,"a":2}}', status: 400, code: "INVALID_JSON" },
   { name: "subscription: unknown id", as: "erin", method: "GET", path: () => "/api/billing/subscriptions/does-not-exist", status: 404, code: "SUBSCRIPTION_NOT_FOUND" },
   // Payment attempts
   { name: "pay: missing Idempotency-Key", as: "erin", method: "POST", path: pay, json: {}, status: 400, code: "IDEMPOTENCY_KEY_REQUIRED" },
@@ -181,8 +204,45 @@ describe(`${CASES.length} table-driven invalid requests → 4xx in the error sha
 });
 
 describe("the JSON media type", () => {
-  it.each(["application/json", "application/json; charset=utf-8", 'Application/JSON;Charset="UTF-8"'])("%s is read as JSON", async (contentType) => {
+  it.each(["application/json", "application/json; charset=utf-8", 'Application/JSON;Charset="UTF-8"', 'application/json ; profile=x; charset = "utf-8" '])("%s is read as JSON", async (contentType) => {
     const response = await api(plans(), { user: operator, method: "POST", body: JSON.stringify(planBody(`media-${crypto.randomUUID().slice(0, 8)}`)), headers: { "content-type": contentType } });
     expect(response.status).toBe(201);
+  });
+});
+
+describe("bodies the API reads", () => {
+  it("a POST that takes no fields takes no body or {} alike", async () => {
+    await seedPlan("deactivate-me");
+    const token = await addActiveToken(erin);
+    for (const body of [undefined, "{}", " { } "]) {
+      expect((await api("/api/billing/plans/deactivate-me/deactivate", { user: operator, method: "POST", body })).status).toBe(200);
+      expect((await api(`/api/billing/direct-debit-tokens/${token.id}/default`, { user: erin, method: "POST", body })).status).toBe(200);
+      // Read, then refused by the lifecycle: an incomplete subscription has no cancel to undo.
+      expect((await api(resume(), { user: erin, method: "POST", body })).body.error.code).toBe("INVALID_TRANSITION");
+    }
+  });
+
+  it("UTF-8 text beyond ASCII is read as sent", async () => {
+    const name = "Café ☕ 𝄞";
+    const response = await api(plans(), { user: operator, method: "POST", body: bytes(JSON.stringify(planBody("utf8", { name }))) });
+    expect([response.status, response.body.plan?.name]).toEqual([201, name]);
+  });
+
+  it.each([
+    ["3,000 nested objects", '{"atPeriodEnd":true,"a":' + '{"a":'.repeat(2999) + "1" + "}".repeat(3000), [{ path: "a", message: "unknown field" }]],
+    ["30,000 nested arrays (the 64 KiB limit is the only bound on depth)", "[".repeat(30_000) + "]".repeat(30_000), [{ path: "", message: expect.any(String) }]],
+  ])("%s: parsed, then refused by the schema (VALIDATION_FAILED), nothing written", async (_name, body, fields) => {
+    const before = await billingCounts();
+    const response = await api(`/api/billing/subscriptions/${subscriptionId}/cancel`, { user: erin, method: "POST", body });
+    expect([response.status, response.body.error]).toEqual([400, { code: "VALIDATION_FAILED", message: expect.any(String), details: { fields, fieldCount: 1 } }]);
+    expect(await billingCounts()).toEqual(before);
+  });
+
+  it("5,000 unknown fields: the first 20 are listed and fieldCount says how many failed, in a small answer", async () => {
+    const body = JSON.stringify({ atPeriodEnd: true, ...Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 0])) });
+    const response = await api(`/api/billing/subscriptions/${subscriptionId}/cancel`, { user: erin, method: "POST", body });
+    expect([response.status, response.body.error.code, response.body.error.details.fieldCount]).toEqual([400, "VALIDATION_FAILED", 5000]);
+    expect(response.body.error.details.fields).toEqual(Array.from({ length: 20 }, (_, i) => ({ path: `k${i}`, message: "unknown field" })));
+    expect(response.text.length).toBeLessThan(2048);
   });
 });

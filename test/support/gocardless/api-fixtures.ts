@@ -94,16 +94,17 @@ export function mandateBody(id: string, customer: string, status = "active") {
 /**
  * 422 for `POST /payments/:id/actions/cancel` on a payment no longer `pending_submission`
  * (the API reference: "This will fail with a cancellation_failed error unless the payment's
- * status is pending_submission"), in its invalid_state error format.
+ * status is pending_submission"), as GoCardless's Node client's fixture of it has it
+ * (gocardless/gocardless-nodejs, src/fixtures/invalid_state.json).
  */
 export const cancellationFailedBody = {
   error: {
-    message: "This payment cannot be cancelled",
+    message: "Payment cannot be cancelled",
     documentation_url: "https://developer.gocardless.com/api-reference#cancellation_failed",
     type: "invalid_state",
     request_id: "0429FRE8XSPRZ6V2JG3YRDG6F7K0",
     code: 422,
-    errors: [{ reason: "cancellation_failed", message: "This payment cannot be cancelled" }],
+    errors: [{ reason: "cancellation_failed", message: "Payment cannot be cancelled" }],
   },
 };
 
