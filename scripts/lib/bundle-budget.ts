@@ -41,10 +41,16 @@ export const BUNDLE_BUDGET = {
    * failures, a payment GoCardless cancelled never collected again, a revoked
    * token blocking payment for days, a trial paused with its payment in
    * flight, repeated JSON keys): 476 gzip bytes, 1.0900×, so 0.091.
+   * The session after that closed issue 11's last known gaps (a mandate ended
+   * at GoCardless or a token revoked as a payment started leaving it pending
+   * for days, a cancel replacing a failure's cause and retry, a resume racing
+   * the lookup-and-cancel of a lost answer) and refused bodies read as
+   * something else (bytes that are not UTF-8, bodies of no-field POSTs
+   * ignored): ~60 gzip bytes, 1.0910×, so 0.092.
    * 5% needs the engine and the webhooks in a Worker of their own (measured
    * in docs/performance.md, "The bundle").
    */
-  maxGrowth: 0.091,
+  maxGrowth: 0.092,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better
