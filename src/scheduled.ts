@@ -1,5 +1,6 @@
 import { createGoCardlessClient, GoCardlessNotConfiguredError } from "./billing/gocardless/gocardless-client";
 import { runBillingEngine, type EngineProvider } from "./billing/engine/run-billing-engine";
+import { realTime } from "./billing/engine/engine-clocks";
 import { SUBMISSION_LEASE_MS } from "./billing/gocardless/submit-pending-attempts";
 import { loadTokenKeyring } from "./billing/token-cipher";
 import { getDb } from "./db/get-db";
@@ -19,8 +20,8 @@ export const MAX_ENGINE_CHUNK = 150;
  * How long after it starts (wall time) a run may still start a provider
  * call: half the submission lease. An item ends within 4 calls ×
  * GOCARDLESS_TIMEOUT_MS (40 s) of its claim, inside its 10-minute lease, which
- * runs from the claim's wall time when that is later than scheduledTime (a late
- * invocation); so a run is done by 5 min 40 s, inside the 15-minute Cron
+ * runs from the claim in real time whatever scheduledTime says (a late or
+ * dated-ahead invocation); so a run is done by 5 min 40 s, inside the 15-minute Cron
  * interval, whatever the chunk. docs/billing-engine.md has the arithmetic.
  */
 export const RUN_PROVIDER_DEADLINE_MS = SUBMISSION_LEASE_MS / 2;
@@ -47,9 +48,9 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
     if (!(error instanceof GoCardlessNotConfiguredError)) throw error;
     provider = { unavailable: error.message };
   }
-  // Wall time, not scheduledTime: the deadline bounds how long this invocation runs.
-  const deadline = Date.now() + RUN_PROVIDER_DEADLINE_MS;
-  const summary = await runBillingEngine({ db: getDb(env.DB), d1: env.DB, now, chunk, provider, outOfTime: () => Date.now() >= deadline });
+  // Real time, not scheduledTime: the deadline bounds how long this invocation runs.
+  const deadline = +realTime() + RUN_PROVIDER_DEADLINE_MS;
+  const summary = await runBillingEngine({ db: getDb(env.DB), d1: env.DB, now, chunk, provider, outOfTime: () => +realTime() >= deadline });
   const line = { job: "billing-engine", at: now.toISOString(), cron: controller.cron, chunk, ...summary.totals(), byKind: summary.byKind, deadline: summary.deadline };
   console.log(JSON.stringify("unavailable" in provider ? { ...line, collection: "skipped", reason: provider.unavailable } : line));
 }

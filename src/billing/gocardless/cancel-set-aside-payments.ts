@@ -10,6 +10,7 @@ import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient } from "./gocardless-client";
 import type { ProviderSweepDeps } from "./provider-sweep-deps";
 import { paymentStatusEvent } from "./payment-status-event";
+import { realTime } from "../engine/engine-clocks";
 
 /**
  * Asks GoCardless to cancel up to `limit` payments we set aside (an attempt
@@ -30,8 +31,8 @@ import { paymentStatusEvent } from "./payment-status-event";
  *
  * An attempt set aside after a send whose answer was lost has no payment id:
  * once its `nextRetryAt` (the claim's lease, or the backoff after a failed
- * send, kept when it was set aside) passed by the run's scheduledTime and by
- * the wall clock (no send of it can still be in flight), GoCardless is asked for it (findAttemptPayment); the payment found is
+ * send, kept when it was set aside) passed in real time (engine-clocks.ts:
+ * no send of it can still be in flight, whatever the run's date), GoCardless is asked for it (findAttemptPayment); the payment found is
  * stored, cancelled as above, and what its status says happened is applied
  * (`applyEvent`: a `confirmed` one is recorded as collected); none found
  * means nothing to cancel (`providerCancel` back to null).
@@ -53,8 +54,8 @@ export async function cancelSetAsidePayments(
     .select(["attempt.id", "attempt.failureCode", "attempt.providerPaymentId", "attempt.createdAt", "token.id as tokenId", "token.tokenCiphertext", "token.tokenKeyId"])
     .where("attempt.providerCancel", "=", "due")
     .where("attempt.provider", "=", "gocardless")
-    // Its lease (nextRetryAt, kept when set aside) ended by both clocks: a send whose answer was lost has landed.
-    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.nextRetryAt", "<=", new Date(Math.min(+deps.now, Date.now())).toISOString())]))
+    // Its lease (nextRetryAt, kept when set aside) ended in real time: a send whose answer was lost has landed.
+    .where((eb) => eb.or([eb("attempt.providerPaymentId", "is not", null), eb("attempt.nextRetryAt", "<=", realTime().toISOString())]))
     .orderBy("attempt.updatedAt")
     .limit(deps.limit)
     .execute();

@@ -12,10 +12,11 @@ import { mandateOwner } from "./mandate-owner";
 import { wroteRows } from "../../db/wrote-rows";
 import { ENDED_SUBSCRIPTION_STATUSES } from "../../db/billing-enums";
 import { periodFailures } from "../payment-attempts.repository";
+import { realTime } from "../engine/engine-clocks";
 
 /**
- * How long a run holds an attempt it is sending, from the claim (the run's
- * scheduledTime, or the wall clock when later): an overlapping run leaves it
+ * How long a run holds an attempt it is sending, from the claim, in real time
+ * (engine-clocks.ts, whatever the run's scheduledTime): an overlapping run leaves it
  * alone meanwhile, and if the run dies mid-call a later run sends it again
  * (same Idempotency-Key) once the lease ran out.
  */
@@ -34,13 +35,16 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  *   cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
  *   sends it again (same Idempotency-Key) once that time passed. After
- *   BILLING_POLICY.submissionGiveUpDays from its first try (`firstTriedAt`, on a
- *   clock never ahead of the wall clock) GoCardless is first asked whether it
- *   holds the attempt's payment anyway (a lost answer: findAttemptPayment),
+ *   BILLING_POLICY.submissionGiveUpDays from its first try (`firstTriedAt`)
+ *   GoCardless is first asked whether it holds the attempt's payment anyway
+ *   (a lost answer: findAttemptPayment),
  *   which is then recorded; only when it holds none does the attempt become
  *   `failed`, with the retry schedule's `nextRetryAt` (dunning goes on as after
  *   a refused collection). When it cannot be asked, the attempt stays `pending`
  *   and is asked again a day later.
+ * The lease, the backoff and the give-up are real time, the retry schedule and
+ * `chargeDate` the run's `now` (engine-clocks.ts): a run dated ahead sends
+ * nothing inside a backoff or a lease.
  * A payment learnt from the API whose status moved on is applied through
  * `applyEvent` (paymentStatusEvent). Once `outOfTime()` says so, no attempt is
  * started (counted `skipped`; the next run takes it).
@@ -93,7 +97,8 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
     .where("attempt.provider", "=", "gocardless")
     .where("attempt.status", "=", "pending")
     .where("attempt.providerPaymentId", "is", null)
-    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", at)]))
+    // Its lease or backoff over in real time (engine-clocks.ts), not by the run's date.
+    .where((eb) => eb.or([eb("attempt.nextRetryAt", "is", null), eb("attempt.nextRetryAt", "<=", realTime().toISOString())]))
     // Held while its subscription ends at the period's end (nothing more is due, payment-due.ts): sent once resumed.
     .where("subscription.cancelAtPeriodEnd", "is not", 1)
     .orderBy("attempt.createdAt")
@@ -110,17 +115,16 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
       continue;
     }
     const update = db.updateTable("payment_attempts").where("id", "=", attempt.id).where("status", "=", "pending").where("providerPaymentId", "is", null);
-    // Claim it first (one guarded write): of two overlapping runs only one sends. The lease
-    // runs from the wall clock when that is later: a run invoked late holds what it sends
-    // for as long as it really sends it, whatever its scheduledTime.
-    const lease = new Date(Math.max(+now, Date.now()) + SUBMISSION_LEASE_MS).toISOString();
-    // The submission's own clock never runs ahead of the wall clock, and its give-up counts from
-    // the first try: a run fired days ahead, or the first after days without runs, gives up nothing at once.
-    const tried = new Date(Math.min(+now, Date.now()));
+    // Claim it first (one guarded write): of two overlapping runs only one sends, whatever their
+    // dates. The lease and the backoff are real time: a run invoked late, or dated ahead, holds
+    // what it sends for as long as it really sends it, and resends nothing inside a backoff.
+    // The give-up counts from the first try: a run fired days ahead, or the first after days
+    // without runs, gives up nothing at once.
+    const tried = realTime();
     const firstTriedAt = attempt.firstTriedAt ?? tried.toISOString();
     const claimed = await update
-      .set({ nextRetryAt: lease, firstTriedAt, updatedAt: at })
-      .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", at)]))
+      .set({ nextRetryAt: new Date(+tried + SUBMISSION_LEASE_MS).toISOString(), firstTriedAt, updatedAt: at })
+      .where((eb) => eb.or([eb("nextRetryAt", "is", null), eb("nextRetryAt", "<=", tried.toISOString())]))
       .executeTakeFirst();
     if (!wroteRows(claimed)) {
       summary.skipped++;
