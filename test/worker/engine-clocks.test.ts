@@ -1,6 +1,6 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { signedInUser, type TestUser } from "../support/auth-session";
@@ -80,10 +80,14 @@ function goCardless() {
       let release!: () => void;
       const reached = new Promise<void>((resolve) => (arrived = resolve));
       hold = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+      held.push(() => release());
       return { arrived: reached, release };
     },
   };
 }
+
+/** Releases every POST a test held, so a failed test leaves no run waiting. */
+const held: (() => void)[] = [];
 
 /** Every line the Worker logged in this test (the engine logs one per run). */
 let logged: string[] = [];
@@ -117,6 +121,7 @@ afterAll(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
+afterEach(() => held.splice(0).forEach((release) => release()));
 beforeEach(async () => {
   vi.restoreAllMocks();
   vi.setSystemTime(WALL);
