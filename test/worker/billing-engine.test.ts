@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { freshClientIp, signIn, signedInUser, type TestUser } from "../support/auth-session";
-import { api } from "../support/billing-api";
+import { api, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
@@ -1133,6 +1133,31 @@ describe("the scheduled billing engine", () => {
         expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(laterCycle ? 3 : 2);
       },
     );
+
+    it("the renewal's confirmed delivered with another user's mandates.active (the break-it's delivery): 200, both applied", async () => {
+      goCardless();
+      const { id, renewal, owed } = await reversedUnderRenewal(REVERSALS[0]![1], false);
+      const olga = await signedInUser("olga-engine@example.com");
+      const pending = await tokenBodyFor(olga);
+      expect((await api("/api/billing/direct-debit-tokens", { user: olga, json: pending })).status).toBe(201);
+      vi.setSystemTime(E - DAY);
+      const response = await sendWebhook([paymentEvent("confirmed", renewal.id, renewal.providerPaymentId), mandateEvent(pending.token, "active")]);
+      expect({ status: response.status, body: await response.json() }).toMatchObject({ status: 200, body: { results: [{ outcome: "applied" }, { outcome: "applied" }] } });
+      expect(await env.DB.prepare("select status from direct_debit_tokens where userId = ?").bind(olga.id).first("status")).toBe("active");
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(owed) });
+    });
+
+    it("the first period's payment charged back, then the renewal in flight confirmed only after that period ended: it pays exactly that period (it was served), not a new cycle from the confirmation, and the next period is collected at once", async () => {
+      goCardless();
+      const { id, renewal, owed, next } = await reversedUnderRenewal(REVERSALS[0]![1], false);
+      await webhookAt(next + DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ currentPeriodStart: iso(owed), currentPeriodEnd: iso(next) });
+      expect(await owedAttempts(id, owed)).toEqual([[1, "failed"], [2, "succeeded"]]);
+      expect(kinds(await run(next + DAY + 15 * MINUTE))).toMatchObject({ renewal: { done: 1 }, submit: { done: 1 } });
+      expect((await attempts(id)).find((row) => row.status === "processing")).toMatchObject({ periodStart: iso(next), attemptNumber: 1 });
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(next) });
+      expect(await refundsDue(id)).toEqual([]);
+    });
 
     it("the first period's payment charged back, then the renewal in flight charged back before its confirmed: both collections taken back, the period owed is collected again as its attempt 3 and its confirmation pays it", async () => {
       goCardless();
