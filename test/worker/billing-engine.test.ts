@@ -1134,6 +1134,25 @@ describe("the scheduled billing engine", () => {
       },
     );
 
+    it("a renewal the user started through the API keeps its Idempotency-Key when its money pays the period owed: a replay answers that attempt, nothing new is started", async () => {
+      goCardless();
+      const id = await activeAtT0(eve);
+      const [first] = await attempts(id);
+      vi.setSystemTime(E - 2 * DAY);
+      const user = await signIn({ ...eve, ip: freshClientIp() });
+      const started = await startPayment(user, id, "renewal-by-eve");
+      await run(E - 2 * DAY + MINUTE);
+      const renewal = (await attempts(id)).find((row) => row.id === started.id)!;
+      expect(renewal).toMatchObject({ status: "processing", periodStart: iso(E) });
+      await webhookAt(E - 2 * DAY + HOUR, paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed"));
+      await webhookAt(E - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) });
+      const replayed = await api(`/api/billing/subscriptions/${id}/payment-attempts`, { user, method: "POST", headers: { "Idempotency-Key": "renewal-by-eve" } });
+      expect(replayed.status).toBe(201);
+      expect(replayed.body.paymentAttempt).toMatchObject({ id: started.id, status: "succeeded" });
+      expect(await attempts(id)).toHaveLength(2);
+    });
+
     it("the renewal's confirmed delivered with another user's mandates.active (the break-it's delivery): 200, both applied", async () => {
       goCardless();
       const { id, renewal, owed } = await reversedUnderRenewal(REVERSALS[0]![1], false);

@@ -198,7 +198,8 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   // taken back: owed again, it comes first) moves only this attempt there, as that period's next attempt
   // (the unique key); its own period, still owed, keeps its other attempts. The engine's key names the
   // period and number it was made for (create-due-attempt.ts): it says where it went, so that period's
-  // next attempt, made with the number this one leaves, is not refused as a repeat of it.
+  // next attempt, made with the number this one leaves, is not refused as a repeat of it (a user's key
+  // stays: a replay of it must find this attempt).
   const periodWrite =
     periodStart && periodStart !== attempt.periodStart && !paysOlderPeriod(subscription!, attempt.periodStart)
       ? mayChange(
@@ -208,7 +209,7 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
                 .set({
                   periodStart,
                   attemptNumber: sql`(select ifnull(max(attemptNumber), 0) + 1 from payment_attempts where subscriptionId = ${subscription!.id} and periodStart = ${periodStart})`,
-                  idempotencyKey: sql`iif(idempotencyKey like 'engine:%', idempotencyKey || ':paid:' || ${periodStart}, idempotencyKey)`,
+                  idempotencyKey: sql`iif(idempotencyKey = 'engine:' || subscriptionId || ':' || periodStart || ':' || attemptNumber, idempotencyKey || ':paid:' || ${periodStart}, idempotencyKey)`,
                 })
                 .where("id", "=", attempt.id)
             : periodAttempts!.set({ periodStart }),
@@ -285,8 +286,8 @@ function attemptChange(
     const { effect, reversal, moneyEventAt } = moneyEvent(attempt, money, at);
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
     const facts = { reversal, providerPaymentId, moneyEventAt };
-    // The provider collects it again itself (a failed payment, or a collected one whose collection that takes
-    // back): in flight once more, our own retry for its period yielding; or set aside (competing-collections:
+    // The provider collects it again itself (a failed payment, or a collected one: the resubmission takes its
+    // collection back): in flight once more, our own retry for its period yielding; or set aside (competing-collections:
     // its period paid, another period's payment in flight, its subscription ended, or set aside already),
     // and GoCardless is asked to cancel it (cancelSetAsidePayments).
     const again = effect === "reopen" || effect === "reverse_reopen" ? resubmitted({ ...attempt, setAside: attempt.status === "canceled", ended: subscriptionEnded(attempt) }) : undefined;
