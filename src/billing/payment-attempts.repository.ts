@@ -209,9 +209,12 @@ export interface AttemptForEvent {
   paidBy: string | null;
   /** The subscription's other open attempt (at most one): for this attempt's period, another one, or none. */
   otherOpen: CollectionFacts["otherOpen"];
-  /** 1 when a collection of this attempt's period was taken back (the period was served, and is owed again), else 0. */
+  /**
+   * 1 when a collection of the period this attempt's money pays was taken back (the period was served, and is owed
+   * again), else 0. That period is the attempt's own, or the earlier one owed again when a reversal put the subscription back under it.
+   */
   served: number;
-  /** 1 when another period before the subscription's current one (or this attempt's, if later) is owed again (reversed, not collected since), else 0. */
+  /** 1 when another period before the subscription's current one (or the one this attempt's money pays, if later) is owed again (reversed, not collected since), else 0. */
   owesOther: number;
   /** The period's other failed attempts ({@link periodFailures}). */
   failures: number;
@@ -224,6 +227,9 @@ export type SubscriptionForEvent = Pick<
   UserSubscriptionRow,
   "id" | "status" | "currentPeriodStart" | "currentPeriodEnd" | "billingCycleAnchor" | "trialEndsAt" | "cancelAtPeriodEnd" | "canceledAt" | "endedAt" | "createdAt"
 > & { plan: Pick<SubscriptionPlanRow, "amountMinor" | "interval" | "intervalCount" | "trialDays"> };
+
+// The period an attempt's money pays (see served, owesOther).
+const pays = sql`min(attempt.periodStart, subscription.currentPeriodEnd)`;
 
 // One query: the attempt, its subscription and its plan (a webhook delivery
 // reads all of its attempts in one round trip; see findAttemptsForEvents).
@@ -278,9 +284,11 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
         .where(sql<boolean>`"open"."status" in (${sql.join(OPEN_ATTEMPT_STATUSES.map((status) => sql.lit(status)))})`)
         .limit(1)
         .as("otherOpen"),
-      // Served: a collection of the period was taken back (subscriptionId_periodStart_attemptNumber_idx).
-      sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, attempt.periodStart, 'reversed'))`.as("served"),
-      sql<number>`exists (select 1 from payment_attempts r where r.subscriptionId = attempt.subscriptionId and r.reversal = 'reversed' and r.periodStart < max(subscription.currentPeriodStart, coalesce(attempt.periodStart, '')) and r.periodStart <> attempt.periodStart and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded'))`.as("owesOther"),
+      // Of the period its money pays: its own, or the owed one a reversal put the subscription back to
+      // under it (a renewal in flight when the period before was charged back: decide pays the period after the last paid).
+      // Served: a collection of that period was taken back (subscriptionId_periodStart_attemptNumber_idx).
+      sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, ${pays}, 'reversed'))`.as("served"),
+      sql<number>`exists (select 1 from payment_attempts r where r.subscriptionId = attempt.subscriptionId and r.reversal = 'reversed' and r.periodStart < max(subscription.currentPeriodStart, coalesce(${pays}, '')) and r.periodStart <> ${pays} and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded'))`.as("owesOther"),
       periodFailures.as("failures"),
     ])
     .where("attempt.provider", "=", provider);

@@ -14,11 +14,12 @@ const MAX_WEBHOOK_BYTES = 1024 * 1024;
  * from a provider. No session: the body's signature is the authentication
  * (498 INVALID_SIGNATURE, GoCardless's rule, when it is missing or wrong,
  * and nothing changes; a replayed event is a duplicate in the ledger). Each event is applied once; redeliveries answer 200.
- * An event that other writes keep overtaking answers 500 with nothing
- * recorded, so the provider redelivers it (see applyBillingEvent). An event
- * whose values the database would refuse never does: its text is clamped, or
- * it is recorded as ignored (normaliseBillingEvent), so the rest of the
- * delivery still applies.
+ * An event that other writes keep overtaking (or whose write the database
+ * refuses on every try) answers 500 with it unrecorded, so the provider
+ * redelivers it (see applyBillingEvent); the delivery's other events apply
+ * first, and are duplicates then. An event whose values the database would
+ * refuse never does: its text is clamped, or it is recorded as ignored
+ * (normaliseBillingEvent).
  */
 export const webhookRoutes = new Hono<{ Bindings: Env }>();
 

@@ -205,6 +205,18 @@ describe("reversals", () => {
     expect(decide(renewed, monthly, { type: "payment_reversed", periodStart: null }, at("2027-03-10T00:00:00.000Z")).state.currentPeriodEnd).toBe("2027-02-28T10:00:00.000Z");
   });
 
+  it("the next period's renewal in flight when the paid period is taken back: its money pays the period owed again (the one after the last paid), exactly — also once that period ended (served) — and past_due while another is owed (issue 11, overlap)", () => {
+    const paid = state({});
+    const owing = decide(paid, monthly, { type: "payment_reversed", periodStart: paid.currentPeriodStart }, at("2027-02-26T00:00:00.000Z")).state;
+    expect(owing).toMatchObject({ status: "past_due", currentPeriodEnd: paid.currentPeriodStart });
+    // The renewal was made for the period from Feb 28 (its attempt's periodStart); the period its money pays was served.
+    const renewal = { type: "payment_succeeded", periodStart: paid.currentPeriodEnd, served: 1 } as const;
+    for (const when of ["2027-02-27T00:00:00.000Z", "2027-03-02T00:00:00.000Z"]) expect(decide(owing, monthly, renewal, at(when)).state).toEqual(paid);
+    expect(decide(owing, monthly, { ...renewal, owesOther: 1 }, at("2027-02-27T00:00:00.000Z")).state).toEqual({ ...paid, status: "past_due" });
+    // Read as not served (the facts of its own period, as before), a late confirmation would start a new cycle and leave the period unpaid.
+    expect(decide(owing, monthly, { ...renewal, served: 0 }, at("2027-03-02T00:00:00.000Z")).state.currentPeriodStart).toBe("2027-03-02T00:00:00.000Z");
+  });
+
   it("a reversed reversal pays the reopened period again; past_due while an older period is still owed", () => {
     const reopened = state({ status: "past_due" });
     for (const owesOther of [0, 1]) {
@@ -290,6 +302,11 @@ describe("two collections for one period (competing-collections)", () => {
     // Its subscription ended: never reopened; one we set aside already keeps its reason.
     expect(resubmitted({ ...f, ended: true })).toEqual(whenResubmitted.reopen ? { reopen: false, setAside: "subscription_ended" } : whenResubmitted);
     expect(resubmitted({ ...f, setAside: true, ended: f.paidBy === null })).toEqual({ reopen: false });
+  });
+
+  it("a collected payment resubmitted (its collection reversed first) follows the same rules: while the next period's renewal is in flight it is set aside, never open beside it (issue 11, overlap)", () => {
+    expect(resubmitted({ paidBy: null, otherOpen: "other_period" })).toEqual({ reopen: false, setAside: "other_payment_in_flight" });
+    expect(moneyEvent({ status: "succeeded", reversal: null, moneyEventAt: null }, "resubmitted", "2027-03-08T00:00:00.000Z").effect).toBe("reverse_reopen");
   });
 
   // One payment's money events, each newer than what the attempt recorded: every attempt status ×

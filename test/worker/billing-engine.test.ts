@@ -4,14 +4,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { freshClientIp, signIn, signedInUser, type TestUser } from "../support/auth-session";
-import { api } from "../support/billing-api";
+import { api, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { planRow, subscriptionRow } from "../support/billing-seed";
 import { recordingD1 } from "../support/recording-d1";
 import { cancellationFailedBody, createdPaymentBody, idempotentCreationConflictBody, internalServerErrorBody, resourceNotFoundBody, validationFailedBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { mandateEvent, paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
+import { happenedInOrder, mandateEvent, paymentConfirmed, paymentEvent, sendWebhook } from "../support/webhook-signer";
 
 // The scheduled billing engine through the Worker's scheduled() on a real
 // local D1, with a controllable clock (Date is faked; scheduledTime is the
@@ -1080,6 +1080,202 @@ describe("the scheduled billing engine", () => {
     const standing = (await attempts(id)).filter((row) => row.status === "succeeded").map((row) => row.periodStart);
     expect(standing.sort()).toEqual([iso(T0), iso(E), iso(E2), iso(E3)]);
     expect(await refundsDue(id)).toEqual([]);
+  });
+
+  describe("a period's collection taken back while the next period's renewal is in flight (issue 11, overlap)", () => {
+    /** How GoCardless takes a collected payment back. */
+    const REVERSALS: [string, (attemptId: string, paymentId: string) => ReturnType<typeof paymentEvent>][] = [
+      ["charged back", (a, pm) => paymentEvent("charged_back", a, pm, "authorisation_disputed")],
+      ["failed late", (a, pm) => paymentEvent("failed", a, pm, "refer_to_payer")],
+      ["chargeback_settled alone", (a, pm) => paymentEvent("chargeback_settled", a, pm, "authorisation_disputed")],
+    ];
+
+    /**
+     * Eve's subscription paid at T0 (`laterCycle`: and its renewal for E..E2 paid a day ahead); the next
+     * renewal sent 2 days before the paid period ends (in flight); then the paid period's payment taken
+     * back by `reversal`: that period (`owed`) is owed again, the renewal in flight is for the one after (`next`).
+     */
+    async function reversedUnderRenewal(reversal: (typeof REVERSALS)[number][1], laterCycle: boolean) {
+      const id = await activeAtT0(eve);
+      let [paid] = await attempts(id);
+      let [owed, next] = [T0, E];
+      if (laterCycle) {
+        await run(E - 2 * DAY);
+        paid = (await attempts(id)).find((row) => row.periodStart === iso(E));
+        await webhookAt(E - DAY, paymentEvent("confirmed", paid!.id, paid!.providerPaymentId));
+        [owed, next] = [E, E2];
+      }
+      await run(next - 2 * DAY);
+      const renewal = (await attempts(id)).find((row) => row.periodStart === iso(next))!;
+      expect(renewal).toMatchObject({ status: "processing", attemptNumber: 1 });
+      await webhookAt(next - 2 * DAY + HOUR, reversal(paid!.id, paid!.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(owed) });
+      return { id, renewal, owed, next };
+    }
+    const owedAttempts = async (id: string, owed: number) => (await attempts(id)).filter((row) => row.periodStart === iso(owed)).map((row) => [row.attemptNumber, row.status]);
+
+    it.each(REVERSALS.flatMap(([name, reversal]) => [[`the first period's payment ${name}`, reversal, false], [`the second period's payment ${name}`, reversal, true]] as const))(
+      "%s, then the renewal in flight confirmed: its money pays the period owed (that period's next attempt), and the engine collects the next period anew — never a 500",
+      async (_, reversal, laterCycle) => {
+        const gc = goCardless();
+        const { id, renewal, owed, next } = await reversedUnderRenewal(reversal, laterCycle);
+        await webhookAt(next - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+        expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(owed), currentPeriodEnd: iso(next) });
+        expect(await owedAttempts(id, owed)).toEqual([[1, "failed"], [2, "succeeded"]]);
+        expect(await refundsDue(id)).toEqual([]);
+
+        expect(kinds(await run(next - DAY + 15 * MINUTE))).toMatchObject({ renewal: { done: 1 }, submit: { done: 1 } });
+        const again = (await attempts(id)).find((row) => row.status === "processing")!;
+        expect(again).toMatchObject({ periodStart: iso(next), attemptNumber: 1 });
+        await webhookAt(next, paymentEvent("confirmed", again.id, again.providerPaymentId));
+        expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(next) });
+        expect(await refundsDue(id)).toEqual([]);
+        expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(laterCycle ? 3 : 2);
+      },
+    );
+
+    it("a renewal the user started through the API keeps its Idempotency-Key when its money pays the period owed: a replay answers that attempt, nothing new is started", async () => {
+      goCardless();
+      const id = await activeAtT0(eve);
+      const [first] = await attempts(id);
+      vi.setSystemTime(E - 2 * DAY);
+      const user = await signIn({ ...eve, ip: freshClientIp() });
+      const started = await startPayment(user, id, "renewal-by-eve");
+      await run(E - 2 * DAY + MINUTE);
+      const renewal = (await attempts(id)).find((row) => row.id === started.id)!;
+      expect(renewal).toMatchObject({ status: "processing", periodStart: iso(E) });
+      await webhookAt(E - 2 * DAY + HOUR, paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed"));
+      await webhookAt(E - DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) });
+      const replayed = await api(`/api/billing/subscriptions/${id}/payment-attempts`, { user, method: "POST", headers: { "Idempotency-Key": "renewal-by-eve" } });
+      expect(replayed.status).toBe(201);
+      expect(replayed.body.paymentAttempt).toMatchObject({ id: started.id, status: "succeeded" });
+      expect(await attempts(id)).toHaveLength(2);
+    });
+
+    it("the renewal's confirmed delivered with another user's mandates.active (the break-it's delivery): 200, both applied", async () => {
+      goCardless();
+      const { id, renewal, owed } = await reversedUnderRenewal(REVERSALS[0]![1], false);
+      const olga = await signedInUser("olga-engine@example.com");
+      const pending = await tokenBodyFor(olga);
+      expect((await api("/api/billing/direct-debit-tokens", { user: olga, json: pending })).status).toBe(201);
+      vi.setSystemTime(E - DAY);
+      const response = await sendWebhook([paymentEvent("confirmed", renewal.id, renewal.providerPaymentId), mandateEvent(pending.token, "active")]);
+      expect({ status: response.status, body: await response.json() }).toMatchObject({ status: 200, body: { results: [{ outcome: "applied" }, { outcome: "applied" }] } });
+      expect(await env.DB.prepare("select status from direct_debit_tokens where userId = ?").bind(olga.id).first("status")).toBe("active");
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(owed) });
+    });
+
+    it("the first period's payment charged back, then the renewal in flight confirmed only after that period ended: it pays exactly that period (it was served), not a new cycle from the confirmation, and the next period is collected at once", async () => {
+      goCardless();
+      const { id, renewal, owed, next } = await reversedUnderRenewal(REVERSALS[0]![1], false);
+      await webhookAt(next + DAY, paymentEvent("confirmed", renewal.id, renewal.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ currentPeriodStart: iso(owed), currentPeriodEnd: iso(next) });
+      expect(await owedAttempts(id, owed)).toEqual([[1, "failed"], [2, "succeeded"]]);
+      expect(kinds(await run(next + DAY + 15 * MINUTE))).toMatchObject({ renewal: { done: 1 }, submit: { done: 1 } });
+      expect((await attempts(id)).find((row) => row.status === "processing")).toMatchObject({ periodStart: iso(next), attemptNumber: 1 });
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(next) });
+      expect(await refundsDue(id)).toEqual([]);
+    });
+
+    it("the first period's payment charged back, then the renewal in flight charged back before its confirmed: both collections taken back, the period owed is collected again as its attempt 3 and its confirmation pays it", async () => {
+      goCardless();
+      const { id, renewal, owed } = await reversedUnderRenewal(REVERSALS[0]![1], false);
+      await webhookAt(E - DAY, paymentEvent("charged_back", renewal.id, renewal.providerPaymentId, "authorisation_disputed"));
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(owed) });
+      expect(await owedAttempts(id, owed)).toEqual([[1, "failed"], [2, "failed"]]);
+
+      expect(kinds(await run(E - DAY + 15 * MINUTE))).toMatchObject({ retry: { done: 1 }, submit: { done: 1 } });
+      const again = (await attempts(id)).find((row) => row.status === "processing")!;
+      expect(again).toMatchObject({ periodStart: iso(owed), attemptNumber: 3 });
+      await webhookAt(E - DAY + HOUR, paymentEvent("confirmed", again.id, again.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(owed), currentPeriodEnd: iso(E) });
+      expect(await refundsDue(id)).toEqual([]);
+    });
+  });
+
+  describe("GoCardless resubmits the collected payment of a period while the next period's renewal is in flight (issue 11, overlap)", () => {
+    /**
+     * Eve's renewal for E..E2 paid a day ahead, the renewal for E2..E3 sent at E2−2d (in flight); then
+     * GoCardless resubmits the E..E2 payment (its late failure arriving first, or after: overtaken).
+     * The resubmission cannot be open beside the renewal (one payment in flight per subscription):
+     * it is set aside and GoCardless asked to cancel it; the renewal in flight collects the period owed.
+     */
+    async function resubmittedUnderRenewal(lateFailureFirst: boolean) {
+      const id = await activeAtT0(eve);
+      await run(E - 2 * DAY);
+      const p2 = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+      await webhookAt(E - DAY, paymentEvent("confirmed", p2.id, p2.providerPaymentId));
+      await run(E2 - 2 * DAY);
+      const p3 = (await attempts(id)).find((row) => row.periodStart === iso(E2))!;
+      vi.setSystemTime(E2 - 2 * DAY + HOUR);
+      const [failed, resubmission] = happenedInOrder([paymentEvent("failed", p2.id, p2.providerPaymentId, "refer_to_payer"), paymentEvent("resubmission_requested", p2.id, p2.providerPaymentId)]);
+      for (const event of lateFailureFirst ? [failed!, resubmission!] : [resubmission!, failed!]) await webhookAt(E2 - 2 * DAY + HOUR, event);
+      const row = () => env.DB.prepare("select status, failureCode, providerCancel, refundDue, periodStart from payment_attempts where id = ?").bind(p2.id).first();
+      expect(await row()).toEqual({ status: "canceled", failureCode: "other_payment_in_flight", providerCancel: "due", refundDue: 0, periodStart: iso(E) });
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodEnd: iso(E) });
+      expect((await attempts(id)).find((r) => r.id === p3.id)).toMatchObject({ status: "processing" });
+      return { id, p2, p3, row };
+    }
+
+    it.each([
+      ["its late failure first", true],
+      ["its late failure after (overtaken)", false],
+    ])("set aside (%s) and cancelled at GoCardless; the renewal in flight pays the period owed, and the engine collects the next period anew", async (_, lateFailureFirst) => {
+      const gc = goCardless();
+      const { id, p2, p3, row } = await resubmittedUnderRenewal(lateFailureFirst);
+      await webhookAt(E2 - DAY, paymentEvent("confirmed", p3.id, p3.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), currentPeriodEnd: iso(E2) });
+      expect(kinds(await run(E2 - DAY + 15 * MINUTE))).toMatchObject({ cancel: { done: 1 } });
+      expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel")).map((request) => request.url)).toEqual([`/payments/${p2.providerPaymentId}/actions/cancel`]);
+      expect(await row()).toMatchObject({ status: "canceled", providerCancel: "cancelled" });
+      await run(E2 - DAY + 30 * MINUTE);
+      const next = (await attempts(id)).find((r) => r.status === "processing")!;
+      expect(next).toMatchObject({ periodStart: iso(E2), attemptNumber: 1 });
+      await webhookAt(E2, paymentEvent("confirmed", next.id, next.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+      expect(await refundsDue(id)).toEqual([]);
+    });
+
+    it.each([
+      ["after the renewal in flight paid the period owed: owed back", true],
+      ["before the renewal in flight is confirmed: it pays the period owed, and the renewal its own period", false],
+    ])("set aside, its cancel refused (already submitted), then GoCardless collects it %s — no period paid twice", async (_, renewalFirst) => {
+      const gc = goCardless();
+      const { id, p2, p3, row } = await resubmittedUnderRenewal(true);
+      gc.payments.get(p2.providerPaymentId)!.payments.status = "submitted";
+      expect(kinds(await run(E2 - 2 * DAY + 2 * HOUR))).toMatchObject({ cancel: { done: 1 } });
+      expect(await row()).toMatchObject({ providerCancel: "cancellation_failed" });
+      const [first, second] = renewalFirst ? [p3, p2] : [p2, p3];
+      await webhookAt(E2 - DAY, paymentEvent("confirmed", first.id, first.providerPaymentId));
+      await webhookAt(E2 - DAY + HOUR, paymentEvent("confirmed", second.id, second.providerPaymentId));
+      if (renewalFirst) {
+        expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), currentPeriodEnd: iso(E2) });
+        expect(await refundsDue(id)).toEqual([p2.id]);
+      } else {
+        expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+        expect(await refundsDue(id)).toEqual([]);
+        expect(await row()).toMatchObject({ status: "succeeded", periodStart: iso(E) });
+        expect((await attempts(id)).find((r) => r.id === p3.id)).toMatchObject({ status: "succeeded", periodStart: iso(E2), attemptNumber: 1 });
+      }
+    });
+
+    it("the renewal in flight confirmed first, then GoCardless resubmits the payment before it: open again (collecting the older period owed), and its confirmation pays that period", async () => {
+      goCardless();
+      const id = await activeAtT0(eve);
+      await run(E - 2 * DAY);
+      const p2 = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+      await webhookAt(E - DAY, paymentEvent("confirmed", p2.id, p2.providerPaymentId));
+      await run(E2 - 2 * DAY);
+      const p3 = (await attempts(id)).find((row) => row.periodStart === iso(E2))!;
+      await webhookAt(E2 - DAY, paymentEvent("confirmed", p3.id, p3.providerPaymentId));
+      await webhookAt(E2 - DAY + HOUR, paymentEvent("resubmission_requested", p2.id, p2.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "past_due", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+      expect((await attempts(id)).find((r) => r.id === p2.id)).toMatchObject({ status: "processing" });
+      await webhookAt(E2 + DAY, paymentEvent("confirmed", p2.id, p2.providerPaymentId));
+      expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+      expect(await refundsDue(id)).toEqual([]);
+    });
   });
 
   describe("a late failure that overtakes its own confirmed, in every arrival order", () => {

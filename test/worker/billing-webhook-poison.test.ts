@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { BILLING_LIMITS } from "../../src/db/billing-limits";
 import { signedInUser, type TestUser } from "../support/auth-session";
-import { billingSnapshot } from "../support/billing-api";
+import { api, billingSnapshot, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, paymentConfirmed, paymentFailed, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
@@ -153,5 +153,39 @@ describe("fields GoCardless may send as null, or of another type", () => {
     expect(await attemptRow(noLinks)).toMatchObject({ status: "pending", providerPaymentId: null });
     expect((await attemptRow(noMetadata)).status).toBe("pending");
     expect((await attemptRow(normal)).status).toBe("succeeded");
+  });
+});
+
+describe("a write the database refuses for a reason normalising cannot see", () => {
+  // A rule's write can collide with other rows (a unique index) on every try. Such an event is no bad
+  // value: it stays unrecorded and the delivery answers 500, so GoCardless redelivers it; but the
+  // delivery's other events apply first, and are duplicates on the redelivery (issue 11, overlap).
+  it("the delivery's other events still apply; the refused payment event is left unrecorded, the delivery answers 500, and the redelivery retries only that event", async () => {
+    const refused = await pendingAttempt();
+    const pending = await tokenBodyFor(vic);
+    expect((await api("/api/billing/direct-debit-tokens", { user: vic, json: pending })).status).toBe(201);
+    const events = [paymentConfirmed(refused), mandateEvent(pending.token, "active")];
+    const pendingTokens = () => env.DB.prepare("select count(*) as n from direct_debit_tokens where userId = ? and status = 'pending'").bind(vic.id).first("n");
+    // Every write of the attempt fails, as a unique index refusing it would (on real D1: a trigger).
+    await env.DB.prepare(`create trigger refuse_attempt before update on payment_attempts when old.id = '${refused}' begin select raise(abort, 'UNIQUE constraint failed: payment_attempts.subscriptionId'); end`).run();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      for (let delivery = 1; delivery <= 2; delivery++) {
+        const response = await sendWebhook(events);
+        expect(response.status).toBe(500);
+        expect((await response.json()) as object).toMatchObject({ error: { code: "INTERNAL_ERROR" } });
+        expect(await pendingTokens()).toBe(0);
+        expect(await attemptRow(refused)).toMatchObject({ status: "pending" });
+        const recorded = await env.DB.prepare("select eventId from billing_webhook_events where eventId in (?, ?)").bind(events[0]!.id, events[1]!.id).all();
+        expect(recorded.results).toEqual([{ eventId: events[1]!.id }]);
+      }
+      // Said, with the event and why.
+      expect(String(errors.mock.calls.flat().map((e) => `${e} ${(e as Error).cause ?? ""}`))).toMatch(new RegExp(`${events[0]!.id}.*UNIQUE constraint failed`, "s"));
+    } finally {
+      await env.DB.prepare("drop trigger refuse_attempt").run();
+      errors.mockRestore();
+    }
+    expect(await deliver(events)).toEqual({ status: 200, outcomes: ["applied", "duplicate"] });
+    expect((await attemptRow(refused)).status).toBe("succeeded");
   });
 });

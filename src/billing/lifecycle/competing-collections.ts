@@ -45,13 +45,17 @@ export type ResubmittedDecision = { reopen: true; supersedeOther: boolean } | { 
 
 /**
  * The provider collects a failed payment again (GoCardless's
- * `resubmission_requested`): it is the same payment, so it is in flight
- * again and our own retry for that period yields to it (one open attempt per
- * subscription). When its period is paid already, or another period's
- * payment is in flight, or its subscription ended, it cannot be reopened: it
- * is set aside, and a collection on it is still recorded (owed back when its
- * period was paid). One we set aside already (`canceled`) stays so, with its
- * reason. Either way GoCardless is asked to cancel it (again: it is back in flight).
+ * `resubmission_requested`; a collected one too, its collection reversed
+ * first): it is the same payment, so it is in flight again and our own retry
+ * for that period yields to it (one open attempt per subscription). When its
+ * period is paid already, or another period's payment is in flight (e.g. the
+ * next period's renewal, which pays the period owed again when collected:
+ * docs/billing-lifecycle.md ⁷; the resubmission, just queued at the provider,
+ * is the one a cancel can still stop), or its subscription ended, it cannot be
+ * reopened: it is set aside, and a collection on it is still recorded (owed
+ * back when its period was paid). One we set aside already (`canceled`)
+ * stays so, with its reason. Either way GoCardless is asked to cancel it
+ * (again: it is back in flight).
  *
  * @example
  * ```ts

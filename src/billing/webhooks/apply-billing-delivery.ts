@@ -43,8 +43,12 @@ export interface DeliveryResult {
  * the order they came; events about different ones do not wait for each other.
  * When a batch fails, none of it is written: events another delivery recorded
  * meanwhile become duplicates and the rest go round again; when none was
- * (a row moved under a concurrent write), its events are applied one at a
- * time (applyNormalisedEvent), each re-reading its rows.
+ * (a row moved under a concurrent write, or the database refuses one event's
+ * write), its events are applied one at a time (applyNormalisedEvent), each
+ * re-reading its rows. One that still cannot be applied is left unrecorded,
+ * and so are the later events about its rows (they keep their order); every
+ * other event is applied, then this throws that event's error: the route
+ * answers 500 and the provider redelivers what is unrecorded.
  *
  * @example
  * ```ts
@@ -67,14 +71,19 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
     }
   }
 
+  // The rows of events that could not be applied, and the first such failure (thrown once the rest is done).
+  const failed = new Set<string>();
+  let failure: unknown;
   while (remaining.length > 0) {
     const rows = await loadEventRows(context, remaining.map((index) => events[index]!));
-    const batch: { index: number; event: BillingEvent; record: ReturnType<typeof eventRecord>; effects: Effect[] }[] = [];
+    const batch: { index: number; event: BillingEvent; keys: string[]; record: ReturnType<typeof eventRecord>; effects: Effect[] }[] = [];
     const written = new Set<string>();
     const waiting: number[] = [];
     for (const index of remaining) {
       const event = events[index]!;
       const keys = rows.keysOf(event);
+      // After an event about the same rows that could not be applied: left for the redelivery, in order.
+      if (keys.some((key) => failed.has(key))) continue;
       if (batch.length === EVENTS_PER_BATCH || keys.some((key) => written.has(key))) {
         // Later events about these rows wait too, so they keep their order.
         waiting.push(index);
@@ -82,7 +91,7 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
         continue;
       }
       const effects = await effectsOf(context, rows, event);
-      batch.push({ index, event, record: eventRecord(context, event, effects), effects });
+      batch.push({ index, event, keys, record: eventRecord(context, event, effects), effects });
       for (const key of keys) written.add(key);
     }
     try {
@@ -100,11 +109,22 @@ export async function applyBillingDelivery(context: ApplyContext, sent: readonly
         remaining = [...again, ...waiting].sort((a, b) => a - b);
         continue;
       }
-      // Otherwise a row moved under a guarded write: one by one, each reading its rows afresh.
+      // Otherwise a row moved under a guarded write, or the database refuses one event's write
+      // (a constraint no normalising can foresee): one by one, each reading its rows afresh, so
+      // one event that cannot be applied does not keep the others of the delivery from applying.
       const triedBefore = batch.length === 1 ? 1 : 0;
-      for (const item of batch) outcomes[item.index] = await applyNormalisedEvent(context, item.event, triedBefore);
+      for (const item of batch) {
+        try {
+          outcomes[item.index] = await applyNormalisedEvent(context, item.event, triedBefore);
+        } catch (error) {
+          failure ??= error;
+          for (const key of item.keys) failed.add(key);
+        }
+      }
     }
     remaining = waiting;
   }
+  // Unrecorded, so never lost: the delivery answers 500 and the provider redelivers it, its other events then duplicates.
+  if (failure) throw failure;
   return events.map((event, index) => ({ eventId: event.eventId, outcome: outcomes[index]! }));
 }

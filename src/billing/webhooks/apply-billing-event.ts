@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { DB } from "../../db/generated";
 import type { NewBillingWebhookEvent, PaymentAttemptRow } from "../../db/billing-rows";
 import { runBatch } from "../d1-batch";
@@ -49,9 +49,12 @@ export const APPLY_TRIES = 3;
  * row meanwhile the guard matches nothing, the batch fails and nothing is
  * recorded (see {@link mustChange}). The event is then read and computed
  * again, up to {@link APPLY_TRIES} times; after that this throws (the route
- * answers 500 and the provider redelivers later). Values the database would
- * refuse never get that far: the event is normalised first
- * (normaliseBillingEvent), so one bad event cannot fail its delivery forever.
+ * answers 500 and the provider redelivers later), as it does when the database
+ * refuses a write on every try (a constraint on other rows: a rule's bug),
+ * the error's cause saying why. Values the database would refuse never get
+ * that far: the event is normalised first (normaliseBillingEvent), so one bad
+ * event cannot fail its delivery forever; and a delivery applies its other
+ * events before it throws (applyBillingDelivery).
  *
  * @example
  * ```ts
@@ -82,9 +85,10 @@ export async function applyNormalisedEvent(context: ApplyContext, event: Billing
     } catch (error) {
       if (await isEventProcessed(db, provider, event.eventId)) return "duplicate";
       // Not recorded by anyone: a row this event read has moved on (a guarded
-      // write found nothing), so read again. Any other failure repeats and is thrown below.
+      // write found nothing), so read again. Any other failure (the database refusing
+      // a write: a constraint on other rows) repeats and is thrown below, as the cause.
       if (tries === APPLY_TRIES) {
-        throw new Error(`event ${event.eventId} was overtaken by other writes ${APPLY_TRIES} times; nothing was recorded`, { cause: error });
+        throw new Error(`event ${event.eventId} not applied in ${APPLY_TRIES} tries; nothing was recorded`, { cause: error });
       }
     }
   }
@@ -190,9 +194,26 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   // The period's attempts move with it (a first payment's period starts only at its
   // confirmation), so a later collection for the same period is still seen as one.
   // Money for an older period moves no period (decide: paysOlderPeriod): its attempts stay.
+  // Money that pays an earlier period than its own (a renewal in flight when the period before it was
+  // taken back: owed again, it comes first) moves only this attempt there, as that period's next attempt
+  // (the unique key); its own period, still owed, keeps its other attempts. The engine's key names the
+  // period and number it was made for (create-due-attempt.ts): it says where it went, so that period's
+  // next attempt, made with the number this one leaves, is not refused as a repeat of it (a user's key
+  // stays: a replay of it must find this attempt).
   const periodWrite =
     periodStart && periodStart !== attempt.periodStart && !paysOlderPeriod(subscription!, attempt.periodStart)
-      ? mayChange(periodAttempts!.set({ periodStart }))
+      ? mayChange(
+          periodStart < attempt.periodStart!
+            ? db
+                .updateTable("payment_attempts")
+                .set({
+                  periodStart,
+                  attemptNumber: sql`(select ifnull(max(attemptNumber), 0) + 1 from payment_attempts where subscriptionId = ${subscription!.id} and periodStart = ${periodStart})`,
+                  idempotencyKey: sql`iif(idempotencyKey = 'engine:' || subscriptionId || ':' || periodStart || ':' || attemptNumber, idempotencyKey || ':paid:' || ${periodStart}, idempotencyKey)`,
+                })
+                .where("id", "=", attempt.id)
+            : periodAttempts!.set({ periodStart }),
+        )
       : undefined;
   // The period's second collection keeps the money for it: no longer owed back (one of them).
   const keepWrite = change.paidByAnother
@@ -265,6 +286,13 @@ function attemptChange(
     const { effect, reversal, moneyEventAt } = moneyEvent(attempt, money, at);
     const failure = "failureCode" in event ? { failureCode: event.failureCode, failureMessage: event.failureMessage } : {};
     const facts = { reversal, providerPaymentId, moneyEventAt };
+    // The provider collects it again itself (a failed payment, or a collected one: the resubmission takes its
+    // collection back): in flight once more, our own retry for its period yielding; or set aside (competing-collections:
+    // its period paid, another period's payment in flight, its subscription ended, or set aside already),
+    // and GoCardless is asked to cancel it (cancelSetAsidePayments).
+    const again = effect === "reopen" || effect === "reverse_reopen" ? resubmitted({ ...attempt, setAside: attempt.status === "canceled", ended: subscriptionEnded(attempt) }) : undefined;
+    const setAside = again && !again.reopen && { failureCode: again.setAside, providerCancel: "due" as const };
+    const supersede = again?.reopen && again.supersedeOther && { supersede: "superseded_by_resubmission" as const };
     switch (effect) {
       case null:
         return null;
@@ -288,16 +316,11 @@ function attemptChange(
           lifecycleEvent: { type: "payment_failed", retriesLeft: retryAt !== null },
         };
       }
-      case "reopen": {
-        // The provider collects it again itself: in flight once more, and our own retry yields;
-        // or set aside (still, when we did already), and GoCardless is asked to cancel it (cancelSetAsidePayments).
-        const decision = resubmitted({ ...attempt, setAside: attempt.status === "canceled", ended: subscriptionEnded(attempt) });
-        const reopen = decision.reopen;
+      case "reopen":
         return {
-          changes: { ...facts, status: reopen ? "processing" : "canceled", failureCode: reopen ? null : decision.setAside, failureMessage: null, nextRetryAt: null, ...(!reopen && { providerCancel: "due" as const }) },
-          ...(reopen && decision.supersedeOther && { supersede: "superseded_by_resubmission" as const }),
+          changes: { ...facts, status: again!.reopen ? "processing" : "canceled", failureCode: null, failureMessage: null, nextRetryAt: null, ...setAside },
+          ...supersede,
         };
-      }
       case "reverse":
       case "reverse_reopen":
       case "reverse_cancel": {
@@ -308,23 +331,21 @@ function attemptChange(
         // A reversal of a collection not recorded yet (it overtook its confirmed) implies that
         // collection; our other open attempt for the period stays: the period is owed again.
         const paidByAnother = collected(attempt).duplicate;
-        const reopen = effect === "reverse_reopen";
-        // Back in flight on a subscription that ended meanwhile: set aside, and GoCardless is asked to cancel it.
-        const ended = reopen && subscriptionEnded(attempt);
-        const canceled = ended || effect === "reverse_cancel";
+        const canceled = setAside || effect === "reverse_cancel";
         return {
           // A failed attempt keeps the cause of its failure (a settlement says less).
           changes: {
             ...facts,
-            status: canceled ? "canceled" : reopen ? "processing" : "failed",
+            status: canceled ? "canceled" : again ? "processing" : "failed",
             ...(attempt.status !== "failed" && failure),
-            ...(ended && { failureCode: "subscription_ended", providerCancel: "due" as const }),
-            nextRetryAt: paidByAnother || reopen || canceled ? null : now.toISOString(),
+            ...setAside,
+            nextRetryAt: paidByAnother || again || canceled ? null : now.toISOString(),
             refundDue: 0,
           },
           lifecycleEvent: paidByAnother ? null : { type: "payment_reversed", periodStart: attempt.periodStart, owesOther: attempt.owesOther },
           impliesCollection: attempt.status !== "succeeded",
           paidByAnother,
+          ...supersede,
         };
       }
     }
