@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { downFileFor, type SqlFileMigrationSource } from "../../src/db/migration/sql-file-migration";
+import { loadWrangler } from "./load-wrangler";
 import { splitSql } from "./split-sql";
 
 /** The D1 binding's `migrations_dir` and `migrations_table` from the wrangler config (wrangler's defaults when unset). */
@@ -19,7 +20,7 @@ export interface D1MigrationSettings {
  * ```
  */
 export async function d1MigrationSettings(config: string, env?: string): Promise<D1MigrationSettings> {
-  const wrangler = await import("wrangler");
+  const wrangler = loadWrangler();
   const binding = wrangler.unstable_readConfig({ config, env }).d1_databases.find((database: { binding: string }) => database.binding === "DB");
   return {
     migrationsDir: binding?.migrations_dir ?? "migrations",

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TargetOptions } from "./cli-flags";
+import { loadWrangler } from "./load-wrangler";
 
 const PROJECT_WRANGLER = path.resolve(fileURLToPath(new URL("../../node_modules/.bin/wrangler", import.meta.url)));
 
@@ -30,9 +31,8 @@ const BOOKMARK = /^[0-9a-f]{8}(?:-[0-9a-f]{8}){2}-[0-9a-f]{32}$/i;
  * ```
  */
 export async function takeBookmark(target: TargetOptions, wranglerBin = process.env.WRANGLER_BIN || PROJECT_WRANGLER): Promise<Bookmark> {
-  // Imported here: loading wrangler costs seconds of CPU, and every kysely:migrate
-  // command (a usage error included) imports this module.
-  const { unstable_readConfig } = await import("wrangler");
+  // Loaded here: every kysely:migrate command (a usage error included) imports this module.
+  const { unstable_readConfig } = loadWrangler();
   const config = unstable_readConfig({ config: target.config, env: target.env });
   const database = config.d1_databases.find((binding: { binding: string }) => binding.binding === "DB")?.database_name;
   if (!database) throw new Error(`${target.config} names no database_name for the DB binding; Time Travel needs it`);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { UsageError, type TargetOptions } from "./cli-flags";
 import { fewerRoundTrips } from "./fewer-round-trips";
+import { loadWrangler } from "./load-wrangler";
 import { retryWhenBusy, whileBusy } from "./retry-when-busy";
 
 const BINDING = "DB";
@@ -24,9 +25,7 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 
  * ```
  */
 export async function usingD1<T>(target: TargetOptions, callback: (db: D1Database) => Promise<T>): Promise<T> {
-  // Imported here, not at the top: loading wrangler takes seconds, and a
-  // command that fails on its arguments (or makes a file) never needs it.
-  const wrangler = await import("wrangler");
+  const wrangler = loadWrangler();
   assertEnvironmentExists(wrangler, target);
   if (sharedProxies && !target.remote) return callback(await sharedLocalD1(wrangler, target, sharedProxies));
   const bindingConfig = await writeBindingConfig(wrangler, target);
@@ -73,9 +72,9 @@ let sharedProxies: Map<string, Promise<{ proxy: Proxy; dir: string }>> | undefin
  * For tests where the process boundary is not what is tested: until the
  * returned function is called, every local `usingD1` on the same state
  * directory and config reuses one proxy (one workerd) instead of starting and
- * disposing its own, which costs about 1.5 s of CPU each time. The SQLite
- * files stay readable and writable by other processes meanwhile. Remote
- * targets are never shared.
+ * disposing its own, which costs about 0.4 s of CPU (Node and workerd) each
+ * time. The SQLite files stay readable and writable by other processes
+ * meanwhile. Remote targets are never shared.
  *
  * @example
  * ```ts

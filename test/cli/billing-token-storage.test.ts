@@ -2,9 +2,9 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unstable_startWorker } from "wrangler";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { setUpStandInMandate, startGoCardlessStandIn } from "../../scripts/lib/gocardless-stand-in";
+import { loadWrangler } from "../../scripts/lib/load-wrangler";
 import { hermeticWranglerConfig } from "../support/hermetic-wrangler-config";
 import { REPO_ROOT, runInProcess } from "./run-script";
 
@@ -56,7 +56,7 @@ beforeAll(async () => {
 
   // GoCardless, for the mandate-ownership check: a loopback stand-in.
   const standIn = await startGoCardlessStandIn({ port: 0, log: () => {} });
-  const worker = await unstable_startWorker({
+  const worker = await loadWrangler().unstable_startWorker({
     // A copy away from the developer's .dev.vars (wrangler reads it even with envFiles: []).
     config: hermeticWranglerConfig(path.join(REPO_ROOT, "wrangler.toml"), path.join(dir, "config")),
     bindings: {

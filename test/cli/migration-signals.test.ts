@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { inFlightRunFile } from "../../scripts/lib/in-flight-run";
 import { kyselyMigrate } from "../../scripts/commands/kysely-migrate";
 import { USAGE } from "../../scripts/lib/parse-migrate-args";
@@ -10,19 +11,33 @@ import { REPO_ROOT, runInProcess, TSX_LOADER } from "./run-script";
 
 // The CLI's workerd is its child: a catchable signal must end it too, and
 // after an uncatchable one the next call reports the run from the ledger.
+// The two tests run at once (a CLI process and a directory each, removed when
+// its test ends): each mostly waits on its CLI starting wrangler and workerd.
 
 const SCRIPT = "scripts/kysely-migrate.ts";
 const BIN = path.join(REPO_ROOT, "node_modules", ".bin");
-const groups: number[] = [];
-const dirs: string[] = [];
 
-/** Processes still alive in a process group. */
-function groupMembers(pgid: number): string[] {
-  try {
-    return execFileSync("ps", ["-o", "pid=,ppid=,comm=", "-g", String(pgid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  } catch {
-    return []; // ps exits 1 when nothing matches
+/**
+ * Processes still alive in a process group, as `ps -o pid=,ppid=,comm= -g`
+ * lists them, read from /proc: polled every 25 ms, a `ps` process per look
+ * cost more CPU than the CLI being watched.
+ */
+function groupMembers(pgid: number): { pid: number; ppid: number; comm: string }[] {
+  const members = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+    const close = stat.lastIndexOf(")");
+    const [, ppid, pgrp] = stat.slice(close + 2).split(" ");
+    if (Number(pgrp) === pgid) members.push({ pid: Number(entry), ppid: Number(ppid), comm: stat.slice(stat.indexOf("(") + 1, close) });
   }
+  return members;
 }
 
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 40_000): Promise<T> {
@@ -35,7 +50,15 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, wha
   }
 }
 
-function startLatest(persistTo: string) {
+/** A temp directory removed when the test ends. */
+async function tempDir(prefix: string, { onTestFinished }: TestContext): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** `kysely:migrate latest` as a process group of its own, killed (with whatever it started) when the test ends. */
+function startLatest(persistTo: string, { onTestFinished }: TestContext) {
   // The CLI's own Node process is the child (no tsx wrapper process in between).
   const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, SCRIPT), "latest", "--persist-to", persistTo], {
     cwd: REPO_ROOT,
@@ -43,7 +66,11 @@ function startLatest(persistTo: string) {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  groups.push(child.pid!);
+  onTestFinished(() => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {}
+  });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   child.stdout.resume();
@@ -51,36 +78,26 @@ function startLatest(persistTo: string) {
   return { pgid: child.pid!, closed, stderr: () => stderr };
 }
 
-afterEach(async () => {
-  for (const pgid of groups.splice(0)) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {}
-  }
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
 // Generous waits: a CLI start (tsx, wrangler, workerd) takes tens of seconds on a loaded 2-core machine.
-describe("kysely:migrate and its workerd", { timeout: 115_000 }, () => {
-  it("SIGTERM during a run ends the CLI and its workerd", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "migrate-signal-"));
-    dirs.push(dir);
-    const cli = startLatest(dir);
-    const workerd = await until(() => groupMembers(cli.pgid).find((line) => line.includes("workerd")), "workerd to start");
+describe.concurrent("kysely:migrate and its workerd", { timeout: 115_000 }, () => {
+  it("SIGTERM during a run ends the CLI and its workerd", async (context) => {
+    const { expect } = context;
+    const cli = startLatest(await tempDir("migrate-signal-", context), context);
+    const workerd = await until(() => groupMembers(cli.pgid).find((member) => member.comm.includes("workerd")), "workerd to start");
 
     // To the CLI's own Node process, the parent of workerd.
-    process.kill(Number(workerd.trim().split(/\s+/)[1]), "SIGTERM");
+    process.kill(workerd.ppid, "SIGTERM");
     const code = await cli.closed;
 
     await until(() => (groupMembers(cli.pgid).length === 0 ? true : undefined), "every process of the CLI to exit", 10_000);
     expect({ code, stderr: cli.stderr() }).toMatchObject(code === 0 ? { code: 0 } : { stderr: expect.stringMatching(/interrupted by SIGTERM/) });
   });
 
-  it("after a SIGKILL mid-batch, the next list reports the run's outcome from the ledger", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "migrate-kill-"));
-    dirs.push(dir);
+  it("after a SIGKILL mid-batch, the next list reports the run's outcome from the ledger", async (context) => {
+    const { expect } = context;
+    const dir = await tempDir("migrate-kill-", context);
     const target = { remote: false, env: undefined, persistTo: dir, config: path.join(REPO_ROOT, "wrangler.toml") };
-    const cli = startLatest(dir);
+    const cli = startLatest(dir, context);
     const run = await until(async () => {
       try {
         return JSON.parse(await readFile(inFlightRunFile(target), "utf8")) as { pid: number; planned: { migrationName: string }[] };

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { experimental_readRawConfig } from "wrangler";
+import { loadWrangler } from "../../scripts/lib/load-wrangler";
 
 /**
  * A copy of `configPath` (as JSON, paths made absolute) in a directory of its
@@ -16,7 +16,7 @@ import { experimental_readRawConfig } from "wrangler";
  */
 export function hermeticWranglerConfig(configPath: string, outDir: string): string {
   const root = path.dirname(path.resolve(configPath));
-  const { rawConfig } = experimental_readRawConfig({ config: configPath });
+  const { rawConfig } = loadWrangler().experimental_readRawConfig({ config: configPath });
   const copy = {
     ...rawConfig,
     ...(rawConfig.main && { main: path.resolve(root, rawConfig.main) }),
