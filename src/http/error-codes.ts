@@ -28,7 +28,7 @@ export const ERROR_CODES = {
 
   // Idempotency (payment attempts)
   IDEMPOTENCY_KEY_REQUIRED: { status: 400, message: "Send an Idempotency-Key header (1-255 printable ASCII characters, no spaces)." },
-  IDEMPOTENCY_KEY_INVALID: { status: 400, message: "The Idempotency-Key must be 1-255 printable ASCII characters without spaces." },
+  IDEMPOTENCY_KEY_INVALID: { status: 400, message: "The Idempotency-Key must be 1-255 printable ASCII characters without spaces, not starting with engine: (the billing engine's own)." },
   IDEMPOTENCY_KEY_REUSED: {
     status: 409,
     message: "This Idempotency-Key was already used for a different request; use a new key for a new request.",

@@ -4,8 +4,8 @@ import { ApiError } from "./api-error";
 
 /**
  * The request's `Idempotency-Key` header (Stripe's convention): missing → 400
- * IDEMPOTENCY_KEY_REQUIRED; not 1–255 printable ASCII characters (no spaces) → 400
- * IDEMPOTENCY_KEY_INVALID.
+ * IDEMPOTENCY_KEY_REQUIRED; not 1–255 printable ASCII characters (no spaces), or one of the
+ * billing engine's own keys (`engine:…`) → 400 IDEMPOTENCY_KEY_INVALID.
  *
  * @example
  * ```ts
@@ -16,6 +16,8 @@ export function readIdempotencyKey(c: Context): string {
   const key = c.req.header("idempotency-key");
   if (key === undefined || key === "") throw new ApiError("IDEMPOTENCY_KEY_REQUIRED");
   // The column's rule (printable ASCII, no spaces): keys end up in logs and a unique index.
-  if (!idempotencyKeySchema.safeParse(key).success) throw new ApiError("IDEMPOTENCY_KEY_INVALID");
+  // engine:<subscription>:<period>:<n> names the engine's collections (create-due-attempt.ts): a user
+  // holding one would make the engine skip that collection as already made.
+  if (!idempotencyKeySchema.safeParse(key).success || key.startsWith("engine:")) throw new ApiError("IDEMPOTENCY_KEY_INVALID");
   return key;
 }

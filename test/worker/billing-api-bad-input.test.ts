@@ -125,6 +125,8 @@ const CASES: Case[] = [
   { name: "pay: oversize key (256 chars)", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "k".repeat(256) }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
   { name: "pay: key with a space", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "two words" }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
   { name: "pay: key with a control character (tab)", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "tab\there" }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
+  // The engine's own keys (engine:<subscription>:<period>:<n>): one a user took would make the engine skip that collection.
+  { name: "pay: key in the engine's namespace", as: "erin", method: "POST", path: pay, json: {}, headers: { "Idempotency-Key": "engine:sub_1:2026-12-01T00:00:00.000Z:1" }, status: 400, code: "IDEMPOTENCY_KEY_INVALID" },
   invalid("pay: amountMinor in the body", "erin", "POST", pay, { amountMinor: 1 }, { headers: key }),
   invalid("pay: a negative amountMinor in the body", "erin", "POST", pay, { amountMinor: -100 }, { headers: key }),
   invalid("pay: directDebitTokenId is a number", "erin", "POST", pay, { directDebitTokenId: 5 }, { headers: key }),
