@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   },
 
   // Requests
-  INVALID_JSON: { status: 400, message: "The request body is not valid JSON." },
+  INVALID_JSON: { status: 400, message: "The request body is not valid UTF-8 JSON." },
   VALIDATION_FAILED: { status: 400, message: "Some fields are invalid; see details.fields." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json in UTF-8." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },

@@ -179,9 +179,9 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     summary: "Payment and mandate events from a provider",
     description:
       "`provider` is `gocardless`. The body is GoCardless's `{ \"events\": [...] }`, signed with `Webhook-Signature`: "
-      + "the hex HMAC-SHA256 of the raw body with the endpoint's secret (docs/gocardless.md). "
-      + "Only a body of another shape is refused (400, nothing applied): not JSON, no `events` array of 1 to 250 events, "
-      + "or an event without a string `id`, `resource_type` and `action`; other odd values are dropped or the event is recorded as ignored.",
+      + "the hex HMAC-SHA256 of the bytes received with the endpoint's secret (docs/gocardless.md). "
+      + "Only a body of another shape is refused (400, nothing applied): signed bytes that are not UTF-8, not JSON, no `events` array of 1 to 250 objects; "
+      + "odd values in an event are dropped, or the event is recorded as ignored.",
     success: { status: 200, body: "webhookDelivery", description: "What became of each event." },
     errors: ["NOT_FOUND", "WEBHOOK_NOT_CONFIGURED", "PAYLOAD_TOO_LARGE", "INVALID_JSON", "VALIDATION_FAILED", "INVALID_SIGNATURE"],
   },
