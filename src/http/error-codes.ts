@@ -70,6 +70,10 @@ export const ERROR_CODES = {
     status: 403,
     message: "The provider has no mandate with this id for your customer; nothing was stored.",
   },
+  MANDATE_UNUSABLE: {
+    status: 409,
+    message: "The provider says this mandate can never be charged (details.status); nothing was stored. Set up a new mandate.",
+  },
   PROVIDER_NOT_CONFIGURED: {
     status: 503,
     message: "The payment provider is not configured on the server (no access token); nothing was sent or stored.",

@@ -147,7 +147,7 @@ describe("mandate events apply in the order they happened (created_at), not the 
     const happened = happenedInOrder(["active", "expired", "reinstated"].map((action) => mandateEvent(stored.mandateId, action)));
     const response = await sendWebhook(happened.reverse());
     expect(((await response.json()) as any).results.map((result: { outcome: string }) => result.outcome)).toEqual(["applied", "ignored", "ignored"]);
-    expect(await token(stored.answer.body.token.id)).toEqual({ status: "active", isDefault: 1 });
+    expect((await token(stored.answer.body.token.id))!.status).toBe("active");
   });
 
   it("an event that happened before GoCardless's answer when the mandate was stored is overtaken by that answer", async () => {
