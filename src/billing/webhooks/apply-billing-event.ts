@@ -17,7 +17,7 @@ import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-
 import { effectStatements, mayChange, mustChange, type Effect } from "./event-effect";
 import { loadEventRows, type EventRows, type TokenForEvent } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
-// The mandate path's (mandateChanged).
+// Used by the mandate path (mandateChanged) only.
 import { defaultIfNoneQuery } from "../direct-debit-tokens.repository";
 import { mandateEvent } from "../lifecycle/mandate-events";
 
