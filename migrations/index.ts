@@ -15,6 +15,7 @@ import * as m20261204100000_payment_attempt_money_event_at from "./2026120410000
 import * as m20261204110000_payment_attempt_reversed_index from "./20261204110000_payment_attempt_reversed_index";
 import * as m20261205100000_payment_attempt_first_tried_at from "./20261205100000_payment_attempt_first_tried_at";
 import * as m20261206120000_user_delete_keeps_set_aside_payments from "./20261206120000_user_delete_keeps_set_aside_payments";
+import * as m20261207100000_direct_debit_token_mandate_event_at from "./20261207100000_direct_debit_token_mandate_event_at";
 
 /**
  * Every migration, by name, in one static list: no filesystem reads, so the
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   "20261204110000_payment_attempt_reversed_index": m20261204110000_payment_attempt_reversed_index,
   "20261205100000_payment_attempt_first_tried_at": m20261205100000_payment_attempt_first_tried_at,
   "20261206120000_user_delete_keeps_set_aside_payments": m20261206120000_user_delete_keeps_set_aside_payments,
+  "20261207100000_direct_debit_token_mandate_event_at": m20261207100000_direct_debit_token_mandate_event_at,
 };

@@ -3,7 +3,6 @@ import type { DB } from "../db/generated";
 import type { DirectDebitTokenRow, NewDirectDebitToken } from "../db/billing-rows";
 import type { Compilable } from "./d1-batch";
 import { newestFirst, type KeysetPage } from "./keyset-cursor";
-import { wroteRows } from "../db/wrote-rows";
 import { cancelAtProvider } from "./subscription-lifecycle.repository";
 
 /** The columns a token may be shown with: never the ciphertext, key id or fingerprint. */
@@ -23,23 +22,50 @@ export const MASKED_TOKEN_COLUMNS = [
 export type MaskedTokenRow = Pick<DirectDebitTokenRow, (typeof MASKED_TOKEN_COLUMNS)[number]>;
 
 /**
- * Stores an (already encrypted) token unless the same mandate is stored
- * already and not revoked: the partial unique (provider, tokenFingerprint)
- * index decides.
+ * The insert of an (already encrypted) token, for one D1 batch with
+ * {@link defaultIfNoneQuery}: it writes nothing when the same mandate is
+ * stored already and not revoked (the partial unique (provider, tokenFingerprint) index decides).
  *
- * @returns whether the row was inserted.
  * @example
  * ```ts
- * if (!(await insertToken(db, row))) throw new ApiError("TOKEN_EXISTS")
+ * const [inserted] = await runBatch(env.DB, [insertTokenQuery(db, row), defaultIfNoneQuery(db, row.userId, row.id)])
+ * if (!inserted?.meta.changes) throw new ApiError("TOKEN_EXISTS")
  * ```
  */
-export async function insertToken(db: Kysely<DB>, row: NewDirectDebitToken): Promise<boolean> {
-  const result = await db
+export function insertTokenQuery(db: Kysely<DB>, row: NewDirectDebitToken) {
+  return db
     .insertInto("direct_debit_tokens")
     .values(row)
-    .onConflict((conflict) => conflict.doNothing())
-    .executeTakeFirst();
-  return wroteRows(result);
+    .onConflict((conflict) => conflict.doNothing());
+}
+
+/**
+ * Makes an active token its user's default when the user has no active default:
+ * the first active mandate, so the user can pay at once (a token stored active,
+ * or made active by its provider's event). Changes nothing otherwise.
+ *
+ * @example
+ * ```ts
+ * await runBatch(env.DB, [activate, defaultIfNoneQuery(db, token.userId, token.id)])
+ * ```
+ */
+export function defaultIfNoneQuery(db: Kysely<DB>, userId: string, tokenId: string) {
+  return db
+    .updateTable("direct_debit_tokens")
+    .set({ isDefault: 1 })
+    .where("id", "=", tokenId)
+    .where("status", "=", "active")
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("direct_debit_tokens as other")
+            .select("other.id")
+            .where("other.userId", "=", userId)
+            .where("other.isDefault", "=", 1)
+            .where("other.status", "=", "active"),
+        ),
+      ),
+    );
 }
 
 /**
@@ -176,11 +202,11 @@ export function findTokensByFingerprints(
   db: Kysely<DB>,
   provider: string,
   fingerprints: readonly string[],
-): Promise<Pick<DirectDebitTokenRow, "id" | "userId" | "status" | "tokenFingerprint">[]> {
+): Promise<Pick<DirectDebitTokenRow, "id" | "userId" | "status" | "tokenFingerprint" | "mandateEventAt">[]> {
   if (fingerprints.length === 0) return Promise.resolve([]);
   return db
     .selectFrom("direct_debit_tokens")
-    .select(["id", "userId", "status", "tokenFingerprint"])
+    .select(["id", "userId", "status", "tokenFingerprint", "mandateEventAt"])
     .where("provider", "=", provider)
     .where(sql<boolean>`"tokenFingerprint" in (select value from json_each(${JSON.stringify(fingerprints)}))`)
     .where("status", "<>", "revoked")

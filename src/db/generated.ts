@@ -40,6 +40,7 @@ export interface DirectDebitTokens {
   createdAt: string;
   id: string;
   isDefault: 0 | 1;
+  mandateEventAt: string | null;
   mandateReference: string | null;
   provider: string;
   revokedAt: string | null;

@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   },
 
   // Requests
-  INVALID_JSON: { status: 400, message: "The request body is not valid JSON." },
+  INVALID_JSON: { status: 400, message: "The request body is not valid UTF-8 JSON." },
   VALIDATION_FAILED: { status: 400, message: "Some fields are invalid; see details.fields." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json in UTF-8." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
@@ -69,6 +69,10 @@ export const ERROR_CODES = {
   MANDATE_NOT_YOURS: {
     status: 403,
     message: "The provider has no mandate with this id for your customer; nothing was stored.",
+  },
+  MANDATE_UNUSABLE: {
+    status: 409,
+    message: "The provider says this mandate can never be charged (details.status); nothing was stored. Set up a new mandate.",
   },
   PROVIDER_NOT_CONFIGURED: {
     status: 503,

@@ -37,11 +37,9 @@ export async function readJsonBody<Schema extends z.ZodType>(
   const body = await c.req.arrayBuffer();
   if (body.byteLength > MAX_JSON_BODY_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
   if (body.byteLength && !isUtf8Json(c.req.header("content-type"))) throw new ApiError("UNSUPPORTED_MEDIA_TYPE");
+  const text = utf8Text(body);
   let value: unknown;
   try {
-    // fatal: bytes that are not UTF-8 are refused, not read as U+FFFD (and stored so, or read as
-    // another key); a leading BOM is dropped, as Request.text() does.
-    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
     value = text.trim() || !options.emptyAsObject ? JSON.parse(text) : {};
     // JSON.parse keeps a repeated key's last value ({"atPeriodEnd":true,"atPeriodEnd":false} would
     // cancel now): refused, as I-JSON (RFC 7493) does. Each colon outside strings is one key, so the
@@ -54,6 +52,24 @@ export async function readJsonBody<Schema extends z.ZodType>(
     throw new ApiError("INVALID_JSON");
   }
   return validate(schema, value);
+}
+
+/**
+ * The text of a body that must be UTF-8 (JSON is: RFC 8259 §8.1), or 400 INVALID_JSON. Fatal:
+ * bytes that are not UTF-8 are refused, never read as U+FFFD (and stored so, or read as another
+ * key, or signed text that was never sent); a leading BOM is dropped, as Request.text() does.
+ *
+ * @example
+ * ```ts
+ * const text = utf8Text(await c.req.arrayBuffer())
+ * ```
+ */
+export function utf8Text(body: ArrayBuffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+  } catch {
+    throw new ApiError("INVALID_JSON");
+  }
 }
 
 /** JSON strings, escapes included: what is left of JSON text without them holds one colon per key. */

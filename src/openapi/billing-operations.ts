@@ -139,9 +139,11 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
   {
     method: "post", path: "/direct-debit-tokens", tag: "Direct-debit tokens", guard: "session", body: createTokenBody,
     summary: "Store a direct-debit mandate",
-    description: "The token is stored encrypted and never returned; it is `pending` until the provider's mandate-activated webhook. GoCardless is asked whose mandate it is: it must belong to the user's provider customer.",
+    description: "The token is stored encrypted and never returned. GoCardless is asked for the mandate: it must belong to the user's provider customer, "
+      + "and the token takes its status: `active` (the default when the user has none), or `pending` until the provider's mandate-activated webhook "
+      + "(pending_customer_approval, pending_submission, submitted, suspended_by_payer); one that can never be charged (failed, cancelled, expired, consumed, blocked) is refused with MANDATE_UNUSABLE.",
     success: { status: 201, body: "token", description: "The stored token, masked." },
-    errors: ["TOKEN_EXISTS", "TOKEN_ENCRYPTION_UNAVAILABLE", "PROVIDER_CUSTOMER_REQUIRED", "MANDATE_NOT_YOURS", "PROVIDER_NOT_CONFIGURED", "PROVIDER_UNAVAILABLE"],
+    errors: ["TOKEN_EXISTS", "TOKEN_ENCRYPTION_UNAVAILABLE", "PROVIDER_CUSTOMER_REQUIRED", "MANDATE_NOT_YOURS", "MANDATE_UNUSABLE", "PROVIDER_NOT_CONFIGURED", "PROVIDER_UNAVAILABLE"],
   },
   {
     method: "get", path: "/direct-debit-tokens", tag: "Direct-debit tokens", guard: "session", query: pageQuery,
@@ -179,9 +181,9 @@ export const BILLING_OPERATIONS: BillingOperation[] = [
     summary: "Payment and mandate events from a provider",
     description:
       "`provider` is `gocardless`. The body is GoCardless's `{ \"events\": [...] }`, signed with `Webhook-Signature`: "
-      + "the hex HMAC-SHA256 of the raw body with the endpoint's secret (docs/gocardless.md). "
-      + "Only a body of another shape is refused (400, nothing applied): not JSON, no `events` array of 1 to 250 events, "
-      + "or an event without a string `id`, `resource_type` and `action`; other odd values are dropped or the event is recorded as ignored.",
+      + "the hex HMAC-SHA256 of the bytes received with the endpoint's secret (docs/gocardless.md). "
+      + "Only a body of another shape is refused (400, nothing applied): signed bytes that are not UTF-8, not JSON, no `events` array of 1 to 250 objects; "
+      + "odd values in an event are dropped, or the event is recorded as ignored.",
     success: { status: 200, body: "webhookDelivery", description: "What became of each event." },
     errors: ["NOT_FOUND", "WEBHOOK_NOT_CONFIGURED", "PAYLOAD_TOO_LARGE", "INVALID_JSON", "VALIDATION_FAILED", "INVALID_SIGNATURE"],
   },

@@ -7,7 +7,7 @@ import { runBatch } from "../billing/d1-batch";
 import { createGoCardlessClient } from "../billing/gocardless/gocardless-client";
 import { mandateOwner } from "../billing/gocardless/mandate-owner";
 import { findProviderCustomer } from "../billing/provider-customers.repository";
-import { findToken, insertToken, listTokens, revokeTokenQueries, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
+import { defaultIfNoneQuery, findToken, insertTokenQuery, listTokens, revokeTokenQueries, setDefaultTokenQueries } from "../billing/direct-debit-tokens.repository";
 import { sealToken, loadTokenKeyring } from "../billing/token-cipher";
 import { fingerprintToken, loadFingerprintKey } from "../billing/token-fingerprint";
 import { WEBHOOK_PROVIDER_NAMES } from "../billing/webhooks/webhook-providers";
@@ -44,11 +44,13 @@ export const createTokenBody = z.strictObject({
  * Storing asks GoCardless first (`GET /mandates/:id`): the mandate's
  * `links.customer` must be the customer the app created for this user
  * (`/provider-customers`), else 409 PROVIDER_CUSTOMER_REQUIRED or
- * 403 MANDATE_NOT_YOURS, and nothing is stored.
+ * 403 MANDATE_NOT_YOURS, and nothing is stored; one that can never be charged
+ * (failed, cancelled, expired, consumed, blocked) is 409 MANDATE_UNUSABLE.
  *
- * A new token is `pending` until the provider's mandate-activated webhook
- * makes it `active` (and the default, when the user has none); only active
- * tokens can become the default or be charged.
+ * The token takes the mandate's status as GoCardless answers it: `active` (and
+ * the default, when the user has none), else `pending` until the provider's
+ * mandate-activated webhook makes it so. Only active tokens can become the
+ * default or be charged.
  */
 export const tokenRoutes = new Hono<SessionEnv>();
 
@@ -65,12 +67,19 @@ tokenRoutes.post("/", requireSession, async (c) => {
   const customer = await findProviderCustomer(db, userId, body.provider);
   if (!customer) throw new ApiError("PROVIDER_CUSTOMER_REQUIRED");
   const client = createGoCardlessClient({ accessToken: c.env.GOCARDLESS_ACCESS_TOKEN, baseUrl: c.env.GOCARDLESS_API_URL });
-  if ((await mandateOwner(client, body.token, customer.customerId)) !== "ok") throw new ApiError("MANDATE_NOT_YOURS");
+  // Taken before asking: GoCardless's answer holds every change of the mandate up to then at least.
+  const now = new Date().toISOString();
+  const mandate = await mandateOwner(client, body.token, customer.customerId);
+  if (typeof mandate === "string") throw new ApiError("MANDATE_NOT_YOURS");
+  // GoCardless's mandate statuses (API reference, Mandates): one that can never be charged (it could not be
+  // set up, or it ended) is refused; the others are active, on their way to it (pending_customer_approval,
+  // pending_submission, submitted: pending until its mandates.active), or suspended by the payer (pending too).
+  if (/^(failed|cancelled|expired|consumed|blocked)$/.test(mandate.status)) throw new ApiError("MANDATE_UNUSABLE", { details: { status: mandate.status } });
+  const active = mandate.status === "active";
 
   const id = crypto.randomUUID();
   const sealed = await sealToken(keyring, body.token, id);
-  const now = new Date().toISOString();
-  const inserted = await insertToken(db, {
+  const insert = insertTokenQuery(db, {
     id,
     userId,
     provider: body.provider,
@@ -80,13 +89,18 @@ tokenRoutes.post("/", requireSession, async (c) => {
     mandateReference: body.mandateReference,
     accountLast4: body.accountLast4,
     bankName: body.bankName ?? null,
-    status: "pending",
+    status: active ? "active" : "pending",
     isDefault: 0,
     createdAt: now,
     updatedAt: now,
     revokedAt: null,
+    // An active mandate may get no event for years: an end that happened before GoCardless's answer, arriving
+    // later, is overtaken by it (mandateEvent). A pending one records none: its activation (or failure) is still to come.
+    mandateEventAt: active ? now : null,
   });
-  if (!inserted) throw new ApiError("TOKEN_EXISTS");
+  // Stored active, it is the default when the user has none, in the same batch.
+  const [inserted] = await runBatch(c.env.DB, [insert, defaultIfNoneQuery(db, userId, id)]);
+  if (!inserted?.meta.changes) throw new ApiError("TOKEN_EXISTS");
   return c.json({ token: tokenView((await findToken(db, userId, id))!) }, 201);
 });
 

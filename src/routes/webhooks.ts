@@ -5,6 +5,7 @@ import { findWebhookProvider } from "../billing/webhooks/webhook-providers";
 import { getDb } from "../db/get-db";
 import type { Env } from "../env";
 import { ApiError } from "../http/api-error";
+import { utf8Text } from "../http/read-json-body";
 
 /** GoCardless sends at most 250 events per request; this leaves ample room. */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -30,12 +31,13 @@ webhookRoutes.post("/:provider", async (c) => {
   if (secrets.length === 0) throw new ApiError("WEBHOOK_NOT_CONFIGURED");
 
   if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
-  const rawBody = await c.req.text();
-  if (rawBody.length > MAX_WEBHOOK_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
+  const rawBody = await c.req.arrayBuffer();
+  if (rawBody.byteLength > MAX_WEBHOOK_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE");
   const now = new Date();
+  // The signature is over the bytes received: decoded first, a BOM or a byte that is not UTF-8 would be signed text that was never sent.
   if (!(await adapter.verify(c.req.raw.headers, rawBody, secrets))) throw new ApiError("INVALID_SIGNATURE");
-
-  const events = adapter.parseEvents(rawBody);
+  // Signed bytes that are not UTF-8 are refused (400, nothing recorded), never read as U+FFFD.
+  const events = adapter.parseEvents(utf8Text(rawBody));
   const context = {
     db: getDb(c.env.DB),
     d1: c.env.DB,

@@ -22,10 +22,11 @@ import type {
 
 // Columns added by later migrations (20261201110000_billing_cycle_anchor,
 // 20261202100000_payment_attempt_periods, 20261203100000_payment_attempt_reversals,
-// 20261203110000_payment_attempt_provider_cancel, 20261204100000_payment_attempt_money_event_at) are left out, so the same rows also
+// 20261203110000_payment_attempt_provider_cancel, 20261204100000_payment_attempt_money_event_at,
+// 20261205100000_payment_attempt_first_tried_at, 20261207100000_direct_debit_token_mandate_event_at) are left out, so the same rows also
 // seed a database at the first billing migration (the round-trip tests); SQLite fills
 // them (NULL, default 0).
-type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal" | "providerCancel" | "moneyEventAt" | "firstTriedAt";
+type LaterColumns = "billingCycleAnchor" | "refundDue" | "periodStart" | "reversal" | "providerCancel" | "moneyEventAt" | "firstTriedAt" | "mandateEventAt";
 type Complete<Row> = { [K in Exclude<keyof Row, LaterColumns>]-?: Exclude<Row[K], undefined> };
 
 let sequence = 0;

@@ -71,7 +71,7 @@ function validRow(table: BillingTable): Row {
         firstTriedAt: "2026-12-24T08:30:00.000Z",
       };
     case "direct_debit_tokens":
-      return tokenRow(alice.id);
+      return { ...tokenRow(alice.id), mandateEventAt: "2026-12-24T09:00:00.000Z" };
   }
 }
 
@@ -155,6 +155,7 @@ const rowCases: RowCase[] = [
   { name: "attempt refundDue 2", table: "payment_attempts", patch: { refundDue: 2 }, rule: "payment_attempts_refundDue_boolean" },
   { name: "attempt reversal 'refunded'", table: "payment_attempts", patch: { reversal: "refunded" }, rule: "payment_attempts_reversal_enum" },
   { name: "attempt moneyEventAt without milliseconds", table: "payment_attempts", patch: { moneyEventAt: "2026-12-24T09:00:00Z" }, rule: "payment_attempts_moneyEventAt_iso8601" },
+  { name: "token mandateEventAt without milliseconds", table: "direct_debit_tokens", patch: { mandateEventAt: "2026-12-24T09:00:00Z" }, rule: "direct_debit_tokens_mandateEventAt_iso8601" },
   { name: "attempt firstTriedAt without milliseconds", table: "payment_attempts", patch: { firstTriedAt: "2026-12-24T09:00:00Z" }, rule: "payment_attempts_firstTriedAt_iso8601" },
   { name: "subscription billingCycleAnchor on Feb 30", table: "user_subscriptions", patch: { billingCycleAnchor: "2027-02-30T00:00:00.000Z" }, rule: "user_subscriptions_billingCycleAnchor_iso8601" },
   { name: "attempt failureMessage ''", table: "payment_attempts", patch: { failureMessage: "" }, rule: "payment_attempts_failureMessage_length" },
@@ -276,7 +277,7 @@ describe("billing constraints", () => {
     bob = await signedInUser("bob@example.com");
     base.subscription_plans = planRow({ createdBy: alice.id });
     base.user_subscriptions = { ...subscriptionRow(alice.id, base.subscription_plans.id as string), billingCycleAnchor: "2026-11-24T08:21:38.594Z" };
-    base.direct_debit_tokens = tokenRow(alice.id, { isDefault: 1 });
+    base.direct_debit_tokens = { ...tokenRow(alice.id, { isDefault: 1 }), mandateEventAt: null };
     base.payment_attempts = {
       ...attemptRow(alice.id, {
         subscriptionId: base.user_subscriptions.id as string,

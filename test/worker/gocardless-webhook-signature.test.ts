@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { createHmac } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { ORIGIN } from "../support/auth-session";
@@ -12,7 +13,7 @@ import { migrateToLatest } from "../support/migrate-to-latest";
 
 const { secret, rawBody, signature } = PUBLISHED_WEBHOOK;
 
-function post(headers: Record<string, string>, body: string = rawBody) {
+function post(headers: Record<string, string>, body: string | Uint8Array<ArrayBuffer> = rawBody) {
   return app.fetch(
     new Request(`${ORIGIN}/api/billing/webhooks/gocardless`, {
       method: "POST",
@@ -73,6 +74,40 @@ describe("GoCardless's published webhook example", () => {
 
   it("refuses the published signature over a body changed by one character", async () => {
     const response = await post({ "Webhook-Signature": signature }, rawBody.replace("EV00BD05S5VM2T", "EV00BD05S5VM2X"));
+    expect(response.status).toBe(498);
+  });
+});
+
+describe("the signature covers the exact bytes received", () => {
+  // GoCardless signs the bytes it sends. The expected signature is computed here with
+  // node:crypto, independently of the Worker and of test/support's signer.
+  const hexHmac = (bytes: Uint8Array) => createHmac("sha256", secret).update(bytes).digest("hex");
+  const bytesOf = (...parts: (string | number[])[]) =>
+    new Uint8Array(parts.flatMap((part) => (typeof part === "string" ? [...new TextEncoder().encode(part)] : part)));
+  const eventJson = (id: string, description: string) =>
+    `{"events":[{"id":"${id}","created_at":"2018-07-05T09:13:56.893Z","resource_type":"mandates","action":"created","links":{"mandate":"MD000AMA19XGEC"},"details":{"origin":"api","cause":"mandate_created","description":"${description}`;
+
+  it("accepts a body starting with a UTF-8 byte order mark, signed over its bytes (BOM included)", async () => {
+    const body = bytesOf([0xef, 0xbb, 0xbf], `${eventJson("EV00BOM0000001", "Mandate created via the API.")}"}}]}`);
+    const response = await post({ "Webhook-Signature": hexHmac(body) }, body);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: 1, results: [{ eventId: "EV00BOM0000001", outcome: "ignored" }] });
+  });
+
+  it("refuses a body that is not UTF-8 under a valid signature: 400 INVALID_JSON, nothing recorded", async () => {
+    // 0xE9 alone is Latin-1's é: no UTF-8 sequence starts with it and ends there.
+    const body = bytesOf(eventJson("EV00LATIN10001", "Mandat cr"), [0xe9], `"}}]}`);
+    const before = await billingSnapshot();
+    const response = await post({ "Webhook-Signature": hexHmac(body) }, body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: { code: "INVALID_JSON", message: expect.stringContaining("UTF-8") } });
+    expect(await billingSnapshot()).toEqual(before);
+  });
+
+  it("still refuses that body with a signature of its text read as UTF-8 (U+FFFD in place of the byte): 498", async () => {
+    const body = bytesOf(eventJson("EV00LATIN10002", "Mandat cr"), [0xe9], `"}}]}`);
+    const asText = new TextEncoder().encode(new TextDecoder().decode(body));
+    const response = await post({ "Webhook-Signature": hexHmac(asText) }, body);
     expect(response.status).toBe(498);
   });
 });

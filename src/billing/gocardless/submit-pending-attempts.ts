@@ -172,7 +172,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
         throw new GoCardlessApiError({ status: 0, code: "token_unreadable", message: "Token not decryptable (TOKEN_ENCRYPTION_KEYS); nothing sent." });
       }
       const owner = await mandateOwner(client, mandateId, attempt.customerId);
-      if (owner !== "ok") {
+      if (typeof owner === "string") {
         const missing = owner === "customer_missing";
         throw new GoCardlessApiError({ status: 0, code: missing ? "provider_customer_missing" : owner, message: `${missing ? "Owner has no GoCardless customer" : "Mandate is another customer's"}; nothing sent.` });
       }

@@ -17,6 +17,9 @@ import { isPaymentEvent, type BillingEvent, type PaymentEvent } from "./billing-
 import { effectStatements, mayChange, mustChange, type Effect } from "./event-effect";
 import { loadEventRows, type EventRows, type TokenForEvent } from "./event-rows";
 import { normaliseBillingEvent } from "./normalise-billing-event";
+// Used by the mandate path (mandateChanged) only.
+import { defaultIfNoneQuery } from "../direct-debit-tokens.repository";
+import { mandateEvent } from "../lifecycle/mandate-events";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
 export type EventOutcome = "applied" | "ignored" | "duplicate";
@@ -371,46 +374,32 @@ function mandateChanged(
   event: Extract<BillingEvent, { kind: "mandate_changed" }>,
 ): Effect[] {
   const at = now.toISOString();
-  const update = db.updateTable("direct_debit_tokens").where("id", "=", token.id).where("status", "=", token.status);
-
-  if (event.status === "active") {
-    // A pending mandate activates; a reinstated one comes back from expired. A
-    // token the user (or the provider's `cancelled`) revoked stays revoked:
-    // the two cannot be told apart, and never charging a revoked mandate is the safe side.
-    if (token.status !== (event.reinstated ? "expired" : "pending")) return [];
-    return [
-      mustChange(update.set({ status: "active", updatedAt: at })),
-      // The first active mandate becomes the default, so the user can pay at once;
-      // when the user already has a default this rightly changes nothing.
-      mayChange(
-        db
-          .updateTable("direct_debit_tokens")
-          .set({ isDefault: 1 })
-          .where("id", "=", token.id)
-          .where("status", "=", "active")
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom("direct_debit_tokens as other")
-                  .select("other.id")
-                  .where("other.userId", "=", token.userId)
-                  .where("other.isDefault", "=", 1)
-                  .where("other.status", "=", "active"),
-              ),
-            ),
-          ),
-      ),
-    ];
-  }
-  if (token.status === "revoked" || token.status === event.status) return [];
+  // When it happened, as the provider says; never after it arrived (a future stamp would overtake what
+  // really happens later), nor without a usable time: then when it arrived. The newest decides (mandateEvent).
+  const change = mandateEvent(token, event.status, event.occurredAt && event.occurredAt < at ? event.occurredAt : at);
+  if (!change) return [];
+  const ended = change.status !== "active";
   // TODO(issue 11, item 4): re-point the token at links.new_mandate instead (needs the token
   // cipher here); until then the old id is never charged and the user adds the new mandate.
-  if (event.newMandateId !== undefined) console.warn(`token ${token.id}: its mandate was replaced by a new one; marked expired`);
+  if (event.newMandateId) console.warn(`token ${token.id} expired: mandate replaced by ${event.newMandateId}`);
   return [
-    mustChange(update.set({ status: event.status, ...(event.status === "revoked" && { revokedAt: at }), isDefault: 0, updatedAt: at })),
-    // Its payments never tried are released at once (no failure): nothing waits out the give-up on a mandate
-    // that cannot be charged. One a send may have reached is GoCardless's to report (it cancels what it holds
-    // with the mandate: a failure, in any arrival order); holding none, the engine releases it unsent.
-    mayChange(releaseUnsentQuery(db, token.userId, token.id, at).where("nextRetryAt", "is", null)),
+    // Also when the status stays: the time is recorded, so an older event arriving later is overtaken.
+    mustChange(
+      db
+        .updateTable("direct_debit_tokens")
+        .set({ ...change, revokedAt: change.status === "revoked" ? at : null, isDefault: ended ? 0 : undefined, updatedAt: at })
+        .where("id", "=", token.id)
+        .where("status", "=", token.status)
+        .where("mandateEventAt", "is", token.mandateEventAt),
+    ),
+    mayChange(
+      ended
+        ? // Its payments never tried are released at once (no failure): nothing waits out the give-up on a mandate
+          // that cannot be charged. One a send may have reached is GoCardless's to report (it cancels what it holds
+          // with the mandate: a failure, in any arrival order); holding none, the engine releases it unsent.
+          releaseUnsentQuery(db, token.userId, token.id, at).where("nextRetryAt", "is", null)
+        : // Active: the first active mandate becomes the default, so the user can pay at once.
+          defaultIfNoneQuery(db, token.userId, token.id),
+    ),
   ];
 }

@@ -1,3 +1,5 @@
+import type { MandateSays } from "../lifecycle/mandate-events";
+
 /** What every payment event names: our attempt (if the provider echoed it) and the provider's payment. */
 interface PaymentRef {
   eventId: string;
@@ -46,9 +48,9 @@ export type BillingEvent =
       /** The provider's mandate id: the plain text of a stored direct-debit token. */
       mandateId: string;
       /** The status the token takes: what the mandate can still be used for. */
-      status: "active" | "revoked" | "failed" | "expired";
-      /** The provider made a cancelled or expired mandate usable again. */
-      reinstated?: true;
+      status: MandateSays;
+      /** When it happened, as the provider says (ISO 8601); undefined when it does not say. */
+      occurredAt?: string;
       /** The mandate that replaces this one (e.g. the creditor moved scheme identifier). */
       newMandateId?: string;
     }

@@ -9,6 +9,8 @@ export interface TokenForEvent {
   id: string;
   userId: string;
   status: "pending" | "active" | "revoked" | "failed" | "expired";
+  /** When the newest mandate event recorded on it happened (mandateEvent). */
+  mandateEventAt: string | null;
 }
 
 /** The rows some events are about, as loaded, and which rows each event may write. */

@@ -21,7 +21,7 @@ const eventSchema = z.object({
   id: anything,
   resource_type: anything,
   action: anything,
-  // When it happened: what orders one payment's events (moneyEvent).
+  // When it happened: what orders one payment's events (moneyEvent), and one mandate's (mandateEvent).
   created_at: anything.transform(isoTime),
   // GoCardless sends some of these as null (details.cause, details.description,
   // resource_metadata): any value that is not an object of strings loses its
@@ -62,7 +62,8 @@ const FAILURE_KINDS: readonly string[] = ["payment_failed", "payment_canceled", 
 /** GoCardless's mandate actions → the token status each leaves (transferred changes none). */
 const MANDATE_CHANGES = {
   active: { status: "active" },
-  reinstated: { status: "active", reinstated: true },
+  // Active again after it was cancelled or expired (a newer event than that end: mandateEvent).
+  reinstated: { status: "active" },
   cancelled: { status: "revoked" },
   failed: { status: "failed" },
   // Blocked (e.g. the payer's details are on a block list): it can never be charged.
@@ -72,7 +73,7 @@ const MANDATE_CHANGES = {
   consumed: { status: "expired" },
   // Replaced by links.new_mandate: this id can no longer be charged.
   replaced: { status: "expired" },
-} as const satisfies Record<string, Pick<Extract<BillingEvent, { kind: "mandate_changed" }>, "status" | "reinstated">>;
+} as const satisfies Record<string, Pick<Extract<BillingEvent, { kind: "mandate_changed" }>, "status">>;
 
 /**
  * GoCardless (direct debit), as this API models it:
@@ -131,12 +132,12 @@ function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   const eventType = `${event.resource_type}.${action}`;
   // Without a string id the event can only be told by its content: NUL makes it an id that
   // cannot be stored, so it is recorded under a stand-in hashed from it (normaliseBillingEvent).
-  const base = { eventId: typeof event.id === "string" ? event.id : `\0${JSON.stringify(event)}`, eventType };
+  const base = { eventId: typeof event.id === "string" ? event.id : `\0${JSON.stringify(event)}`, eventType, occurredAt: event.created_at };
   // Own keys only: `"constructor" in PAYMENT_KINDS` is true through the prototype.
   if (event.resource_type === "payments" && Object.hasOwn(PAYMENT_KINDS, action)) {
     const kind = PAYMENT_KINDS[action as keyof typeof PAYMENT_KINDS];
     // A missing link is as unusable as an empty one: normaliseBillingEvent ignores the event.
-    const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "", occurredAt: event.created_at };
+    const payment = { ...base, paymentAttemptId: event.resource_metadata.payment_attempt_id, providerPaymentId: event.links.payment ?? "" };
     if (!FAILURE_KINDS.includes(kind)) return { kind, ...payment } as BillingEvent;
     return {
       kind,

@@ -8,8 +8,8 @@ import type { BillingEvent } from "./billing-event";
  * @example
  * ```ts
  * const adapter = findWebhookProvider("gocardless")
- * if (!(await adapter.verify(request.headers, rawBody, adapter.secrets(env)))) throw …
- * const events = adapter.parseEvents(rawBody)
+ * if (!(await adapter.verify(request.headers, bytes, adapter.secrets(env)))) throw …
+ * const events = adapter.parseEvents(new TextDecoder("utf-8", { fatal: true }).decode(bytes))
  * ```
  */
 export interface WebhookProviderAdapter {
@@ -18,11 +18,11 @@ export interface WebhookProviderAdapter {
   /** The signing secrets configured for this provider (empty when none is). */
   secrets(env: Env): string[];
   /**
-   * Whether the provider signed this body, in the provider's own scheme. Must
+   * Whether the provider signed this body (the bytes received), in the provider's own scheme. Must
    * compare in constant time. (Replays are refused by the processed-events
    * ledger, not here.)
    */
-  verify(headers: Headers, rawBody: string, secrets: readonly string[]): Promise<boolean>;
+  verify(headers: Headers, rawBody: ArrayBuffer, secrets: readonly string[]): Promise<boolean>;
   /**
    * The events of a verified body, with values as sent; throws BillingError
    * VALIDATION_FAILED only for a body of another shape. Values the database

@@ -30,4 +30,5 @@ export const directDebitTokenFields = z.strictObject({
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
   revokedAt: isoTimestampSchema.nullish(),
+  mandateEventAt: isoTimestampSchema.nullish(),
 });

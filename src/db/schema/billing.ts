@@ -159,6 +159,7 @@ export const directDebitTokens = sqliteTable(
     createdAt: text("createdAt").notNull(),
     updatedAt: text("updatedAt").notNull(),
     revokedAt: text("revokedAt"),
+    mandateEventAt: text("mandateEventAt"),
   },
   (t) => [
     index("direct_debit_tokens_userId_createdAt_id_idx").on(t.userId, t.createdAt, t.id),
@@ -182,6 +183,7 @@ export const directDebitTokens = sqliteTable(
     check("direct_debit_tokens_updatedAt_iso8601", isoTimestamp(t.updatedAt)),
     check("direct_debit_tokens_revokedAt_iso8601", isoTimestamp(t.revokedAt)),
     check("direct_debit_tokens_revokedAt_when_revoked", sql`(${t.status} = 'revoked') = (${t.revokedAt} is not null)`),
+    check("direct_debit_tokens_mandateEventAt_iso8601", isoTimestamp(t.mandateEventAt)),
   ],
 );
 

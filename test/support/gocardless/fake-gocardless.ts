@@ -47,8 +47,13 @@ export function installFakeGoCardless(): void {
   globalThis.fetch = fake;
 }
 
-/** A new mandate at the fake GoCardless, belonging to `customerId`; returns its id (`MD…`). */
-export function addFakeMandate(customerId: string, status = "active"): string {
+/**
+ * A new mandate at the fake GoCardless, belonging to `customerId`, in `status`
+ * (GoCardless's mandate statuses); returns its id (`MD…`). By default
+ * `pending_submission`, as GoCardless reports a mandate its payer has just set
+ * up: stored `pending`, then made `active` by its `mandates.active` webhook.
+ */
+export function addFakeMandate(customerId: string, status = "pending_submission"): string {
   const id = `MD${randomId()}`;
   mandates.set(id, { customer: customerId, status });
   return id;
