@@ -46,11 +46,16 @@ export const BUNDLE_BUDGET = {
    * for days, a cancel replacing a failure's cause and retry, a resume racing
    * the lookup-and-cancel of a lost answer) and refused bodies read as
    * something else (bytes that are not UTF-8, bodies of no-field POSTs
-   * ignored): ~60 gzip bytes, 1.0910×, so 0.092.
+   * ignored): ~60 gzip bytes, 1.0910×, so 0.092. Its break-it pass then
+   * found money collected and never recorded (a renewal confirmed after the
+   * paid period was charged back answered 500 forever), a resubmission beside
+   * the next renewal refused, mandate events applied out of order, a mandate
+   * stored pending though GoCardless reports it active, runs dated ahead
+   * taking over a send in flight: ~500 gzip bytes, 1.0928×, so 0.093.
    * 5% needs the engine and the webhooks in a Worker of their own (measured
    * in docs/performance.md, "The bundle").
    */
-  maxGrowth: 0.092,
+  maxGrowth: 0.093,
   /**
    * Library bytes billing may pull in that the auth-only Worker does not
    * already hold (summed over packages). Billing's libraries are Better
