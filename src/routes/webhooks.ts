@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { loadTokenKeyring } from "../billing/token-cipher";
 import { loadFingerprintKey } from "../billing/token-fingerprint";
 import { applyBillingDelivery } from "../billing/webhooks/apply-billing-delivery";
 import { findWebhookProvider } from "../billing/webhooks/webhook-providers";
@@ -44,6 +45,9 @@ webhookRoutes.post("/:provider", async (c) => {
     provider: adapter.name,
     fingerprintKey() {
       return loadFingerprintKey(c.env.TOKEN_FINGERPRINT_KEY);
+    },
+    keyring() {
+      return loadTokenKeyring(c.env.TOKEN_ENCRYPTION_KEYS);
     },
     now,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mandateEvent, mandateReplaced, type MandateSays } from "../../src/billing/lifecycle/mandate-events";
+import { mandateEvent, type MandateSays } from "../../src/billing/lifecycle/mandate-events";
 import type { DirectDebitTokenStatus } from "../../src/db/billing-enums";
 
 // mandateEvent (src/billing/lifecycle/mandate-events.ts): which mandate event a stored token
@@ -56,33 +56,5 @@ describe("every arrival order ends as the order they happened in does", () => {
     const inOrder = arrive("pending", events);
     for (const order of orders(events)) expect(arrive("pending", order)).toBe(inOrder);
     expect(inOrder).toBe(happened.includes("revoked") ? "revoked" : happened.at(-1));
-  });
-});
-
-describe("mandateReplaced, cell by cell", () => {
-  // A replacement moves the token to the new mandate whatever its time (the old id can never be charged
-  // again): [token status, newest recorded before it, the time the token then records; "-": nothing moves].
-  const cells: [DirectDebitTokenStatus, "none" | "older" | "same" | "newer", "-" | "its own" | "the newer"][] = TOKEN_STATUSES.flatMap((status) =>
-    (["none", "older", "same", "newer"] as const).map((recorded): [DirectDebitTokenStatus, typeof recorded, "-" | "its own" | "the newer"] => [
-      status,
-      recorded,
-      status === "revoked" ? "-" : recorded === "newer" ? "the newer" : "its own",
-    ]),
-  );
-  const recordedAt = { none: null, older: EARLIER, same: LATER, newer: "2027-01-12T09:01:00.000Z" };
-
-  it.each(cells)("a %s token, the newest recorded %s: %s", (status, recorded, expected) => {
-    const result = mandateReplaced({ status, mandateEventAt: recordedAt[recorded] }, LATER);
-    expect(result).toEqual(expected === "-" ? null : { mandateEventAt: expected === "its own" ? LATER : recordedAt.newer });
-  });
-
-  it("an event of the new mandate that happened before the replacement is overtaken by it, in either arrival order", () => {
-    const replacedAt = "2027-01-12T09:05:00.000Z";
-    const before = "2027-01-12T09:04:00.000Z";
-    // Arriving after the replacement: older than the time it recorded.
-    const token = { status: "active" as const, ...mandateReplaced({ status: "active", mandateEventAt: "2027-01-12T09:00:00.000Z" }, replacedAt)! };
-    expect(mandateEvent(token, "expired", before)).toBeNull();
-    // Arriving before it, that event found no token (none held the new mandate yet): the replacement decides alone.
-    expect(mandateReplaced({ status: "active", mandateEventAt: "2027-01-12T09:00:00.000Z" }, replacedAt)).toEqual({ mandateEventAt: replacedAt });
   });
 });

@@ -2,7 +2,7 @@ import { GoCardlessApiError } from "./gocardless-api-error";
 import type { GoCardlessClient, GoCardlessMandate } from "./gocardless-client";
 
 /** GoCardless's mandate ids: `MD` and upper-case letters and digits (`MD000ZTEXWE3T0`). */
-const MANDATE_ID = /^MD[0-9A-Z]{1,40}$/;
+export const MANDATE_ID = /^MD[0-9A-Z]{1,40}$/;
 
 /**
  * Whose mandate this is, as GoCardless says: the mandate (`GET /mandates/:id`'s

@@ -22,6 +22,14 @@ export type MandateSays = Exclude<DirectDebitTokenStatus, "pending">;
  * one that arrives after a newer `reinstated` revokes the token too, as it
  * would have had it arrived first (as a payment's `cancelled` is final, moneyEvent).
  *
+ * A replacement (GoCardless `mandates.replaced`: the mandate cancelled, the payer's authority carried
+ * over to a new mandate of the same customer) is no status event: the token is re-pointed at the new
+ * mandate, keeping its status and its time, whatever its own time (the old id can never be charged
+ * again, and nothing more happens to it); the new mandate's events then apply by this rule, also one
+ * stamped before the replacement (its `active` makes a pending token active). A revoked token is never
+ * re-pointed. With the new mandate stored already as another live token, the replacement ends the
+ * token as `expired` does (applyBillingEvent's mandateChanged).
+ *
  * @returns the token's status and the event's time, or null: nothing changes.
  * @example
  * ```ts

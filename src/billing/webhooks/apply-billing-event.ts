@@ -20,6 +20,7 @@ import { normaliseBillingEvent } from "./normalise-billing-event";
 // Used by the mandate path (mandateChanged) only.
 import { defaultIfNoneQuery } from "../direct-debit-tokens.repository";
 import { mandateEvent } from "../lifecycle/mandate-events";
+import { sealToken, type TokenKeyring } from "../token-cipher";
 
 /** What became of one event: applied (rows changed), ignored (nothing to change) or a duplicate delivery. */
 export type EventOutcome = "applied" | "ignored" | "duplicate";
@@ -31,6 +32,8 @@ export interface ApplyContext {
   provider: string;
   /** The token fingerprint key, loaded only when a mandate event needs it. */
   fingerprintKey: () => Promise<CryptoKey>;
+  /** The token cipher's keys, loaded only to re-point a token at the mandate replacing its own (payment events never need them). */
+  keyring?: () => Promise<TokenKeyring>;
   now: Date;
 }
 
@@ -62,7 +65,8 @@ export const APPLY_TRIES = 3;
  * @example
  * ```ts
  * const fingerprintKey = () => loadFingerprintKey(env.TOKEN_FINGERPRINT_KEY)
- * const outcome = await applyBillingEvent({ db, d1: env.DB, provider: "gocardless", fingerprintKey, now: new Date() }, event)
+ * const keyring = () => loadTokenKeyring(env.TOKEN_ENCRYPTION_KEYS)
+ * const outcome = await applyBillingEvent({ db, d1: env.DB, provider: "gocardless", fingerprintKey, keyring, now: new Date() }, event)
  * ```
  */
 export async function applyBillingEvent(context: ApplyContext, sent: BillingEvent): Promise<EventOutcome> {
@@ -135,7 +139,7 @@ export async function effectsOf(context: ApplyContext, rows: EventRows, event: B
   switch (event.kind) {
     case "mandate_changed": {
       const token = rows.token(event.mandateId);
-      return token ? mandateChanged(context, token, event) : [];
+      return token ? mandateChanged(context, rows, token, event) : [];
     }
     case "mandate_transferred":
     case "other":
@@ -368,30 +372,32 @@ type AttemptChanges = Partial<Pick<PaymentAttemptRow, "status" | "providerPaymen
 /** Whether the attempt's subscription ended (`canceled`, or `incomplete_expired`: never paid by its deadline): it collects nothing more. */
 const subscriptionEnded = (attempt: AttemptForEvent) => (ENDED_SUBSCRIPTION_STATUSES as readonly unknown[]).includes(attempt.subscription?.status);
 
-function mandateChanged(
-  { db, now }: ApplyContext,
+async function mandateChanged(
+  { db, now, keyring }: ApplyContext,
+  rows: EventRows,
   token: TokenForEvent,
   event: Extract<BillingEvent, { kind: "mandate_changed" }>,
-): Effect[] {
+): Promise<Effect[]> {
   const at = now.toISOString();
+  const tokenWrite = db.updateTable("direct_debit_tokens").where("id", "=", token.id).where("status", "=", token.status).where("mandateEventAt", "is", token.mandateEventAt);
+  const newMandateId = event.newMandateId;
+  // The new mandate stored already (a live token): this token ends below as its mandate did.
+  const holder = newMandateId && rows.token(newMandateId);
+  if (newMandateId && !holder) {
+    // Replaced (e.g. the creditor moved to a new scheme identifier; docs/gocardless.md, "A mandate
+    // replaced"): the token now holds the new mandate, in the batch that records the event, keeping
+    // its status, default, time and payments, whatever the arrival order; the engine charges the new id.
+    const sealed = await sealToken(await keyring!(), newMandateId, token.id);
+    return [mustChange(tokenWrite.set({ tokenCiphertext: sealed.ciphertext, tokenKeyId: sealed.keyId, tokenFingerprint: rows.fingerprint(newMandateId)!, updatedAt: at }))];
+  }
   // When it happened, as the provider says; never after it arrived (a future stamp would overtake what
   // really happens later), nor without a usable time: then when it arrived. The newest decides (mandateEvent).
   const change = mandateEvent(token, event.status, event.occurredAt && event.occurredAt < at ? event.occurredAt : at);
   if (!change) return [];
   const ended = change.status !== "active";
-  // TODO(issue 11, item 4): re-point the token at links.new_mandate instead (needs the token
-  // cipher here); until then the old id is never charged and the user adds the new mandate.
-  if (event.newMandateId) console.warn(`token ${token.id} expired: mandate replaced by ${event.newMandateId}`);
   return [
     // Also when the status stays: the time is recorded, so an older event arriving later is overtaken.
-    mustChange(
-      db
-        .updateTable("direct_debit_tokens")
-        .set({ ...change, revokedAt: change.status === "revoked" ? at : null, isDefault: ended ? 0 : undefined, updatedAt: at })
-        .where("id", "=", token.id)
-        .where("status", "=", token.status)
-        .where("mandateEventAt", "is", token.mandateEventAt),
-    ),
+    mustChange(tokenWrite.set({ ...change, revokedAt: change.status === "revoked" ? at : null, isDefault: ended ? 0 : undefined, updatedAt: at })),
     mayChange(
       ended
         ? // Its payments never tried are released at once (no failure): nothing waits out the give-up on a mandate
@@ -401,5 +407,7 @@ function mandateChanged(
         : // Active: the first active mandate becomes the default, so the user can pay at once.
           defaultIfNoneQuery(db, token.userId, token.id),
     ),
+    // The user's own token holding the new mandate takes the default, so the user's payments go on.
+    ...(holder && holder.userId === token.userId ? [mayChange(defaultIfNoneQuery(db, token.userId, holder.id))] : []),
   ];
 }

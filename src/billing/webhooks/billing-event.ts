@@ -51,7 +51,7 @@ export type BillingEvent =
       status: MandateSays;
       /** When it happened, as the provider says (ISO 8601); undefined when it does not say. */
       occurredAt?: string;
-      /** The mandate that replaces this one (e.g. the creditor moved scheme identifier). */
+      /** The mandate that replaces this one (e.g. the creditor moved scheme identifier): its token is re-pointed at it. */
       newMandateId?: string;
     }
   | {

@@ -17,6 +17,8 @@ export interface TokenForEvent {
 export interface EventRows {
   attempt(event: PaymentEvent): AttemptForEvent | undefined;
   token(mandateId: string): TokenForEvent | undefined;
+  /** The keyed fingerprint of a mandate id some event names (its own, or the one replacing it). */
+  fingerprint(mandateId: string): string | undefined;
   /** Every name of a row the event's writes could touch (a payment, an attempt, its subscription, a user's tokens). */
   keysOf(event: BillingEvent): string[];
 }
@@ -39,7 +41,8 @@ export async function loadEventRows(context: ApplyContext, events: readonly Bill
   const byPaymentId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [] : [[a.providerPaymentId, a] as const])));
   const byAttemptId = new Map(attempts.flatMap((a) => (a.providerPaymentId === null ? [[a.id, a] as const] : [])));
 
-  const mandateIds = [...new Set(events.flatMap((event) => (event.kind === "mandate_changed" ? [event.mandateId] : [])))];
+  // A replacement's new mandate too: a token may hold it already (mandateChanged).
+  const mandateIds = [...new Set(events.flatMap((event) => (event.kind === "mandate_changed" ? [event.mandateId, event.newMandateId ?? event.mandateId] : [])))];
   const fingerprints = new Map<string, string>();
   if (mandateIds.length > 0) {
     const key = await context.fingerprintKey();
@@ -60,6 +63,7 @@ export async function loadEventRows(context: ApplyContext, events: readonly Bill
   return {
     attempt: attemptOf,
     token: tokenOf,
+    fingerprint: (mandateId) => fingerprints.get(mandateId),
     keysOf(event) {
       if (isPaymentEvent(event)) {
         const attempt = attemptOf(event);
@@ -72,8 +76,12 @@ export async function loadEventRows(context: ApplyContext, events: readonly Bill
         ];
       }
       if (event.kind !== "mandate_changed") return [];
-      const token = tokenOf(event.mandateId);
-      return [`mandate:${event.mandateId}`, ...(token ? [`user:${token.userId}`] : [])];
+      // A replacement writes the token it re-points to the new mandate (or the one holding it): a later
+      // event about the new mandate waits for it, and then finds that token.
+      return [event.mandateId, event.newMandateId ?? event.mandateId].flatMap((mandateId) => {
+        const token = tokenOf(mandateId);
+        return [`mandate:${mandateId}`, ...(token ? [`user:${token.userId}`] : [])];
+      });
     },
   };
 }

@@ -4,6 +4,7 @@ import { validate } from "../validate";
 import type { BillingEvent, PaymentEvent } from "./billing-event";
 import type { WebhookProviderAdapter } from "./provider-adapter";
 import { verifyGoCardlessSignature } from "./gocardless-signature";
+import { MANDATE_ID } from "../gocardless/mandate-owner";
 
 /** The header carrying GoCardless's signature: the hex HMAC-SHA256 of the raw body. */
 export const GOCARDLESS_SIGNATURE_HEADER = "Webhook-Signature";
@@ -71,7 +72,8 @@ const MANDATE_CHANGES = {
   expired: { status: "expired" },
   // A one-off mandate that was used: no further payment can be taken on it.
   consumed: { status: "expired" },
-  // Replaced by links.new_mandate: this id can no longer be charged.
+  // Cancelled and replaced by links.new_mandate: the token is re-pointed at that one (mandateChanged);
+  // without a usable links.new_mandate this id can no longer be charged.
   replaced: { status: "expired" },
 } as const satisfies Record<string, Pick<Extract<BillingEvent, { kind: "mandate_changed" }>, "status">>;
 
@@ -83,7 +85,8 @@ const MANDATE_CHANGES = {
  *   (see PAYMENT_KINDS; `details.cause` → failureCode, `details.description`
  *   → failureMessage);
  * - mandates: `active`, `reinstated`, `cancelled`, `failed`, `blocked`,
- *   `expired`, `consumed`, `replaced` → token status; `transferred`;
+ *   `expired`, `consumed` → token status; `replaced` → the token re-pointed at
+ *   `links.new_mandate` (expired without one); `transferred`;
  * - anything else is recorded and acknowledged.
  * Payments are matched by `links.payment`, or first by
  * `resource_metadata.payment_attempt_id`; mandates by `links.mandate`. The
@@ -151,7 +154,8 @@ function toBillingEvent(event: GoCardlessEvent): BillingEvent {
   }
   if (event.resource_type === "mandates" && Object.hasOwn(MANDATE_CHANGES, action)) {
     const change = MANDATE_CHANGES[action as keyof typeof MANDATE_CHANGES];
-    const newMandateId = action === "replaced" ? event.links.new_mandate : undefined;
+    // Only a GoCardless mandate id re-points a token (the engine puts it in a URL path).
+    const newMandateId = action === "replaced" && MANDATE_ID.test(event.links.new_mandate ?? "") ? event.links.new_mandate : undefined;
     return { kind: "mandate_changed", ...base, mandateId: event.links.mandate ?? "", ...change, ...(newMandateId !== undefined && { newMandateId }) };
   }
   return { kind: "other", ...base };
