@@ -6,10 +6,12 @@
  *     (WEBHOOK_SECRET_GOCARDLESS in .dev.vars) exactly as GoCardless signs it,
  *     and POSTs it to the running `pnpm dev`. <id> is the payment (PM…) or
  *     mandate (MD…) id; --attempt puts our payment attempt id in the event's
- *     resource_metadata, as GoCardless copies a payment's metadata. A payments
- *     event first moves the stand-in's payment (GoCardless's scenario
- *     simulator), unless --webhook-only; the stand-in is the one `pnpm dev`
- *     noted in .wrangler/gocardless-stand-in.url, or --gocardless.
+ *     resource_metadata, as GoCardless copies a payment's metadata. An event
+ *     first moves the stand-in's payment or mandate (GoCardless's scenario
+ *     simulators; mandates.replaced makes the new mandate the event links),
+ *     unless --webhook-only (then --new-mandate names a replaced mandate's
+ *     replacement); the stand-in is the one `pnpm dev` noted in
+ *     .wrangler/gocardless-stand-in.url, or --gocardless.
  *
  *   pnpm billing:simulate serve [--port <n>]
  *     Serves a loopback stand-in of GoCardless's payments and mandates API

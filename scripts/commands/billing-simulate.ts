@@ -3,10 +3,10 @@ import { readFile } from "node:fs/promises";
 import { parseArgs, parseEnv } from "node:util";
 import { UsageError } from "../lib/cli-flags";
 import type { CliIo } from "../lib/cli-io";
-import { PAYMENT_SCENARIOS, setUpStandInMandate, startGoCardlessStandIn } from "../lib/gocardless-stand-in";
+import { SCENARIOS, setUpStandInMandate, startGoCardlessStandIn } from "../lib/gocardless-stand-in";
 import { readStandInUrl, STAND_IN_URL_FILE } from "../lib/stand-in-url-file";
 
-export const USAGE = `usage: pnpm billing:simulate <resource>.<action> <id> [--attempt <payment attempt id>] [--cause <cause>] [--url http://localhost:8787] [--dev-vars .dev.vars] [--gocardless <stand-in URL>] [--webhook-only]
+export const USAGE = `usage: pnpm billing:simulate <resource>.<action> <id> [--attempt <payment attempt id>] [--cause <cause>] [--url http://localhost:8787] [--dev-vars .dev.vars] [--gocardless <stand-in URL>] [--webhook-only [--new-mandate <MD…>]]
        pnpm billing:simulate mandate <customer id> [--gocardless <stand-in URL>]
        pnpm billing:simulate serve [--port 4010]`;
 
@@ -15,6 +15,24 @@ const ACTIONS = {
   payments: ["submitted", "confirmed", "paid_out", "failed", "late_failure_settled", "charged_back", "chargeback_cancelled", "chargeback_settled", "cancelled", "resubmission_requested"],
   mandates: ["active", "cancelled", "failed", "expired", "replaced", "consumed", "blocked", "reinstated", "transferred"],
 } as const;
+
+/**
+ * Each mandate event's `details` origin and cause, one of the pairs GoCardless's
+ * event reference lists for that action (a payment event's: `gocardless`,
+ * `payment_<action>`); `--cause` replaces the cause (and the bank's reason code).
+ * `cancelled` is the API's: the stand-in's move is the cancel action.
+ */
+const MANDATE_DETAILS: Record<string, { origin: string; cause: string; scheme?: string; reason_code?: string }> = {
+  active: { origin: "gocardless", cause: "mandate_activated" },
+  reinstated: { origin: "gocardless", cause: "mandate_reinstated" },
+  cancelled: { origin: "api", cause: "mandate_cancelled" },
+  failed: { origin: "bank", cause: "invalid_bank_details", scheme: "bacs", reason_code: "AUDDIS-5" },
+  expired: { origin: "gocardless", cause: "mandate_expired" },
+  consumed: { origin: "gocardless", cause: "mandate_consumed" },
+  blocked: { origin: "gocardless", cause: "mandate_blocked" },
+  replaced: { origin: "gocardless", cause: "scheme_identifier_changed" },
+  transferred: { origin: "bank", cause: "bank_account_transferred" },
+};
 
 /**
  * `pnpm billing:simulate`: signs one GoCardless event as GoCardless does and
@@ -53,18 +71,28 @@ export async function billingSimulate(argv: readonly string[], io: CliIo): Promi
     throw new UsageError(`unknown event '${type}'; one of: ${Object.entries(ACTIONS).flatMap(([r, as]) => as.map((a) => `${r}.${a}`)).join(", ")}`);
   }
   if (values.attempt !== undefined && resource !== "payments") throw new UsageError("--attempt is for payments events only");
+  if (values["new-mandate"] !== undefined && !(type === "mandates.replaced" && values["webhook-only"])) {
+    throw new UsageError("--new-mandate is for mandates.replaced --webhook-only (otherwise the stand-in makes the new mandate)");
+  }
+  // An event first moves the stand-in's payment or mandate, as the bank (or GoCardless) moves it
+  // before GoCardless reports it: a cancel of a confirmed payment then answers 422 there too, and
+  // a mandate stored after mandates.active is active. A transfer keeps the mandate's status.
+  const moves = standIn !== undefined && !values["webhook-only"] && type !== "mandates.transferred";
+  if (type === "mandates.replaced" && !moves && values["new-mandate"] === undefined) {
+    throw new UsageError("mandates.replaced sent alone needs the new mandate's id: pass --webhook-only --new-mandate MD…");
+  }
 
   const secret = await localSecret(values["dev-vars"]);
-  // A payment event first moves the stand-in's payment, as the bank moves it at GoCardless
-  // before GoCardless reports it: a cancel of a confirmed payment then answers 422 there too.
-  if ((resource === "payments" || type === "mandates.cancelled") && standIn !== undefined && !values["webhook-only"]) await moveAtStandIn(standIn, type, id, io);
+  const newMandate = moves ? await moveAtStandIn(standIn, resource as keyof typeof ACTIONS, action, id, io) : values["new-mandate"];
+  const reason = resource === "mandates" ? MANDATE_DETAILS[action]! : { origin: "gocardless", cause: `payment_${action}` };
   const event = {
     id: `EV${randomBytes(6).toString("hex").toUpperCase()}`,
     created_at: new Date().toISOString(),
     resource_type: resource,
     action,
-    links: { [resource === "payments" ? "payment" : "mandate"]: id },
-    details: { origin: "gocardless", cause: values.cause ?? `${resource.slice(0, -1)}_${action}`, description: `Simulated ${type} (pnpm billing:simulate).` },
+    // A replaced mandate's event names its replacement (GoCardless: links[new_mandate]).
+    links: resource === "payments" ? { payment: id } : { mandate: id, ...(newMandate !== undefined && { new_mandate: newMandate }) },
+    details: { ...(values.cause === undefined ? reason : { origin: reason.origin, cause: values.cause }), description: `Simulated ${type} (pnpm billing:simulate).` },
     ...(values.attempt !== undefined && { resource_metadata: { payment_attempt_id: values.attempt } }),
   };
   const rawBody = JSON.stringify({ events: [event] });
@@ -93,6 +121,7 @@ function parseOptions(argv: readonly string[]) {
         port: { type: "string", default: "4010" },
         gocardless: { type: "string" },
         "webhook-only": { type: "boolean" },
+        "new-mandate": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -116,15 +145,17 @@ async function setUpMandate(args: string[], base: string, io: CliIo): Promise<nu
 }
 
 /**
- * Runs GoCardless's scenario simulator for `payments.<action>` at the stand-in
- * (`POST /scenario_simulators/payment_<action>/actions/run`), or for
- * `mandates.cancelled` the cancel action (`POST /mandates/:id/actions/cancel`),
- * reading the resource's status first so the line says what moved. Throws when the stand-in
- * cannot be reached, holds no such resource, or refuses the move (GoCardless
- * would not send that event for it as it is): nothing is sent then.
- * (Other mandate events are sent alone: the stand-in's mandate keeps its status.)
+ * Moves the stand-in's payment or mandate as the event says it moved: GoCardless's
+ * scenario simulator (`POST /scenario_simulators/<identity>/actions/run`:
+ * `payment_<action>`, `mandate_activated` for `mandates.active`, else
+ * `mandate_<action>`), or for `mandates.cancelled` the cancel action
+ * (`POST /mandates/:id/actions/cancel`), reading the resource's status first so
+ * the line says what moved. Resolves to a replaced mandate's replacement
+ * (`links.new_mandate`), else undefined. Throws when the stand-in cannot be
+ * reached, holds no such resource, or refuses the move (GoCardless would not
+ * send that event for it as it is): nothing is sent then.
  */
-async function moveAtStandIn(base: string, type: string, id: string, io: CliIo): Promise<void> {
+async function moveAtStandIn(base: string, resource: keyof typeof ACTIONS, action: string, id: string, io: CliIo): Promise<string | undefined> {
   const root = base.replace(/\/+$/, "");
   const headers = { Authorization: "Bearer local-stand-in", "GoCardless-Version": "2015-07-06", "Content-Type": "application/json" };
   const send = (path: string, body?: unknown) =>
@@ -132,17 +163,27 @@ async function moveAtStandIn(base: string, type: string, id: string, io: CliIo):
       throw new Error(`nothing answers at ${root} (the GoCardless stand-in noted in ${STAND_IN_URL_FILE} or --gocardless); start \`pnpm dev\`, or pass --webhook-only`);
     });
   const fix = "Pass --webhook-only to send the event alone (a redelivery, or events out of order)";
-  const [resource] = type.split(".", 1) as ["payments" | "mandates"];
-  const found = await send(`/${resource}/${encodeURIComponent(id)}`);
-  if (found.status === 404) throw new Error(`the GoCardless stand-in at ${root} has no ${resource.slice(0, -1)} ${id}; nothing sent. ${fix}`);
-  const before = ((await found.json()) as Record<string, { status?: string } | undefined>)[resource]?.status;
-  const identity = `payment_${type.slice("payments.".length)}` as keyof typeof PAYMENT_SCENARIOS;
+  const read = async (path: string) => {
+    const found = await send(path);
+    if (found.status === 404) throw new Error(`the GoCardless stand-in at ${root} has no ${resource.slice(0, -1)} ${id}; nothing sent. ${fix}`);
+    return ((await found.json()) as Record<string, { status: string; links?: { new_mandate?: string } }>)[resource]!;
+  };
+  const type = `${resource}.${action}`;
+  const at = `/${resource}/${encodeURIComponent(id)}`;
+  const before = (await read(at)).status;
+  const identity = resource === "payments" ? `payment_${action}` : action === "active" ? "mandate_activated" : `mandate_${action}`;
   const [path, to] =
-    resource === "mandates" ? [`/mandates/${encodeURIComponent(id)}/actions/cancel`, "cancelled"] : [`/scenario_simulators/${identity}/actions/run`, PAYMENT_SCENARIOS[identity][0]];
-  const moved = await send(path, resource === "mandates" ? {} : { data: { links: { resource: id } } });
+    type === "mandates.cancelled"
+      ? [`${at}/actions/cancel`, "cancelled"]
+      : [`/scenario_simulators/${identity}/actions/run`, SCENARIOS[identity]![0]];
+  const moved = await send(path, path.endsWith("/cancel") ? {} : { data: { links: { resource: id } } });
   if (moved.status === 422) throw new Error(`the GoCardless stand-in refused ${type} for ${id}: it is ${before} (GoCardless would not send it); nothing sent. ${fix}`);
   if (!moved.ok) throw new Error(`the GoCardless stand-in answered ${moved.status} to ${path}; nothing sent`);
-  io.out(`gocardless stand-in: ${id} ${before} → ${to}`);
+  // GoCardless names a replaced mandate's replacement in its links.new_mandate.
+  const replacement = action === "replaced" ? (await read(at)).links?.new_mandate : undefined;
+  const made = replacement === undefined ? "" : `, replaced by ${replacement} (${(await read(`/mandates/${encodeURIComponent(replacement)}`)).status})`;
+  io.out(`gocardless stand-in: ${id} ${before} → ${to}${made}`);
+  return replacement;
 }
 
 /** The first WEBHOOK_SECRET_GOCARDLESS of the local .dev.vars: the secret `pnpm dev` verifies with. */

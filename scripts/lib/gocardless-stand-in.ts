@@ -20,13 +20,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
  *   payments become `cancelled` (again: 422 `cancellation_failed`); what
  *   `pnpm billing:simulate mandates.cancelled` runs before it sends the event. A
  *   payment on a mandate that is `cancelled` (or `failed`, `expired`, `consumed`,
- *   `blocked`) is refused 422 `mandate_is_inactive`, as GoCardless refuses it
+ *   `blocked`) is refused 422 `mandate_is_inactive`, on a replaced one 422
+ *   `mandate_replaced` naming `links.new_mandate`, as GoCardless refuses them
  * - `POST /scenario_simulators/:identity/actions/run` with
- *   `{"data": {"links": {"resource": "PM…"}}}`, GoCardless's sandbox endpoint
- *   that moves a payment as the bank would (`payment_confirmed`,
- *   `payment_failed`, `payment_charged_back`, …; {@link PAYMENT_SCENARIOS}):
- *   what `pnpm billing:simulate payments.<action>` runs before it sends the
- *   event, so the stand-in's payments say what the simulated events said
+ *   `{"data": {"links": {"resource": "PM…" or "MD…"}}}`, GoCardless's sandbox
+ *   endpoint that moves a payment or mandate as the bank would
+ *   (`payment_confirmed`, `payment_failed`, `mandate_activated`, …;
+ *   {@link PAYMENT_SCENARIOS}, {@link MANDATE_SCENARIOS}): what
+ *   `pnpm billing:simulate payments.<action>` / `mandates.<action>` runs before
+ *   it sends the event, so the stand-in's payments and mandates say what the
+ *   simulated events said
  *
  * @example
  * ```ts
@@ -74,8 +77,14 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
       } catch {
         input = undefined;
       }
-      // GoCardless takes no payment on a mandate that can no longer be charged.
+      // GoCardless takes no payment on a mandate that can no longer be charged; a replaced one's
+      // refusal names its replacement ("mandate_replaced": the new mandate is in links[new_mandate]).
       const mandate = collection === "payments" ? resources.mandates.get(input?.links?.mandate) : undefined;
+      if (mandate?.links.new_mandate) {
+        const replaced = gcError(422, "invalid_state", "mandate_replaced", "The mandate for this payment has been replaced");
+        replaced.error.errors[0]!.links = { new_mandate: mandate.links.new_mandate };
+        return status(422, replaced);
+      }
       if (mandate && INACTIVE_MANDATE.includes(mandate.status)) {
         return status(422, gcError(422, "invalid_state", "mandate_is_inactive", `The mandate for this payment is ${mandate.status}`));
       }
@@ -118,15 +127,24 @@ export async function startGoCardlessStandIn(options: { port: number; log?: (lin
       } catch {
         resource = undefined;
       }
-      const rule = Object.hasOwn(PAYMENT_SCENARIOS, identity) ? PAYMENT_SCENARIOS[identity as keyof typeof PAYMENT_SCENARIOS] : undefined;
+      const rule = Object.hasOwn(SCENARIOS, identity) ? SCENARIOS[identity] : undefined;
       if (!rule) return status(404, gcError(404, "invalid_api_usage", "resource_not_found", `No scenario simulator ${identity}`));
-      const payment = typeof resource === "string" ? resources.payments.get(resource) : undefined;
-      if (!payment) return status(422, gcError(422, "validation_failed", "validation_failed", "links.resource must be a payment of this account"));
       const [to, from] = rule;
-      if (!(from as readonly string[]).includes(payment.status)) {
-        return status(422, gcError(422, "invalid_state", "invalid_state", `it is ${payment.status} (${identity} needs ${from.join(" or ")})`));
+      const kind = identity.startsWith("payment_") ? "payments" : "mandates";
+      const moved = typeof resource === "string" ? resources[kind].get(resource) : undefined;
+      if (!moved) return status(422, gcError(422, "validation_failed", "validation_failed", `links.resource must be a ${kind.slice(0, -1)} of this account`));
+      // A replaced mandate stays replaced: GoCardless charges and reinstates its replacement instead.
+      if (!from.includes(moved.status) || moved.links.new_mandate) {
+        return status(422, gcError(422, "invalid_state", "invalid_state", `it is ${moved.status} (${identity} needs ${from.join(" or ")})`));
       }
-      payment.status = to;
+      if (identity === "mandate_replaced") {
+        // A new mandate on the same bank account, set up as far as the old one was (the payer
+        // authorised nothing new); the old one, cancelled, names it in links.new_mandate.
+        const replacement = { ...structuredClone(moved), id: newId("MD"), created_at: new Date().toISOString() };
+        resources.mandates.set(replacement.id, replacement);
+        moved.links.new_mandate = replacement.id;
+      }
+      moved.status = to;
       return status(200, { scenario_simulators: { id: identity } });
     }
     const single = /^\/(payments|customers|customer_bank_accounts|mandates)\/([^/]+)$/.exec(url.pathname);
@@ -208,6 +226,36 @@ export const PAYMENT_SCENARIOS = {
   payment_cancelled: ["cancelled", ["pending_customer_approval", "pending_submission"]],
   payment_resubmission_requested: ["pending_submission", ["failed"]],
 } as const satisfies Record<string, readonly [string, readonly string[]]>;
+
+/**
+ * What each mandate scenario does at the stand-in, as {@link PAYMENT_SCENARIOS}
+ * for payments: the status it leaves the mandate in and the statuses it may
+ * start from (GoCardless's mandate statuses: `pending_customer_approval`,
+ * `pending_submission`, `submitted`, `active`, `suspended_by_payer`, `failed`,
+ * `cancelled`, `expired`, `consumed`, `blocked`). GoCardless's sandbox has
+ * `mandate_activated` (from `pending_submission` or `submitted`),
+ * `mandate_failed` (the same: a mandate fails while being set up) and
+ * `mandate_expired` (its simulator starts from `pending_submission` and goes
+ * through `active`; dormancy ends an `active` one). The others are what the
+ * banks or GoCardless do: `mandate_reinstated` brings a `cancelled` or
+ * `expired` mandate back (the reinstate action, then the banks' acceptance);
+ * `mandate_consumed` uses up a mandate that could be charged; `mandate_blocked`
+ * stops one being set up (a block list); `mandate_replaced` (a new scheme
+ * identifier) cancels one that could be charged and makes its replacement,
+ * `links.new_mandate`. `mandates.cancelled` is the cancel action, not a scenario.
+ */
+export const MANDATE_SCENARIOS = {
+  mandate_activated: ["active", ["pending_submission", "submitted"]],
+  mandate_failed: ["failed", ["pending_submission", "submitted"]],
+  mandate_expired: ["expired", ["pending_submission", "active"]],
+  mandate_reinstated: ["active", ["cancelled", "expired"]],
+  mandate_consumed: ["consumed", ["pending_submission", "submitted", "active"]],
+  mandate_blocked: ["blocked", ["pending_customer_approval", "pending_submission"]],
+  mandate_replaced: ["cancelled", ["pending_submission", "submitted", "active"]],
+} as const satisfies Record<string, readonly [string, readonly string[]]>;
+
+/** Every scenario the stand-in runs, by identity: `[status after, statuses before]`. */
+export const SCENARIOS: Record<string, readonly [string, readonly string[]]> = { ...PAYMENT_SCENARIOS, ...MANDATE_SCENARIOS };
 
 /** Mandate statuses GoCardless takes no new payment on (422 `mandate_is_inactive`). */
 const INACTIVE_MANDATE = ["cancelled", "failed", "expired", "consumed", "blocked"];

@@ -63,6 +63,8 @@ describe("billing:simulate <event> <id>", () => {
     [["constructor.x", "PM1"], /^error: unknown event 'constructor\.x'/],
     [["payments.confirmed"], /^error: give one event type and one id/],
     [["mandates.active", "MD1", "--attempt", "a"], /^error: --attempt is for payments events only/],
+    [["mandates.active", "MD1", "--new-mandate", "MD2"], /^error: --new-mandate is for mandates\.replaced --webhook-only/],
+    [["mandates.replaced", "MD1", "--new-mandate", "MD2"], /^error: --new-mandate is for mandates\.replaced --webhook-only/],
     [["payments.confirmed", "PM1", "--dev-vars", "missing.vars"], /^error: cannot read missing\.vars; run `pnpm dev` once/],
     [["payments.confirmed", "PM1", "--bogus"], /^error: Unknown option '--bogus'/],
   ])("%j: one line saying what is wrong, exit 2, nothing sent", async (args, message) => {
@@ -164,6 +166,101 @@ describe("billing:simulate <event> <id>", () => {
       expect(again.code).toBe(1);
       expect(again.stderr).toContain(`the GoCardless stand-in refused mandates.cancelled for ${mandateId}: it is cancelled`);
       expect(received).toHaveLength(0);
+    });
+
+    /** A customer and a mandate on it at the stand-in, as `billing:simulate mandate` makes them: `pending_submission`. */
+    const newMandate = async (userId: string) => {
+      const customer = await createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url }).createCustomer({ userId, email: `${userId}@example.com`, givenName: "M", familyName: "N" });
+      return { customer: customer.id, mandateId: await setUpStandInMandate(standIn.url, customer.id) };
+    };
+    const simulate = (...args: string[]) => runInProcess(billingSimulate, [...args, "--url", url], USAGE, { cwd: dir });
+
+    // What the token route reads (GET /mandates/:id, src/routes/direct-debit-tokens.ts) is then what the
+    // event said: a mandate stored after mandates.active is active, after mandates.failed refused.
+    it.each([
+      // event, the events before it, the status it moves from and to, the event's details (GoCardless's event reference)
+      ["mandates.active", [], "pending_submission", "active", { origin: "gocardless", cause: "mandate_activated" }],
+      ["mandates.failed", [], "pending_submission", "failed", { origin: "bank", cause: "invalid_bank_details", scheme: "bacs", reason_code: "AUDDIS-5" }],
+      ["mandates.blocked", [], "pending_submission", "blocked", { origin: "gocardless", cause: "mandate_blocked" }],
+      ["mandates.expired", ["mandates.active"], "active", "expired", { origin: "gocardless", cause: "mandate_expired" }],
+      ["mandates.consumed", ["mandates.active"], "active", "consumed", { origin: "gocardless", cause: "mandate_consumed" }],
+      ["mandates.reinstated", ["mandates.cancelled"], "cancelled", "active", { origin: "gocardless", cause: "mandate_reinstated" }],
+      ["mandates.cancelled", [], "pending_submission", "cancelled", { origin: "api", cause: "mandate_cancelled" }],
+    ])("%s moves the stand-in's mandate before the webhook (after %j: %s → %s), as GoCardless's mandate then reads", async (event, before, from, to, details) => {
+      const { mandateId } = await newMandate(`user-${event}`);
+      for (const earlier of before) expect((await simulate(earlier, mandateId)).code).toBe(0);
+      received.splice(0);
+
+      const run = await simulate(event, mandateId);
+
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout).toMatch(new RegExp(`^gocardless stand-in: ${mandateId} ${from} → ${to}\n`));
+      expect((await createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url }).getMandate(mandateId)).status).toBe(to);
+      const [delivery] = received.splice(0);
+      expect(JSON.parse(delivery!.body).events).toEqual([
+        { id: expect.stringMatching(/^EV/), created_at: expect.any(String), resource_type: "mandates", action: event.slice("mandates.".length), links: { mandate: mandateId }, details: { ...details, description: expect.any(String) } },
+      ]);
+    });
+
+    it.each([
+      ["mandates.active", ["mandates.failed"], "failed"],
+      ["mandates.failed", ["mandates.active"], "active"],
+      ["mandates.reinstated", [], "pending_submission"],
+      ["mandates.replaced", ["mandates.blocked"], "blocked"],
+    ])("%s for a mandate GoCardless would not send it for (after %j: %s): one line saying so, exit 1, nothing sent, the mandate as it was", async (event, before, status) => {
+      const { mandateId } = await newMandate(`user-refused-${event}`);
+      for (const earlier of before) await simulate(earlier, mandateId);
+      received.splice(0);
+
+      const refused = await simulate(event, mandateId);
+
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe(
+        `error: the GoCardless stand-in refused ${event} for ${mandateId}: it is ${status} (GoCardless would not send it); nothing sent. Pass --webhook-only to send the event alone (a redelivery, or events out of order)`,
+      );
+      expect(received).toHaveLength(0);
+      expect((await createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url }).getMandate(mandateId)).status).toBe(status);
+    });
+
+    it("mandates.replaced cancels the stand-in's mandate and makes its replacement (links.new_mandate, the same customer and status); the event links both; a payment on the old one is refused 422 mandate_replaced naming the new one", async () => {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const { customer, mandateId } = await newMandate("user-replaced");
+      await simulate("mandates.active", mandateId);
+      received.splice(0);
+
+      const run = await simulate("mandates.replaced", mandateId);
+
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      const newMandateId = new RegExp(`^gocardless stand-in: ${mandateId} active → cancelled, replaced by (MD[0-9A-F]{12}) \\(active\\)\n`).exec(run.stdout)?.[1];
+      expect(newMandateId).toBeDefined();
+      const [delivery] = received.splice(0);
+      expect(JSON.parse(delivery!.body).events[0]).toMatchObject({
+        resource_type: "mandates",
+        action: "replaced",
+        links: { mandate: mandateId, new_mandate: newMandateId },
+        details: { origin: "gocardless", cause: "scheme_identifier_changed" },
+      });
+      expect(await client.getMandate(mandateId)).toMatchObject({ status: "cancelled", links: { customer, new_mandate: newMandateId } });
+      expect(await client.getMandate(newMandateId!)).toMatchObject({ status: "active", links: { customer } });
+      const payment = { amountMinor: 500, currency: "GBP", chargeDate: undefined, paymentAttemptId: "attempt-replaced" };
+      await expect(client.createPayment({ ...payment, mandateId })).rejects.toMatchObject({ status: 422, code: "mandate_replaced", links: { new_mandate: newMandateId } });
+      expect(await client.createPayment({ ...payment, mandateId: newMandateId!, paymentAttemptId: "attempt-on-new" })).toMatchObject({ status: "pending_submission", links: { mandate: newMandateId } });
+    });
+
+    it("mandates.replaced --webhook-only sends the new mandate given with --new-mandate and moves nothing; without it, one line saying what to pass, exit 2, nothing sent", async () => {
+      const client = createGoCardlessClient({ accessToken: "local-stand-in", baseUrl: standIn.url });
+      const { mandateId } = await newMandate("user-replaced-alone");
+      received.splice(0);
+
+      const missing = await simulate("mandates.replaced", mandateId, "--webhook-only");
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/^error: mandates\.replaced sent alone needs the new mandate's id: pass --webhook-only --new-mandate MD…\n/);
+      expect(received).toHaveLength(0);
+
+      const alone = await simulate("mandates.replaced", mandateId, "--webhook-only", "--new-mandate", "MD0000NEW");
+      expect([alone.code, alone.stderr]).toEqual([0, ""]);
+      expect(JSON.parse(received.splice(0)[0]!.body).events[0].links).toEqual({ mandate: mandateId, new_mandate: "MD0000NEW" });
+      expect((await client.getMandate(mandateId)).status).toBe("pending_submission");
     });
 
     it("mandate <CU…> finds the stand-in through the same file", async () => {
