@@ -1192,6 +1192,52 @@ describe("the scheduled billing engine", () => {
       expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(owed), currentPeriodEnd: iso(E) });
       expect(await refundsDue(id)).toEqual([]);
     });
+
+    it.each([
+      ["charged back", false],
+      ["failed late, then resubmitted by GoCardless", true],
+    ])(
+      "three rounds: each renewal's money pays the first period, then that money is taken back (%s) and the next renewal's money pays it again — every payment recorded, no 500, every engine key names its attempt's period and number (issue 11, rekey)",
+      async (_, resubmitted) => {
+        goCardless();
+        const id = await activeAtT0(eve);
+        const [first] = await attempts(id);
+        await run(E - 2 * DAY);
+        let taken = first!;
+        let at = E - 2 * DAY + HOUR;
+        const send = async (...events: [string, Record<string, any>, string?][]) => {
+          for (const [action, row, cause] of events) {
+            vi.setSystemTime((at += MINUTE));
+            await webhookAt(at, paymentEvent(action, row.id, row.providerPaymentId, cause));
+          }
+        };
+        for (let round = 1; round <= 3; round++) {
+          const renewal = (await attempts(id)).find((row) => row.status === "processing")!;
+          expect(renewal).toMatchObject({ periodStart: iso(E), attemptNumber: 1 });
+          // The collection paying the first period is taken back; then the renewal in flight is confirmed.
+          await send(...(resubmitted && round > 1 ? [["failed", taken, "refer_to_payer"], ["resubmission_requested", taken]] : [["charged_back", taken, "authorisation_disputed"]]) as [string, Record<string, any>, string?][]);
+          await send(["confirmed", renewal]);
+          expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(T0), currentPeriodEnd: iso(E) });
+          expect((await attempts(id)).find((row) => row.id === renewal.id)).toMatchObject({ status: "succeeded", periodStart: iso(T0), attemptNumber: round + 1 });
+          expect(await refundsDue(id)).toEqual([]);
+          // The engine collects the period left with the number the moved renewal gave up.
+          expect(kinds(await run((at += MINUTE)))).toMatchObject({ renewal: { done: 1 }, submit: { done: 1 } });
+          taken = renewal;
+        }
+        const last = (await attempts(id)).find((row) => row.status === "processing")!;
+        expect(last).toMatchObject({ periodStart: iso(E), attemptNumber: 1 });
+        await send(["confirmed", last]);
+        expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E), currentPeriodEnd: iso(E2) });
+        expect(await refundsDue(id)).toEqual([]);
+        const { results } = await env.DB.prepare("select periodStart, attemptNumber, status, idempotencyKey from payment_attempts where subscriptionId = ? and idempotencyKey like 'engine:%' order by periodStart, attemptNumber")
+          .bind(id)
+          .all<Record<string, any>>();
+        expect(results.map((row) => [row.periodStart, row.attemptNumber, row.status, row.idempotencyKey])).toEqual([
+          ...[2, 3, 4].map((n) => [iso(T0), n, n === 4 ? "succeeded" : resubmitted ? "canceled" : "failed", `engine:${id}:${iso(T0)}:${n}`]),
+          [iso(E), 1, "succeeded", `engine:${id}:${iso(E)}:1`],
+        ]);
+      },
+    );
   });
 
   describe("GoCardless resubmits the collected payment of a period while the next period's renewal is in flight (issue 11, overlap)", () => {
