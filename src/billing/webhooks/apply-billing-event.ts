@@ -204,9 +204,10 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   // Money that pays an earlier period than its own (a renewal in flight when the period before it was
   // taken back: owed again, it comes first) moves only this attempt there, as that period's next attempt
   // (the unique key); its own period, still owed, keeps its other attempts. The engine's key names the
-  // period and number it was made for (create-due-attempt.ts): it says where it went, so that period's
-  // next attempt, made with the number this one leaves, is not refused as a repeat of it (a user's key
-  // stays: a replay of it must find this attempt).
+  // slot (period, number) it was made for (create-due-attempt.ts): it takes its new slot's name, so the
+  // slot it leaves is free for the engine's next attempt of that period, and no two keys ever name one
+  // slot (the slot is unique), however often this repeats (a user's key stays: a replay must find it).
+  const number = sql<number>`(select ifnull(max(attemptNumber), 0) + 1 from payment_attempts where subscriptionId = ${subscription?.id} and periodStart = ${periodStart})`;
   const periodWrite =
     periodStart && periodStart !== attempt.periodStart && !paysOlderPeriod(subscription!, attempt.periodStart)
       ? mayChange(
@@ -215,8 +216,9 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
                 .updateTable("payment_attempts")
                 .set({
                   periodStart,
-                  attemptNumber: sql`(select ifnull(max(attemptNumber), 0) + 1 from payment_attempts where subscriptionId = ${subscription!.id} and periodStart = ${periodStart})`,
-                  idempotencyKey: sql`iif(idempotencyKey = 'engine:' || subscriptionId || ':' || periodStart || ':' || attemptNumber, idempotencyKey || ':paid:' || ${periodStart}, idempotencyKey)`,
+                  attemptNumber: number,
+                  // SET reads the row as it was: the old slot on the left, the new one on the right.
+                  idempotencyKey: sql`iif(idempotencyKey = 'engine:' || subscriptionId || ':' || periodStart || ':' || attemptNumber, 'engine:' || subscriptionId || ':' || ${periodStart} || ':' || ${number}, idempotencyKey)`,
                 })
                 .where("id", "=", attempt.id)
             : periodAttempts!.set({ periodStart }),
