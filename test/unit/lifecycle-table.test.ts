@@ -118,23 +118,35 @@ describe("money for an older period, every status", () => {
   });
 });
 
-// A dispute won (reversal cancelled) on an ended subscription (docs/billing-lifecycle.md ¹⁰): the money
-// keeps paying a period that started before the subscription ended (served); for a period from the
-// end on (never served), or on a subscription that never had a paid period, it is owed back. Money
-// collected only after the end (payment_succeeded) paid nothing that was served: owed back.
+// Money back with us on an ended subscription (docs/billing-lifecycle.md ¹⁰): it keeps paying a period that
+// started before the subscription ended and was served — a dispute won (reversal cancelled), or a collection of
+// a period whose earlier collection was taken back (`served`: e.g. the renewal in flight when the period before it
+// was charged back, its money paying that period: min(its period, currentPeriodEnd), as decide pays the period
+// after the last paid). For a period from the end on (never served), a period never collected before, or on a
+// subscription that never had a paid period, it is owed back.
 const ENDED_AT = START;
-const ENDED_MONEY: [SubscriptionStatus, "payment_succeeded" | "reversal_canceled", string, Outcome][] = [
-  ["canceled", "reversal_canceled", OLDER_START, "="],
-  ["canceled", "reversal_canceled", ENDED_AT, "= +refund"],
-  ["canceled", "reversal_canceled", END, "= +refund"],
-  ["incomplete_expired", "reversal_canceled", OLDER_START, "= +refund"],
-  ["canceled", "payment_succeeded", OLDER_START, "= +refund"],
+/** Cancelled while past due: the last paid period ended before the end (its successor's collection was taken back). */
+const OWING = { currentPeriodStart: "2027-01-10T12:00:00.000Z", currentPeriodEnd: OLDER_START };
+const ENDED_MONEY: [SubscriptionStatus, "payment_succeeded" | "reversal_canceled", string, 0 | 1, Outcome, Partial<LifecycleState>?][] = [
+  ["canceled", "reversal_canceled", OLDER_START, 1, "="],
+  ["canceled", "reversal_canceled", ENDED_AT, 1, "= +refund"],
+  ["canceled", "reversal_canceled", END, 1, "= +refund"],
+  ["incomplete_expired", "reversal_canceled", OLDER_START, 1, "= +refund"],
+  ["canceled", "payment_succeeded", OLDER_START, 1, "="],
+  ["canceled", "payment_succeeded", OLDER_START, 0, "= +refund"],
+  ["canceled", "payment_succeeded", ENDED_AT, 1, "= +refund"],
+  ["canceled", "payment_succeeded", END, 1, "= +refund"],
+  ["canceled", "payment_succeeded", END, 1, "=", OWING],
+  ["canceled", "payment_succeeded", END, 0, "= +refund", OWING],
+  ["canceled", "reversal_canceled", END, 1, "=", OWING],
+  ["incomplete_expired", "payment_succeeded", OLDER_START, 1, "= +refund"],
 ];
+
 describe("money back with us after the subscription ended", () => {
-  it.each(ENDED_MONEY)("%s + %s for the period starting %s → %s", (status, type, periodStart, expected) => {
-    const before = stateIn(status, type);
+  it.each(ENDED_MONEY)("%s + %s for the period starting %s (served %s) → %s", (status, type, periodStart, served, expected, changes) => {
+    const before = { ...stateIn(status, type), ...changes };
     expect(before.endedAt).toBe(ENDED_AT);
-    const { state, effects } = decide(before, plan, { type, periodStart, served: 1 }, nowFor(type));
+    const { state, effects } = decide(before, plan, { type, periodStart, served }, nowFor(type));
     expect(state).toEqual(before);
     expect(effects).toEqual(expected.endsWith("+refund") ? [{ type: "refund_due" }] : []);
   });

@@ -1238,6 +1238,38 @@ describe("the scheduled billing engine", () => {
         ]);
       },
     );
+
+    it.each([
+      ["charged back; then cancelled now and the renewal confirmed", false, ["renewal"]],
+      ["failed late and resubmitted (set aside); then cancelled now, the renewal confirmed, then the resubmission", true, ["renewal", "first"]],
+      ["failed late and resubmitted (set aside); then cancelled now, the resubmission confirmed, then the renewal", true, ["first", "renewal"]],
+    ] as const)(
+      "the first period's payment %s: money that pays that period (served before the end) is kept, as a dispute won is (¹⁰); a second collection of it is owed back (issue 11, rekey item 3)",
+      async (_, resubmitted, confirmations) => {
+        goCardless();
+        const id = await activeAtT0(eve);
+        const [first] = await attempts(id);
+        await run(E - 2 * DAY);
+        const renewal = (await attempts(id)).find((row) => row.status === "processing")!;
+        vi.setSystemTime(E - 2 * DAY + HOUR);
+        const taken = resubmitted
+          ? happenedInOrder([paymentEvent("failed", first!.id, first!.providerPaymentId, "refer_to_payer"), paymentEvent("resubmission_requested", first!.id, first!.providerPaymentId)])
+          : [paymentEvent("charged_back", first!.id, first!.providerPaymentId, "authorisation_disputed")];
+        for (const event of taken) await webhookAt(E - 2 * DAY + HOUR, event);
+        vi.setSystemTime(E - 2 * DAY + 2 * HOUR);
+        expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: false } })).status).toBe(200);
+        const rows = { renewal, first: first! };
+        let at = E - 2 * DAY + 3 * HOUR;
+        for (const name of confirmations) {
+          vi.setSystemTime((at += HOUR));
+          await webhookAt(at, paymentEvent("confirmed", rows[name].id, rows[name].providerPaymentId));
+        }
+        expect(await subscription(id)).toMatchObject({ status: "canceled" });
+        // The first money to arrive pays the served period and is kept (the renewal's moves there); a second one is owed back.
+        expect((await attempts(id)).find((row) => row.id === rows[confirmations[0]].id)).toMatchObject({ status: "succeeded", periodStart: iso(T0) });
+        expect(await refundsDue(id)).toEqual(confirmations.slice(1).map((name) => rows[name].id));
+      },
+    );
   });
 
   describe("GoCardless resubmits the collected payment of a period while the next period's renewal is in flight (issue 11, overlap)", () => {
