@@ -210,7 +210,7 @@ export interface AttemptForEvent {
   /** The subscription's other open attempt (at most one): for this attempt's period, another one, or none. */
   otherOpen: CollectionFacts["otherOpen"];
   /**
-   * 1 when a collection of the period this attempt's money pays was taken back (the period was served, and is owed
+   * 1 when a collection of the period this attempt's money pays was taken back and none stands (the period was served, and is owed
    * again), else 0. That period is the attempt's own, or the earlier one owed again when a reversal put the subscription back under it.
    */
   served: number;
@@ -287,7 +287,8 @@ function attemptsForEvents(db: Kysely<DB>, provider: string) {
       // Of the period its money pays: its own, or the owed one a reversal put the subscription back to
       // under it (a renewal in flight when the period before was charged back: decide pays the period after the last paid).
       // Served: a collection of that period was taken back (subscriptionId_periodStart_attemptNumber_idx).
-      sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, ${pays}, 'reversed'))`.as("served"),
+      // Not when another collection of it stands (paid again: money for it now is a second collection).
+      sql<number>`exists (select 1 from payment_attempts t where (t.subscriptionId, t.periodStart, t.reversal) = (attempt.subscriptionId, ${pays}, 'reversed')) and not exists (select 1 from payment_attempts where (subscriptionId, periodStart, status) = (attempt.subscriptionId, ${pays}, 'succeeded'))`.as("served"),
       sql<number>`exists (select 1 from payment_attempts r where r.subscriptionId = attempt.subscriptionId and r.reversal = 'reversed' and r.periodStart < max(subscription.currentPeriodStart, coalesce(${pays}, '')) and r.periodStart <> ${pays} and not exists (select 1 from payment_attempts where subscriptionId = r.subscriptionId and periodStart = r.periodStart and status = 'succeeded'))`.as("owesOther"),
       periodFailures.as("failures"),
     ])

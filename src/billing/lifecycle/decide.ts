@@ -69,8 +69,10 @@ export function decide(state: LifecycleState | null, plan: LifecyclePlan, event:
 
     case "payment_succeeded":
     case "reversal_canceled":
-      // A dispute won after the end, for a period that started before it (served): the money keeps paying it (¹⁰).
-      if (event.type === "reversal_canceled" && state.status === "canceled" && event.periodStart! < state.endedAt!) return unchanged;
+      // Money after the end for a period that started before it and was served (a dispute won, or a period owed
+      // again after its collection was taken back): it keeps paying that period (¹⁰). The period it pays is
+      // the one after the last paid at the latest (a renewal in flight when the period before was charged back).
+      if ((event.type === "reversal_canceled" || event.served) && state.status === "canceled" && [event.periodStart!, state.currentPeriodEnd].sort()[0]! < state.endedAt!) return unchanged;
       // Any other money after the end, or for the period after one set to end (its renewal set aside), is owed back.
       if (ended || (state.cancelAtPeriodEnd && event.periodStart === state.currentPeriodEnd)) return { state, effects: [{ type: "refund_due" }] };
       // Money for a period before the current one (owed again after its reversal) pays

@@ -180,8 +180,8 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
     }
     refundDue = change.changes.status === "succeeded" && decision.effects.some((effect) => effect.type === "refund_due");
     // Money that paid a period names the period it paid (a first payment's starts at its confirmation);
-    // kept by an ended subscription (a dispute won for a served period), it moves no period.
-    if (!refundDue && change.changes.status === "succeeded" && !subscriptionEnded(attempt)) periodStart = decision.state.currentPeriodStart;
+    // kept by an ended subscription (a served period, ¹⁰), the one decide kept it for: a later collection of it is owed back.
+    if (!refundDue && change.changes.status === "succeeded") periodStart = subscriptionEnded(attempt) ? [attempt.periodStart!, subscription.currentPeriodEnd].sort()[0] : decision.state.currentPeriodStart;
     if (!sameLifecycleState(asRead, decision.state)) subscriptionWrite = mustChange(guardedLifecycleWrite(db, subscription.id, asRead, decision.state, now));
   }
   // The subscription's attempts for this attempt's period (where the subscription was read).
