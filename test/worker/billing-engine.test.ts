@@ -1270,6 +1270,46 @@ describe("the scheduled billing engine", () => {
         expect(await refundsDue(id)).toEqual(confirmations.slice(1).map((name) => rows[name].id));
       },
     );
+
+    it.each(
+      permutations(["P1 charged back", "P2 charged back", "R3 confirmed"]).map((order) => [
+        order.join(", "),
+        order,
+        // Which owed period the renewal's money pays: the period after the last paid as the events left it
+        // (docs/billing-lifecycle.md ⁷) — the newest owed one only when both chargebacks came first, the older first.
+        order[2] === "R3 confirmed" && order[0] === "P1 charged back" ? E : order[2] === "R3 confirmed" ? T0 : order[0] === "P2 charged back" ? E : E2,
+      ]),
+    )(
+      "two paid periods charged back around the renewal in flight (%s): every period ends paid exactly once, nothing owed back (issue 11, rekey item 2)",
+      async (_, order, paidByRenewal) => {
+        const gc = goCardless();
+        const id = await activeAtT0(eve);
+        const [p1] = await attempts(id);
+        await run(E - 2 * DAY);
+        const p2 = (await attempts(id)).find((row) => row.periodStart === iso(E))!;
+        await webhookAt(E - DAY, paymentEvent("confirmed", p2.id, p2.providerPaymentId));
+        await run(E2 - 2 * DAY);
+        const r3 = (await attempts(id)).find((row) => row.periodStart === iso(E2))!;
+        const rows: Record<string, Record<string, any>> = { P1: p1!, P2: p2, R3: r3 };
+        let at = E2 - 2 * DAY + HOUR;
+        for (const step of order) {
+          const [name, action] = step.split(" ") as [string, string];
+          vi.setSystemTime((at += MINUTE));
+          await webhookAt(at, paymentEvent(action === "charged" ? "charged_back" : "confirmed", rows[name]!.id, rows[name]!.providerPaymentId, action === "charged" ? "authorisation_disputed" : undefined));
+        }
+        expect((await attempts(id)).find((row) => row.id === r3.id)).toMatchObject({ status: "succeeded", periodStart: iso(paidByRenewal) });
+        // The engine collects what is owed, one payment at a time, until nothing is due.
+        for (let i = 0; i < 3 && (await run((at += HOUR))).done > 0; i++) {
+          const open = (await attempts(id)).find((row) => row.status === "processing")!;
+          await webhookAt((at += HOUR), paymentEvent("confirmed", open.id, open.providerPaymentId));
+        }
+        expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodStart: iso(E2), currentPeriodEnd: iso(E3) });
+        const standing = (await attempts(id)).filter((row) => row.status === "succeeded").map((row) => row.periodStart);
+        expect(standing.sort()).toEqual([iso(T0), iso(E), iso(E2)]);
+        expect(await refundsDue(id)).toEqual([]);
+        expect(gc.sent.filter((request) => request.method === "POST" && request.url === "/payments")).toHaveLength(4);
+      },
+    );
   });
 
   describe("GoCardless resubmits the collected payment of a period while the next period's renewal is in flight (issue 11, overlap)", () => {
