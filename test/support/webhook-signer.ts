@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { callWorker } from "./auth-session";
 import { callAppConcurrently, seenResponseBodies } from "./billing-api";
 
@@ -113,4 +114,23 @@ export async function sendWebhook(
   const response = await call(`/api/billing/webhooks/${options.provider ?? "gocardless"}`, { method: "POST", body: rawBody, headers });
   seenResponseBodies.push(await response.clone().text());
   return response;
+}
+
+/**
+ * Sends each event in a delivery of its own, as GoCardless does when they happen
+ * apart; expects 200 for each and returns their outcomes in order.
+ *
+ * @example
+ * ```ts
+ * expect(await deliverEach(mandateEvent("MD0001", "active"))).toEqual(["applied"])
+ * ```
+ */
+export async function deliverEach(...events: GoCardlessEvent[]): Promise<string[]> {
+  const outcomes: string[] = [];
+  for (const event of events) {
+    const response = await sendWebhook([event]);
+    expect(response.status).toBe(200);
+    outcomes.push(((await response.json()) as any).results[0].outcome);
+  }
+  return outcomes;
 }

@@ -5,7 +5,7 @@ import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, tokenBodyFor } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { happenedInOrder, mandateEvent, paymentEvent, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
+import { happenedInOrder, mandateEvent, paymentEvent, sendWebhook, type GoCardlessEvent, deliverEach } from "../support/webhook-signer";
 
 // Every GoCardless event that moves money or a mandate, through the Worker on
 // a real local D1: what it does, that a redelivery changes nothing, and that
@@ -42,21 +42,11 @@ async function subscriptionStatus(id: string) {
   return (await env.DB.prepare("select status from user_subscriptions where id = ?").bind(id).first<{ status: string }>())!.status;
 }
 
-/** Sends each event in its own delivery; returns the outcomes. */
-async function deliver(...events: GoCardlessEvent[]): Promise<string[]> {
-  const outcomes: string[] = [];
-  for (const event of events) {
-    const response = await sendWebhook([event]);
-    expect(response.status).toBe(200);
-    outcomes.push(((await response.json()) as any).results[0].outcome);
-  }
-  return outcomes;
-}
 
 /** Redelivers events already applied: each is a duplicate and no billing row changes. */
 async function expectRedeliveryChangesNothing(...events: GoCardlessEvent[]) {
   const before = await billingSnapshot();
-  expect(await deliver(...events)).toEqual(events.map(() => "duplicate"));
+  expect(await deliverEach(...events)).toEqual(events.map(() => "duplicate"));
   expect(await billingSnapshot()).toEqual(before);
 }
 
@@ -101,9 +91,9 @@ describe("payment events", () => {
   it("submitted → processing with the payment id; confirmed → succeeded and active; paid_out records only when it happened", async () => {
     const attempt = await pendingAttempt();
     const events = happenedInOrder([paymentEvent("submitted", attempt.id, attempt.paymentId), paymentEvent("confirmed", attempt.id, attempt.paymentId), paymentEvent("paid_out", attempt.id, attempt.paymentId)]);
-    expect(await deliver(events[0]!)).toEqual(["applied"]);
+    expect(await deliverEach(events[0]!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "processing", providerPaymentId: attempt.paymentId });
-    expect(await deliver(events[1]!, events[2]!)).toEqual(["applied", "applied"]);
+    expect(await deliverEach(events[1]!, events[2]!)).toEqual(["applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events);
@@ -111,7 +101,7 @@ describe("payment events", () => {
 
   it("paid_out when confirmed never came settles the attempt", async () => {
     const attempt = await pendingAttempt();
-    expect(await deliver(paymentEvent("paid_out", attempt.id, attempt.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("paid_out", attempt.id, attempt.paymentId))).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", providerPaymentId: attempt.paymentId });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
   });
@@ -120,7 +110,7 @@ describe("payment events", () => {
     const attempt = await pendingAttempt();
     const failed = paymentEvent("failed", attempt.id, attempt.paymentId, "insufficient_funds");
     const submitted = paymentEvent("submitted", attempt.id, attempt.paymentId);
-    expect(await deliver(failed, submitted)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(failed, submitted)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "insufficient_funds", providerPaymentId: attempt.paymentId });
     await expectRedeliveryChangesNothing(failed, submitted);
   });
@@ -132,9 +122,9 @@ describe("payment events", () => {
       paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
     ]);
-    expect(await deliver(events[0]!)).toEqual(["applied"]);
+    expect(await deliverEach(events[0]!)).toEqual(["applied"]);
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
-    expect(await deliver(events[1]!, events[2]!)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(events[1]!, events[2]!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", nextRetryAt: expect.any(String) });
     // The reversed money paid for the only period: it is owed again (the lifecycle's payment_reversed).
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
@@ -144,8 +134,8 @@ describe("payment events", () => {
   it("a created_at in the future cannot overtake what really happens later: it counts as happening when it arrived", async () => {
     const attempt = await pendingAttempt();
     const confirmed = { ...paymentEvent("confirmed", attempt.id, attempt.paymentId), created_at: "2099-01-01T00:00:00.000Z" };
-    expect(await deliver(confirmed)).toEqual(["applied"]);
-    expect(await deliver(paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"))).toEqual(["applied"]);
+    expect(await deliverEach(confirmed)).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"))).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
   });
@@ -159,11 +149,11 @@ describe("payment events", () => {
       paymentEvent("chargeback_settled", attempt.id, attempt.paymentId),
     ]);
     const events = [paidOut!, chargedBack!];
-    expect(await deliver(...events)).toEqual(["applied", "applied"]);
+    expect(await deliverEach(...events)).toEqual(["applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     const more = [cancelled!, settled!];
-    expect(await deliver(...more)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(...more)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null, nextRetryAt: null });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events, ...more);
@@ -179,15 +169,15 @@ describe("payment events", () => {
       paymentEvent("chargeback_settled", attempt.id, attempt.paymentId),
     ]);
     const events = [chargedBack!, confirmed!, paidOut!];
-    expect(await deliver(...events)).toEqual(["applied", "ignored", "ignored"]);
+    expect(await deliverEach(...events)).toEqual(["applied", "ignored", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "authorisation_disputed", providerPaymentId: attempt.paymentId });
     // The chargeback implies the collection it took back: the subscription ends as in order.
     const inOrder = await pendingAttempt();
-    await deliver(...happenedInOrder([paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("charged_back", inOrder.id, inOrder.paymentId, "authorisation_disputed")]));
+    await deliverEach(...happenedInOrder([paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("charged_back", inOrder.id, inOrder.paymentId, "authorisation_disputed")]));
     expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     await expectRedeliveryChangesNothing(...events);
-    expect(await deliver(cancelled!, settled!)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(cancelled!, settled!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events, cancelled!);
@@ -201,7 +191,7 @@ describe("payment events", () => {
       paymentEvent("chargeback_cancelled", attempt.id, attempt.paymentId),
     ]);
     const events = [confirmed!, cancelled!, chargedBack!];
-    expect(await deliver(...events)).toEqual(["applied", "applied", "ignored"]);
+    expect(await deliverEach(...events)).toEqual(["applied", "applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded", failureCode: null });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events);
@@ -214,13 +204,13 @@ describe("payment events", () => {
       paymentEvent("charged_back", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("chargeback_settled", attempt.id, attempt.paymentId, "chargeback_settled"),
     ]);
-    expect(await deliver(confirmed!, settled!, reversal!)).toEqual(["applied", "applied", "applied"]);
+    expect(await deliverEach(confirmed!, settled!, reversal!)).toEqual(["applied", "applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", nextRetryAt: expect.any(String) });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("past_due");
     // Before the confirmed arrived: the settled reversal fails the open attempt, the confirmed then changes nothing.
     const other = await pendingAttempt();
     const [otherConfirmed, otherSettled] = happenedInOrder([paymentEvent("confirmed", other.id, other.paymentId), paymentEvent("chargeback_settled", other.id, other.paymentId, "chargeback_settled")]);
-    expect(await deliver(otherSettled!, otherConfirmed!)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(otherSettled!, otherConfirmed!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(other.id)).toMatchObject({ status: "failed" });
     expect(await lifecycleOf(other)).toEqual(await lifecycleOf(attempt));
     await expectRedeliveryChangesNothing(confirmed!, settled!, reversal!, otherSettled!, otherConfirmed!);
@@ -250,9 +240,9 @@ describe("payment events", () => {
       paymentEvent("confirmed", attempt.id, attempt.paymentId),
       paymentEvent("late_failure_settled", attempt.id, attempt.paymentId, "late_failure_settled"),
     ]);
-    expect(await deliver(confirmed!, settled!)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(confirmed!, settled!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
-    expect(await deliver(failed!, resubmission!, confirmedAgain!)).toEqual(["applied", "applied", "applied"]);
+    expect(await deliverEach(failed!, resubmission!, confirmedAgain!)).toEqual(["applied", "applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(confirmed!, settled!, failed!);
@@ -265,12 +255,12 @@ describe("payment events", () => {
       paymentEvent("failed", attempt.id, attempt.paymentId, "refer_to_payer"),
       paymentEvent("late_failure_settled", attempt.id, attempt.paymentId),
     ]);
-    expect(await deliver(failed!)).toEqual(["applied"]);
+    expect(await deliverEach(failed!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
-    expect(await deliver(confirmed!, settled!)).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(confirmed!, settled!)).toEqual(["applied", "ignored"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer" });
     const inOrder = await pendingAttempt();
-    await deliver(...happenedInOrder([paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("failed", inOrder.id, inOrder.paymentId, "refer_to_payer")]));
+    await deliverEach(...happenedInOrder([paymentEvent("confirmed", inOrder.id, inOrder.paymentId), paymentEvent("failed", inOrder.id, inOrder.paymentId, "refer_to_payer")]));
     expect(await lifecycleOf(attempt)).toEqual(await lifecycleOf(inOrder));
     await expectRedeliveryChangesNothing(failed!, confirmed!, settled!);
   });
@@ -278,11 +268,11 @@ describe("payment events", () => {
   it("cancelled on a pending attempt → failed with its cause, retried on the schedule (the period is still owed); a confirmed after it is still recorded (money that moved is never dropped)", async () => {
     const attempt = await pendingAttempt();
     const events = [paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled"), paymentEvent("confirmed", attempt.id, attempt.paymentId)];
-    expect(await deliver(events[0]!)).toEqual(["applied"]);
+    expect(await deliverEach(events[0]!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "failed", failureCode: "mandate_cancelled", nextRetryAt: expect.any(String) });
     // No money moved: the subscription is as it was (the lifecycle's payment_failed, retries left).
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("incomplete");
-    expect(await deliver(events[1]!)).toEqual(["applied"]);
+    expect(await deliverEach(events[1]!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
     expect(await subscriptionStatus(attempt.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(...events);
@@ -291,11 +281,11 @@ describe("payment events", () => {
   it("cancelled on an attempt already failed (its resubmission not arrived, or the same cancel learnt again) is recorded only: the failure's cause and retry stand, and the subscription takes no second failure (L4)", async () => {
     const attempt = await pendingAttempt();
     const [failed, cancelled] = happenedInOrder([paymentEvent("failed", attempt.id, attempt.paymentId, "insufficient_funds"), paymentEvent("cancelled", attempt.id, attempt.paymentId, "mandate_cancelled")]);
-    expect(await deliver(failed!)).toEqual(["applied"]);
+    expect(await deliverEach(failed!)).toEqual(["applied"]);
     const asFailed = await attemptRow(attempt.id);
     expect(asFailed).toMatchObject({ status: "failed", failureCode: "insufficient_funds", nextRetryAt: expect.any(String) });
     const before = await billingSnapshot();
-    expect(await deliver(cancelled!)).toEqual(["applied"]);
+    expect(await deliverEach(cancelled!)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toEqual(asFailed);
     // Only the time it happened is recorded on the attempt (a resubmission before it is then overtaken).
     const changed = (await billingSnapshot()).payment_attempts!.filter((row) => !before.payment_attempts!.some((was) => JSON.stringify(was) === JSON.stringify(row)));
@@ -310,9 +300,9 @@ describe("payment events", () => {
       paymentEvent("failed", attempt.id, attempt.paymentId, "insufficient_funds"),
       paymentEvent("resubmission_requested", attempt.id, attempt.paymentId),
     ];
-    expect(await deliver(...events)).toEqual(["applied", "applied"]);
+    expect(await deliverEach(...events)).toEqual(["applied", "applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "processing", failureCode: null, nextRetryAt: null });
-    expect(await deliver(paymentEvent("confirmed", attempt.id, attempt.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", attempt.id, attempt.paymentId))).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
     await expectRedeliveryChangesNothing(...events);
   });
@@ -332,7 +322,7 @@ describe("two collections for one period", () => {
   /** A failed first attempt and our own retry of it (pending, not sent yet). */
   async function failedAndRetried() {
     const first = await pendingAttempt();
-    expect(await deliver(paymentEvent("failed", first.id, first.paymentId, "insufficient_funds"))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("failed", first.id, first.paymentId, "insufficient_funds"))).toEqual(["applied"]);
     const retry = await startPayment(gil, first.subscriptionId);
     return { first, retry: { id: retry.id, paymentId: `PM${crypto.randomUUID().slice(0, 12).toUpperCase()}` } };
   }
@@ -340,10 +330,10 @@ describe("two collections for one period", () => {
   it("resubmission_requested while our unsent retry is open: the retry is cancelled (never sent), the resubmitted payment collects", async () => {
     const { first, retry } = await failedAndRetried();
     const resubmitted = paymentEvent("resubmission_requested", first.id, first.paymentId);
-    expect(await deliver(resubmitted)).toEqual(["applied"]);
+    expect(await deliverEach(resubmitted)).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "processing", failureCode: null });
     expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_resubmission" });
-    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await subscriptionStatus(first.subscriptionId)).toBe("active");
     await expectRedeliveryChangesNothing(resubmitted);
@@ -351,13 +341,13 @@ describe("two collections for one period", () => {
 
   it("resubmission_requested while our retry was already sent: answered 200; if both collect, the second is recorded and owed back, the period paid once", async () => {
     const { first, retry } = await failedAndRetried();
-    expect(await deliver(paymentEvent("submitted", retry.id, retry.paymentId), paymentEvent("resubmission_requested", first.id, first.paymentId))).toEqual(["applied", "applied"]);
+    expect(await deliverEach(paymentEvent("submitted", retry.id, retry.paymentId), paymentEvent("resubmission_requested", first.id, first.paymentId))).toEqual(["applied", "applied"]);
     expect(await row(first.id)).toMatchObject({ status: "processing" });
-    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
     expect(await row(retry.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     const paid = await period(first.subscriptionId);
     expect(paid).toMatchObject({ status: "active" });
-    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
     expect(await period(first.subscriptionId)).toEqual(paid);
     // What the user and an operator see: the second collection is owed back.
@@ -367,10 +357,10 @@ describe("two collections for one period", () => {
 
   it("chargeback_cancelled while our retry of the reversed period is open: the retry is cancelled before it is sent; the period stays paid once", async () => {
     const first = await pendingAttempt();
-    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId), paymentEvent("charged_back", first.id, first.paymentId, "authorisation_disputed"))).toEqual(["applied", "applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", first.id, first.paymentId), paymentEvent("charged_back", first.id, first.paymentId, "authorisation_disputed"))).toEqual(["applied", "applied"]);
     expect(await subscriptionStatus(first.subscriptionId)).toBe("past_due");
     const retry = await startPayment(gil, first.subscriptionId);
-    expect(await deliver(paymentEvent("chargeback_cancelled", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("chargeback_cancelled", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_collection" });
     expect(await subscriptionStatus(first.subscriptionId)).toBe("active");
@@ -378,12 +368,12 @@ describe("two collections for one period", () => {
 
   it("chargeback_cancelled after our retry collected the reversed period: recorded, owed back, the period not paid twice", async () => {
     const first = await pendingAttempt();
-    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId), paymentEvent("charged_back", first.id, first.paymentId, "authorisation_disputed"))).toEqual(["applied", "applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", first.id, first.paymentId), paymentEvent("charged_back", first.id, first.paymentId, "authorisation_disputed"))).toEqual(["applied", "applied"]);
     const retry = await startPayment(gil, first.subscriptionId);
-    expect(await deliver(paymentEvent("confirmed", retry.id, `PMR${retry.id.slice(0, 8)}`))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", retry.id, `PMR${retry.id.slice(0, 8)}`))).toEqual(["applied"]);
     const paid = await period(first.subscriptionId);
     expect(paid).toMatchObject({ status: "active" });
-    expect(await deliver(paymentEvent("chargeback_cancelled", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("chargeback_cancelled", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
     expect(await row(retry.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await period(first.subscriptionId)).toEqual(paid);
@@ -391,11 +381,11 @@ describe("two collections for one period", () => {
 
   it("a resubmission of a payment whose period our retry already collected is set aside, and if it collects anyway it is recorded and owed back", async () => {
     const { first, retry } = await failedAndRetried();
-    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
     const paid = await period(first.subscriptionId);
-    expect(await deliver(paymentEvent("resubmission_requested", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("resubmission_requested", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "canceled", failureCode: "period_already_paid" });
-    expect(await deliver(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
     expect(await period(first.subscriptionId)).toEqual(paid);
   });
@@ -407,13 +397,13 @@ describe("two collections for one period", () => {
       paymentEvent("submitted", first.id, first.paymentId),
       paymentEvent("confirmed", first.id, first.paymentId),
     ]);
-    expect(await deliver(confirmed!)).toEqual(["applied"]);
+    expect(await deliverEach(confirmed!)).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", failureCode: null, refundDue: 0 });
     expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_collection" });
     const paid = await period(first.subscriptionId);
     expect(paid).toMatchObject({ status: "active" });
     const late = [resubmission!, submitted!];
-    expect(await deliver(...late)).toEqual(["ignored", "ignored"]);
+    expect(await deliverEach(...late)).toEqual(["ignored", "ignored"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await period(first.subscriptionId)).toEqual(paid);
   });
@@ -435,9 +425,9 @@ describe("two collections for one period", () => {
 
   it("reverse order: paid_out for a failed payment whose period our retry already collected → recorded and owed back, the period paid once", async () => {
     const { first, retry } = await failedAndRetried();
-    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
     const paid = await period(first.subscriptionId);
-    expect(await deliver(paymentEvent("paid_out", first.id, first.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("paid_out", first.id, first.paymentId))).toEqual(["applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
     expect(await row(retry.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await period(first.subscriptionId)).toEqual(paid);
@@ -446,13 +436,13 @@ describe("two collections for one period", () => {
   it("a retry started after our sent retry was set aside never takes its number, so when GoCardless collects the set-aside one the money is recorded", async () => {
     const { first, retry } = await failedAndRetried();
     const setAside = [paymentEvent("submitted", retry.id, retry.paymentId), paymentEvent("resubmission_requested", first.id, first.paymentId)];
-    expect(await deliver(...setAside, paymentEvent("failed", first.id, first.paymentId, "insufficient_funds"))).toEqual(["applied", "applied", "applied"]);
+    expect(await deliverEach(...setAside, paymentEvent("failed", first.id, first.paymentId, "insufficient_funds"))).toEqual(["applied", "applied", "applied"]);
     expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_resubmission" });
     const again = await startPayment(gil, first.subscriptionId);
     const numbers = await env.DB.prepare("select id, attemptNumber from payment_attempts where subscriptionId = ? order by attemptNumber").bind(first.subscriptionId).all<{ id: string; attemptNumber: number }>();
     expect(numbers.results.map((attempt) => attempt.id)).toEqual([first.id, retry.id, again.id]);
     expect(new Set(numbers.results.map((attempt) => attempt.attemptNumber)).size).toBe(3);
-    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
     expect(await row(retry.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await row(again.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_collection" });
     expect(await subscriptionStatus(first.subscriptionId)).toBe("active");
@@ -460,12 +450,12 @@ describe("two collections for one period", () => {
 
   it("a late failure of the payment that paid the period, while a second collection for it is owed back: that one pays the period instead (refundDue cleared), nothing reopens", async () => {
     const { first, retry } = await failedAndRetried();
-    expect(await deliver(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", retry.id, retry.paymentId))).toEqual(["applied"]);
     const paid = await period(first.subscriptionId);
-    expect(await deliver(paymentEvent("resubmission_requested", first.id, first.paymentId), paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied", "applied"]);
+    expect(await deliverEach(paymentEvent("resubmission_requested", first.id, first.paymentId), paymentEvent("confirmed", first.id, first.paymentId))).toEqual(["applied", "applied"]);
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 1 });
     const late = paymentEvent("failed", retry.id, retry.paymentId, "refer_to_payer");
-    expect(await deliver(late)).toEqual(["applied"]);
+    expect(await deliverEach(late)).toEqual(["applied"]);
     expect(await row(retry.id)).toMatchObject({ status: "failed", failureCode: "refer_to_payer", refundDue: 0 });
     expect(await row(first.id)).toMatchObject({ status: "succeeded", refundDue: 0 });
     expect(await period(first.subscriptionId)).toEqual(paid);
@@ -499,7 +489,7 @@ describe("mandate events", () => {
   ])("mandates.%s on a token that is %s leaves it %s; a redelivery changes nothing", async (action, from, to) => {
     const token = await storedToken(from);
     const event = mandateEvent(token.mandateId, action);
-    expect(await deliver(event)).toEqual([from === to ? "ignored" : "applied"]);
+    expect(await deliverEach(event)).toEqual([from === to ? "ignored" : "applied"]);
     expect(await tokenStatus(token.id)).toBe(to);
     await expectRedeliveryChangesNothing(event);
   });

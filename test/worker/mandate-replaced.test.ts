@@ -11,7 +11,7 @@ import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/bi
 import { createdPaymentBody } from "../support/gocardless/api-fixtures";
 import { addFakeMandate, fakeGoCardlessRequests } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { mandateEvent, paymentEvent, sendWebhook, signatureHeader, type GoCardlessEvent } from "../support/webhook-signer";
+import { mandateEvent, paymentEvent, sendWebhook, signatureHeader, type GoCardlessEvent, deliverEach } from "../support/webhook-signer";
 
 // GoCardless's `mandates.replaced` (issue 11, item 4): "The mandate has been cancelled and
 // replaced by a new mandate (for example because the creditor has moved to a new Service User
@@ -72,16 +72,6 @@ async function fingerprintOf(mandateId: string) {
 }
 const attemptRow = (id: string) => env.DB.prepare("select status, failureCode, providerPaymentId from payment_attempts where id = ?").bind(id).first();
 
-/** Each event in its own delivery; the outcomes. */
-async function deliver(...events: GoCardlessEvent[]): Promise<string[]> {
-  const outcomes: string[] = [];
-  for (const event of events) {
-    const response = await sendWebhook([event]);
-    expect(response.status).toBe(200);
-    outcomes.push(((await response.json()) as any).results[0].outcome);
-  }
-  return outcomes;
-}
 
 /** One engine run (the Cron Trigger); GoCardless's POST /payments answered 201 here, what it was sent returned. */
 async function runEngine(paymentId: string): Promise<any[]> {
@@ -108,7 +98,7 @@ describe("mandates.replaced re-points the token at links.new_mandate", () => {
     expect(await mandateOf(token.id)).toBe(token.mandateId);
 
     const event = replaced(token.mandateId, newMandateId);
-    expect(await deliver(event)).toEqual(["applied"]);
+    expect(await deliverEach(event)).toEqual(["applied"]);
 
     expect(await tokenRow(token.id)).toMatchObject({ status: "active", isDefault: 1, tokenKeyId: "k2", tokenFingerprint: await fingerprintOf(newMandateId) });
     expect(await mandateOf(token.id)).toBe(newMandateId);
@@ -119,7 +109,7 @@ describe("mandates.replaced re-points the token at links.new_mandate", () => {
 
     // A redelivery is a duplicate and changes nothing.
     const before = await billingSnapshot();
-    expect(await deliver(event)).toEqual(["duplicate"]);
+    expect(await deliverEach(event)).toEqual(["duplicate"]);
     expect(await billingSnapshot()).toEqual(before);
 
     const requestsBefore = fakeGoCardlessRequests.length;
@@ -130,31 +120,31 @@ describe("mandates.replaced re-points the token at links.new_mandate", () => {
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", failureCode: null, providerPaymentId: "PM00REPLACED01" });
 
     // GoCardless's events about that payment match it by its id.
-    expect(await deliver(paymentEvent("confirmed", attempt.id, "PM00REPLACED01"))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("confirmed", attempt.id, "PM00REPLACED01"))).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "succeeded" });
   });
 
   it("a payment GoCardless already holds on the old mandate still matches by its payment id after the replacement", async () => {
     const { token, attempt, newMandateId } = await payingUser("rae");
-    expect(await deliver(paymentEvent("submitted", attempt.id, "PM00OLDMANDATE"))).toEqual(["applied"]);
-    expect(await deliver(replaced(token.mandateId, newMandateId))).toEqual(["applied"]);
+    expect(await deliverEach(paymentEvent("submitted", attempt.id, "PM00OLDMANDATE"))).toEqual(["applied"]);
+    expect(await deliverEach(replaced(token.mandateId, newMandateId))).toEqual(["applied"]);
     // GoCardless moved it to the new mandate (or kept it): its events name the payment, not the mandate.
     const confirmed = { ...paymentEvent("confirmed", attempt.id, "PM00OLDMANDATE"), resource_metadata: {} };
-    expect(await deliver(confirmed)).toEqual(["applied"]);
+    expect(await deliverEach(confirmed)).toEqual(["applied"]);
     expect(await attemptRow(attempt.id)).toEqual({ status: "succeeded", failureCode: null, providerPaymentId: "PM00OLDMANDATE" });
     expect(await tokenRow(token.id)).toMatchObject({ status: "active", isDefault: 1 });
   });
 
   it("the new mandate's later events reach the token; the old mandate's find nothing (storing the new mandate again is TOKEN_EXISTS)", async () => {
     const { user, token, newMandateId } = await payingUser("ray");
-    expect(await deliver(replaced(token.mandateId, newMandateId))).toEqual(["applied"]);
+    expect(await deliverEach(replaced(token.mandateId, newMandateId))).toEqual(["applied"]);
 
     const again = await api(TOKENS, { user, json: tokenBody({ token: newMandateId }) });
     expect([again.status, again.body.error?.code]).toEqual([409, "TOKEN_EXISTS"]);
-    expect(await deliver(mandateEvent(token.mandateId, "expired"))).toEqual(["ignored"]);
+    expect(await deliverEach(mandateEvent(token.mandateId, "expired"))).toEqual(["ignored"]);
     expect(await tokenRow(token.id)).toMatchObject({ status: "active", isDefault: 1 });
 
-    expect(await deliver(mandateEvent(newMandateId, "cancelled"))).toEqual(["applied"]);
+    expect(await deliverEach(mandateEvent(newMandateId, "cancelled"))).toEqual(["applied"]);
     expect(await tokenRow(token.id)).toMatchObject({ status: "revoked", isDefault: 0 });
   });
 
@@ -195,9 +185,9 @@ describe("mandates.replaced in any arrival order", () => {
 
   it("an event of the old mandate arriving after the replacement finds nothing (nothing more happens to a replaced mandate: it happened before)", async () => {
     const { token, newMandateId } = await payingUser("ria");
-    expect(await deliver(ago(replaced(token.mandateId, newMandateId), 60_000))).toEqual(["applied"]);
+    expect(await deliverEach(ago(replaced(token.mandateId, newMandateId), 60_000))).toEqual(["applied"]);
     const after = await tokenRow(token.id);
-    expect(await deliver(ago(mandateEvent(token.mandateId, "failed"), 120_000))).toEqual(["ignored"]);
+    expect(await deliverEach(ago(mandateEvent(token.mandateId, "failed"), 120_000))).toEqual(["ignored"]);
     expect(await tokenRow(token.id)).toEqual(after);
     expect(after).toMatchObject({ status: "active", isDefault: 1 });
   });
@@ -205,12 +195,12 @@ describe("mandates.replaced in any arrival order", () => {
   it("a replacement older than the token's newest recorded event still re-points it (the old id can never be charged again); the token keeps its status and time, so the new mandate's events order against them", async () => {
     const { token, newMandateId } = await payingUser("rob");
     const before = (await tokenRow(token.id))!;
-    expect(await deliver(ago(replaced(token.mandateId, newMandateId), 3_600_000))).toEqual(["applied"]);
+    expect(await deliverEach(ago(replaced(token.mandateId, newMandateId), 3_600_000))).toEqual(["applied"]);
     expect(await tokenRow(token.id)).toMatchObject({ status: "active", isDefault: 1, mandateEventAt: before.mandateEventAt, tokenFingerprint: await fingerprintOf(newMandateId) });
     expect(await mandateOf(token.id)).toBe(newMandateId);
     // An end of the new mandate that happened before the token's newest event is overtaken; a later one applies.
-    expect(await deliver(ago(mandateEvent(newMandateId, "expired"), 3_600_000))).toEqual(["ignored"]);
-    expect(await deliver(mandateEvent(newMandateId, "expired"))).toEqual(["applied"]);
+    expect(await deliverEach(ago(mandateEvent(newMandateId, "expired"), 3_600_000))).toEqual(["ignored"]);
+    expect(await deliverEach(mandateEvent(newMandateId, "expired"))).toEqual(["applied"]);
     expect(await tokenRow(token.id)).toMatchObject({ status: "expired", isDefault: 0 });
   });
 
@@ -220,9 +210,9 @@ describe("mandates.replaced in any arrival order", () => {
     const mandateId = addFakeMandate(customer, "pending_submission");
     const stored = await api(TOKENS, { user, json: tokenBody({ token: mandateId }) });
     const newMandateId = addFakeMandate(customer, "active");
-    expect(await deliver(replaced(mandateId, newMandateId))).toEqual(["applied"]);
+    expect(await deliverEach(replaced(mandateId, newMandateId))).toEqual(["applied"]);
     expect(await tokenRow(stored.body.token.id)).toMatchObject({ status: "pending", isDefault: 0 });
-    expect(await deliver(ago(mandateEvent(newMandateId, "active"), 1_000))).toEqual(["applied"]);
+    expect(await deliverEach(ago(mandateEvent(newMandateId, "active"), 1_000))).toEqual(["applied"]);
     expect(await tokenRow(stored.body.token.id)).toMatchObject({ status: "active", isDefault: 1 });
   });
 });
@@ -232,7 +222,7 @@ describe("mandates.replaced that cannot re-point", () => {
     const { user, token, newMandateId } = await payingUser("rue");
     expect((await api(`${TOKENS}/${token.id}`, { user, method: "DELETE" })).status).toBe(200);
     const before = await tokenRow(token.id);
-    expect(await deliver(replaced(token.mandateId, newMandateId))).toEqual(["ignored"]);
+    expect(await deliverEach(replaced(token.mandateId, newMandateId))).toEqual(["ignored"]);
     expect(await tokenRow(token.id)).toEqual(before);
     expect(before).toMatchObject({ status: "revoked" });
   });
@@ -242,7 +232,7 @@ describe("mandates.replaced that cannot re-point", () => {
     const stored = await api(TOKENS, { user, json: tokenBody({ token: newMandateId }) });
     expect(stored.body.token).toMatchObject({ status: "active", isDefault: false });
 
-    expect(await deliver(replaced(token.mandateId, newMandateId))).toEqual(["applied"]);
+    expect(await deliverEach(replaced(token.mandateId, newMandateId))).toEqual(["applied"]);
 
     expect(await tokenRow(token.id)).toMatchObject({ status: "expired", isDefault: 0 });
     expect(await tokenRow(stored.body.token.id)).toMatchObject({ status: "active", isDefault: 1 });
@@ -254,7 +244,7 @@ describe("mandates.replaced that cannot re-point", () => {
     const other = await payingUser("roz");
     const before = await tokenRow(other.token.id);
 
-    expect(await deliver(replaced(token.mandateId, other.token.mandateId))).toEqual(["applied"]);
+    expect(await deliverEach(replaced(token.mandateId, other.token.mandateId))).toEqual(["applied"]);
 
     expect(await tokenRow(token.id)).toMatchObject({ status: "expired", isDefault: 0 });
     expect(await mandateOf(token.id)).toBe(token.mandateId);
@@ -267,7 +257,7 @@ describe("mandates.replaced that cannot re-point", () => {
   ])("with %s: the token ends expired, as a mandate that can no longer be charged", async (_name, links) => {
     const { token, attempt } = await payingUser("rip");
     const event = { ...replaced(token.mandateId, "MD0"), links: { mandate: token.mandateId, ...links } };
-    expect(await deliver(event)).toEqual(["applied"]);
+    expect(await deliverEach(event)).toEqual(["applied"]);
     expect(await tokenRow(token.id)).toMatchObject({ status: "expired", isDefault: 0 });
     expect(await mandateOf(token.id)).toBe(token.mandateId);
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "canceled", failureCode: "token_revoked" });

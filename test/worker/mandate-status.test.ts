@@ -4,7 +4,7 @@ import { signedInUser, type TestUser } from "../support/auth-session";
 import { api, billingSnapshot, gocardlessCustomerFor, tokenBody } from "../support/billing-api";
 import { addFakeMandate } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
-import { happenedInOrder, mandateEvent, sendWebhook, type GoCardlessEvent } from "../support/webhook-signer";
+import { happenedInOrder, mandateEvent, sendWebhook, type GoCardlessEvent, deliverEach } from "../support/webhook-signer";
 
 // A stored mandate's status follows GoCardless: storing one takes the status GoCardless
 // answers (GET /mandates/:id, the ownership check), and its mandate events apply in the
@@ -30,16 +30,6 @@ async function token(id: string) {
   return env.DB.prepare("select status, isDefault from direct_debit_tokens where id = ?").bind(id).first<{ status: string; isDefault: number }>();
 }
 
-/** Each event in its own delivery; the outcomes. */
-async function deliver(...events: GoCardlessEvent[]): Promise<string[]> {
-  const outcomes: string[] = [];
-  for (const event of events) {
-    const response = await sendWebhook([event]);
-    expect(response.status).toBe(200);
-    outcomes.push(((await response.json()) as any).results[0].outcome);
-  }
-  return outcomes;
-}
 
 /** Every order of `items`. */
 function orders<T>(items: T[]): T[][] {
@@ -51,7 +41,7 @@ describe("storing a mandate takes the status GoCardless reports", () => {
   it("active: stored active and the default at once (its mandates.active, delivered before it was stored, was ignored)", async () => {
     const ivy = await signedInUser("ivy-mandate-status@example.com");
     const mandateId = addFakeMandate(await gocardlessCustomerFor(ivy), "active");
-    expect(await deliver(mandateEvent(mandateId, "active"))).toEqual(["ignored"]);
+    expect(await deliverEach(mandateEvent(mandateId, "active"))).toEqual(["ignored"]);
 
     const stored = await api(TOKENS, { user: ivy, json: tokenBody({ token: mandateId }) });
 
@@ -80,7 +70,7 @@ describe("storing a mandate takes the status GoCardless reports", () => {
       const kim = await signedInUser(`kim-${status}@example.com`);
       const stored = await store(kim, status);
       expect([stored.answer.status, stored.answer.body.token]).toEqual([201, expect.objectContaining({ status: "pending", isDefault: false })]);
-      expect(await deliver(mandateEvent(stored.mandateId, "active"))).toEqual(["applied"]);
+      expect(await deliverEach(mandateEvent(stored.mandateId, "active"))).toEqual(["applied"]);
       expect(await token(stored.answer.body.token.id)).toEqual({ status: "active", isDefault: 1 });
     },
   );
@@ -112,10 +102,10 @@ describe("mandate events apply in the order they happened (created_at), not the 
     const stored = await store(hal, "pending_submission");
     const { id } = stored.answer.body.token;
     const mandateId = stored.mandateId;
-    expect(await deliver(happenedAgo(mandateEvent(mandateId, "active"), 3_600_000))).toEqual(["applied"]);
+    expect(await deliverEach(happenedAgo(mandateEvent(mandateId, "active"), 3_600_000))).toEqual(["applied"]);
     const before = await token(id);
 
-    expect(await deliver(happenedAgo(mandateEvent(mandateId, "reinstated"), 0), happenedAgo(mandateEvent(mandateId, "expired"), 60_000))).toEqual(["applied", "ignored"]);
+    expect(await deliverEach(happenedAgo(mandateEvent(mandateId, "reinstated"), 0), happenedAgo(mandateEvent(mandateId, "expired"), 60_000))).toEqual(["applied", "ignored"]);
 
     expect(await token(id)).toEqual(before);
     // Storing it again is still refused as stored (it is live), not because it expired.
@@ -127,7 +117,7 @@ describe("mandate events apply in the order they happened (created_at), not the 
     async (_name, order) => {
       const stored = await store(hal, "pending_submission");
       const happened = happenedInOrder(["active", "expired", "reinstated"].map((action) => mandateEvent(stored.mandateId, action)));
-      await deliver(...order.map((i) => happened[i]!));
+      await deliverEach(...order.map((i) => happened[i]!));
       expect((await token(stored.answer.body.token.id))!.status).toBe("active");
     },
   );
@@ -137,7 +127,7 @@ describe("mandate events apply in the order they happened (created_at), not the 
     async (_name, order) => {
       const stored = await store(hal, "pending_submission");
       const happened = happenedInOrder(["active", "reinstated", "expired"].map((action) => mandateEvent(stored.mandateId, action)));
-      await deliver(...order.map((i) => happened[i]!));
+      await deliverEach(...order.map((i) => happened[i]!));
       expect(await token(stored.answer.body.token.id)).toEqual({ status: "expired", isDefault: 0 });
     },
   );
@@ -153,10 +143,10 @@ describe("mandate events apply in the order they happened (created_at), not the 
   it("an event that happened before GoCardless's answer when the mandate was stored is overtaken by that answer", async () => {
     const kai = await signedInUser("kai-mandate-status@example.com");
     const stored = await store(kai, "active");
-    expect(await deliver(happenedAgo(mandateEvent(stored.mandateId, "expired"), 3_600_000))).toEqual(["ignored"]);
+    expect(await deliverEach(happenedAgo(mandateEvent(stored.mandateId, "expired"), 3_600_000))).toEqual(["ignored"]);
     expect(await token(stored.answer.body.token.id)).toEqual({ status: "active", isDefault: 1 });
     // One that happened after it applies.
-    expect(await deliver(mandateEvent(stored.mandateId, "expired"))).toEqual(["applied"]);
+    expect(await deliverEach(mandateEvent(stored.mandateId, "expired"))).toEqual(["applied"]);
     expect(await token(stored.answer.body.token.id)).toEqual({ status: "expired", isDefault: 0 });
   });
 });

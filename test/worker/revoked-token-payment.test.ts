@@ -78,16 +78,7 @@ describe("revoking the token of a payment not yet submitted", () => {
     await runEngine();
     expect(sent).not.toContain(stuck.id);
     expect(await attemptRow(stuck.id)).toMatchObject({ status: "canceled", failureCode: "token_revoked" });
-
-    const fresh = await addActiveToken(user);
-    const paid = await api(`/api/billing/subscriptions/${id}/payment-attempts`, {
-      user,
-      method: "POST",
-      headers: { "Idempotency-Key": crypto.randomUUID() },
-      json: { directDebitTokenId: fresh.id },
-    });
-    expect(paid.status).toBe(201);
-    expect(paid.body.paymentAttempt).toMatchObject({ status: "pending", directDebitTokenId: fresh.id });
+    await paysOnANewToken(user, id);
   });
 
   it("one an engine run already tried to send (its answer lost: GoCardless may hold it) is released too, and GoCardless is asked to cancel what it holds", async () => {
