@@ -30,7 +30,7 @@ export async function newPaymentAttempt(
   userId: string,
   subscription: SubscriptionWithPlan,
   request: { directDebitTokenId: string | undefined; idempotencyKey: string; fingerprint: string },
-): Promise<NewPaymentAttempt & { subscriptionId: string }> {
+): Promise<NewPaymentAttempt & { subscriptionId: string; periodStart: string }> {
   const now = new Date();
   const plan = (await findPlanById(db, subscription.planId))!;
   // Whether the status can take a payment at all is the lifecycle's rule; whether one is due, payment-due.ts.

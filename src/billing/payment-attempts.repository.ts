@@ -7,6 +7,7 @@ import { BILLING_LIMITS } from "../db/billing-limits";
 import { newestFirst, type KeysetPage } from "./keyset-cursor";
 import type { CollectionFacts } from "./lifecycle/competing-collections";
 import { wroteRows } from "../db/wrote-rows";
+import { mayStillCollect } from "./subscription-lifecycle.repository";
 
 
 /**
@@ -64,7 +65,8 @@ const findAttemptByKeyQuery = precompile((db: Kysely<DB>, userId: string, key: s
  * Inserts a new attempt in one statement that does nothing when
  * - the user already used the idempotency key (`on conflict do nothing`), or
  * - the subscription already has an open (pending/processing) attempt, so two
- *   different keys cannot start two collections of the same amount, or
+ *   different keys cannot start two collections of the same amount, or one of
+ *   the period GoCardless may still collect ({@link mayStillCollect}), or
  * - the subscription is no longer as `asRead` (status, period end,
  *   cancelAtPeriodEnd): the caller decided the payment was due from that
  *   state, and a payment that settled meanwhile has moved the period on.
@@ -83,7 +85,7 @@ const findAttemptByKeyQuery = precompile((db: Kysely<DB>, userId: string, key: s
  */
 export async function insertAttemptIfIdle(
   db: Kysely<DB>,
-  row: NewPaymentAttempt & { subscriptionId: string },
+  row: NewPaymentAttempt & { subscriptionId: string; periodStart: string },
   asRead: Pick<UserSubscriptionRow, "status" | "currentPeriodEnd" | "cancelAtPeriodEnd">,
 ): Promise<boolean> {
   const columns = Object.keys(row) as (keyof typeof row & string)[];
@@ -103,6 +105,8 @@ export async function insertAttemptIfIdle(
                   .where("status", "in", OPEN_ATTEMPT_STATUSES),
               ),
             ),
+            // Its own (subscriptionId, periodStart) index: the open check's partial index cannot serve an `or`.
+            not(exists(selectFrom("payment_attempts").select("id").where("subscriptionId", "=", row.subscriptionId).where("periodStart", "=", row.periodStart).where(mayStillCollect))),
             exists(
               selectFrom("user_subscriptions")
                 .select("id")

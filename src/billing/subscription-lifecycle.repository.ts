@@ -39,12 +39,19 @@ export function lifecycleStateOf(row: Pick<UserSubscriptionRow, keyof LifecycleS
 }
 
 /**
- * SQL, on a payment_attempts row: open, or set aside (`canceled`) while GoCardless may still
- * collect it (its cancel not sent or refused; a 404 writes `cancel:`: it holds none) — in
- * flight for the time rules, so no `unpaid` while it may debit. A `subscription_ended` one is
- * left out: its subscription ends anyway, and a resume reopens it (resumedRenewal).
+ * SQL on a `payment_attempts` row: one we set aside (`canceled`) that GoCardless may still
+ * collect — its cancel not sent yet (`due`) or refused (`cancellation_failed`; a 404 writes
+ * `cancel:`: GoCardless holds none). No second payment of its period starts beside it, the
+ * engine's nor a user's (insertAttemptIfIdle): both would be collected.
  */
-export const inFlight = sql<number>`(status in (${sql.join(OPEN_ATTEMPT_STATUSES.map((s) => sql.lit(s)))}) or (status = 'canceled' and providerCancel in ('due', 'cancellation_failed') and ifnull(failureMessage, '') not like 'cancel:%' and failureCode <> 'subscription_ended'))`;
+export const mayStillCollect = sql<boolean>`(status = 'canceled' and providerCancel in ('due', 'cancellation_failed') and ifnull(failureMessage, '') not like 'cancel:%')`;
+
+/**
+ * SQL, on a payment_attempts row: open, or set aside while GoCardless may still collect it
+ * ({@link mayStillCollect}) — in flight for the time rules, so no `unpaid` while it may debit. A
+ * `subscription_ended` one is left out: its subscription ends anyway, and a resume reopens it (resumedRenewal).
+ */
+export const inFlight = sql<number>`(status in (${sql.join(OPEN_ATTEMPT_STATUSES.map((s) => sql.lit(s)))}) or (${mayStillCollect} and failureCode <> 'subscription_ended'))`;
 
 /**
  * What the time rules need to know about a subscription's payments: whether

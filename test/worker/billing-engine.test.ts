@@ -702,6 +702,11 @@ describe("the scheduled billing engine", () => {
     expect(kinds(summary).submit ?? { done: 0 }).toMatchObject({ done: 0 });
     expect(posted()).toBe(before);
     expect((await period()).map((row) => row.attemptNumber)).toEqual([1, 2]);
+    // Nor through the API: the user's payment follows the engine's rule (break-it 2, A).
+    vi.setSystemTime(E + 8 * DAY + 20 * MINUTE);
+    const beside = await api(`/api/billing/subscriptions/${id}/payment-attempts`, { user: await signIn(eve), method: "POST", headers: { "Idempotency-Key": `beside-${id}` } });
+    expect([beside.status, beside.body.error?.code]).toEqual([409, "PAYMENT_IN_PROGRESS"]);
+    expect((await period()).map((row) => row.attemptNumber)).toEqual([1, 2]);
 
     await webhookAt(E + 9 * DAY, paymentEvent("confirmed", first.id, first.providerPaymentId));
     expect(await row()).toMatchObject({ status: "succeeded", refundDue: 0 });
@@ -1986,10 +1991,14 @@ describe("the scheduled billing engine", () => {
     const { id, renewal, paymentId } = await renewalSentThenCancelAtPeriodEnd(gc);
     await webhookAt(E - DAY + MINUTE, paymentConfirmed(renewal.id, paymentId));
     expect(await refundsDue(id)).toEqual([renewal.id]);
+    // Collected, it can no longer be cancelled: nothing is due at GoCardless (break-it 2, C).
+    expect(await attemptRow(renewal.id)).toMatchObject({ status: "succeeded", providerCancel: null });
     expect(await subscription(id)).toMatchObject({ status: "active", currentPeriodEnd: iso(E), cancelAtPeriodEnd: 1 });
     await run(E + HOUR);
     expect(await subscription(id)).toMatchObject({ status: "canceled", currentPeriodEnd: iso(E) });
     expect(await refundsDue(id)).toEqual([renewal.id]);
+    expect(gc.sent.filter((request) => request.url.endsWith("/actions/cancel"))).toEqual([]);
+    expect(await attemptRow(renewal.id)).toMatchObject({ providerCancel: null });
   });
 
   it.each([

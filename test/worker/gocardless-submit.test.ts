@@ -102,7 +102,7 @@ describe("submitPendingAttempts", () => {
     await sendWebhook([paymentEvent("cancelled", renewal.id, "PM0000RENEWAL")]);
   });
 
-  it("a provider error is recorded on the attempt, which stays pending; the run after a lost answer gets the existing payment (409), not a second one", async () => {
+  it("a provider error is recorded on the attempt, which stays pending (a 422 refusal sent again by the next run, a lost answer after a backoff); the run after a lost answer gets the existing payment (409), not a second one", async () => {
     const attempt = await freshAttempt();
     const refused = stubFetch(halsMandate(), json(mandateIsInactiveBody, 422));
     expect(await run(refused.fetch)).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
@@ -113,16 +113,18 @@ describe("submitPendingAttempts", () => {
       failureMessage: "The mandate for this payment is cancelled",
     });
 
-    // The run dies after GoCardless created the payment (the answer never arrives)...
-    // (a failed submission waits at least 15 minutes: a later run sends it again)
-    expect(await run(stubFetch().fetch)).toEqual({ due: 0, done: 0, skipped: 0, failed: 0 });
+    // A 422 says GoCardless created nothing: no backoff (nextRetryAt null, so an ended token releases it at once).
+    expect(await env.DB.prepare("select nextRetryAt from payment_attempts where id = ?").bind(attempt.id).first("nextRetryAt")).toBeNull();
+    // The next run dies after GoCardless created the payment (the answer never arrives)...
+    // (an answer that proves nothing waits at least 15 minutes: a later run sends it again)
     const lost = stubFetch(halsMandate(), new TypeError("Network connection lost."));
-    expect(await run(lost.fetch, minutesLater(16))).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
+    expect(await run(lost.fetch, minutesLater(1))).toEqual({ due: 1, done: 0, skipped: 0, failed: 1 });
+    expect(await run(stubFetch().fetch, minutesLater(2))).toEqual({ due: 0, done: 0, skipped: 0, failed: 0 });
     expect(await attemptRow(attempt.id)).toMatchObject({ status: "pending", failureCode: "network_error" });
     // ...so the next run sends the same Idempotency-Key, and GoCardless names the payment it has.
     const retried = stubFetch(halsMandate(), json(idempotentCreationConflictBody("PM0000RETRIED"), 409), json(createdPaymentBody(attempt.id, "PM0000RETRIED")));
     expect(await run(retried.fetch, minutesLater(15))).toEqual({ due: 0, done: 0, skipped: 0, failed: 0 });
-    expect(await run(retried.fetch, minutesLater(33))).toEqual({ due: 1, done: 1, skipped: 0, failed: 0 });
+    expect(await run(retried.fetch, minutesLater(17))).toEqual({ due: 1, done: 1, skipped: 0, failed: 0 });
     expect(retried.sent.map((request) => request.headers.get("idempotency-key"))).toEqual([null, attempt.id, null]);
     expect(await attemptRow(attempt.id)).toEqual({ status: "processing", providerPaymentId: "PM0000RETRIED", failureCode: null, failureMessage: null });
   });

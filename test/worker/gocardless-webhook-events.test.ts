@@ -433,11 +433,16 @@ describe("two collections for one period", () => {
     expect(await period(first.subscriptionId)).toEqual(paid);
   });
 
-  it("a retry started after our sent retry was set aside never takes its number, so when GoCardless collects the set-aside one the money is recorded", async () => {
+  it("no payment starts beside our sent retry set aside while GoCardless may collect it; one started once its cancel found nothing here (404) never takes its number, so when GoCardless collects the set-aside one the money is recorded", async () => {
     const { first, retry } = await failedAndRetried();
     const setAside = [paymentEvent("submitted", retry.id, retry.paymentId), paymentEvent("resubmission_requested", first.id, first.paymentId)];
     expect(await deliverEach(...setAside, paymentEvent("failed", first.id, first.paymentId, "insufficient_funds"))).toEqual(["applied", "applied", "applied"]);
     expect(await row(retry.id)).toMatchObject({ status: "canceled", failureCode: "superseded_by_resubmission" });
+    // Its cancel still due at GoCardless: a second payment of the period would be collected beside it.
+    const beside = await api(`/api/billing/subscriptions/${first.subscriptionId}/payment-attempts`, { user: gil, method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() } });
+    expect([beside.status, beside.body.error?.code]).toEqual([409, "PAYMENT_IN_PROGRESS"]);
+    // The engine's cancel answered 404 (this account holds no such payment; cancelSetAsidePayments' write): it no longer blocks.
+    await env.DB.prepare("update payment_attempts set providerCancel = 'cancellation_failed', failureMessage = 'cancel: resource_not_found: Resource not found' where id = ?").bind(retry.id).run();
     const again = await startPayment(gil, first.subscriptionId);
     const numbers = await env.DB.prepare("select id, attemptNumber from payment_attempts where subscriptionId = ? order by attemptNumber").bind(first.subscriptionId).all<{ id: string; attemptNumber: number }>();
     expect(numbers.results.map((attempt) => attempt.id)).toEqual([first.id, retry.id, again.id]);

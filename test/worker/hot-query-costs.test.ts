@@ -112,7 +112,7 @@ describe("attempt numbering and the open-attempt check do not grow with the hist
 
   it("insertAttemptIfIdle reads a constant handful of rows, not the history", async () => {
     const subscription = (await findSubscription(createDb(env.DB), aliceId, proSubscriptionId))!;
-    const row = { ...attemptRow(aliceId, { subscriptionId: proSubscriptionId, providerPaymentId: null }), subscriptionId: proSubscriptionId };
+    const row = { ...attemptRow(aliceId, { subscriptionId: proSubscriptionId, providerPaymentId: null }), subscriptionId: proSubscriptionId, periodStart: subscription.currentPeriodEnd };
 
     const { call, plan } = await costOf((db) => insertAttemptIfIdle(db, row, subscription));
 

@@ -6,6 +6,7 @@ import worker from "../../src/index";
 import { signedInUser } from "../support/auth-session";
 import { api, callAppConcurrently } from "../support/billing-api";
 import { addActiveToken, seedPlan, startPayment, subscribe } from "../support/billing-setup";
+import { mandateIsInactiveBody } from "../support/gocardless/api-fixtures";
 import { installFakeGoCardless } from "../support/gocardless/fake-gocardless";
 import { migrateToLatest } from "../support/migrate-to-latest";
 import { mandateEvent, paymentEvent, sendWebhook } from "../support/webhook-signer";
@@ -17,8 +18,8 @@ import { mandateEvent, paymentEvent, sendWebhook } from "../support/webhook-sign
 
 const BASE = env.GOCARDLESS_API_URL.replace(/\/+$/, "");
 
-/** POST /payments at GoCardless: every request recorded, each answer lost (the connection drops). */
-function goCardlessLosingAnswers(): string[] {
+/** POST /payments at GoCardless: every request recorded, each answer lost (the connection drops), or `answer`. */
+function goCardlessLosingAnswers(answer?: () => Response): string[] {
   installFakeGoCardless();
   const payments: string[] = [];
   const next = globalThis.fetch;
@@ -26,6 +27,7 @@ function goCardlessLosingAnswers(): string[] {
     const request = new Request(input, init);
     if (!(request.method === "POST" && request.url === `${BASE}/payments`)) return next(input, init);
     payments.push(request.headers.get("idempotency-key")!);
+    if (answer) return answer();
     throw new TypeError("Network connection lost.");
   });
   return payments;
@@ -91,6 +93,34 @@ describe("revoking the token of a payment not yet submitted", () => {
 
     expect((await api(`/api/billing/direct-debit-tokens/${token.id}`, { user, method: "DELETE" })).status).toBe(200);
     expect(await attemptRow(tried.id)).toEqual({ status: "canceled", failureCode: "token_revoked", providerCancel: "due" });
+  });
+});
+
+describe("a payment whose send GoCardless refused (422: its answer says no payment was created)", () => {
+  // GoCardless's 422 to POST /payments: the mandate was cancelled there before its webhook arrived (break-it 2, B).
+  const refused = () => goCardlessLosingAnswers(() => Response.json(mandateIsInactiveBody, { status: 422 }));
+
+  it("is released at once by the mandate's mandates.cancelled, not held for the send's backoff: a payment on a new token starts", async () => {
+    const sent = refused();
+    const { user, token, id } = await subscribedUser();
+    const stuck = await startPayment(user, id);
+    await runEngine();
+    expect(sent).toContain(stuck.id);
+    expect(await attemptRow(stuck.id)).toEqual({ status: "pending", failureCode: "mandate_is_inactive", providerCancel: null });
+
+    expect((await sendWebhook([mandateEvent(token.mandateId, "cancelled")])).status).toBe(200);
+    expect(await attemptRow(stuck.id)).toEqual({ status: "canceled", failureCode: "token_revoked", providerCancel: null });
+    await paysOnANewToken(user, id);
+  });
+
+  it("revoked by its owner, it is released with nothing to cancel at GoCardless (no lookup of a payment it cannot hold)", async () => {
+    const sent = refused();
+    const { user, token, id } = await subscribedUser();
+    const stuck = await startPayment(user, id);
+    await runEngine();
+    expect(sent).toContain(stuck.id);
+    expect((await api(`/api/billing/direct-debit-tokens/${token.id}`, { user, method: "DELETE" })).status).toBe(200);
+    expect(await attemptRow(stuck.id)).toEqual({ status: "canceled", failureCode: "token_revoked", providerCancel: null });
   });
 });
 

@@ -5,7 +5,7 @@ import { BILLING_LIMITS } from "../../db/billing-limits";
 import { BILLING_POLICY, DAY_MS, HOUR_MS, PAST_DUE_LIMIT_DAYS } from "../lifecycle/billing-policy";
 import { RENEWAL_WINDOW_DAYS } from "../payment-due";
 import { oldestReversedPeriod } from "../payment-attempts.repository";
-import { inFlight } from "../subscription-lifecycle.repository";
+import { inFlight, mayStillCollect } from "../subscription-lifecycle.repository";
 
 // Both sweeps read user_subscriptions through its (status, currentPeriodEnd)
 // index, one range per status (the collection sweep also the subscriptions
@@ -175,7 +175,7 @@ export function findCollectionCandidates(db: Kysely<DB>, now: Date, limit: numbe
             // it would debit twice. Once its outcome is known it pays nothing, so a period owed
             // again (its collection charged back) is collected, and a failure goes on the schedule.
             .where((inner) => inner.or([inner("blocking.status", "<>", "failed"), inner("blocking.nextRetryAt", "is", null), inner("blocking.nextRetryAt", ">", at)]))
-            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), inner.and([inner("blocking.providerCancel", "in", ["due", "cancellation_failed"]), inner(sql`ifnull(blocking.failureMessage, '')`, "not like", "cancel:%")])])),
+            .where((inner) => inner.or([inner("blocking.status", "<>", "canceled"), mayStillCollect])),
         ),
       ),
     )

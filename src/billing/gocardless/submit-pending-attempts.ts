@@ -34,7 +34,8 @@ export const SUBMISSION_LEASE_MS = 10 * 60 * 1000;
  * - an error (GoCardless's code + message, or `network_error`, or a token that
  *   cannot be decrypted) is recorded on the attempt, which
  *   stays `pending` with `nextRetryAt` = {@link nextSubmissionAt}: a later run
- *   sends it again (same Idempotency-Key) once that time passed. After
+ *   sends it again (same Idempotency-Key) once that time passed; a 422 refusal
+ *   (no payment created) with `nextRetryAt` null, sent again by the next run. After
  *   BILLING_POLICY.submissionGiveUpDays from its first try (`firstTriedAt`)
  *   GoCardless is first asked whether it holds the attempt's payment anyway
  *   (a lost answer: findAttemptPayment),
@@ -184,6 +185,12 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
       if (!(error instanceof GoCardlessApiError)) throw error;
       failure = error;
     }
+    // Refused (422: validation_failed, or invalid_state such as mandate_is_inactive): GoCardless read
+    // the request and created no payment under its Idempotency-Key (one it holds answers 409, taken
+    // above). Unlike an outage or a lost answer, nothing may be held: nextRetryAt stays null, so a
+    // token that ends releases it at once with nothing to cancel (releaseUnsentQuery), and the next
+    // run sends it again without a backoff.
+    const refused = failure.status === 422;
     let sendAt = nextSubmissionAt(firstTriedAt, tried);
     if (sendAt === null) {
       // Giving up. An earlier POST whose answer was lost may have created the payment:
@@ -206,7 +213,7 @@ export async function submitPendingAttempts(deps: ProviderSweepDeps<GoCardlessCl
     const failureMessage = storableText(failure.message, L.failureMessageLength, "unknown");
     // Given up: failed like a refused collection, retried on the schedule.
     const retryAt = sendAt ?? nextRetryAt(attempt.failures + 1, now);
-    await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: retryAt?.toISOString() ?? null, updatedAt: at }).execute();
+    await update.set({ failureCode, failureMessage, ...(!sendAt && { status: "failed" }), nextRetryAt: (sendAt && refused ? null : retryAt)?.toISOString() ?? null, updatedAt: at }).execute();
     summary.failed++;
   }
   return summary;

@@ -243,7 +243,8 @@ async function paymentEffects({ db, now }: ApplyContext, attempt: AttemptForEven
   const attemptWrite = mustChange(
     db
       .updateTable("payment_attempts")
-      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), updatedAt: at })
+      // Collected, it can no longer be cancelled at GoCardless: a cancel still due is dropped (a refused one is kept).
+      .set({ ...change.changes, ...(refundDue && { refundDue: 1 }), ...(change.changes.status === "succeeded" && { providerCancel: sql`nullif(providerCancel, 'due')` }), updatedAt: at })
       .where("id", "=", attempt.id)
       .where("status", "=", attempt.status)
       // And the payment id as read: a failed attempt takes a success only while it has none.
