@@ -2051,14 +2051,24 @@ describe("the scheduled billing engine", () => {
 
   /** Eve's subscription active at T0, its renewal's send at E−2d losing its answer (GoCardless created the payment), then set to cancel at the period's end. */
   async function lostRenewalThenCancelAtPeriodEnd(gc: ReturnType<typeof goCardless>) {
+    const { id, renewal } = await unansweredRenewalThenCancelAtPeriodEnd(gc, "lose-answer");
+    return { id, renewal, paymentId: gc.paymentIdOf(renewal.id)! };
+  }
+
+  /**
+   * Eve's subscription active at T0, its renewal's send at E−2d left without an answer (`lose-answer`: GoCardless
+   * created the payment; `down`: it did not), then set to cancel at the period's end: set aside, GoCardless to be asked.
+   */
+  async function unansweredRenewalThenCancelAtPeriodEnd(gc: ReturnType<typeof goCardless>, fault: "lose-answer" | "down") {
     const id = await activeAtT0(eve);
-    gc.faults.push("lose-answer");
+    gc.faults.push(fault);
     await run(E - 2 * DAY);
     const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
     vi.setSystemTime(E - 2 * DAY + 5 * MINUTE);
     expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: true } })).status).toBe(200);
+    // Sent once before (no answer): it may be held at GoCardless.
     expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
-    return { id, renewal: renewal!, paymentId: gc.paymentIdOf(renewal!.id)! };
+    return { id, renewal: renewal! };
   }
 
   it("cancel at the period's end after the renewal's send lost its answer, then resumed before the engine looked its payment up: the same attempt is open again, and its next send (the same Idempotency-Key) gets the payment GoCardless holds — never a second one; its confirmation pays the period (issue 11 A)", async () => {
@@ -2132,21 +2142,14 @@ describe("the scheduled billing engine", () => {
     ["not resumed: the period ends, the subscription is canceled and nothing is sent", false],
   ])("a renewal not sent yet (its send failed) when the subscription is set to cancel at the period's end is set aside at once; GoCardless is asked whether it holds it — %s", async (_name, resume) => {
     const gc = goCardless();
-    const id = await activeAtT0(eve);
-    gc.faults.push("down");
-    await run(E - 2 * DAY);
-    const [renewal] = (await attempts(id)).filter((row) => row.periodStart === iso(E));
-    vi.setSystemTime(E - 2 * DAY + 5 * MINUTE);
-    expect((await api(`/api/billing/subscriptions/${id}/cancel`, { user: await signIn({ ...eve, ip: freshClientIp() }), json: { atPeriodEnd: true } })).status).toBe(200);
-    // Sent once before (no answer): it may be held at GoCardless.
-    expect(await attemptRow(renewal!.id)).toEqual({ status: "canceled", failureCode: "subscription_ended", providerPaymentId: null, providerCancel: "due" });
+    const { id, renewal } = await unansweredRenewalThenCancelAtPeriodEnd(gc, "down");
     expect(kinds(await run(E - 2 * DAY + 30 * MINUTE))).toEqual({ cancel: { due: 1, done: 1, skipped: 0, failed: 0 } });
-    expect(await attemptRow(renewal!.id)).toMatchObject({ providerCancel: null });
+    expect(await attemptRow(renewal.id)).toMatchObject({ providerCancel: null });
     if (resume) {
       vi.setSystemTime(E - 2 * DAY + 35 * MINUTE);
       expect((await api(`/api/billing/subscriptions/${id}/resume`, { user: await signIn({ ...eve, ip: freshClientIp() }), method: "POST" })).status).toBe(200);
       expect(kinds(await run(E - 2 * DAY + 45 * MINUTE))).toEqual({ renewal: { due: 1, done: 1, skipped: 0, failed: 0 }, submit: { due: 1, done: 1, skipped: 0, failed: 0 } });
-      const [again] = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal!.id);
+      const [again] = (await attempts(id)).filter((row) => row.periodStart === iso(E) && row.id !== renewal.id);
       expect(again).toMatchObject({ status: "processing", attemptNumber: 2, providerPaymentId: gc.paymentIdOf(again!.id) });
       return;
     }
